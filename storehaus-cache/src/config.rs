@@ -1,0 +1,270 @@
+//! Settings of the cache layer: the `[cache]` section of `storehaus.toml`.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// URL schemes the Redis client accepts.
+const SCHEMES: &[&str] = &["redis", "rediss", "redis+unix", "unix"];
+
+/// Names of the settings, in the order of the `[cache]` section.
+const FIELDS: &[&str] = &["redis_url", "pool_size", "timeout_ms", "max_connections", "connection_timeout_ms"];
+
+/// A cache setting that is missing, malformed or out of range.
+///
+/// `key` names the setting as it appears in `storehaus.toml`, such as `cache.pool_size`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid `{key}`: {message}")]
+pub struct ConfigError {
+    /// The setting, such as `cache.timeout_ms`.
+    pub key: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(field: &str, message: impl Into<String>) -> Self {
+        ConfigError { key: format!("cache.{field}"), message: message.into() }
+    }
+}
+
+/// Connection and pool settings of the Redis cache.
+///
+/// `Debug` hides the password of `redis_url`, so the value can be logged.
+///
+/// ```
+/// use storehaus_cache::CacheConfig;
+///
+/// let config = CacheConfig::from_url("redis://:secret@cache.internal:6379/0").unwrap();
+/// assert_eq!(config.pool_size, 10);
+/// assert!(!format!("{config:?}").contains("secret"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Redis server URL: `redis://[user][:password@]host[:port][/db]`, `rediss://` for TLS.
+    pub redis_url: String,
+    /// Connections kept open to Redis.
+    pub pool_size: u32,
+    /// Upper bound of one cache command, in milliseconds; a slower command counts as a miss.
+    pub timeout_ms: u64,
+    /// Upper bound of connections open to Redis at once.
+    pub max_connections: u32,
+    /// Upper bound of establishing one connection, in milliseconds.
+    pub connection_timeout_ms: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            redis_url: "redis://127.0.0.1:6379".to_owned(),
+            pool_size: 10,
+            timeout_ms: 5000,
+            max_connections: 100,
+            connection_timeout_ms: 3000,
+        }
+    }
+}
+
+impl CacheConfig {
+    /// Settings from their values in the order of the `[cache]` section. Not validated;
+    /// see [`CacheConfig::validate`].
+    pub fn new(
+        redis_url: impl Into<String>,
+        pool_size: u32,
+        timeout_ms: u64,
+        max_connections: u32,
+        connection_timeout_ms: u64,
+    ) -> Self {
+        CacheConfig { redis_url: redis_url.into(), pool_size, timeout_ms, max_connections, connection_timeout_ms }
+    }
+
+    /// The default settings with `redis_url` set to `url`, validated.
+    pub fn from_url(url: impl Into<String>) -> Result<Self, ConfigError> {
+        let config = CacheConfig { redis_url: url.into(), ..CacheConfig::default() };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every setting; the error names the first one that is wrong.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_redis_url(&self.redis_url).map_err(|m| ConfigError::new("redis_url", m))?;
+        if self.pool_size == 0 {
+            return Err(ConfigError::new("pool_size", "must be at least 1"));
+        }
+        if self.max_connections == 0 {
+            return Err(ConfigError::new("max_connections", "must be at least 1"));
+        }
+        if self.timeout_ms == 0 {
+            return Err(ConfigError::new("timeout_ms", "must be at least 1"));
+        }
+        if self.connection_timeout_ms == 0 {
+            return Err(ConfigError::new("connection_timeout_ms", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Sets the setting named `field` (as in the `[cache]` section) from its text form, the way
+    /// environment overrides such as `STOREHAUS_CACHE_TIMEOUT_MS=100` are applied.
+    pub fn set_from_str(&mut self, field: &str, value: &str) -> Result<(), ConfigError> {
+        match field {
+            "redis_url" => self.redis_url = value.to_owned(),
+            "pool_size" => self.pool_size = parse_number(field, value)?,
+            "timeout_ms" => self.timeout_ms = parse_number(field, value)?,
+            "max_connections" => self.max_connections = parse_number(field, value)?,
+            "connection_timeout_ms" => self.connection_timeout_ms = parse_number(field, value)?,
+            _ => {
+                return Err(ConfigError::new(field, format!("unknown setting; expected one of {}", FIELDS.join(", "))));
+            }
+        }
+        Ok(())
+    }
+
+    /// `redis_url` with its password replaced by `***`, for logs.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.redis_url)
+    }
+}
+
+impl fmt::Debug for CacheConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheConfig")
+            .field("redis_url", &self.redacted_url())
+            .field("pool_size", &self.pool_size)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("max_connections", &self.max_connections)
+            .field("connection_timeout_ms", &self.connection_timeout_ms)
+            .finish()
+    }
+}
+
+fn parse_number<T: TryFrom<u64>>(field: &str, value: &str) -> Result<T, ConfigError> {
+    let number: u64 = value
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError::new(field, format!("expected a non-negative integer, got `{value}`")))?;
+    T::try_from(number).map_err(|_| ConfigError::new(field, format!("`{value}` is too large for this setting")))
+}
+
+/// Error messages name the problem but never echo the URL, which may hold a password.
+fn validate_redis_url(url: &str) -> Result<(), String> {
+    if url.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if url.contains('\0') {
+        return Err("must not contain NUL bytes".to_owned());
+    }
+    let parsed = url::Url::parse(url).map_err(|e| format!("not a valid URL: {e}"))?;
+    if !SCHEMES.contains(&parsed.scheme()) {
+        return Err(format!(
+            "unsupported scheme `{}`; expected one of {}",
+            parsed.scheme(),
+            SCHEMES.iter().map(|s| format!("{s}://")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let needs_host = matches!(parsed.scheme(), "redis" | "rediss");
+    if needs_host && parsed.host_str().is_none_or(str::is_empty) {
+        return Err("has no host".to_owned());
+    }
+    Ok(())
+}
+
+/// Replaces the password of a URL's user info with `***`.
+///
+/// Works on the raw text rather than a parsed URL so that a malformed value, which is exactly
+/// what tends to be logged, is redacted too. The user info ends at the last `@`, since an
+/// unencoded `@`, `/` or `#` inside a password would otherwise leak its tail.
+fn redact_url(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let Some(at) = url[start..].rfind('@').map(|i| start + i) else {
+        return url.to_owned();
+    };
+    let Some(colon) = url[start..at].find(':').map(|i| start + i) else {
+        return url.to_owned();
+    };
+    if colon + 1 == at {
+        return url.to_owned();
+    }
+    format!("{}***{}", &url[..=colon], &url[at..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Puts one setting out of range.
+    type Breaker = fn(&mut CacheConfig);
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let config = CacheConfig::default();
+        assert_eq!(config, CacheConfig::new("redis://127.0.0.1:6379", 10, 5000, 100, 3000));
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn from_url_keeps_the_other_defaults() {
+        let config = CacheConfig::from_url("rediss://cache.example.com:6380/2").unwrap();
+        assert_eq!(config.redis_url, "rediss://cache.example.com:6380/2");
+        assert_eq!(config.timeout_ms, 5000);
+        CacheConfig::from_url("redis+unix:///run/redis.sock").unwrap();
+    }
+
+    #[test]
+    fn validation_names_each_key() {
+        let cases: [(Breaker, &str); 7] = [
+            (|c| c.redis_url.clear(), "cache.redis_url"),
+            (|c| c.redis_url = "http://localhost".into(), "cache.redis_url"),
+            (|c| c.redis_url = "redis://lo\0calhost".into(), "cache.redis_url"),
+            (|c| c.pool_size = 0, "cache.pool_size"),
+            (|c| c.max_connections = 0, "cache.max_connections"),
+            (|c| c.timeout_ms = 0, "cache.timeout_ms"),
+            (|c| c.connection_timeout_ms = 0, "cache.connection_timeout_ms"),
+        ];
+        for (break_it, key) in cases {
+            let mut config = CacheConfig::default();
+            break_it(&mut config);
+            assert_eq!(config.validate().unwrap_err().key, key);
+        }
+    }
+
+    #[test]
+    fn bad_url_errors_do_not_echo_the_url() {
+        let err = CacheConfig::from_url("ftp://user:hunter2@host").unwrap_err();
+        assert!(err.message.contains("`ftp`"), "{err}");
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn debug_redacts_the_password() {
+        let config = CacheConfig::from_url("redis://default:s3cr%40t@localhost:6379/0").unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("s3cr"), "{debug}");
+        assert!(debug.contains("redis://default:***@localhost:6379/0"), "{debug}");
+    }
+
+    #[test]
+    fn redaction_handles_odd_urls() {
+        assert_eq!(redact_url("redis://:pw@host"), "redis://:***@host");
+        assert_eq!(redact_url("redis://host:6379/0"), "redis://host:6379/0");
+        assert_eq!(redact_url("redis://user@host"), "redis://user@host");
+        assert_eq!(redact_url("redis://user:@host"), "redis://user:@host");
+        // Unencoded delimiters inside the password must not let part of it through.
+        assert_eq!(redact_url("redis://u:a/b#c@d@host/1"), "redis://u:***@host/1");
+        assert_eq!(redact_url("u:secret@host"), "u:***@host");
+    }
+
+    #[test]
+    fn set_from_str_parses_and_names_the_key() {
+        let mut config = CacheConfig::default();
+        config.set_from_str("timeout_ms", "100").unwrap();
+        config.set_from_str("redis_url", "redis://other:6379").unwrap();
+        assert_eq!((config.timeout_ms, config.redis_url.as_str()), (100, "redis://other:6379"));
+
+        let err = config.set_from_str("pool_size", "-1").unwrap_err();
+        assert_eq!(err.key, "cache.pool_size");
+        let err = config.set_from_str("ttl", "5").unwrap_err();
+        assert_eq!(err.key, "cache.ttl");
+        assert!(err.message.contains("unknown setting"));
+    }
+}

@@ -1,0 +1,128 @@
+//! Checks that need the whole model: the table, the primary key, field names and the columns of
+//! struct-level indexes. Checks on field types are left to the compiler (see `expand::checks`).
+
+use crate::ast::{Container, Field};
+use crate::ctxt::Ctxt;
+use syn::ext::IdentExt;
+
+/// PostgreSQL truncates identifiers longer than this many bytes (`NAMEDATALEN - 1`).
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
+pub fn check(cx: &Ctxt, model: &Container<'_>) {
+    check_table(cx, model);
+    check_primary_key(cx, model);
+    for field in &model.fields {
+        check_field_name(cx, field);
+    }
+    check_indexes(cx, model);
+}
+
+fn check_table(cx: &Ctxt, model: &Container<'_>) {
+    let Some(table) = &model.table else {
+        cx.error_spanned_by(
+            model.ident,
+            "missing `#[table(name = \"...\")]`: a model needs a table, declared after `#[model]`",
+        );
+        return;
+    };
+    let Some(name) = &table.args.name else {
+        if table.args.malformed {
+            return;
+        }
+        cx.error_spanned_by(table.attr, "`#[table]` needs the table name: `#[table(name = \"...\")]`");
+        return;
+    };
+    let value = name.value();
+    if value.is_empty() {
+        cx.error_spanned_by(name, "the table name cannot be empty");
+    } else if value.len() > MAX_IDENTIFIER_BYTES {
+        cx.error_spanned_by(
+            name,
+            format!(
+                "the table name is {} bytes long; PostgreSQL names are at most {MAX_IDENTIFIER_BYTES} bytes",
+                value.len()
+            ),
+        );
+    }
+    if value.contains('\0') {
+        cx.error_spanned_by(name, "the table name cannot contain a NUL character");
+    }
+}
+
+fn check_primary_key(cx: &Ctxt, model: &Container<'_>) {
+    let mut keys = model.fields.iter().filter_map(|f| f.primary_key.map(|attr| (f, attr)));
+    let Some((first, _)) = keys.next() else {
+        cx.error_spanned_by(model.ident, "a model needs one field marked `#[primary_key]`");
+        return;
+    };
+    for (_, attr) in keys {
+        cx.error_spanned_by(
+            attr,
+            format!("a model has one `#[primary_key]`, and `{}` is already marked", first.column()),
+        );
+    }
+    if let Some(flags) = &first.flags {
+        // The key is always inserted and never SET; a flag that says otherwise would be ignored.
+        for key in [&flags.update, &flags.readonly].into_iter().flatten() {
+            cx.error_spanned_by(
+                key,
+                format!("the primary key is written on create and never updated, so `{key}` cannot apply to it"),
+            );
+        }
+    }
+}
+
+fn check_field_name(cx: &Ctxt, field: &Field<'_>) {
+    let column = field.column();
+    if is_reserved(&column) {
+        cx.error_spanned_by(
+            field.ident,
+            format!("`{column}` is reserved: names that start and end with `__` belong to system columns"),
+        );
+    } else if column.len() > MAX_IDENTIFIER_BYTES {
+        cx.error_spanned_by(
+            field.ident,
+            format!(
+                "the column name is {} bytes long; PostgreSQL names are at most {MAX_IDENTIFIER_BYTES} bytes",
+                column.len()
+            ),
+        );
+    }
+}
+
+/// The same rule as `storehaus::model::system::is_reserved`, which a proc macro cannot call.
+fn is_reserved(name: &str) -> bool {
+    name.len() >= 4 && name.starts_with("__") && name.ends_with("__")
+}
+
+fn check_indexes(cx: &Ctxt, model: &Container<'_>) {
+    for index in &model.indexes {
+        let attr = if index.unique { "unique" } else { "index" };
+        let mut seen: Vec<String> = Vec::new();
+        for column in &index.columns {
+            let name = column.unraw().to_string();
+            if !model.fields.iter().any(|f| f.column() == name) {
+                cx.error_spanned_by(column, format!("`#[{attr}]` names `{name}`, which is not a field of this struct"));
+            } else if seen.contains(&name) {
+                cx.error_spanned_by(column, format!("`{name}` appears twice in this `#[{attr}]`"));
+            } else {
+                seen.push(name);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_reserved;
+
+    #[test]
+    fn reserved_names_start_and_end_with_two_underscores() {
+        assert!(is_reserved("__tags__"));
+        assert!(is_reserved("____"));
+        assert!(!is_reserved("___"));
+        assert!(!is_reserved("__tags"));
+        assert!(!is_reserved("tags__"));
+        assert!(!is_reserved("_tags_"));
+    }
+}

@@ -1,0 +1,69 @@
+//! Procedural macros of StoreHaus: `#[model]` and `#[table]`.
+//!
+//! Use them through `storehaus` (`use storehaus::prelude::*;`); the generated code names only
+//! `::storehaus::…` paths.
+
+mod ast;
+mod attr;
+mod check;
+mod ctxt;
+mod expand;
+#[cfg(test)]
+mod tests;
+
+use proc_macro::TokenStream;
+
+/// Turns a struct into a StoreHaus model.
+///
+/// ```ignore
+/// #[model]
+/// #[table(name = "users", soft_delete, versioned)]
+/// #[index(name, age)]
+/// #[unique(email, name)]
+/// pub struct User {
+///     #[primary_key]
+///     pub id: Uuid,
+///     #[field(create, update)]
+///     pub name: String,
+///     #[field(create)]
+///     #[unique]
+///     pub email: String,
+///     #[index]
+///     pub age: Option<i32>,
+/// }
+/// ```
+///
+/// Every field is a column, named as the field (`r#type` becomes `type`).
+///
+/// | attribute | meaning |
+/// |---|---|
+/// | `#[table(name = "..")]` | the table; required, right after `#[model]` |
+/// | `#[table(soft_delete)]` | deletes set `__deleted_at__` (alias: `auto_soft_delete`) |
+/// | `#[table(versioned)]` | updates check and bump `__version__` |
+/// | `#[index(a, b)]`, `#[unique(a, b)]` on the struct | an index over several columns |
+/// | `#[primary_key]` | the key: written on create, never updated, not an `Option` |
+/// | no `#[field]` | written on create and on update |
+/// | `#[field(create)]` / `#[field(update)]` | written on create only / on update only |
+/// | `#[field(readonly)]` | never written by StoreHaus |
+/// | `#[index]`, `#[unique]` on a field | an index on that column |
+///
+/// A field that creates do not write must be an `Option`. Every field type implements
+/// `storehaus::types::SqlType`.
+///
+/// The macro derives `Debug`, `Clone`, `Serialize` and `Deserialize` unless the struct already
+/// derives them, implements `storehaus::Model`, and adds `User::new(..)` (one argument per
+/// field, in order) and `User::columns()`, whose `UserColumns` holds a typed
+/// `storehaus::Column` per field.
+#[proc_macro_attribute]
+pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::model(args.into(), input.into()).into()
+}
+
+/// The table options of a `#[model]` struct; see [`macro@model`].
+///
+/// It is read by `#[model]` and only takes effect after it: placed first, or on its own, it is
+/// a compile error.
+#[proc_macro_attribute]
+pub fn table(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::table(args.into(), input.into()).into()
+}

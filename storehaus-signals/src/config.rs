@@ -1,0 +1,212 @@
+//! Settings of the signal layer: the `[signal]` section of `storehaus.toml`.
+
+use serde::{Deserialize, Serialize};
+
+/// Names of the settings, in the order of the `[signal]` section.
+const FIELDS: &[&str] = &[
+    "callback_timeout_seconds",
+    "max_callbacks",
+    "remove_failing_callbacks",
+    "max_consecutive_failures",
+    "cleanup_interval_seconds",
+    "auto_remove_inactive_callbacks",
+    "inactive_callback_threshold_seconds",
+];
+
+/// A signal setting that is malformed or out of range.
+///
+/// `key` names the setting as it appears in `storehaus.toml`, such as `signal.max_callbacks`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid `{key}`: {message}")]
+pub struct ConfigError {
+    /// The setting, such as `signal.callback_timeout_seconds`.
+    pub key: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(field: &str, message: impl Into<String>) -> Self {
+        ConfigError { key: format!("signal.{field}"), message: message.into() }
+    }
+}
+
+/// How callbacks are run and when misbehaving or idle ones are dropped.
+///
+/// ```
+/// use storehaus_signals::SignalConfig;
+///
+/// let config = SignalConfig { max_callbacks: 10, ..SignalConfig::default() };
+/// config.validate().unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignalConfig {
+    /// Upper bound of one callback run, in seconds; a run that takes longer counts as a failure.
+    pub callback_timeout_seconds: u64,
+    /// Upper bound of callbacks registered at once.
+    pub max_callbacks: usize,
+    /// Whether a callback that keeps failing is removed.
+    pub remove_failing_callbacks: bool,
+    /// Failures in a row after which a failing callback is removed.
+    pub max_consecutive_failures: u32,
+    /// How often failing and inactive callbacks are looked for, in seconds.
+    pub cleanup_interval_seconds: u64,
+    /// Whether callbacks that have not run for a while are removed.
+    pub auto_remove_inactive_callbacks: bool,
+    /// Idle time after which a callback counts as inactive, in seconds.
+    pub inactive_callback_threshold_seconds: u64,
+}
+
+impl Default for SignalConfig {
+    fn default() -> Self {
+        SignalConfig {
+            callback_timeout_seconds: 30,
+            max_callbacks: 100,
+            remove_failing_callbacks: true,
+            max_consecutive_failures: 3,
+            cleanup_interval_seconds: 60,
+            auto_remove_inactive_callbacks: true,
+            inactive_callback_threshold_seconds: 300,
+        }
+    }
+}
+
+impl SignalConfig {
+    /// Checks every setting; the error names the first one that is wrong.
+    ///
+    /// Zero is refused for every count and duration: a zero timeout or interval would fail or
+    /// spin at once, and a zero limit would make the signal layer unusable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("callback_timeout_seconds", self.callback_timeout_seconds),
+            ("max_callbacks", self.max_callbacks as u64),
+            ("max_consecutive_failures", u64::from(self.max_consecutive_failures)),
+            ("cleanup_interval_seconds", self.cleanup_interval_seconds),
+            ("inactive_callback_threshold_seconds", self.inactive_callback_threshold_seconds),
+        ];
+        match positive.into_iter().find(|&(_, value)| value == 0) {
+            Some((field, _)) => Err(ConfigError::new(field, "must be at least 1")),
+            None => Ok(()),
+        }
+    }
+
+    /// Sets the setting named `field` (as in the `[signal]` section) from its text form, the way
+    /// environment overrides such as `STOREHAUS_SIGNAL_REMOVE_FAILING_CALLBACKS=false` are applied.
+    ///
+    /// Booleans accept `true`/`false`, `1`/`0`, `yes`/`no` and `on`/`off`, in any case.
+    pub fn set_from_str(&mut self, field: &str, value: &str) -> Result<(), ConfigError> {
+        match field {
+            "callback_timeout_seconds" => self.callback_timeout_seconds = parse_number(field, value)?,
+            "max_callbacks" => self.max_callbacks = parse_number(field, value)?,
+            "remove_failing_callbacks" => self.remove_failing_callbacks = parse_bool(field, value)?,
+            "max_consecutive_failures" => self.max_consecutive_failures = parse_number(field, value)?,
+            "cleanup_interval_seconds" => self.cleanup_interval_seconds = parse_number(field, value)?,
+            "auto_remove_inactive_callbacks" => {
+                self.auto_remove_inactive_callbacks = parse_bool(field, value)?;
+            }
+            "inactive_callback_threshold_seconds" => {
+                self.inactive_callback_threshold_seconds = parse_number(field, value)?;
+            }
+            _ => {
+                return Err(ConfigError::new(field, format!("unknown setting; expected one of {}", FIELDS.join(", "))));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_number<T: TryFrom<u64>>(field: &str, value: &str) -> Result<T, ConfigError> {
+    let number: u64 = value
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError::new(field, format!("expected a non-negative integer, got `{value}`")))?;
+    T::try_from(number).map_err(|_| ConfigError::new(field, format!("`{value}` is too large for this setting")))
+}
+
+fn parse_bool(field: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::new(field, format!("expected true or false, got `{value}`"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Puts one setting out of range.
+    type Breaker = fn(&mut SignalConfig);
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let config = SignalConfig::default();
+        assert_eq!(config.callback_timeout_seconds, 30);
+        assert_eq!(config.max_callbacks, 100);
+        assert!(config.remove_failing_callbacks);
+        assert_eq!(config.max_consecutive_failures, 3);
+        assert_eq!(config.cleanup_interval_seconds, 60);
+        assert!(config.auto_remove_inactive_callbacks);
+        assert_eq!(config.inactive_callback_threshold_seconds, 300);
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn validation_names_each_key() {
+        let cases: [(Breaker, &str); 5] = [
+            (|c| c.callback_timeout_seconds = 0, "signal.callback_timeout_seconds"),
+            (|c| c.max_callbacks = 0, "signal.max_callbacks"),
+            (|c| c.max_consecutive_failures = 0, "signal.max_consecutive_failures"),
+            (|c| c.cleanup_interval_seconds = 0, "signal.cleanup_interval_seconds"),
+            (|c| c.inactive_callback_threshold_seconds = 0, "signal.inactive_callback_threshold_seconds"),
+        ];
+        for (break_it, key) in cases {
+            let mut config = SignalConfig::default();
+            break_it(&mut config);
+            let err = config.validate().unwrap_err();
+            assert_eq!(err.key, key);
+            assert_eq!(err.to_string(), format!("invalid `{key}`: must be at least 1"));
+        }
+    }
+
+    #[test]
+    fn set_from_str_covers_every_field() {
+        let mut config = SignalConfig::default();
+        for (field, value) in [
+            ("callback_timeout_seconds", "5"),
+            ("max_callbacks", "7"),
+            ("remove_failing_callbacks", "false"),
+            ("max_consecutive_failures", "9"),
+            ("cleanup_interval_seconds", "11"),
+            ("auto_remove_inactive_callbacks", "OFF"),
+            ("inactive_callback_threshold_seconds", "13"),
+        ] {
+            config.set_from_str(field, value).unwrap();
+        }
+        let expected = SignalConfig {
+            callback_timeout_seconds: 5,
+            max_callbacks: 7,
+            remove_failing_callbacks: false,
+            max_consecutive_failures: 9,
+            cleanup_interval_seconds: 11,
+            auto_remove_inactive_callbacks: false,
+            inactive_callback_threshold_seconds: 13,
+        };
+        assert_eq!(config, expected);
+        assert_eq!(FIELDS.len(), 7);
+    }
+
+    #[test]
+    fn set_from_str_rejects_bad_values_and_unknown_fields() {
+        let mut config = SignalConfig::default();
+        let err = config.set_from_str("remove_failing_callbacks", "maybe").unwrap_err();
+        assert_eq!(err.key, "signal.remove_failing_callbacks");
+        let err = config.set_from_str("max_callbacks", "lots").unwrap_err();
+        assert_eq!(err.key, "signal.max_callbacks");
+        let err = config.set_from_str("max_callback", "1").unwrap_err();
+        assert_eq!(err.key, "signal.max_callback");
+        assert!(err.message.contains("unknown setting"));
+        assert_eq!(config, SignalConfig::default());
+    }
+}

@@ -1,0 +1,121 @@
+//! [`StoreHaus`]: the application's entry point.
+
+use crate::backend::DbPool;
+use crate::config::DatabaseConfig;
+use crate::error::{Result, StoreError};
+use crate::model::Model;
+use crate::schema::{MigrateOptions, MigrationPlan};
+use std::any::{Any, type_name};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The connection pool, migrations and a registry of named stores.
+pub struct StoreHaus {
+    pool: DbPool,
+    stores: HashMap<String, Arc<dyn Any + Send + Sync>>,
+}
+
+/// What [`StoreHaus::health_check`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HealthStatus {
+    /// The backend's name, such as `"postgres"`.
+    pub backend: &'static str,
+    /// How long `SELECT 1` took.
+    pub latency: Duration,
+    /// Open connections in the pool.
+    pub connections: u32,
+    /// Of those, idle.
+    pub idle_connections: usize,
+}
+
+impl StoreHaus {
+    /// Connects with `config`.
+    pub async fn new(config: DatabaseConfig) -> Result<Self> {
+        Ok(Self::with_pool(DbPool::connect(&config).await?))
+    }
+
+    /// Uses a pool that is already open.
+    pub fn with_pool(pool: DbPool) -> Self {
+        StoreHaus { pool, stores: HashMap::new() }
+    }
+
+    /// The connection pool, to hand to stores.
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    /// Brings `T`'s table in line with the model: creates it with its system columns and indexes,
+    /// or adds what is missing. With `recreate`, drops it first (every row is lost).
+    ///
+    /// Changes that could lose data are refused with [`StoreError::UnsafeMigration`]; use
+    /// [`StoreHaus::migrate`] to allow them. Returns the plan that ran.
+    pub async fn auto_migrate<T: Model>(&self, recreate: bool) -> Result<MigrationPlan> {
+        self.migrate::<T>(MigrateOptions { recreate, ..MigrateOptions::default() }).await
+    }
+
+    /// Like [`StoreHaus::auto_migrate`], with explicit permission for unsafe changes.
+    pub async fn migrate<T: Model>(&self, options: MigrateOptions) -> Result<MigrationPlan> {
+        self.pool.migrate(T::TABLE, &options).await
+    }
+
+    /// The DDL [`StoreHaus::auto_migrate`] would run, without running it. Empty when the table
+    /// already matches.
+    pub async fn plan<T: Model>(&self) -> Result<MigrationPlan> {
+        self.pool.plan(T::TABLE, &MigrateOptions::default()).await
+    }
+
+    /// Keeps `store` under `name` for [`StoreHaus::get_store`]. A name can be registered once.
+    pub fn register_store<S: Any + Send + Sync>(&mut self, name: impl Into<String>, store: S) -> Result<()> {
+        let name = name.into();
+        if self.stores.contains_key(&name) {
+            return Err(StoreError::Registry(format!("a store named `{name}` is already registered")));
+        }
+        self.stores.insert(name, Arc::new(store));
+        Ok(())
+    }
+
+    /// The store registered under `name`, which must be an `S`.
+    pub fn get_store<S: Any + Send + Sync>(&self, name: &str) -> Result<Arc<S>> {
+        let store = self
+            .stores
+            .get(name)
+            .ok_or_else(|| StoreError::Registry(format!("no store named `{name}` is registered")))?;
+        Arc::clone(store)
+            .downcast::<S>()
+            .map_err(|_| StoreError::Registry(format!("the store `{name}` is not a {}", type_name::<S>())))
+    }
+
+    /// The names of the registered stores.
+    pub fn store_names(&self) -> impl Iterator<Item = &str> {
+        self.stores.keys().map(String::as_str)
+    }
+
+    /// Checks that the database answers and reports the pool's state.
+    pub async fn health_check(&self) -> Result<HealthStatus> {
+        let started = Instant::now();
+        self.pool.ping().await?;
+        let (connections, idle_connections) = self.pool.connections();
+        Ok(HealthStatus {
+            backend: self.pool.backend_name(),
+            latency: started.elapsed(),
+            connections,
+            idle_connections,
+        })
+    }
+
+    /// Closes the pool; waits for checked-out connections to return.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl fmt::Debug for StoreHaus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<_> = self.store_names().collect();
+        names.sort_unstable();
+        f.debug_struct("StoreHaus").field("pool", &self.pool).field("stores", &names).finish()
+    }
+}

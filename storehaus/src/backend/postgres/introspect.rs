@@ -1,0 +1,59 @@
+//! Reading a table's columns and indexes from the PostgreSQL catalog.
+
+use super::types::from_typname;
+use crate::schema::{ExistingColumn, ExistingIndex, TableSchema};
+use sea_query::{Alias, Expr, PostgresQueryBuilder, Query};
+use sqlx::{PgConnection, Row};
+
+/// Columns of a table in the current schema, in order; none when the table does not exist.
+const COLUMNS: &str = "\
+SELECT a.attname::text, t.typname::text, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+WHERE n.nspname = current_schema() AND c.relname = $1 AND c.relkind IN ('r', 'p')
+  AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum";
+
+/// Plain-column indexes of a table in the current schema, with their columns in key order.
+const INDEXES: &str = "\
+SELECT ix.indisunique, array_agg(a.attname::text ORDER BY k.ord)
+FROM pg_catalog.pg_index ix
+JOIN pg_catalog.pg_class c ON c.oid = ix.indrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE n.nspname = current_schema() AND c.relname = $1 AND ix.indpred IS NULL
+GROUP BY ix.indexrelid, ix.indisunique
+HAVING bool_and(k.attnum > 0)";
+
+/// What the catalog says of `table`, or `None` when it does not exist.
+pub(crate) async fn table_schema(conn: &mut PgConnection, table: &str) -> Result<Option<TableSchema>, sqlx::Error> {
+    let rows = sqlx::query(COLUMNS).bind(table).fetch_all(&mut *conn).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let columns = rows
+        .iter()
+        .map(|row| {
+            let typname: String = row.try_get(1)?;
+            Ok(ExistingColumn {
+                name: row.try_get(0)?,
+                ty: from_typname(&typname),
+                type_name: row.try_get(2)?,
+                nullable: row.try_get(3)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let indexes = sqlx::query(INDEXES)
+        .bind(table)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| Ok(ExistingIndex { unique: row.try_get(0)?, columns: row.try_get(1)? }))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let probe = Query::select().expr(Expr::val(1)).from(Alias::new(table)).limit(1).to_string(PostgresQueryBuilder);
+    let has_rows = sqlx::query(&probe).fetch_optional(&mut *conn).await?.is_some();
+    Ok(Some(TableSchema { columns, indexes, has_rows }))
+}

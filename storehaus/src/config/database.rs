@@ -1,0 +1,757 @@
+//! [`DatabaseConfig`]: where the database is and how the connection pool behaves.
+
+use std::fmt;
+use std::net::Ipv6Addr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, StoreError};
+
+const DEFAULT_PORT: u16 = 5432;
+
+/// Names of the settings, in the order of the `[database]` section.
+const FIELDS: &[&str] = &[
+    "host",
+    "port",
+    "database",
+    "username",
+    "password",
+    "min_connections",
+    "max_connections",
+    "connection_timeout_seconds",
+    "idle_timeout_seconds",
+    "max_lifetime_seconds",
+];
+
+/// Query parameters a database URL may carry, with the setting each one sets.
+const URL_PARAMS: &[(&str, &str)] = &[
+    ("min_connections", "min_connections"),
+    ("max_connections", "max_connections"),
+    ("connect_timeout", "connection_timeout_seconds"),
+    ("connection_timeout_seconds", "connection_timeout_seconds"),
+    ("idle_timeout_seconds", "idle_timeout_seconds"),
+    ("max_lifetime_seconds", "max_lifetime_seconds"),
+];
+
+/// Connection settings of the PostgreSQL pool: the `[database]` section of `storehaus.toml`.
+///
+/// Build it with [`DatabaseConfig::new`] (every value in order), [`DatabaseConfig::from_url`],
+/// [`DatabaseConfig::builder`] or [`Default`] plus struct update syntax.
+///
+/// The password never shows: `Debug` prints `"***"` in its place, `Display` prints
+/// [`redacted_url`](DatabaseConfig::redacted_url), and `Serialize` leaves it out.
+///
+/// ```
+/// use storehaus::DatabaseConfig;
+///
+/// let config = DatabaseConfig::from_url("postgres://app:p%40ss@db.internal/shop?max_connections=20")?;
+/// assert_eq!((config.password.as_str(), config.max_connections), ("p@ss", 20));
+/// assert_eq!(config.to_string(), "postgres://app:***@db.internal:5432/shop?max_connections=20");
+/// # Ok::<(), storehaus::StoreError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Host name or IP address of the server.
+    pub host: String,
+    /// TCP port of the server.
+    pub port: u16,
+    /// Name of the database to connect to.
+    pub database: String,
+    /// Role to log in as.
+    pub username: String,
+    /// Password of `username`; may be empty when the server does not ask for one.
+    #[serde(skip_serializing)]
+    pub password: String,
+    /// Connections the pool keeps open even when idle.
+    pub min_connections: u32,
+    /// Upper bound of connections open at once.
+    pub max_connections: u32,
+    /// Upper bound of waiting for a connection, in seconds.
+    pub connection_timeout_seconds: u64,
+    /// Idle time after which a connection above `min_connections` is closed, in seconds;
+    /// `0` keeps idle connections open.
+    pub idle_timeout_seconds: u64,
+    /// Age after which a connection is replaced, in seconds; `0` never replaces it.
+    pub max_lifetime_seconds: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            host: "localhost".to_owned(),
+            port: DEFAULT_PORT,
+            database: "storehaus".to_owned(),
+            username: "postgres".to_owned(),
+            password: String::new(),
+            min_connections: 1,
+            max_connections: 10,
+            connection_timeout_seconds: 30,
+            idle_timeout_seconds: 600,
+            max_lifetime_seconds: 3600,
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// Settings from their values in the order of the `[database]` section. Not validated;
+    /// [`StoreHaus::new`](crate::StoreHaus::new) and [`DatabaseConfig::validate`] check them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        host: String,
+        port: u16,
+        database: String,
+        username: String,
+        password: String,
+        min_connections: u32,
+        max_connections: u32,
+        connection_timeout_seconds: u64,
+        idle_timeout_seconds: u64,
+        max_lifetime_seconds: u64,
+    ) -> Self {
+        DatabaseConfig {
+            host,
+            port,
+            database,
+            username,
+            password,
+            min_connections,
+            max_connections,
+            connection_timeout_seconds,
+            idle_timeout_seconds,
+            max_lifetime_seconds,
+        }
+    }
+
+    /// A builder starting from the defaults.
+    pub fn builder() -> DatabaseConfigBuilder {
+        DatabaseConfigBuilder::default()
+    }
+
+    /// Settings from a `postgres://` or `postgresql://` URL, validated:
+    /// `postgres://user:password@host:port/database?max_connections=20`.
+    ///
+    /// User, password, host and database are percent-decoded, so a password holding `@` or `:`
+    /// is written `%40` or `%3A`. A missing port is 5432, a missing user `postgres`, a missing
+    /// database the user's name (as `psql` does), a missing password empty. The pool settings
+    /// keep their defaults unless given as query parameters: `min_connections`,
+    /// `max_connections`, `connect_timeout` (or `connection_timeout_seconds`),
+    /// `idle_timeout_seconds` and `max_lifetime_seconds`. Any other parameter is an error
+    /// rather than silently ignored, since one such as `sslmode` may change security.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let mut config = DatabaseConfig::default();
+        config.apply_url(url).map_err(|message| StoreError::config("url", message))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// This configuration as a URL that [`DatabaseConfig::from_url`] reads back unchanged.
+    ///
+    /// User, password, host and database are percent-encoded; pool settings that differ from the
+    /// defaults become query parameters. The URL holds the password: log
+    /// [`redacted_url`](DatabaseConfig::redacted_url) instead.
+    pub fn to_url(&self) -> String {
+        self.format_url(&encode_component(&self.password))
+    }
+
+    /// [`to_url`](DatabaseConfig::to_url) with the password replaced by `***`, for logs.
+    pub fn redacted_url(&self) -> String {
+        self.format_url(if self.password.is_empty() { "" } else { "***" })
+    }
+
+    /// Checks every setting; the error names the first one that is wrong, such as
+    /// `database.max_connections`.
+    pub fn validate(&self) -> Result<()> {
+        let text = [
+            ("host", &self.host),
+            ("database", &self.database),
+            ("username", &self.username),
+            ("password", &self.password),
+        ];
+        for (field, value) in text {
+            if value.contains('\0') {
+                return Err(invalid(field, "must not contain NUL bytes"));
+            }
+            if value.is_empty() && field != "password" {
+                return Err(invalid(field, "must not be empty"));
+            }
+        }
+        if self.port == 0 {
+            return Err(invalid("port", "must be between 1 and 65535"));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("max_connections", "must be at least 1"));
+        }
+        if self.min_connections > self.max_connections {
+            return Err(invalid(
+                "max_connections",
+                format!("{} is less than min_connections ({})", self.max_connections, self.min_connections),
+            ));
+        }
+        if self.connection_timeout_seconds == 0 {
+            return Err(invalid("connection_timeout_seconds", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// `connection_timeout_seconds` as a [`Duration`].
+    pub fn connection_timeout(&self) -> Duration {
+        Duration::from_secs(self.connection_timeout_seconds)
+    }
+
+    /// `idle_timeout_seconds` as a [`Duration`].
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_seconds)
+    }
+
+    /// `max_lifetime_seconds` as a [`Duration`].
+    pub fn max_lifetime(&self) -> Duration {
+        Duration::from_secs(self.max_lifetime_seconds)
+    }
+
+    /// Replaces the connection settings with those of `url` and applies its query parameters to
+    /// the pool settings, which otherwise stay as they are. Does not validate.
+    ///
+    /// Messages never quote the URL, which holds the password.
+    pub(crate) fn apply_url(&mut self, url: &str) -> Result<(), String> {
+        let parsed = url::Url::parse(url).map_err(|e| match e {
+            url::ParseError::RelativeUrlWithoutBase => {
+                "not a URL; expected postgres://user:password@host:port/database".to_owned()
+            }
+            e => format!("not a valid database URL: {e}"),
+        })?;
+        let scheme = parsed.scheme();
+        if scheme != "postgres" && scheme != "postgresql" {
+            return Err(format!("unsupported scheme `{scheme}`; expected postgres:// or postgresql://"));
+        }
+        if parsed.fragment().is_some() {
+            return Err("unexpected `#` in database URL; percent-encode it as %23".to_owned());
+        }
+
+        let host = match parsed.host() {
+            Some(url::Host::Domain(domain)) => decode_component(domain, "host")?,
+            Some(url::Host::Ipv4(addr)) => addr.to_string(),
+            Some(url::Host::Ipv6(addr)) => addr.to_string(),
+            None => String::new(),
+        };
+        let username = decode_component(parsed.username(), "user name")?;
+        let password = decode_component(parsed.password().unwrap_or_default(), "password")?;
+        let path = parsed.path().strip_prefix('/').unwrap_or(parsed.path());
+        if path.contains('/') {
+            return Err("database name in the URL path must be one segment; \
+                 percent-encode `/` as %2F"
+                .to_owned());
+        }
+        let database = decode_component(path, "database name")?;
+
+        let defaults = DatabaseConfig::default();
+        self.host = if host.is_empty() { defaults.host } else { host };
+        self.port = parsed.port().unwrap_or(DEFAULT_PORT);
+        self.username = if username.is_empty() { defaults.username } else { username };
+        self.database = if database.is_empty() { self.username.clone() } else { database };
+        self.password = password;
+
+        let mut seen: Vec<&str> = Vec::new();
+        for (param, value) in parsed.query_pairs() {
+            let Some(&(_, field)) = URL_PARAMS.iter().find(|(name, _)| *name == param) else {
+                let known: Vec<&str> = URL_PARAMS.iter().map(|(name, _)| *name).collect();
+                return Err(format!("unknown query parameter `{param}`; expected one of {}", known.join(", ")));
+            };
+            if seen.contains(&field) {
+                return Err(format!("query parameter `{param}` sets `{field}` more than once"));
+            }
+            seen.push(field);
+            self.set_field(field, &value).map_err(|message| format!("query parameter `{param}`: {message}"))?;
+        }
+        Ok(())
+    }
+
+    /// Sets the setting named `field` (as in the `[database]` section) from its text form.
+    pub(crate) fn set_field(&mut self, field: &str, value: &str) -> Result<(), String> {
+        match field {
+            "host" => self.host = value.to_owned(),
+            "port" => self.port = parse_number(value)?,
+            "database" => self.database = value.to_owned(),
+            "username" => self.username = value.to_owned(),
+            "password" => self.password = value.to_owned(),
+            "min_connections" => self.min_connections = parse_number(value)?,
+            "max_connections" => self.max_connections = parse_number(value)?,
+            "connection_timeout_seconds" => self.connection_timeout_seconds = parse_number(value)?,
+            "idle_timeout_seconds" => self.idle_timeout_seconds = parse_number(value)?,
+            "max_lifetime_seconds" => self.max_lifetime_seconds = parse_number(value)?,
+            "url" => return Err("unknown setting; a connection URL goes in DATABASE_URL".to_owned()),
+            _ => return Err(format!("unknown setting; expected one of {}", FIELDS.join(", "))),
+        }
+        Ok(())
+    }
+
+    fn format_url(&self, password: &str) -> String {
+        let mut url = String::from("postgres://");
+        if !self.username.is_empty() || !password.is_empty() {
+            url.push_str(&encode_component(&self.username));
+            if !password.is_empty() {
+                url.push(':');
+                url.push_str(password);
+            }
+            url.push('@');
+        }
+        if self.host.parse::<Ipv6Addr>().is_ok() {
+            url.push('[');
+            url.push_str(&self.host);
+            url.push(']');
+        } else {
+            url.push_str(&encode_component(&self.host));
+        }
+        url.push(':');
+        url.push_str(&self.port.to_string());
+        url.push('/');
+        url.push_str(&encode_component(&self.database));
+
+        let defaults = DatabaseConfig::default();
+        let pool = [
+            ("min_connections", u64::from(self.min_connections), u64::from(defaults.min_connections)),
+            ("max_connections", u64::from(self.max_connections), u64::from(defaults.max_connections)),
+            ("connection_timeout_seconds", self.connection_timeout_seconds, defaults.connection_timeout_seconds),
+            ("idle_timeout_seconds", self.idle_timeout_seconds, defaults.idle_timeout_seconds),
+            ("max_lifetime_seconds", self.max_lifetime_seconds, defaults.max_lifetime_seconds),
+        ];
+        let mut separator = '?';
+        for (name, value, default) in pool {
+            if value != default {
+                url.push(separator);
+                url.push_str(name);
+                url.push('=');
+                url.push_str(&value.to_string());
+                separator = '&';
+            }
+        }
+        url
+    }
+}
+
+impl fmt::Display for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted_url())
+    }
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database)
+            .field("username", &self.username)
+            .field("password", &Redacted(&self.password))
+            .field("min_connections", &self.min_connections)
+            .field("max_connections", &self.max_connections)
+            .field("connection_timeout_seconds", &self.connection_timeout_seconds)
+            .field("idle_timeout_seconds", &self.idle_timeout_seconds)
+            .field("max_lifetime_seconds", &self.max_lifetime_seconds)
+            .finish()
+    }
+}
+
+/// Shows whether a secret is set without showing it.
+struct Redacted<'a>(&'a str);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+/// Builds a [`DatabaseConfig`] from the defaults; [`build`](DatabaseConfigBuilder::build)
+/// validates it.
+///
+/// ```
+/// use storehaus::DatabaseConfig;
+///
+/// let config = DatabaseConfig::builder()
+///     .host("db.internal")
+///     .database("shop")
+///     .password("secret")
+///     .max_connections(20)
+///     .build()?;
+/// assert_eq!(config.port, 5432);
+/// # Ok::<(), storehaus::StoreError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct DatabaseConfigBuilder {
+    config: DatabaseConfig,
+}
+
+impl DatabaseConfigBuilder {
+    /// Sets [`DatabaseConfig::host`].
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.config.host = host.into();
+        self
+    }
+
+    /// Sets [`DatabaseConfig::port`].
+    pub fn port(mut self, port: u16) -> Self {
+        self.config.port = port;
+        self
+    }
+
+    /// Sets [`DatabaseConfig::database`].
+    pub fn database(mut self, database: impl Into<String>) -> Self {
+        self.config.database = database.into();
+        self
+    }
+
+    /// Sets [`DatabaseConfig::username`].
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.config.username = username.into();
+        self
+    }
+
+    /// Sets [`DatabaseConfig::password`].
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.config.password = password.into();
+        self
+    }
+
+    /// Sets [`DatabaseConfig::min_connections`].
+    pub fn min_connections(mut self, min_connections: u32) -> Self {
+        self.config.min_connections = min_connections;
+        self
+    }
+
+    /// Sets [`DatabaseConfig::max_connections`].
+    pub fn max_connections(mut self, max_connections: u32) -> Self {
+        self.config.max_connections = max_connections;
+        self
+    }
+
+    /// Sets [`DatabaseConfig::connection_timeout_seconds`].
+    pub fn connection_timeout_seconds(mut self, seconds: u64) -> Self {
+        self.config.connection_timeout_seconds = seconds;
+        self
+    }
+
+    /// Sets [`DatabaseConfig::idle_timeout_seconds`].
+    pub fn idle_timeout_seconds(mut self, seconds: u64) -> Self {
+        self.config.idle_timeout_seconds = seconds;
+        self
+    }
+
+    /// Sets [`DatabaseConfig::max_lifetime_seconds`].
+    pub fn max_lifetime_seconds(mut self, seconds: u64) -> Self {
+        self.config.max_lifetime_seconds = seconds;
+        self
+    }
+
+    /// The configuration, once [`DatabaseConfig::validate`] accepts it.
+    pub fn build(self) -> Result<DatabaseConfig> {
+        self.config.validate()?;
+        Ok(self.config)
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> StoreError {
+    StoreError::config(format!("database.{field}"), message)
+}
+
+fn parse_number<T: TryFrom<u64>>(value: &str) -> Result<T, String> {
+    let number: u64 = value.trim().parse().map_err(|_| format!("expected a non-negative integer, got `{value}`"))?;
+    T::try_from(number).map_err(|_| format!("`{value}` is too large for this setting"))
+}
+
+/// Percent-encodes every byte but the URL-unreserved ones, so any text survives as one URL
+/// component. `%` itself is encoded too, which the `url` crate's setters leave alone.
+fn encode_component(text: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(text.len());
+    for &byte in text.as_bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xF)]));
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes; a `%` that starts no escape stays as it is, so a hand-written URL with
+/// a bare `%` in its password still works.
+fn decode_component(text: &str, what: &str) -> Result<String, String> {
+    fn hex(byte: u8) -> Option<u8> {
+        char::from(byte).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(high << 4 | low);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| format!("the {what} in the URL is not valid UTF-8 once decoded"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Puts one setting out of range.
+    type Breaker = fn(&mut DatabaseConfig);
+
+    fn key_of(err: StoreError) -> String {
+        match err {
+            StoreError::Config { key: Some(key), .. } => key,
+            other => panic!("expected a config error with a key, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let expected = DatabaseConfig::new(
+            "localhost".into(),
+            5432,
+            "storehaus".into(),
+            "postgres".into(),
+            String::new(),
+            1,
+            10,
+            30,
+            600,
+            3600,
+        );
+        assert_eq!(DatabaseConfig::default(), expected);
+        expected.validate().unwrap();
+    }
+
+    #[test]
+    fn from_url_reads_every_part() {
+        let config = DatabaseConfig::from_url(
+            "postgresql://app:p%40ss%3Aw%2Frd@db.example.com:6543/shop%20data\
+             ?min_connections=2&max_connections=20&connect_timeout=5\
+             &idle_timeout_seconds=60&max_lifetime_seconds=120",
+        )
+        .unwrap();
+        let expected = DatabaseConfig::new(
+            "db.example.com".into(),
+            6543,
+            "shop data".into(),
+            "app".into(),
+            "p@ss:w/rd".into(),
+            2,
+            20,
+            5,
+            60,
+            120,
+        );
+        assert_eq!(config, expected);
+    }
+
+    #[test]
+    fn from_url_fills_in_missing_parts() {
+        let config = DatabaseConfig::from_url("postgres://alice@localhost").unwrap();
+        assert_eq!(config.port, 5432);
+        assert_eq!(config.database, "alice");
+        assert_eq!(config.password, "");
+        assert_eq!(config.max_connections, 10);
+
+        let config = DatabaseConfig::from_url("postgres://[::1]/db").unwrap();
+        assert_eq!((config.host.as_str(), config.username.as_str()), ("::1", "postgres"));
+
+        let config = DatabaseConfig::from_url("postgres://u@h/d?connection_timeout_seconds=7").unwrap();
+        assert_eq!(config.connection_timeout_seconds, 7);
+    }
+
+    #[test]
+    fn from_url_accepts_unencoded_at_and_bare_percent_in_password() {
+        let config = DatabaseConfig::from_url("postgres://u:p@ss%@host/db").unwrap();
+        assert_eq!(config.password, "p@ss%");
+        assert_eq!(config.host, "host");
+    }
+
+    #[test]
+    fn from_url_rejects_other_schemes_naming_them() {
+        let err = DatabaseConfig::from_url("mysql://root:hunter2@localhost/db").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("`mysql`"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert_eq!(key_of(err), "url");
+    }
+
+    #[test]
+    fn from_url_rejects_unknown_and_bad_query_parameters() {
+        let err = DatabaseConfig::from_url("postgres://u@h/d?sslmode=require").unwrap_err();
+        assert!(err.to_string().contains("`sslmode`"), "{err}");
+
+        let err = DatabaseConfig::from_url("postgres://u@h/d?max_connections=lots").unwrap_err();
+        assert!(err.to_string().contains("`max_connections`"), "{err}");
+
+        let err =
+            DatabaseConfig::from_url("postgres://u@h/d?connect_timeout=1&connection_timeout_seconds=2").unwrap_err();
+        assert!(err.to_string().contains("more than once"), "{err}");
+    }
+
+    #[test]
+    fn from_url_rejects_malformed_urls_without_echoing_them() {
+        for url in [
+            "postgres://u:hunter2@h:99999/d",
+            "postgres://u:hunter2@h/a/b",
+            "postgres://u:hunt#er2@h/d",
+            "not a url hunter2",
+        ] {
+            let err = DatabaseConfig::from_url(url).unwrap_err();
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+    }
+
+    #[test]
+    fn from_url_validates() {
+        let err = DatabaseConfig::from_url("postgres://u@h/d?min_connections=5&max_connections=2").unwrap_err();
+        assert_eq!(key_of(err), "database.max_connections");
+    }
+
+    #[test]
+    fn to_url_round_trips_awkward_text() {
+        let awkward = ["p@ss:w/rd", "a?b#c%d e", "%41%", "日本語 ü", "+&=;[]'\"\\", ""];
+        for text in awkward {
+            let config = DatabaseConfig {
+                password: text.to_owned(),
+                username: format!("user{text}"),
+                database: format!("db{text}"),
+                ..DatabaseConfig::default()
+            };
+            let url = config.to_url();
+            assert_eq!(DatabaseConfig::from_url(&url).unwrap(), config, "{url}");
+        }
+    }
+
+    #[test]
+    fn to_url_round_trips_hosts_and_pool_settings() {
+        for host in ["db.example.com", "10.0.0.7", "::1", "/var/run/postgresql"] {
+            let config = DatabaseConfig::builder()
+                .host(host)
+                .port(6000)
+                .min_connections(0)
+                .max_connections(3)
+                .connection_timeout_seconds(1)
+                .idle_timeout_seconds(2)
+                .max_lifetime_seconds(4)
+                .build()
+                .unwrap();
+            let url = config.to_url();
+            assert_eq!(DatabaseConfig::from_url(&url).unwrap(), config, "{url}");
+        }
+    }
+
+    #[test]
+    fn to_url_omits_default_pool_settings() {
+        let config = DatabaseConfig { password: "pw".into(), ..DatabaseConfig::default() };
+        assert_eq!(config.to_url(), "postgres://postgres:pw@localhost:5432/storehaus");
+        let config = DatabaseConfig { max_connections: 20, ..config };
+        assert_eq!(config.to_url(), "postgres://postgres:pw@localhost:5432/storehaus?max_connections=20");
+    }
+
+    #[test]
+    fn redacted_url_and_display_hide_the_password() {
+        let config = DatabaseConfig { password: "p@ss:w/rd".into(), ..DatabaseConfig::default() };
+        assert_eq!(config.redacted_url(), "postgres://postgres:***@localhost:5432/storehaus");
+        assert_eq!(config.to_string(), config.redacted_url());
+        let config = DatabaseConfig::default();
+        assert_eq!(config.redacted_url(), "postgres://postgres@localhost:5432/storehaus");
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let config = DatabaseConfig { password: "hunter2".into(), ..DatabaseConfig::default() };
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains(r#"password: "***""#), "{debug}");
+        let pretty = format!("{config:#?}");
+        assert!(!pretty.contains("hunter2"), "{pretty}");
+
+        let debug = format!("{:?}", DatabaseConfig::default());
+        assert!(debug.contains(r#"password: """#), "{debug}");
+
+        let builder = format!("{:?}", DatabaseConfig::builder().password("hunter2"));
+        assert!(!builder.contains("hunter2"), "{builder}");
+    }
+
+    #[test]
+    fn serialize_skips_the_password() {
+        let config = DatabaseConfig { password: "hunter2".into(), ..DatabaseConfig::default() };
+        let json = serde_json::to_string(&config).unwrap();
+        assert!(!json.contains("password") && !json.contains("hunter2"), "{json}");
+        let back: DatabaseConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, DatabaseConfig::default());
+    }
+
+    #[test]
+    fn validation_names_each_key() {
+        let cases: [(Breaker, &str); 12] = [
+            (|c| c.host.clear(), "database.host"),
+            (|c| c.database.clear(), "database.database"),
+            (|c| c.username.clear(), "database.username"),
+            (|c| c.port = 0, "database.port"),
+            (|c| c.max_connections = 0, "database.max_connections"),
+            (|c| c.min_connections = 11, "database.max_connections"),
+            (|c| c.connection_timeout_seconds = 0, "database.connection_timeout_seconds"),
+            (|c| c.host = "lo\0cal".into(), "database.host"),
+            (|c| c.database = "d\0".into(), "database.database"),
+            (|c| c.username = "\0".into(), "database.username"),
+            (|c| c.password = "a\0b".into(), "database.password"),
+            (|c| c.password.clear(), ""),
+        ];
+        for (break_it, key) in cases {
+            let mut config = DatabaseConfig::default();
+            break_it(&mut config);
+            match config.validate() {
+                Ok(()) => assert!(key.is_empty(), "{key} was accepted"),
+                Err(err) => assert_eq!(key_of(err), key),
+            }
+        }
+    }
+
+    #[test]
+    fn builder_starts_from_defaults_and_validates() {
+        let config = DatabaseConfig::builder()
+            .host("db")
+            .port(1)
+            .database("d")
+            .username("u")
+            .password("p")
+            .min_connections(2)
+            .max_connections(4)
+            .connection_timeout_seconds(5)
+            .idle_timeout_seconds(6)
+            .max_lifetime_seconds(7)
+            .build()
+            .unwrap();
+        let expected = DatabaseConfig::new("db".into(), 1, "d".into(), "u".into(), "p".into(), 2, 4, 5, 6, 7);
+        assert_eq!(config, expected);
+        assert_eq!(config.connection_timeout(), Duration::from_secs(5));
+
+        let err = DatabaseConfig::builder().max_connections(0).build().unwrap_err();
+        assert_eq!(key_of(err), "database.max_connections");
+    }
+
+    #[test]
+    fn set_field_covers_every_field() {
+        let mut config = DatabaseConfig::default();
+        for field in FIELDS {
+            let value = if ["host", "database", "username", "password"].contains(field) { "x" } else { "9" };
+            config.set_field(field, value).unwrap();
+        }
+        assert_eq!(config, DatabaseConfig::new("x".into(), 9, "x".into(), "x".into(), "x".into(), 9, 9, 9, 9, 9));
+        assert!(config.set_field("port", "70000").is_err());
+        assert!(config.set_field("prot", "1").unwrap_err().contains("unknown setting"));
+    }
+}

@@ -1,0 +1,210 @@
+//! The one error type of StoreHaus.
+
+use std::borrow::Cow;
+
+/// A specialized `Result` type for StoreHaus.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Every failure StoreHaus reports.
+///
+/// Match on the variants your application handles and treat the rest as opaque;
+/// [`StoreError::is_transient`] tells whether retrying the same call may succeed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No row with this key exists (or it is soft-deleted and the call does not see deleted rows).
+    #[error("no `{table}` record with key {key}")]
+    NotFound {
+        /// The table that was searched.
+        table: String,
+        /// The key that was looked up, as text.
+        key: String,
+    },
+
+    /// An optimistic-locking write lost: the row's `__version__` moved on since it was read.
+    #[error("version conflict on `{table}` record {key}")]
+    Conflict {
+        /// The table of the row.
+        table: String,
+        /// The key of the row, as text.
+        key: String,
+    },
+
+    /// A unique index or constraint rejected the write (SQLSTATE 23505).
+    #[error("unique constraint `{constraint}` violated")]
+    UniqueViolation {
+        /// The name of the violated constraint or unique index.
+        constraint: String,
+    },
+
+    /// A field named by a string is not a column of the model.
+    #[error("`{field}` is not a field of `{table}`")]
+    UnknownField {
+        /// The model's table.
+        table: String,
+        /// The name that was given.
+        field: String,
+    },
+
+    /// A bulk update or delete had no filter and did not say `.all_rows()`.
+    #[error("refusing to write every row of `{table}` without a filter; call `.all_rows()` to mean it")]
+    UnboundedWrite {
+        /// The table the write targeted.
+        table: String,
+    },
+
+    /// A value was rejected before it reached the database.
+    #[error("invalid value{}: {message}", field.as_ref().map(|f| format!(" for `{f}`")).unwrap_or_default())]
+    Validation {
+        /// The field the value was meant for, when known.
+        field: Option<String>,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// A migration would lose data or fail on existing rows, and was not explicitly allowed.
+    #[error("unsafe migration of `{table}`.`{column}`: {reason}")]
+    UnsafeMigration {
+        /// The table being migrated.
+        table: String,
+        /// The column the refused change concerns.
+        column: String,
+        /// Why the change was refused and how to allow it.
+        reason: String,
+    },
+
+    /// A row could not be decoded into the model.
+    #[error("cannot decode column `{column}`: {message}")]
+    Decode {
+        /// The column whose value did not fit the field type.
+        column: String,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// The database reported an error; `code` is its SQLSTATE when it has one.
+    #[error("database error{}: {source}", code.as_ref().map(|c| format!(" [{c}]")).unwrap_or_default())]
+    Database {
+        /// The SQLSTATE code, such as `"40001"`.
+        code: Option<String>,
+        /// The driver error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// The cache layer failed (reads fall back to the database; this surfaces only from cache APIs).
+    #[error("cache error: {0}")]
+    Cache(String),
+
+    /// The signal layer failed.
+    #[error("signal error: {0}")]
+    Signal(String),
+
+    /// Configuration could not be loaded or is invalid; `key` names the offending setting.
+    #[error("configuration error{}: {message}", key.as_ref().map(|k| format!(" at `{k}`")).unwrap_or_default())]
+    Config {
+        /// The setting, such as `database.port` or `STOREHAUS_DATABASE_PORT`.
+        key: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A registered store was missing or of another type.
+    #[error("store registry: {0}")]
+    Registry(String),
+
+    /// The operation did not complete in time.
+    #[error("timed out: {0}")]
+    Timeout(Cow<'static, str>),
+
+    /// The backend in use does not support this operation.
+    #[error("unsupported by the {backend} backend: {operation}")]
+    Unsupported {
+        /// The backend name, such as `"sqlite"`.
+        backend: &'static str,
+        /// What was asked for.
+        operation: Cow<'static, str>,
+    },
+}
+
+impl StoreError {
+    /// A [`StoreError::Config`] about `key`.
+    pub fn config(key: impl Into<String>, message: impl Into<String>) -> Self {
+        StoreError::Config { key: Some(key.into()), message: message.into() }
+    }
+
+    /// A [`StoreError::Validation`] about `field`.
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        StoreError::Validation { field: Some(field.into()), message: message.into() }
+    }
+
+    /// The SQLSTATE of a database error, if any.
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self {
+            StoreError::Database { code, .. } => code.as_deref(),
+            StoreError::UniqueViolation { .. } => Some("23505"),
+            _ => None,
+        }
+    }
+
+    /// Whether the same call may succeed if retried: timeouts, lost connections,
+    /// serialization failures and deadlocks.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Timeout(_) => true,
+            StoreError::Database { code: Some(code), .. } => is_transient_sqlstate(code),
+            StoreError::Database { source, .. } => matches!(
+                source,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+                    | sqlx::Error::Protocol(_)
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// Connection exceptions (08), serialization failure, deadlock, and operator intervention (57P0x).
+fn is_transient_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300")
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if matches!(error, sqlx::Error::PoolTimedOut) {
+            return StoreError::Timeout("waiting for a database connection".into());
+        }
+        let db_error = error.as_database_error();
+        let code = db_error.and_then(|e| e.code()).map(|c| c.into_owned());
+        if code.as_deref() == Some("23505") {
+            let constraint = db_error.and_then(|e| e.constraint()).unwrap_or_default().to_owned();
+            return StoreError::UniqueViolation { constraint };
+        }
+        StoreError::Database { code, source: error }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_classification() {
+        assert!(StoreError::Timeout("x".into()).is_transient());
+        assert!(StoreError::from(sqlx::Error::PoolClosed).is_transient());
+        assert!(!StoreError::UnboundedWrite { table: "t".into() }.is_transient());
+        assert!(is_transient_sqlstate("08006"));
+        assert!(is_transient_sqlstate("40001"));
+        assert!(!is_transient_sqlstate("23505"));
+    }
+
+    #[test]
+    fn messages_name_the_culprit() {
+        let e = StoreError::config("database.port", "expected an integer");
+        assert_eq!(e.to_string(), "configuration error at `database.port`: expected an integer");
+        let e = StoreError::UnknownField { table: "users".into(), field: "1=1 OR name".into() };
+        assert_eq!(e.to_string(), "`1=1 OR name` is not a field of `users`");
+    }
+}

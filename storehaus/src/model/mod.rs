@@ -1,0 +1,122 @@
+//! Model metadata: what `#[model]` generates and what stores and migrations read.
+//!
+//! Users do not implement [`Model`] by hand; `#[model]` does, from the struct and its attributes.
+
+mod column;
+pub mod system;
+
+pub use column::Column;
+
+use crate::error::StoreError;
+use crate::types::{ColumnType, SqlType, Value};
+
+/// A struct that `#[model]` turned into a table.
+pub trait Model: Sized + Send + Sync + Unpin + 'static {
+    /// The type of the primary-key field.
+    type Key: SqlType + Clone + std::fmt::Debug;
+
+    /// The table's metadata.
+    const TABLE: &'static TableDef;
+
+    /// The primary key of this value.
+    fn key(&self) -> &Self::Key;
+
+    /// Pushes the values of the columns that `write` includes, in column order.
+    fn write_values(&self, write: Write, out: &mut Vec<Value>) -> Result<(), StoreError>;
+
+    /// Reads the model's columns, in column order, from the current position of `row`.
+    fn read_row<R: RowReader>(row: &mut R) -> Result<Self, StoreError>;
+}
+
+/// Which write a set of values is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Write {
+    /// An insert.
+    Create,
+    /// An update.
+    Update,
+}
+
+/// Reads column values by position; implemented by each backend's row type.
+pub trait RowReader {
+    /// Reads the next column as `T` and moves past it.
+    fn read<T: SqlType>(&mut self) -> Result<T, StoreError>;
+}
+
+/// The metadata of a model's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableDef {
+    /// The table name (unquoted).
+    pub name: &'static str,
+    /// The Rust struct name.
+    pub model: &'static str,
+    /// The declared fields, in declaration order. System columns are not listed; see
+    /// [`TableDef::system_columns`].
+    pub columns: &'static [ColumnDef],
+    /// Index into `columns` of the primary key.
+    pub primary_key: usize,
+    /// Indexes declared with `#[index]`, `#[unique]`, `#[index(a, b)]` and `#[unique(a, b)]`.
+    pub indexes: &'static [IndexDef],
+    /// `#[table(soft_delete)]`: deletes set `__deleted_at__` instead of removing the row.
+    pub soft_delete: bool,
+    /// `#[table(versioned)]`: updates check and bump `__version__`.
+    pub versioned: bool,
+}
+
+impl TableDef {
+    /// The primary-key column.
+    pub fn primary_key(&self) -> &'static ColumnDef {
+        &self.columns[self.primary_key]
+    }
+
+    /// The column with this name, if the model has one (system columns excluded).
+    pub fn column(&self, name: &str) -> Option<&'static ColumnDef> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The system columns this table carries, in the order they follow the declared columns.
+    pub fn system_columns(&self) -> impl Iterator<Item = &'static system::SystemColumn> + '_ {
+        system::SYSTEM_COLUMNS.iter().filter(|c| c.applies_to(self))
+    }
+
+    /// The declared columns that `write` includes.
+    pub fn written_columns(&self, write: Write) -> impl Iterator<Item = &'static ColumnDef> + '_ {
+        self.columns.iter().filter(move |c| c.written_on(write))
+    }
+}
+
+/// The metadata of one declared field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnDef {
+    /// The column name: the field name (a raw identifier loses its `r#`).
+    pub name: &'static str,
+    /// The column type, from the field type's [`SqlType`].
+    pub ty: ColumnType,
+    /// Whether the column accepts `NULL`.
+    pub nullable: bool,
+    /// Whether this is the primary key.
+    pub primary_key: bool,
+    /// Written by inserts.
+    pub create: bool,
+    /// Written by updates.
+    pub update: bool,
+}
+
+impl ColumnDef {
+    /// Whether `write` includes this column.
+    pub fn written_on(&self, write: Write) -> bool {
+        match write {
+            Write::Create => self.create,
+            Write::Update => self.update,
+        }
+    }
+}
+
+/// An index declared on the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexDef {
+    /// The indexed columns, in order.
+    pub columns: &'static [&'static str],
+    /// Whether the index enforces uniqueness.
+    pub unique: bool,
+}

@@ -1,0 +1,343 @@
+//! Comparing a model's [`TableDef`] with the table the backend found.
+
+use super::{Change, MigrateOptions};
+use crate::error::StoreError;
+use crate::model::TableDef;
+use crate::model::system::{SystemDefault, TAGS};
+use crate::types::ColumnType;
+
+/// PostgreSQL truncates identifiers beyond 63 bytes; longer index names are shortened with a hash.
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// A column as the model wants it: a declared field or a system column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ColumnSpec {
+    pub name: &'static str,
+    pub ty: ColumnType,
+    pub nullable: bool,
+    pub default: Option<SystemDefault>,
+    pub primary_key: bool,
+}
+
+/// Every column of the model's table, declared fields first, then system columns.
+pub(crate) fn column_specs(table: &TableDef) -> Vec<ColumnSpec> {
+    let declared = table.columns.iter().map(|c| ColumnSpec {
+        name: c.name,
+        ty: c.ty,
+        nullable: c.nullable,
+        default: None,
+        primary_key: c.primary_key,
+    });
+    let system = table.system_columns().map(|c| ColumnSpec {
+        name: c.name,
+        ty: c.ty,
+        nullable: c.nullable,
+        default: c.default,
+        primary_key: false,
+    });
+    declared.chain(system).collect()
+}
+
+/// An index as the model wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IndexSpec {
+    pub name: String,
+    pub columns: Vec<&'static str>,
+    pub unique: bool,
+    /// An inverted (GIN) index, for the tags array.
+    pub inverted: bool,
+}
+
+/// The declared indexes plus the GIN index on `__tags__`.
+pub(crate) fn index_specs(table: &TableDef) -> Vec<IndexSpec> {
+    let declared = table.indexes.iter().map(|index| IndexSpec {
+        name: index_name(table.name, index.columns, if index.unique { "key" } else { "idx" }),
+        columns: index.columns.to_vec(),
+        unique: index.unique,
+        inverted: false,
+    });
+    let tags = IndexSpec {
+        name: index_name(table.name, &["tags"], "gin"),
+        columns: vec![TAGS],
+        unique: false,
+        inverted: true,
+    };
+    declared.chain(std::iter::once(tags)).collect()
+}
+
+/// `{table}_{columns}_{suffix}`, shortened with a stable hash when it would exceed 63 bytes.
+fn index_name(table: &str, columns: &[&str], suffix: &str) -> String {
+    let name = format!("{table}_{}_{suffix}", columns.join("_"));
+    if name.len() <= MAX_IDENTIFIER_BYTES {
+        return name;
+    }
+    let hash = format!("_{:016x}", fnv1a(name.as_bytes()));
+    let mut cut = MAX_IDENTIFIER_BYTES - hash.len();
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{hash}", &name[..cut])
+}
+
+/// FNV-1a: a small hash that is stable across Rust releases, unlike `DefaultHasher`.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// A column found in the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExistingColumn {
+    pub name: String,
+    /// `None` for a type StoreHaus does not map.
+    pub ty: Option<ColumnType>,
+    /// The database's own name of the type, for messages.
+    pub type_name: String,
+    pub nullable: bool,
+}
+
+/// An index found in the database (expression indexes are not listed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExistingIndex {
+    pub columns: Vec<String>,
+    pub unique: bool,
+}
+
+/// What the backend found of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TableSchema {
+    pub columns: Vec<ExistingColumn>,
+    pub indexes: Vec<ExistingIndex>,
+    pub has_rows: bool,
+}
+
+/// A change together with what the backend needs to write its SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Planned {
+    DropTable,
+    CreateTable(Vec<ColumnSpec>),
+    AddColumn(ColumnSpec),
+    AlterType { column: ColumnSpec, from: String },
+    DropColumn(String),
+    SetNotNull(String),
+    DropNotNull(String),
+    CreateIndex(IndexSpec),
+}
+
+impl Planned {
+    /// The public description of the change; `type_name` spells a column type in the backend's dialect.
+    pub(crate) fn change(&self, type_name: impl Fn(ColumnType) -> String) -> Change {
+        match self {
+            Planned::DropTable => Change::DropTable,
+            Planned::CreateTable(_) => Change::CreateTable,
+            Planned::AddColumn(c) => Change::AddColumn { column: c.name.to_owned() },
+            Planned::AlterType { column, from } => {
+                Change::AlterColumnType { column: column.name.to_owned(), from: from.clone(), to: type_name(column.ty) }
+            }
+            Planned::DropColumn(c) => Change::DropColumn { column: c.clone() },
+            Planned::SetNotNull(c) => Change::SetNotNull { column: c.clone() },
+            Planned::DropNotNull(c) => Change::DropNotNull { column: c.clone() },
+            Planned::CreateIndex(i) => Change::CreateIndex {
+                name: i.name.clone(),
+                columns: i.columns.iter().map(|c| (*c).to_owned()).collect(),
+                unique: i.unique,
+            },
+        }
+    }
+}
+
+/// The changes that make `existing` (or no table, when `None`) match `table`.
+///
+/// Refuses, naming the column, any change that could lose data or fail on existing rows unless
+/// `options` allows it; `type_name` spells types in the backend's dialect for those messages.
+pub(crate) fn diff(
+    table: &TableDef,
+    existing: Option<&TableSchema>,
+    options: &MigrateOptions,
+    type_name: impl Fn(ColumnType) -> String,
+) -> Result<Vec<Planned>, StoreError> {
+    let wanted = column_specs(table);
+    let indexes = index_specs(table);
+    let Some(existing) = existing.filter(|_| !options.recreate) else {
+        let mut plan = Vec::with_capacity(indexes.len() + 2);
+        if options.recreate {
+            plan.push(Planned::DropTable);
+        }
+        plan.push(Planned::CreateTable(wanted));
+        plan.extend(indexes.into_iter().map(Planned::CreateIndex));
+        return Ok(plan);
+    };
+
+    let unsafe_change = |column: &str, reason: String| StoreError::UnsafeMigration {
+        table: table.name.to_owned(),
+        column: column.to_owned(),
+        reason,
+    };
+    let mut plan = Vec::new();
+    for spec in &wanted {
+        let Some(found) = existing.columns.iter().find(|c| c.name == spec.name) else {
+            if !spec.nullable && spec.default.is_none() && existing.has_rows {
+                return Err(unsafe_change(
+                    spec.name,
+                    "a NOT NULL column without a default cannot be added to a table that has rows; \
+                     make the field an Option<_> or fill the table after adding it as nullable"
+                        .to_owned(),
+                ));
+            }
+            plan.push(Planned::AddColumn(spec.clone()));
+            continue;
+        };
+        if found.ty != Some(spec.ty) {
+            if !options.allow_type_changes {
+                return Err(unsafe_change(
+                    spec.name,
+                    format!(
+                        "the column is {} but the model wants {}; pass MigrateOptions::allow_type_changes() to convert it",
+                        found.type_name,
+                        type_name(spec.ty)
+                    ),
+                ));
+            }
+            plan.push(Planned::AlterType { column: spec.clone(), from: found.type_name.clone() });
+        }
+        match (found.nullable, spec.nullable) {
+            (true, false) if !options.allow_set_not_null => {
+                return Err(unsafe_change(
+                    spec.name,
+                    "the column allows NULL but the model field is not an Option<_>; \
+                     pass MigrateOptions::allow_set_not_null() to add the constraint"
+                        .to_owned(),
+                ));
+            }
+            (true, false) => plan.push(Planned::SetNotNull(spec.name.to_owned())),
+            (false, true) => plan.push(Planned::DropNotNull(spec.name.to_owned())),
+            _ => {}
+        }
+    }
+    for found in &existing.columns {
+        if wanted.iter().any(|w| w.name == found.name) {
+            continue;
+        }
+        if !options.allow_column_drops {
+            return Err(unsafe_change(
+                &found.name,
+                "the model no longer declares this column; pass MigrateOptions::allow_column_drops() to drop it and its data"
+                    .to_owned(),
+            ));
+        }
+        plan.push(Planned::DropColumn(found.name.clone()));
+    }
+    for index in indexes {
+        let present = existing.indexes.iter().any(|e| {
+            e.unique == index.unique
+                && e.columns.len() == index.columns.len()
+                && e.columns.iter().zip(&index.columns).all(|(a, b)| a == b)
+        });
+        if !present {
+            plan.push(Planned::CreateIndex(index));
+        }
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ColumnDef, IndexDef};
+    use crate::types::ScalarType;
+
+    const fn column(name: &'static str, scalar: ScalarType, nullable: bool, primary_key: bool) -> ColumnDef {
+        ColumnDef { name, ty: ColumnType::Scalar(scalar), nullable, primary_key, create: true, update: !primary_key }
+    }
+
+    const TABLE: TableDef = TableDef {
+        name: "people",
+        model: "Person",
+        columns: &[column("id", ScalarType::Uuid, false, true), column("nick", ScalarType::Text, true, false)],
+        primary_key: 0,
+        indexes: &[IndexDef { columns: &["nick"], unique: true }],
+        soft_delete: true,
+        versioned: false,
+    };
+
+    fn existing_for(table: &TableDef) -> TableSchema {
+        TableSchema {
+            columns: column_specs(table)
+                .into_iter()
+                .map(|c| ExistingColumn {
+                    name: c.name.into(),
+                    ty: Some(c.ty),
+                    type_name: format!("{}", c.ty),
+                    nullable: c.nullable,
+                })
+                .collect(),
+            indexes: index_specs(table)
+                .into_iter()
+                .map(|i| ExistingIndex {
+                    columns: i.columns.iter().map(|c| (*c).to_owned()).collect(),
+                    unique: i.unique,
+                })
+                .collect(),
+            has_rows: true,
+        }
+    }
+
+    fn names(ty: ColumnType) -> String {
+        ty.to_string()
+    }
+
+    #[test]
+    fn a_missing_table_is_created_with_system_columns_and_indexes() {
+        let plan = diff(&TABLE, None, &MigrateOptions::new(), names).unwrap();
+        let Planned::CreateTable(columns) = &plan[0] else { panic!("{plan:?}") };
+        let names: Vec<_> = columns.iter().map(|c| c.name).collect();
+        assert_eq!(names, ["id", "nick", "__created_at__", "__updated_at__", "__tags__", "__deleted_at__"]);
+        assert!(matches!(&plan[1], Planned::CreateIndex(i) if i.unique && i.name == "people_nick_key"));
+        assert!(matches!(&plan[2], Planned::CreateIndex(i) if i.inverted && i.columns == ["__tags__"]));
+    }
+
+    #[test]
+    fn a_matching_table_needs_nothing() {
+        let plan = diff(&TABLE, Some(&existing_for(&TABLE)), &MigrateOptions::new(), names).unwrap();
+        assert!(plan.is_empty(), "{plan:?}");
+    }
+
+    #[test]
+    fn unsafe_changes_are_refused_naming_the_column() {
+        let mut existing = existing_for(&TABLE);
+        existing.columns[1].ty = Some(ColumnType::Scalar(ScalarType::Integer));
+        let err = diff(&TABLE, Some(&existing), &MigrateOptions::new(), names).unwrap_err();
+        assert!(matches!(&err, StoreError::UnsafeMigration { column, .. } if column == "nick"), "{err}");
+        let plan = diff(&TABLE, Some(&existing), &MigrateOptions::new().allow_type_changes(), names).unwrap();
+        assert!(matches!(&plan[..], [Planned::AlterType { .. }]));
+
+        let mut existing = existing_for(&TABLE);
+        existing.columns.push(ExistingColumn {
+            name: "legacy".into(),
+            ty: None,
+            type_name: "inet".into(),
+            nullable: true,
+        });
+        let err = diff(&TABLE, Some(&existing), &MigrateOptions::new(), names).unwrap_err();
+        assert!(matches!(&err, StoreError::UnsafeMigration { column, .. } if column == "legacy"), "{err}");
+    }
+
+    #[test]
+    fn not_null_columns_need_an_empty_table() {
+        let mut existing = existing_for(&TABLE);
+        existing.columns.retain(|c| c.name != "id");
+        let err = diff(&TABLE, Some(&existing), &MigrateOptions::new(), names).unwrap_err();
+        assert!(matches!(&err, StoreError::UnsafeMigration { column, .. } if column == "id"));
+        existing.has_rows = false;
+        let plan = diff(&TABLE, Some(&existing), &MigrateOptions::new(), names).unwrap();
+        assert!(matches!(&plan[..], [Planned::AddColumn(c)] if c.name == "id"));
+    }
+
+    #[test]
+    fn long_index_names_are_shortened_stably() {
+        let long = "t".repeat(80);
+        let a = index_name(&long, &["c"], "idx");
+        assert_eq!(a.len(), MAX_IDENTIFIER_BYTES);
+        assert_eq!(a, index_name(&long, &["c"], "idx"));
+        assert_ne!(a, index_name(&long, &["d"], "idx"));
+    }
+}

@@ -1,0 +1,91 @@
+//! The result of comparing a model with its table.
+
+use std::fmt;
+
+/// One change a migration makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// Drop the table (only with `recreate`).
+    DropTable,
+    /// Create the table with every column.
+    CreateTable,
+    /// Add a column.
+    AddColumn {
+        /// The new column.
+        column: String,
+    },
+    /// Change a column's type.
+    AlterColumnType {
+        /// The column.
+        column: String,
+        /// Its type in the database now.
+        from: String,
+        /// The model's type.
+        to: String,
+    },
+    /// Drop a column the model no longer declares.
+    DropColumn {
+        /// The column.
+        column: String,
+    },
+    /// Make a column `NOT NULL`.
+    SetNotNull {
+        /// The column.
+        column: String,
+    },
+    /// Allow `NULL` in a column.
+    DropNotNull {
+        /// The column.
+        column: String,
+    },
+    /// Create an index.
+    CreateIndex {
+        /// The index name.
+        name: String,
+        /// The indexed columns.
+        columns: Vec<String>,
+        /// Whether it is unique.
+        unique: bool,
+    },
+}
+
+/// A change and the SQL statement that makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStep {
+    /// What the statement does.
+    pub change: Change,
+    /// The statement, in the backend's dialect.
+    pub sql: String,
+}
+
+/// The changes that bring one table in line with its model; empty when they already match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationPlan {
+    /// The table.
+    pub table: String,
+    /// The steps, in the order they run.
+    pub steps: Vec<MigrationStep>,
+}
+
+impl MigrationPlan {
+    /// Whether the table already matches the model.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The SQL statements, in order.
+    pub fn statements(&self) -> impl Iterator<Item = &str> {
+        self.steps.iter().map(|s| s.sql.as_str())
+    }
+}
+
+/// The plan as an SQL script, one statement per line.
+impl fmt::Display for MigrationPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for sql in self.statements() {
+            writeln!(f, "{sql};")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,61 @@
+//! Helpers shared by the integration suites in `tests/`: catalog queries that check what
+//! StoreHaus did to the database.
+
+use storehaus::StoreHaus;
+
+/// The PostgreSQL pool behind `storehaus`.
+pub fn pg(storehaus: &StoreHaus) -> &sqlx::PgPool {
+    storehaus.pool().as_postgres().expect("these suites run on PostgreSQL")
+}
+
+/// A column as `information_schema.columns` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InformationSchemaColumn {
+    /// `column_name`
+    pub name: String,
+    /// `data_type`
+    pub data_type: String,
+    /// `udt_name`
+    pub udt_name: String,
+    /// `is_nullable`: `"YES"` or `"NO"`
+    pub is_nullable: String,
+    /// `column_default`
+    pub default: Option<String>,
+}
+
+/// The columns of `table` in the current schema, in order.
+pub async fn columns(storehaus: &StoreHaus, table: &str) -> Vec<InformationSchemaColumn> {
+    let rows: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT column_name::text, data_type::text, udt_name::text, is_nullable::text, column_default::text
+         FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = $1
+         ORDER BY ordinal_position",
+    )
+    .bind(table)
+    .fetch_all(pg(storehaus))
+    .await
+    .expect("information_schema is readable");
+    rows.into_iter()
+        .map(|(name, data_type, udt_name, is_nullable, default)| InformationSchemaColumn {
+            name,
+            data_type,
+            udt_name,
+            is_nullable,
+            default,
+        })
+        .collect()
+}
+
+/// The names of the columns of `table`.
+pub async fn column_names(storehaus: &StoreHaus, table: &str) -> Vec<String> {
+    columns(storehaus, table).await.into_iter().map(|c| c.name).collect()
+}
+
+/// The definitions (`pg_indexes.indexdef`) of the indexes of `table`.
+pub async fn indexes(storehaus: &StoreHaus, table: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1")
+        .bind(table)
+        .fetch_all(pg(storehaus))
+        .await
+        .expect("pg_indexes is readable")
+}
