@@ -1,4 +1,5 @@
-//! A tour of StoreHaus: define models, let `auto_migrate` create their tables, check the database.
+//! A tour of StoreHaus: models, migrations, CRUD, tags, soft delete, queries, batch writes,
+//! optimistic locking and transactions.
 //!
 //! ```text
 //! cargo run --example demo
@@ -74,9 +75,79 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     ensure(storehaus.plan::<Post>().await?.is_empty(), "posts table matches its model")?;
     println!("a second auto_migrate has nothing to do: the tables match the models");
 
-    let author = Author::new(Uuid::new_v4(), "Ada".into(), "ada@example.com".into());
-    ensure(Author::columns().email.name() == "email", "typed columns name their column")?;
-    println!("\nbuilt {author:?} with the generated Author::new");
+    let authors = GenericStore::<Author>::new(storehaus.pool().clone(), None, None);
+    let posts = GenericStore::<Post>::new(storehaus.pool().clone(), None, None);
+
+    // CRUD with tags.
+    let ada = authors
+        .create(Author::new(Uuid::new_v4(), "Ada".into(), "ada@example.com".into()), Some(vec!["staff".into()]))
+        .await?;
+    println!("\ncreated {} <{}> tags={:?} at {}", ada.name, ada.email, ada.tags(), ada.created_at());
+    let renamed =
+        authors.update(&ada.id, Author { name: "Ada Lovelace".into(), ..ada.clone().into_inner() }, None).await?;
+    ensure(renamed.name == "Ada Lovelace" && renamed.tags() == ["staff"], "update keeps the tags")?;
+    let tagged = authors.add_tags(&ada.id, ["editor"]).await?;
+    println!("tags after add_tags: {:?}", tagged.tags());
+
+    // Batch insert: one statement per chunk, whatever the row count.
+    let drafts: Vec<Post> = (1..=500)
+        .map(|n| Post::new(Uuid::new_v4(), ada.id, format!("Post {n}"), "…".into(), None, json!({"n": n})))
+        .collect();
+    let created = posts.create_many(drafts, Some(vec!["draft".into()])).await?;
+    println!("create_many wrote {} posts in one call", created.len());
+
+    // Queries: typed columns and the seed's string-named filters.
+    let first_ten = posts
+        .find(
+            QueryBuilder::new()
+                .filter(Post::columns().title.like("Post 1%"))
+                .order_by("title", SortOrder::Asc)
+                .limit(10),
+        )
+        .await?;
+    ensure(first_ten.len() == 10, "ten posts match `Post 1%`")?;
+    let drafts = posts.count_where(QueryBuilder::new().filter_by_tag("draft")).await?;
+    ensure(drafts == 500, "every post is tagged draft")?;
+    let published = posts
+        .update_where(
+            QueryBuilder::new().filter(QueryFilter::lt("title", json!("Post 2"))),
+            UpdateSet::new().set("published_at", json!(Utc::now().to_rfc3339())),
+        )
+        .await?;
+    println!("published {} posts with one update_where", published.len());
+
+    // Optimistic locking: a write from a stale version is refused.
+    let post = created.last().ok_or("no posts")?; // "Post 500": untouched by the update_where above
+    let fresh =
+        posts.update_versioned(&post.id, Post { title: "Edited".into(), ..post.clone().into_inner() }, None, 1).await?;
+    let stale = posts.update_versioned(&post.id, post.clone().into_inner(), None, 1).await;
+    ensure(
+        fresh.version() == Some(2) && matches!(stale, Err(StoreError::Conflict { .. })),
+        "stale write is a conflict",
+    )?;
+    println!("version {} won; the stale writer got a conflict", fresh.version().unwrap_or_default());
+
+    // A transaction that fails leaves nothing behind.
+    let bob = Author::new(Uuid::new_v4(), "Bob".into(), "bob@example.com".into());
+    let outcome = storehaus
+        .transaction(|tx| {
+            let authors = authors.with_transaction(&tx);
+            async move {
+                authors.create(bob, None).await?;
+                Err::<(), _>(StoreError::Validation { field: None, message: "changed my mind".into() })
+            }
+        })
+        .await;
+    ensure(outcome.is_err() && authors.count().await? == 1, "the rolled-back author is gone")?;
+    println!("a failed transaction rolled back");
+
+    // Soft delete hides the row but keeps it.
+    authors.delete(&ada.id).await?;
+    ensure(authors.get_by_id(&ada.id).await?.is_none(), "deleted author is hidden")?;
+    let kept = authors.get_by_id_with_deleted(&ada.id).await?;
+    ensure(kept.as_ref().is_some_and(|a| a.deleted_at().is_some()), "deleted author is kept")?;
+    authors.restore(&ada.id).await?;
+    println!("soft-deleted and restored {}", ada.name);
 
     storehaus.close().await;
     Ok(())

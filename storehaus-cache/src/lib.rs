@@ -9,5 +9,7 @@
 //! on its own.
 
 mod config;
+mod params;
 
 pub use config::{CacheConfig, ConfigError};
+pub use params::CacheParams;

@@ -9,5 +9,7 @@
 //! on its own.
 
 mod config;
+mod manager;
 
 pub use config::{ConfigError, SignalConfig};
+pub use manager::SignalManager;

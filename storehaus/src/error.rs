@@ -21,6 +21,15 @@ pub enum StoreError {
         key: String,
     },
 
+    /// The row exists but is soft-deleted; restore it before writing to it.
+    #[error("`{table}` record {key} is soft-deleted")]
+    Deleted {
+        /// The table of the row.
+        table: String,
+        /// The key of the row, as text.
+        key: String,
+    },
+
     /// An optimistic-locking write lost: the row's `__version__` moved on since it was read.
     #[error("version conflict on `{table}` record {key}")]
     Conflict {
@@ -112,6 +121,10 @@ pub enum StoreError {
     /// A registered store was missing or of another type.
     #[error("store registry: {0}")]
     Registry(String),
+
+    /// A transaction was used after it ended, or could not be committed.
+    #[error("transaction: {0}")]
+    Transaction(Cow<'static, str>),
 
     /// The operation did not complete in time.
     #[error("timed out: {0}")]

@@ -44,9 +44,12 @@ pub mod backend;
 pub mod config;
 mod error;
 pub mod model;
+pub mod query;
 pub mod schema;
+pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod transaction;
 pub mod types;
 
 pub use app::{HealthStatus, StoreHaus};
@@ -54,8 +57,11 @@ pub use backend::DbPool;
 pub use config::{AppConfig, DatabaseConfig};
 pub use error::{Result, StoreError};
 pub use model::{Column, Model};
+pub use query::{Cursor, QueryBuilder, QueryFilter, SortOrder, UpdateSet};
 pub use schema::{MigrateOptions, MigrationPlan};
+pub use store::{GenericStore, Page, Record, RecordStream};
 pub use storehaus_derive::{model, table};
+pub use transaction::Transaction;
 pub use types::{Json, SqlType, Value};
 
 /// Change signals: re-export of the `storehaus-signals` crate.
@@ -67,14 +73,18 @@ pub use storehaus_cache as cache;
 /// The names most applications need: `use storehaus::prelude::*;`.
 pub mod prelude {
     pub use crate::cache::CacheConfig;
+    pub use crate::cache::CacheParams;
     pub use crate::signals::SignalConfig;
+    pub use crate::signals::SignalManager;
     pub use crate::{
-        AppConfig, DatabaseConfig, DbPool, Json, MigrateOptions, Model, StoreError, StoreHaus, model, table,
+        AppConfig, Cursor, DatabaseConfig, DbPool, GenericStore, Json, MigrateOptions, Model, Page, QueryBuilder,
+        QueryFilter, Record, SortOrder, StoreError, StoreHaus, Transaction, UpdateSet, model, table,
     };
     pub use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
     pub use rust_decimal::Decimal;
     pub use serde::{Deserialize, Serialize};
     pub use serde_json::json;
+    pub use std::sync::Arc;
     pub use uuid::Uuid;
 }
 
@@ -102,11 +112,15 @@ mod guide {
             pub struct $name;
         };
     }
+    #[cfg(feature = "testing")]
+    doctest_file!(Testing, "../../docs/testing.md");
     doctest_file!(Readme, "../../README.md");
     doctest_file!(Models, "../../docs/models.md");
     doctest_file!(SystemFields, "../../docs/system-fields.md");
     doctest_file!(Migrations, "../../docs/migrations.md");
     doctest_file!(Configuration, "../../docs/configuration.md");
     doctest_file!(ErrorHandling, "../../docs/error-handling.md");
-    doctest_file!(Testing, "../../docs/testing.md");
+    doctest_file!(Queries, "../../docs/queries.md");
+    doctest_file!(Tags, "../../docs/tags.md");
+    doctest_file!(Transactions, "../../docs/transactions.md");
 }

@@ -3,7 +3,11 @@
 //! [`DbPool`] is the handle the rest of StoreHaus uses; it dispatches to the backend the
 //! configuration chose. Only PostgreSQL exists today.
 
+mod ops;
+mod ops_batch;
 pub(crate) mod postgres;
+
+pub(crate) use ops::{ModelStatements, Ops, TagEdit, TxState};
 
 use crate::config::DatabaseConfig;
 use crate::error::StoreError;
@@ -48,6 +52,13 @@ impl DbPool {
         }
     }
 
+    /// The OpenTelemetry `db.system` name of the backend: `"postgresql"`.
+    pub fn db_system(&self) -> &'static str {
+        match &self.inner {
+            Pool::Postgres(_) => "postgresql",
+        }
+    }
+
     /// Connections currently open, and of those, idle.
     pub fn connections(&self) -> (u32, usize) {
         match &self.inner {
@@ -66,6 +77,27 @@ impl DbPool {
     pub async fn close(&self) {
         match &self.inner {
             Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// The PostgreSQL pool (the only backend so far).
+    pub(crate) fn postgres(&self) -> &sqlx::PgPool {
+        match &self.inner {
+            Pool::Postgres(pool) => pool,
+        }
+    }
+
+    /// The per-call statements of the model stored in `table`.
+    pub(crate) fn statements(&self, table: &'static TableDef) -> ModelStatements {
+        match &self.inner {
+            Pool::Postgres(_) => ModelStatements::Postgres(postgres::store::Statements::new(table)),
+        }
+    }
+
+    /// Starts a transaction on one connection of the pool.
+    pub(crate) async fn begin(&self) -> Result<TxState, StoreError> {
+        match &self.inner {
+            Pool::Postgres(pool) => Ok(TxState::Postgres(postgres::store::TxCell::new(pool.begin().await?))),
         }
     }
 

@@ -2,6 +2,9 @@
 
 mod ddl;
 mod introspect;
+pub(crate) mod query;
+pub(crate) mod record;
+pub(crate) mod store;
 pub(crate) mod types;
 pub(crate) mod values;
 

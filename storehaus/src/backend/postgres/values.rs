@@ -1,8 +1,5 @@
 //! Binding [`Value`]s as PostgreSQL parameters and reading them back from rows.
 
-// The store layer is the caller of everything here; until it lands only the tests are.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use crate::error::StoreError;
 use crate::model::RowReader;
 use crate::types::{ColumnType, ScalarType, SqlType, Value};

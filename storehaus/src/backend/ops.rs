@@ -1,0 +1,209 @@
+//! Store operations, dispatched to the backend that owns the connection.
+
+use super::postgres::store as pg;
+use crate::error::StoreError;
+use crate::model::Model;
+use crate::query::resolved::{Assignment, ResolvedQuery};
+use crate::store::Record;
+use crate::types::Value;
+
+/// Statements a model runs on every call, built once per store.
+#[derive(Debug)]
+pub(crate) enum ModelStatements {
+    Postgres(pg::Statements),
+}
+
+/// An open transaction's connection.
+#[derive(Debug)]
+pub(crate) enum TxState {
+    Postgres(pg::TxCell),
+}
+
+impl TxState {
+    pub(crate) async fn commit(&self) -> Result<(), StoreError> {
+        match self {
+            TxState::Postgres(cell) => cell.commit().await,
+        }
+    }
+
+    pub(crate) async fn rollback(&self) -> Result<(), StoreError> {
+        match self {
+            TxState::Postgres(cell) => cell.rollback().await,
+        }
+    }
+
+    /// Whether commit or rollback already ran.
+    pub(crate) async fn is_finished(&self) -> bool {
+        match self {
+            TxState::Postgres(cell) => cell.is_finished().await,
+        }
+    }
+}
+
+/// The operations of one store call: where they run and the model's statements.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ops<'a> {
+    Postgres { exec: pg::PgExec<'a>, statements: &'a pg::Statements },
+}
+
+impl<'a> Ops<'a> {
+    pub(crate) fn new(pool: &'a super::DbPool, statements: &'a ModelStatements, tx: Option<&'a TxState>) -> Self {
+        match (pool.postgres(), statements, tx) {
+            (pool, ModelStatements::Postgres(statements), None) => {
+                Ops::Postgres { exec: pg::PgExec::Pool(pool), statements }
+            }
+            (_, ModelStatements::Postgres(statements), Some(TxState::Postgres(cell))) => {
+                Ops::Postgres { exec: pg::PgExec::Tx(cell), statements }
+            }
+        }
+    }
+
+    pub(crate) async fn insert<T: Model>(self, data: &T, tags: &[String]) -> Result<Record<T>, StoreError> {
+        match self {
+            Ops::Postgres { exec, statements } => pg::insert(exec, statements, data, tags).await,
+        }
+    }
+
+    pub(crate) async fn get<T: Model>(self, key: &T::Key, with_deleted: bool) -> Result<Option<Record<T>>, StoreError> {
+        match self {
+            Ops::Postgres { exec, statements } => pg::get(exec, statements, key, with_deleted).await,
+        }
+    }
+
+    pub(crate) async fn list_all<T: Model>(self) -> Result<Vec<Record<T>>, StoreError> {
+        match self {
+            Ops::Postgres { exec, statements } => pg::list_all(exec, statements).await,
+        }
+    }
+
+    pub(crate) async fn count(self) -> Result<u64, StoreError> {
+        match self {
+            Ops::Postgres { exec, statements } => pg::count(exec, statements).await,
+        }
+    }
+
+    pub(crate) async fn update<T: Model>(
+        self,
+        key: &T::Key,
+        data: &T,
+        tags: Option<&[String]>,
+        expected_version: Option<i64>,
+    ) -> Result<Record<T>, StoreError> {
+        match self {
+            Ops::Postgres { exec, statements } => pg::update(exec, statements, key, data, tags, expected_version).await,
+        }
+    }
+
+    /// Soft-deletes (or deletes, without soft delete) the live row with `key`.
+    pub(crate) async fn delete<T: Model>(self, key: &T::Key) -> Result<Option<Record<T>>, StoreError> {
+        match self {
+            Ops::Postgres { exec, statements } => pg::by_key(exec, &statements.delete, key).await,
+        }
+    }
+
+    /// Brings a soft-deleted row back; `Ok(None)` without soft delete or when not deleted.
+    pub(crate) async fn restore<T: Model>(self, key: &T::Key) -> Result<Option<Record<T>>, StoreError> {
+        match self {
+            Ops::Postgres { exec, statements } => match &statements.restore {
+                Some(sql) => pg::by_key(exec, sql, key).await,
+                None => Ok(None),
+            },
+        }
+    }
+
+    pub(crate) async fn force_delete<T: Model>(self, key: &T::Key) -> Result<Option<Record<T>>, StoreError> {
+        match self {
+            Ops::Postgres { exec, statements } => pg::by_key(exec, &statements.force_delete, key).await,
+        }
+    }
+
+    /// Explains a by-key write that changed nothing.
+    pub(crate) async fn why_unchanged<T: Model>(self, key: &T::Key, expected_version: Option<i64>) -> StoreError {
+        match self {
+            Ops::Postgres { exec, statements } => pg::why_unchanged::<T>(exec, statements, key, expected_version).await,
+        }
+    }
+
+    pub(crate) async fn tags<T: Model>(
+        self,
+        edit: TagEdit,
+        key: &T::Key,
+        tags: &[String],
+    ) -> Result<Option<Record<T>>, StoreError> {
+        match self {
+            Ops::Postgres { exec, statements } => {
+                let sql = match edit {
+                    TagEdit::Add => &statements.add_tags,
+                    TagEdit::Remove => &statements.remove_tags,
+                    TagEdit::Set => &statements.set_tags,
+                };
+                pg::tags(exec, sql, key, tags).await
+            }
+        }
+    }
+
+    pub(crate) async fn find<T: Model>(self, q: &ResolvedQuery) -> Result<Vec<Record<T>>, StoreError> {
+        match self {
+            Ops::Postgres { exec, .. } => pg::find(exec, q).await,
+        }
+    }
+
+    pub(crate) async fn find_page<T: Model>(
+        self,
+        q: &ResolvedQuery,
+    ) -> Result<(Vec<Record<T>>, Option<Vec<Value>>), StoreError> {
+        match self {
+            Ops::Postgres { exec, .. } => pg::find_page(exec, q).await,
+        }
+    }
+
+    pub(crate) async fn stream<T: Model>(
+        self,
+        q: &ResolvedQuery,
+        sink: &tokio::sync::mpsc::Sender<Result<Record<T>, StoreError>>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Ops::Postgres { exec, .. } => pg::stream(exec, q, sink).await,
+        }
+    }
+
+    pub(crate) async fn count_where(self, q: &ResolvedQuery) -> Result<u64, StoreError> {
+        match self {
+            Ops::Postgres { exec, .. } => pg::count_where(exec, q).await,
+        }
+    }
+
+    pub(crate) async fn update_where<T: Model>(
+        self,
+        q: &ResolvedQuery,
+        set: &[Assignment],
+    ) -> Result<Vec<Record<T>>, StoreError> {
+        match self {
+            Ops::Postgres { exec, .. } => pg::update_where(exec, q, set).await,
+        }
+    }
+
+    pub(crate) async fn delete_where<T: Model>(
+        self,
+        q: &ResolvedQuery,
+        hard: bool,
+    ) -> Result<Vec<Record<T>>, StoreError> {
+        match self {
+            Ops::Postgres { exec, .. } => pg::delete_where(exec, q, hard).await,
+        }
+    }
+
+    pub(crate) async fn restore_where<T: Model>(self, q: &ResolvedQuery) -> Result<Vec<Record<T>>, StoreError> {
+        match self {
+            Ops::Postgres { exec, .. } => pg::restore_where(exec, q).await,
+        }
+    }
+}
+
+/// Which tag edit to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TagEdit {
+    Add,
+    Remove,
+    Set,
+}

@@ -1,0 +1,111 @@
+//! Store operations on PostgreSQL: statements built once per model, executed on a pool or a
+//! transaction, rows read back as records.
+
+mod batch;
+mod crud;
+mod statements;
+
+pub(crate) use batch::*;
+pub(crate) use crud::*;
+pub(crate) use statements::Statements;
+
+use crate::error::StoreError;
+use sqlx::postgres::{PgArguments, PgPool, PgRow};
+use sqlx::{Postgres, Transaction};
+use tokio::sync::Mutex;
+
+/// An open transaction, shared by every store call made on it.
+#[derive(Debug)]
+pub(crate) struct TxCell {
+    state: Mutex<TxConn>,
+}
+
+#[derive(Debug)]
+struct TxConn {
+    /// `None` once committed or rolled back.
+    tx: Option<Transaction<'static, Postgres>>,
+    /// A statement failed on the server, so PostgreSQL aborted the transaction: a `COMMIT` would
+    /// silently roll back, and must be reported as the failure it is.
+    aborted: bool,
+}
+
+impl TxCell {
+    pub(crate) fn new(tx: Transaction<'static, Postgres>) -> Self {
+        TxCell { state: Mutex::new(TxConn { tx: Some(tx), aborted: false }) }
+    }
+
+    pub(crate) async fn commit(&self) -> Result<(), StoreError> {
+        let mut state = self.state.lock().await;
+        let tx = state.tx.take().ok_or_else(finished)?;
+        if state.aborted {
+            tx.rollback().await?;
+            return Err(StoreError::Transaction(
+                "rolled back instead of committed: a statement in the transaction failed".into(),
+            ));
+        }
+        Ok(tx.commit().await?)
+    }
+
+    pub(crate) async fn rollback(&self) -> Result<(), StoreError> {
+        let tx = self.state.lock().await.tx.take().ok_or_else(finished)?;
+        Ok(tx.rollback().await?)
+    }
+
+    pub(crate) async fn is_finished(&self) -> bool {
+        self.state.lock().await.tx.is_none()
+    }
+}
+
+/// Whether PostgreSQL aborted the transaction because of `error` (client-side decoding errors
+/// leave it intact).
+fn aborts_transaction(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Database(_) | sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed
+    )
+}
+
+/// Where a statement runs: any pooled connection, or the connection of a transaction.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PgExec<'a> {
+    Pool(&'a PgPool),
+    Tx(&'a TxCell),
+}
+
+/// Runs `$method` (`fetch_all`, `execute`, …) of a query on the executor.
+macro_rules! run {
+    ($exec:expr, $sql:expr, $args:expr, $method:ident) => {{
+        let query = sqlx::query_with($sql, $args);
+        match $exec {
+            PgExec::Pool(pool) => query.$method(pool).await.map_err(StoreError::from),
+            PgExec::Tx(cell) => {
+                let mut state = cell.state.lock().await;
+                let tx = state.tx.as_mut().ok_or_else(finished)?;
+                let result = query.$method(&mut **tx).await;
+                if result.as_ref().is_err_and(aborts_transaction) {
+                    state.aborted = true;
+                }
+                result.map_err(StoreError::from)
+            }
+        }
+    }};
+}
+
+impl PgExec<'_> {
+    pub(crate) async fn fetch_all(self, sql: &str, args: PgArguments) -> Result<Vec<PgRow>, StoreError> {
+        run!(self, sql, args, fetch_all)
+    }
+
+    pub(crate) async fn fetch_optional(self, sql: &str, args: PgArguments) -> Result<Option<PgRow>, StoreError> {
+        run!(self, sql, args, fetch_optional)
+    }
+
+    pub(crate) async fn fetch_one(self, sql: &str, args: PgArguments) -> Result<PgRow, StoreError> {
+        run!(self, sql, args, fetch_one)
+    }
+}
+
+/// The error for a statement on a transaction that already ended.
+pub(crate) fn finished() -> StoreError {
+    StoreError::Transaction("the transaction was already committed or rolled back".into())
+}

@@ -1,0 +1,257 @@
+//! [`QueryFilter`]: one condition of a query, naming fields by string or by typed column.
+
+use super::resolved::CompareOp;
+use crate::types::{ColumnType, Value};
+
+/// A condition on a model's fields, combined into a [`QueryBuilder`](super::QueryBuilder) with
+/// [`filter`](super::QueryBuilder::filter).
+///
+/// Field names are checked against the model when the query runs: an unknown name is
+/// `StoreError::UnknownField`, and a value that does not fit the column's declared type is
+/// `StoreError::Validation`. Values are always sent as bound parameters.
+///
+/// ```
+/// use serde_json::json;
+/// use storehaus::query::QueryFilter;
+///
+/// let adults_named_ada = QueryFilter::and(vec![
+///     QueryFilter::eq("name", json!("Ada")),
+///     QueryFilter::gte("age", json!(18)),
+/// ]);
+/// let not_banned = QueryFilter::not(QueryFilter::eq("status", json!("banned")));
+/// # let _ = (adults_named_ada, not_banned);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryFilter {
+    pub(super) kind: FilterKind,
+}
+
+/// A value given to a filter: JSON to convert by the column's type, or already typed by a
+/// [`Column`](crate::Column).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Operand {
+    Json(serde_json::Value),
+    /// `value` failed to encode when it is `Err`; the error surfaces when the query is resolved.
+    Typed {
+        value: Result<Value, String>,
+        ty: ColumnType,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum FilterKind {
+    Compare { field: String, op: CompareOp, value: Operand },
+    Like { field: String, pattern: String, case_insensitive: bool, negated: bool },
+    In { field: String, values: Vec<Operand>, negated: bool },
+    IsNull { field: String, negated: bool },
+    Tags { tags: Vec<String>, all: bool },
+    Array { field: String, values: Vec<Operand>, all: bool },
+    JsonPathEq { field: String, path: Vec<String>, value: serde_json::Value },
+    JsonPathTextEq { field: String, path: Vec<String>, value: String },
+    JsonContains { field: String, value: serde_json::Value },
+    JsonHasKey { field: String, key: String },
+    And(Vec<QueryFilter>),
+    Or(Vec<QueryFilter>),
+    Not(Box<QueryFilter>),
+}
+
+impl From<FilterKind> for QueryFilter {
+    fn from(kind: FilterKind) -> Self {
+        QueryFilter { kind }
+    }
+}
+
+fn compare(field: impl Into<String>, op: CompareOp, value: impl Into<serde_json::Value>) -> QueryFilter {
+    FilterKind::Compare { field: field.into(), op, value: Operand::Json(value.into()) }.into()
+}
+
+fn like(field: impl Into<String>, pattern: impl Into<String>, case_insensitive: bool, negated: bool) -> QueryFilter {
+    FilterKind::Like { field: field.into(), pattern: pattern.into(), case_insensitive, negated }.into()
+}
+
+fn json_values<I>(values: I) -> Vec<Operand>
+where
+    I: IntoIterator,
+    I::Item: Into<serde_json::Value>,
+{
+    values.into_iter().map(|v| Operand::Json(v.into())).collect()
+}
+
+fn strings<I>(items: I) -> Vec<String>
+where
+    I: IntoIterator,
+    I::Item: Into<String>,
+{
+    items.into_iter().map(Into::into).collect()
+}
+
+impl QueryFilter {
+    /// `field = value`. Use [`is_null`](Self::is_null) to match `NULL`.
+    pub fn eq(field: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        compare(field, CompareOp::Eq, value)
+    }
+
+    /// `field <> value` (rows where `field` is `NULL` do not match, as in SQL).
+    pub fn ne(field: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        compare(field, CompareOp::Ne, value)
+    }
+
+    /// `field > value`
+    pub fn gt(field: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        compare(field, CompareOp::Gt, value)
+    }
+
+    /// `field >= value`
+    pub fn gte(field: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        compare(field, CompareOp::Gte, value)
+    }
+
+    /// `field < value`
+    pub fn lt(field: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        compare(field, CompareOp::Lt, value)
+    }
+
+    /// `field <= value`
+    pub fn lte(field: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        compare(field, CompareOp::Lte, value)
+    }
+
+    /// `field LIKE pattern` on a text field; `%` and `_` are wildcards, `\` escapes them.
+    pub fn like(field: impl Into<String>, pattern: impl Into<String>) -> Self {
+        like(field, pattern, false, false)
+    }
+
+    /// `field ILIKE pattern`: [`like`](Self::like), ignoring case.
+    pub fn ilike(field: impl Into<String>, pattern: impl Into<String>) -> Self {
+        like(field, pattern, true, false)
+    }
+
+    /// `field NOT LIKE pattern`
+    pub fn not_like(field: impl Into<String>, pattern: impl Into<String>) -> Self {
+        like(field, pattern, false, true)
+    }
+
+    /// `field NOT ILIKE pattern`
+    pub fn not_ilike(field: impl Into<String>, pattern: impl Into<String>) -> Self {
+        like(field, pattern, true, true)
+    }
+
+    /// `field` equals one of `values`; an empty list matches nothing.
+    pub fn in_values<I>(field: impl Into<String>, values: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<serde_json::Value>,
+    {
+        FilterKind::In { field: field.into(), values: json_values(values), negated: false }.into()
+    }
+
+    /// `field` equals none of `values`; an empty list matches every row.
+    pub fn not_in_values<I>(field: impl Into<String>, values: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<serde_json::Value>,
+    {
+        FilterKind::In { field: field.into(), values: json_values(values), negated: true }.into()
+    }
+
+    /// `field IS NULL`
+    pub fn is_null(field: impl Into<String>) -> Self {
+        FilterKind::IsNull { field: field.into(), negated: false }.into()
+    }
+
+    /// `field IS NOT NULL`
+    pub fn is_not_null(field: impl Into<String>) -> Self {
+        FilterKind::IsNull { field: field.into(), negated: true }.into()
+    }
+
+    /// All of `filters` hold (an empty list always holds).
+    pub fn and(filters: Vec<QueryFilter>) -> Self {
+        FilterKind::And(filters).into()
+    }
+
+    /// At least one of `filters` holds (an empty list never holds).
+    pub fn or(filters: Vec<QueryFilter>) -> Self {
+        FilterKind::Or(filters).into()
+    }
+
+    /// `filter` does not hold (also written `!filter`).
+    #[allow(clippy::should_implement_trait)] // the seed's name; `Not` is implemented as well
+    pub fn not(filter: QueryFilter) -> Self {
+        FilterKind::Not(Box::new(filter)).into()
+    }
+
+    /// The record has at least one of `tags` (`__tags__ && tags`).
+    pub fn has_any_tag<I>(tags: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        FilterKind::Tags { tags: strings(tags), all: false }.into()
+    }
+
+    /// The record has every one of `tags` (`__tags__ @> tags`).
+    pub fn has_all_tags<I>(tags: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        FilterKind::Tags { tags: strings(tags), all: true }.into()
+    }
+
+    /// On a JSONB field: the JSON found at `path` (object keys, or array indexes as strings)
+    /// equals `value`, compared as JSON (`field #> path = value`).
+    pub fn json_path_eq<I>(field: impl Into<String>, path: I, value: serde_json::Value) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        FilterKind::JsonPathEq { field: field.into(), path: strings(path), value }.into()
+    }
+
+    /// On a JSONB field: the text of the JSON found at `path` equals `text` (`field #>> path = text`).
+    /// A string compares without its quotes, a number as its digits.
+    pub fn json_path_text_eq<I>(field: impl Into<String>, path: I, text: impl Into<String>) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        FilterKind::JsonPathTextEq { field: field.into(), path: strings(path), value: text.into() }.into()
+    }
+
+    /// On a JSONB field: the document contains `value` (`field @> value`), e.g.
+    /// `json!({"theme": "dark"})` matches any object whose `theme` is `"dark"`.
+    pub fn json_contains(field: impl Into<String>, value: serde_json::Value) -> Self {
+        FilterKind::JsonContains { field: field.into(), value }.into()
+    }
+
+    /// On a JSONB field: the top-level object has `key` (`field ? key`).
+    pub fn json_has_key(field: impl Into<String>, key: impl Into<String>) -> Self {
+        FilterKind::JsonHasKey { field: field.into(), key: key.into() }.into()
+    }
+
+    /// On an array field: it holds every one of `values` (`field @> values`).
+    pub fn array_contains<I>(field: impl Into<String>, values: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<serde_json::Value>,
+    {
+        FilterKind::Array { field: field.into(), values: json_values(values), all: true }.into()
+    }
+
+    /// On an array field: it holds at least one of `values` (`field && values`).
+    pub fn array_overlaps<I>(field: impl Into<String>, values: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<serde_json::Value>,
+    {
+        FilterKind::Array { field: field.into(), values: json_values(values), all: false }.into()
+    }
+}
+
+impl std::ops::Not for QueryFilter {
+    type Output = QueryFilter;
+
+    fn not(self) -> QueryFilter {
+        QueryFilter::not(self)
+    }
+}

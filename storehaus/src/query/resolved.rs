@@ -1,0 +1,163 @@
+//! A query after every name in it has been checked against the model: what backends render.
+//!
+//! Building a [`QueryBuilder`](super::QueryBuilder) accepts any strings; resolving it against a
+//! [`TableDef`] turns each field name into a [`ColumnRef`] (or fails with
+//! `StoreError::UnknownField`) and each JSON value into a [`Value`] of the column's type. Nothing
+//! here holds user text that could end up in SQL except as a bound value.
+
+use crate::model::system::SystemColumn;
+use crate::model::{ColumnDef, TableDef};
+use crate::types::{ColumnType, Value};
+
+/// A column of the model's table: a declared field or a system column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ColumnRef {
+    Declared(&'static ColumnDef),
+    System(&'static SystemColumn),
+}
+
+impl ColumnRef {
+    /// The column name (unquoted).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ColumnRef::Declared(c) => c.name,
+            ColumnRef::System(c) => c.name,
+        }
+    }
+
+    /// The column type.
+    pub(crate) fn ty(self) -> ColumnType {
+        match self {
+            ColumnRef::Declared(c) => c.ty,
+            ColumnRef::System(c) => c.ty,
+        }
+    }
+
+    /// Whether the column accepts `NULL`.
+    pub(crate) fn nullable(self) -> bool {
+        match self {
+            ColumnRef::Declared(c) => c.nullable,
+            ColumnRef::System(c) => c.nullable,
+        }
+    }
+
+    /// Finds `name` among the declared and system columns of `table`.
+    pub(crate) fn find(table: &TableDef, name: &str) -> Option<ColumnRef> {
+        table
+            .column(name)
+            .map(ColumnRef::Declared)
+            .or_else(|| table.system_columns().find(|c| c.name == name).map(ColumnRef::System))
+    }
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CompareOp {
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+/// A JSON operator on a JSONB column.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum JsonCondition {
+    /// `column #>> '{path}' = value` — the text at `path` equals `value`.
+    PathTextEq { path: Vec<String>, value: String },
+    /// `column #> '{path}' = value` — the JSON at `path` equals `value`.
+    PathEq { path: Vec<String>, value: serde_json::Value },
+    /// `column @> value` — the document contains `value`.
+    Contains(serde_json::Value),
+    /// `column ? key` — the top-level object has `key`.
+    HasKey(String),
+}
+
+/// A boolean condition over the model's columns, with every value already typed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Condition {
+    /// `column op value`; `value` has the column's type (never `Null`: see `IsNull`).
+    Compare { column: ColumnRef, op: CompareOp, value: Value },
+    /// `column [NOT] LIKE/ILIKE pattern` on a text column.
+    Like { column: ColumnRef, pattern: String, case_insensitive: bool, negated: bool },
+    /// `column = ANY($1)` / `NOT (column = ANY($1))`; `values` holds elements of the column's type.
+    In { column: ColumnRef, values: Vec<Value>, negated: bool },
+    /// `column IS [NOT] NULL`.
+    IsNull { column: ColumnRef, negated: bool },
+    /// `__tags__ && $1` — has any of the tags.
+    TagsAny(Vec<String>),
+    /// `__tags__ @> $1` — has all of the tags.
+    TagsAll(Vec<String>),
+    /// An array column: `column @> $1` (contains all) or `column && $1` (overlaps).
+    Array { column: ColumnRef, values: Vec<Value>, all: bool },
+    /// A JSON operator on a JSONB column.
+    Json { column: ColumnRef, condition: JsonCondition },
+    /// All of these (an empty list is true).
+    And(Vec<Condition>),
+    /// Any of these (an empty list is false).
+    Or(Vec<Condition>),
+    /// Negation.
+    Not(Box<Condition>),
+}
+
+/// Which rows a query sees with respect to soft delete.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Visibility {
+    /// Live rows only (the default; the only choice for tables without soft delete).
+    #[default]
+    Live,
+    /// Live and deleted rows.
+    WithDeleted,
+    /// Deleted rows only.
+    OnlyDeleted,
+}
+
+/// A sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Order {
+    pub column: ColumnRef,
+    pub descending: bool,
+}
+
+/// Keyset pagination: continue after the row whose sort-key values are `after`.
+///
+/// `after` holds one value per entry of [`ResolvedQuery::order`] (the primary key is always the
+/// last sort key, so the position is unique).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Keyset {
+    pub after: Vec<Value>,
+}
+
+/// Row locking for work-queue style reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowLock {
+    /// `FOR UPDATE`
+    ForUpdate,
+    /// `FOR UPDATE SKIP LOCKED`
+    ForUpdateSkipLocked,
+}
+
+/// A query resolved against one model.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ResolvedQuery {
+    pub table: &'static TableDef,
+    pub condition: Option<Condition>,
+    pub visibility: Visibility,
+    pub order: Vec<Order>,
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+    pub keyset: Option<Keyset>,
+    pub lock: Option<RowLock>,
+    /// The caller said `.all_rows()`: a bulk write without a condition is intended.
+    pub all_rows: bool,
+}
+
+/// One assignment of an `update_where`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Assignment {
+    /// `column = value` (value of the column's type, or `Null` for a nullable column).
+    Set { column: &'static ColumnDef, value: Value },
+    /// `column = column + value` (numeric columns; a decrement is a negative value).
+    Add { column: &'static ColumnDef, value: Value },
+}

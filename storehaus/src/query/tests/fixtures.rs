@@ -1,0 +1,88 @@
+//! Hand-written model metadata for tests (`#[model]` cannot be used inside this crate).
+
+use crate::model::{Column, ColumnDef, TableDef};
+use crate::types::{ColumnType, ScalarType};
+
+const fn column(name: &'static str, scalar: ScalarType, nullable: bool) -> ColumnDef {
+    ColumnDef { name, ty: ColumnType::Scalar(scalar), nullable, primary_key: false, create: true, update: true }
+}
+
+const fn array(name: &'static str, scalar: ScalarType) -> ColumnDef {
+    ColumnDef { ty: ColumnType::Array(scalar), ..column(name, scalar, false) }
+}
+
+/// A soft-delete, versioned table with a column of every type.
+pub(crate) const USERS: &TableDef = &TableDef {
+    name: "users",
+    model: "User",
+    columns: &[
+        ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::Uuid, false) },
+        column("name", ScalarType::Text, false),
+        column("email", ScalarType::Text, false),
+        ColumnDef { update: false, ..column("referrer", ScalarType::Text, true) },
+        ColumnDef { create: false, update: false, ..column("code", ScalarType::Text, true) },
+        column("age", ScalarType::Integer, true),
+        column("small", ScalarType::SmallInt, false),
+        column("big", ScalarType::BigInt, false),
+        column("ratio", ScalarType::Real, false),
+        column("score", ScalarType::Double, false),
+        column("balance", ScalarType::Decimal, false),
+        column("active", ScalarType::Bool, false),
+        column("meta", ScalarType::Json, false),
+        column("avatar", ScalarType::Bytes, true),
+        column("born", ScalarType::Date, true),
+        column("wake", ScalarType::Time, true),
+        column("seen", ScalarType::Timestamp, true),
+        column("joined", ScalarType::TimestampTz, false),
+        array("labels", ScalarType::Text),
+        array("lucky", ScalarType::Integer),
+    ],
+    primary_key: 0,
+    indexes: &[],
+    soft_delete: true,
+    versioned: true,
+};
+
+/// A table without soft delete or versions; its key is not the first column.
+pub(crate) const NOTES: &TableDef = &TableDef {
+    name: "notes",
+    model: "Note",
+    columns: &[
+        column("title", ScalarType::Text, false),
+        ColumnDef { primary_key: true, ..column("key", ScalarType::BigInt, false) },
+    ],
+    primary_key: 1,
+    indexes: &[],
+    soft_delete: false,
+    versioned: false,
+};
+
+/// A small soft-delete, versioned table whose statements stay readable in assertions.
+pub(crate) const POSTS: &TableDef = &TableDef {
+    name: "posts",
+    model: "Post",
+    columns: &[
+        ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::BigInt, false) },
+        column("title", ScalarType::Text, false),
+        column("views", ScalarType::Integer, false),
+        column("meta", ScalarType::Json, false),
+        array("labels", ScalarType::Text),
+        column("rating", ScalarType::Double, true),
+    ],
+    primary_key: 0,
+    indexes: &[],
+    soft_delete: true,
+    versioned: true,
+};
+
+/// The model type of [`USERS`], for typed columns.
+#[derive(Debug)]
+pub(crate) struct User;
+
+pub(crate) const NAME: Column<User, String> = Column::new("name", 1);
+pub(crate) const REFERRER: Column<User, Option<String>> = Column::new("referrer", 3);
+pub(crate) const AGE: Column<User, Option<i32>> = Column::new("age", 5);
+pub(crate) const SCORE: Column<User, f64> = Column::new("score", 9);
+pub(crate) const META: Column<User, serde_json::Value> = Column::new("meta", 12);
+pub(crate) const LABELS: Column<User, Vec<String>> = Column::new("labels", 18);
+pub(crate) const LUCKY: Column<User, Vec<i32>> = Column::new("lucky", 19);

@@ -1,0 +1,144 @@
+//! Batch writes of [`GenericStore`]: many rows per statement, all or nothing per call.
+//!
+//! Every call is atomic. It runs on the store's transaction when it has one; otherwise, when
+//! the rows span more than one statement, in a transaction of its own (one statement is atomic
+//! already), so a failing row leaves nothing of the call behind.
+
+use super::{GenericStore, Record, checked_tags};
+use crate::error::{Result, StoreError};
+use crate::model::Model;
+use crate::transaction::Transaction;
+use crate::types::{SqlType, Value};
+use std::collections::HashSet;
+
+impl<T: Model> GenericStore<T> {
+    /// Inserts every value of `data`, each with `tags`; returns the stored records in the order
+    /// given.
+    ///
+    /// A call may hold any number of rows: they are sent in chunks, one statement per chunk.
+    pub async fn create_many(&self, data: Vec<T>, tags: Option<Vec<String>>) -> Result<Vec<Record<T>>> {
+        let tags = checked_tags(tags.unwrap_or_default())?;
+        if data.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.traced("create_many", async {
+            let tx = self.batch_transaction(data.len()).await?;
+            let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
+            let records = on_tx.as_ref().unwrap_or(self).ops().create_many(&data, &tags).await?;
+            commit(tx).await?;
+            Ok(records)
+        })
+        .await
+    }
+
+    /// Inserts `data`, or, when a row with its key exists, writes the fields written on both
+    /// create and update to it (and `tags` when `Some`; `None` keeps the row's tags).
+    ///
+    /// An existing row's `__created_at__` stays, `__updated_at__` moves and, on versioned tables,
+    /// the version goes up by one. A soft-deleted row is never revived: the call fails with
+    /// [`StoreError::Deleted`] and the row stays as it was.
+    pub async fn upsert(&self, data: T, tags: Option<Vec<String>>) -> Result<Record<T>> {
+        let tags = tags.map(checked_tags).transpose()?;
+        self.traced("upsert", async {
+            let ops = self.ops();
+            match ops.upsert_many(std::slice::from_ref(&data), tags.as_deref()).await?.pop() {
+                Some(record) => Ok(record),
+                None => Err(ops.why_unchanged::<T>(data.key(), None).await),
+            }
+        })
+        .await
+    }
+
+    /// [`GenericStore::upsert`] for many values at once, in chunks of one statement each.
+    ///
+    /// Values whose key belongs to a soft-deleted row are left alone and missing from the
+    /// result. A key given twice is refused with [`StoreError::Validation`] before anything runs.
+    pub async fn upsert_many(&self, data: Vec<T>, tags: Option<Vec<String>>) -> Result<Vec<Record<T>>> {
+        let tags = tags.map(checked_tags).transpose()?;
+        distinct_keys::<T>(data.iter().map(Model::key))?;
+        if data.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.traced("upsert_many", async {
+            let tx = self.batch_transaction(data.len()).await?;
+            let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
+            let records = on_tx.as_ref().unwrap_or(self).ops().upsert_many(&data, tags.as_deref()).await?;
+            commit(tx).await?;
+            Ok(records)
+        })
+        .await
+    }
+
+    /// Writes the update fields of each value to the live row of its key (the key inside the
+    /// value is ignored, as in [`GenericStore::update`]); tags are kept.
+    ///
+    /// Keys with no live row are skipped: the returned records are the rows updated, in no
+    /// particular order. Each has its `__updated_at__` moved and, on versioned tables, its
+    /// version up by one. A key given twice is refused with [`StoreError::Validation`].
+    pub async fn update_many(&self, items: Vec<(T::Key, T)>) -> Result<Vec<Record<T>>> {
+        distinct_keys::<T>(items.iter().map(|(key, _)| key))?;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.traced("update_many", async {
+            let tx = self.batch_transaction(items.len()).await?;
+            let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
+            let records = on_tx.as_ref().unwrap_or(self).ops().update_many(&items).await?;
+            commit(tx).await?;
+            Ok(records)
+        })
+        .await
+    }
+
+    /// Deletes the live rows with these keys (sets `__deleted_at__` on soft-delete tables,
+    /// removes them otherwise); returns how many were deleted.
+    pub async fn delete_many(&self, ids: Vec<T::Key>) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        self.traced("delete_many", async {
+            let tx = self.batch_transaction(ids.len()).await?;
+            let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
+            let deleted = on_tx.as_ref().unwrap_or(self).ops().delete_many::<T>(&ids).await?;
+            commit(tx).await?;
+            Ok(deleted.len() as u64)
+        })
+        .await
+    }
+
+    /// The transaction a batch of `rows` needs of its own: none on a transaction already, nor
+    /// when one statement holds them all.
+    async fn batch_transaction(&self, rows: usize) -> Result<Option<Transaction>> {
+        if self.tx.is_some() || rows <= self.ops().batch_rows() {
+            return Ok(None);
+        }
+        Transaction::begin(self.pool()).await.map(Some)
+    }
+}
+
+/// Commits a batch's own transaction. On an early return it is dropped instead, which rolls it back.
+async fn commit(tx: Option<Transaction>) -> Result<()> {
+    match tx {
+        Some(tx) => tx.commit().await,
+        None => Ok(()),
+    }
+}
+
+/// Refuses a key given twice: one statement cannot write a row twice, and which value should
+/// win would be a guess.
+fn distinct_keys<'k, T: Model>(keys: impl Iterator<Item = &'k T::Key>) -> Result<()> {
+    let column = T::TABLE.primary_key().name;
+    let mut seen = HashSet::new();
+    for key in keys {
+        let value = key.to_value().map_err(|e| StoreError::validation(column, e.to_string()))?;
+        // Equal decimals differ in scale (1.0 vs 1.00) but are one key to the database.
+        let value = match value {
+            Value::Decimal(d) => Value::Decimal(d.normalize()),
+            other => other,
+        };
+        if !seen.insert(format!("{value:?}")) {
+            return Err(StoreError::validation(column, format!("key {key:?} is given more than once in one call")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! [`GenericStore<T>`]: CRUD, tags, soft delete, versioning and queries for one model.
+
+mod batch;
+mod queries;
+mod record;
+mod stream;
+
+pub use queries::Page;
+pub use record::{Record, SystemFields};
+pub use stream::RecordStream;
+
+use crate::backend::{DbPool, ModelStatements, Ops, TagEdit};
+use crate::cache::CacheParams;
+use crate::error::{Result, StoreError};
+use crate::model::Model;
+use crate::signals::SignalManager;
+use crate::transaction::Transaction;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// The store of model `T`: every read and write of its table.
+///
+/// Cheap to clone (an `Arc` inside) and `Send + Sync`. Calls run on the pool, or on a transaction
+/// for a store obtained with [`GenericStore::with_transaction`].
+pub struct GenericStore<T: Model> {
+    shared: Arc<Shared>,
+    tx: Option<Transaction>,
+    _model: PhantomData<fn() -> T>,
+}
+
+struct Shared {
+    pool: DbPool,
+    statements: ModelStatements,
+    signals: Option<Arc<SignalManager>>,
+    cache: Option<CacheParams>,
+}
+
+impl<T: Model> GenericStore<T> {
+    /// A store of `T` on `pool`, with optional signals and cache.
+    ///
+    /// The statements the model runs on every call are built here, once.
+    pub fn new(pool: DbPool, signals: Option<Arc<SignalManager>>, cache: Option<CacheParams>) -> Self {
+        let statements = pool.statements(T::TABLE);
+        GenericStore { shared: Arc::new(Shared { pool, statements, signals, cache }), tx: None, _model: PhantomData }
+    }
+
+    /// The same store, running its calls on `tx`.
+    pub fn with_transaction(&self, tx: &Transaction) -> Self {
+        GenericStore { shared: Arc::clone(&self.shared), tx: Some(tx.clone()), _model: PhantomData }
+    }
+
+    /// The pool the store uses.
+    pub fn pool(&self) -> &DbPool {
+        &self.shared.pool
+    }
+
+    /// The signal manager, if the store has one.
+    pub fn signals(&self) -> Option<&Arc<SignalManager>> {
+        self.shared.signals.as_ref()
+    }
+
+    /// The cache parameters, if the store has them.
+    pub fn cache(&self) -> Option<&CacheParams> {
+        self.shared.cache.as_ref()
+    }
+
+    pub(crate) fn ops(&self) -> Ops<'_> {
+        Ops::new(&self.shared.pool, &self.shared.statements, self.tx.as_ref().map(Transaction::state))
+    }
+
+    /// Runs `op` inside a span carrying the OpenTelemetry database attributes.
+    pub(crate) async fn traced<R>(&self, operation: &'static str, op: impl Future<Output = Result<R>>) -> Result<R> {
+        let span = tracing::debug_span!(
+            "storehaus",
+            db.system = self.shared.pool.db_system(),
+            db.operation = operation,
+            db.sql.table = T::TABLE.name,
+        );
+        op.instrument(span).await
+    }
+
+    /// Inserts `data` with `tags`; returns the stored record with its system fields.
+    pub async fn create(&self, data: T, tags: Option<Vec<String>>) -> Result<Record<T>> {
+        let tags = checked_tags(tags.unwrap_or_default())?;
+        self.traced("create", self.ops().insert(&data, &tags)).await
+    }
+
+    /// The live record with key `id`, if any.
+    pub async fn get_by_id(&self, id: &T::Key) -> Result<Option<Record<T>>> {
+        self.traced("get_by_id", self.ops().get(id, false)).await
+    }
+
+    /// The record with key `id`, soft-deleted or not.
+    pub async fn get_by_id_with_deleted(&self, id: &T::Key) -> Result<Option<Record<T>>> {
+        self.traced("get_by_id", self.ops().get(id, true)).await
+    }
+
+    /// Every live record, ordered by key. Prefer [`GenericStore::find`] with a limit on large tables.
+    pub async fn list_all(&self) -> Result<Vec<Record<T>>> {
+        self.traced("list_all", self.ops().list_all()).await
+    }
+
+    /// How many live records there are.
+    pub async fn count(&self) -> Result<u64> {
+        self.traced("count", self.ops().count()).await
+    }
+
+    /// Writes the update fields of `data` to the live row `id` (the key inside `data` is ignored).
+    /// `tags: None` keeps the tags; `Some` replaces them.
+    ///
+    /// Fails with [`StoreError::NotFound`], or [`StoreError::Deleted`] for a soft-deleted row
+    /// (which stays deleted and unchanged). On a versioned table the version goes up by one.
+    pub async fn update(&self, id: &T::Key, data: T, tags: Option<Vec<String>>) -> Result<Record<T>> {
+        let tags = tags.map(checked_tags).transpose()?;
+        self.traced("update", self.update_row(id, &data, tags.as_deref(), None)).await
+    }
+
+    /// Like [`GenericStore::update`], but only if the row's `__version__` is still
+    /// `expected_version` (checked and bumped in one statement); otherwise
+    /// [`StoreError::Conflict`].
+    pub async fn update_versioned(
+        &self,
+        id: &T::Key,
+        data: T,
+        tags: Option<Vec<String>>,
+        expected_version: i64,
+    ) -> Result<Record<T>> {
+        let tags = tags.map(checked_tags).transpose()?;
+        self.traced("update", self.update_row(id, &data, tags.as_deref(), Some(expected_version))).await
+    }
+
+    /// Writes a record read earlier back, checking its version on versioned tables.
+    pub async fn save(&self, record: &Record<T>) -> Result<Record<T>> {
+        let data: &T = record;
+        let tags = Some(record.tags());
+        self.traced("update", self.update_row(data.key(), data, tags, record.version())).await
+    }
+
+    async fn update_row(
+        &self,
+        id: &T::Key,
+        data: &T,
+        tags: Option<&[String]>,
+        version: Option<i64>,
+    ) -> Result<Record<T>> {
+        self.ops().update(id, data, tags, version).await
+    }
+
+    /// Deletes the live row `id`: sets `__deleted_at__` on soft-delete tables, removes it otherwise.
+    /// Returns whether a row was deleted.
+    pub async fn delete(&self, id: &T::Key) -> Result<bool> {
+        self.traced("delete", async { Ok(self.ops().delete::<T>(id).await?.is_some()) }).await
+    }
+
+    /// Brings the soft-deleted row `id` back.
+    ///
+    /// Fails with [`StoreError::NotFound`] when no deleted row has that key, and with
+    /// [`StoreError::Unsupported`] on a table without soft delete.
+    pub async fn restore(&self, id: &T::Key) -> Result<Record<T>> {
+        if !T::TABLE.soft_delete {
+            return Err(no_soft_delete::<T>("restore"));
+        }
+        self.traced("restore", async {
+            self.ops().restore(id).await?.ok_or_else(|| StoreError::NotFound {
+                table: T::TABLE.name.to_owned(),
+                key: format!("{id:?} (deleted)"),
+            })
+        })
+        .await
+    }
+
+    /// Removes the row `id` for good, deleted or not. Returns whether a row was removed.
+    pub async fn force_delete(&self, id: &T::Key) -> Result<bool> {
+        self.traced("force_delete", async { Ok(self.ops().force_delete::<T>(id).await?.is_some()) }).await
+    }
+
+    /// Adds the tags the live row `id` does not have yet, keeping its existing ones in order.
+    pub async fn add_tags<S: Into<String>>(&self, id: &T::Key, tags: impl IntoIterator<Item = S>) -> Result<Record<T>> {
+        self.edit_tags(TagEdit::Add, id, tags).await
+    }
+
+    /// Removes these tags from the live row `id`.
+    pub async fn remove_tags<S: Into<String>>(
+        &self,
+        id: &T::Key,
+        tags: impl IntoIterator<Item = S>,
+    ) -> Result<Record<T>> {
+        self.edit_tags(TagEdit::Remove, id, tags).await
+    }
+
+    /// Replaces the tags of the live row `id`.
+    pub async fn set_tags<S: Into<String>>(&self, id: &T::Key, tags: impl IntoIterator<Item = S>) -> Result<Record<T>> {
+        self.edit_tags(TagEdit::Set, id, tags).await
+    }
+
+    async fn edit_tags<S: Into<String>>(
+        &self,
+        edit: TagEdit,
+        id: &T::Key,
+        tags: impl IntoIterator<Item = S>,
+    ) -> Result<Record<T>> {
+        let tags = checked_tags(tags.into_iter().map(Into::into).collect())?;
+        self.traced("tags", async {
+            match self.ops().tags(edit, id, &tags).await? {
+                Some(record) => Ok(record),
+                None => Err(self.ops().why_unchanged::<T>(id, None).await),
+            }
+        })
+        .await
+    }
+}
+
+/// Rejects empty tags and drops repeated ones, keeping the first occurrence's position.
+fn checked_tags(tags: Vec<String>) -> Result<Vec<String>> {
+    let mut unique: Vec<String> = Vec::with_capacity(tags.len());
+    for tag in tags {
+        if tag.is_empty() {
+            return Err(StoreError::validation("__tags__", "a tag cannot be empty"));
+        }
+        if tag.contains('\0') {
+            return Err(StoreError::validation("__tags__", "a tag cannot contain a NUL byte"));
+        }
+        if !unique.contains(&tag) {
+            unique.push(tag);
+        }
+    }
+    Ok(unique)
+}
+
+fn no_soft_delete<T: Model>(operation: &'static str) -> StoreError {
+    StoreError::Unsupported {
+        backend: "model",
+        operation: format!("{operation} on `{}`, which is not #[table(soft_delete)]", T::TABLE.name).into(),
+    }
+}
+
+impl<T: Model> Clone for GenericStore<T> {
+    fn clone(&self) -> Self {
+        GenericStore { shared: Arc::clone(&self.shared), tx: self.tx.clone(), _model: PhantomData }
+    }
+}
+
+impl<T: Model> fmt::Debug for GenericStore<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GenericStore")
+            .field("table", &T::TABLE.name)
+            .field("in_transaction", &self.tx.is_some())
+            .field("signals", &self.shared.signals.is_some())
+            .field("cache", &self.shared.cache.is_some())
+            .finish()
+    }
+}

@@ -1,0 +1,121 @@
+//! Query-driven reads and writes of [`GenericStore`].
+
+use super::stream::{RecordStream, STREAM_BUFFER};
+use super::{GenericStore, Record, no_soft_delete};
+use crate::error::{Result, StoreError};
+use crate::model::Model;
+use crate::query::resolved::ResolvedQuery;
+use crate::query::{Cursor, QueryBuilder, UpdateSet};
+
+/// One page of a keyset-paginated query.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The records of this page.
+    pub records: Vec<Record<T>>,
+    /// Where the next page starts; `None` when this page was not full.
+    pub next: Option<Cursor>,
+}
+
+impl<T: Model> GenericStore<T> {
+    /// The live records matching `query`.
+    pub async fn find(&self, query: QueryBuilder) -> Result<Vec<Record<T>>> {
+        let q = query.resolve(T::TABLE)?;
+        self.traced("find", self.ops().find(&q)).await
+    }
+
+    /// The first record matching `query` (in its order), if any.
+    pub async fn find_one(&self, query: QueryBuilder) -> Result<Option<Record<T>>> {
+        let q = query.limit(1).resolve(T::TABLE)?;
+        self.traced("find", async { Ok(self.ops().find(&q).await?.into_iter().next()) }).await
+    }
+
+    /// A page of at most `query`'s limit records, with a cursor to the next page.
+    ///
+    /// Pass the cursor to [`QueryBuilder::after`] for the next page. Keyset pagination stays
+    /// correct when rows are inserted meanwhile, and is as fast on page 1 000 as on page 1.
+    pub async fn find_page(&self, query: QueryBuilder) -> Result<Page<T>> {
+        let q = query.resolve(T::TABLE)?;
+        let Some(limit) = q.limit else {
+            return Err(StoreError::Validation { field: None, message: "find_page needs a limit".into() });
+        };
+        // A cursor cannot say where a NULL sorts, so it could never continue past one.
+        if let Some(order) = q.order.iter().find(|o| o.column.nullable()) {
+            return Err(StoreError::validation(
+                order.column.name(),
+                "find_page sorts only by NOT NULL columns; keyset pagination cannot resume after a NULL",
+            ));
+        }
+        self.traced("find", async {
+            let (records, last) = self.ops().find_page(&q).await?;
+            let full = u64::try_from(records.len()).is_ok_and(|n| n >= limit);
+            let next = last.filter(|_| full).map(|values| Cursor::from_values(&q.order, values));
+            Ok(Page { records, next })
+        })
+        .await
+    }
+
+    /// The records matching `query`, read in the background and delivered as a stream.
+    pub fn find_stream(&self, query: QueryBuilder) -> RecordStream<T> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(STREAM_BUFFER);
+        let store = self.clone();
+        tokio::spawn(async move {
+            let result = match query.resolve(T::TABLE) {
+                Ok(q) => store.traced("find_stream", store.ops().stream(&q, &sender)).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = result {
+                // The consumer may be gone already; then nobody is left to tell.
+                let _ = sender.send(Err(error)).await;
+            }
+        });
+        RecordStream::new(receiver)
+    }
+
+    /// How many live records match `query`.
+    pub async fn count_where(&self, query: QueryBuilder) -> Result<u64> {
+        let q = query.resolve(T::TABLE)?;
+        self.traced("count", self.ops().count_where(&q)).await
+    }
+
+    /// Applies `set` to every live record matching `query`; returns the updated records.
+    ///
+    /// A query without a filter is refused with [`StoreError::UnboundedWrite`] unless it says
+    /// [`QueryBuilder::all_rows`].
+    pub async fn update_where(&self, query: QueryBuilder, set: UpdateSet) -> Result<Vec<Record<T>>> {
+        let q = bounded(query.resolve(T::TABLE)?)?;
+        let assignments = set.resolve(T::TABLE)?;
+        self.traced("update_where", self.ops().update_where(&q, &assignments)).await
+    }
+
+    /// Deletes (soft-deletes, on soft-delete tables) every live record matching `query`; returns
+    /// how many.
+    pub async fn delete_where(&self, query: QueryBuilder) -> Result<u64> {
+        let q = bounded(query.resolve(T::TABLE)?)?;
+        self.traced("delete_where", async { Ok(self.ops().delete_where::<T>(&q, false).await?.len() as u64) }).await
+    }
+
+    /// Removes every record matching `query` for good (include deleted rows with
+    /// [`QueryBuilder::with_deleted`] or [`QueryBuilder::only_deleted`]); returns how many.
+    pub async fn force_delete_where(&self, query: QueryBuilder) -> Result<u64> {
+        let q = bounded(query.resolve(T::TABLE)?)?;
+        self.traced("force_delete_where", async { Ok(self.ops().delete_where::<T>(&q, true).await?.len() as u64) })
+            .await
+    }
+
+    /// Brings back every soft-deleted record matching `query`; returns the restored records.
+    pub async fn restore_where(&self, query: QueryBuilder) -> Result<Vec<Record<T>>> {
+        if !T::TABLE.soft_delete {
+            return Err(no_soft_delete::<T>("restore_where"));
+        }
+        let q = bounded(query.resolve(T::TABLE)?)?;
+        self.traced("restore_where", self.ops().restore_where(&q)).await
+    }
+}
+
+/// Refuses a bulk write that has no condition and did not say `.all_rows()`.
+fn bounded(q: ResolvedQuery) -> Result<ResolvedQuery> {
+    if q.condition.is_none() && !q.all_rows {
+        return Err(StoreError::UnboundedWrite { table: q.table.name.to_owned() });
+    }
+    Ok(q)
+}
