@@ -75,7 +75,19 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     ensure(storehaus.plan::<Post>().await?.is_empty(), "posts table matches its model")?;
     println!("a second auto_migrate has nothing to do: the tables match the models");
 
-    let authors = GenericStore::<Author>::new(storehaus.pool().clone(), None, None);
+    // Signals: every committed write of the authors store reaches this callback, in any process.
+    let signals = storehaus.signal_manager(SignalConfig::default()).await?;
+    let announced = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&announced);
+    signals.add_callback(move |event| {
+        let sink = Arc::clone(&sink);
+        async move {
+            sink.lock().map_err(|_| "poisoned")?.push(format!("{:?} {}", event.event_type, event.record_id));
+            Ok(())
+        }
+    })?;
+
+    let authors = GenericStore::<Author>::new(storehaus.pool().clone(), Some(Arc::clone(&signals)), None);
     let posts = GenericStore::<Post>::new(storehaus.pool().clone(), None, None);
 
     // CRUD with tags.
@@ -148,6 +160,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     ensure(kept.as_ref().is_some_and(|a| a.deleted_at().is_some()), "deleted author is kept")?;
     authors.restore(&ada.id).await?;
     println!("soft-deleted and restored {}", ada.name);
+
+    // Create, update, add_tags, delete and restore of Ada were committed; Bob's create was rolled back.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while announced.lock().map_err(|_| "poisoned")?.len() < 5 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let announced = announced.lock().map_err(|_| "poisoned")?.clone();
+    println!("signals delivered: {announced:?}");
+    ensure(announced.len() == 5, "one event per committed author write, none for the rollback")?;
+    signals.shutdown().await;
 
     storehaus.close().await;
     Ok(())

@@ -8,7 +8,19 @@ use serde::Deserialize;
 const SCHEMES: &[&str] = &["redis", "rediss", "redis+unix", "unix"];
 
 /// Names of the settings, in the order of the `[cache]` section.
-const FIELDS: &[&str] = &["redis_url", "pool_size", "timeout_ms", "max_connections", "connection_timeout_ms"];
+const FIELDS: &[&str] = &[
+    "redis_url",
+    "pool_size",
+    "timeout_ms",
+    "max_connections",
+    "connection_timeout_ms",
+    "negative_ttl_seconds",
+    "ttl_jitter_percent",
+    "reconnect_max_delay_ms",
+];
+
+/// Upper bound of `ttl_jitter_percent`: more would let an entry live twice as long as asked.
+const MAX_JITTER_PERCENT: u32 = 50;
 
 /// A cache setting that is missing, malformed or out of range.
 ///
@@ -23,7 +35,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: &str, message: impl Into<String>) -> Self {
         ConfigError { key: format!("cache.{field}"), message: message.into() }
     }
 }
@@ -42,9 +54,12 @@ impl ConfigError {
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheConfig {
-    /// Redis server URL: `redis://[user][:password@]host[:port][/db]`, `rediss://` for TLS.
+    /// Redis server URL: `redis://[user][:password@]host[:port][/db]` or `redis+unix://`. A
+    /// `rediss://` (TLS) URL passes validation, but this build has no TLS and
+    /// [`CacheManager::new`](crate::CacheManager::new) refuses it.
     pub redis_url: String,
-    /// Connections kept open to Redis.
+    /// Connections kept open to Redis. The Redis backend pipelines every command over one
+    /// multiplexed connection, which stays within this bound.
     pub pool_size: u32,
     /// Upper bound of one cache command, in milliseconds; a slower command counts as a miss.
     pub timeout_ms: u64,
@@ -52,6 +67,14 @@ pub struct CacheConfig {
     pub max_connections: u32,
     /// Upper bound of establishing one connection, in milliseconds.
     pub connection_timeout_ms: u64,
+    /// How long "no such row" is remembered, in seconds; `0` turns negative caching off.
+    pub negative_ttl_seconds: u64,
+    /// Each cache fill lives its TTL plus or minus up to this share, in percent (at most 50),
+    /// so entries filled together do not expire together.
+    pub ttl_jitter_percent: u32,
+    /// Longest pause between two attempts to reach an unreachable Redis, in milliseconds.
+    /// Attempts start 100 ms apart and double up to this bound.
+    pub reconnect_max_delay_ms: u64,
 }
 
 impl Default for CacheConfig {
@@ -62,13 +85,16 @@ impl Default for CacheConfig {
             timeout_ms: 5000,
             max_connections: 100,
             connection_timeout_ms: 3000,
+            negative_ttl_seconds: 10,
+            ttl_jitter_percent: 10,
+            reconnect_max_delay_ms: 5000,
         }
     }
 }
 
 impl CacheConfig {
-    /// Settings from their values in the order of the `[cache]` section. Not validated;
-    /// see [`CacheConfig::validate`].
+    /// Settings from the values of the first five keys of the `[cache]` section, the others at
+    /// their defaults. Not validated; see [`CacheConfig::validate`].
     pub fn new(
         redis_url: impl Into<String>,
         pool_size: u32,
@@ -76,7 +102,14 @@ impl CacheConfig {
         max_connections: u32,
         connection_timeout_ms: u64,
     ) -> Self {
-        CacheConfig { redis_url: redis_url.into(), pool_size, timeout_ms, max_connections, connection_timeout_ms }
+        CacheConfig {
+            redis_url: redis_url.into(),
+            pool_size,
+            timeout_ms,
+            max_connections,
+            connection_timeout_ms,
+            ..CacheConfig::default()
+        }
     }
 
     /// The default settings with `redis_url` set to `url`, validated.
@@ -89,6 +122,11 @@ impl CacheConfig {
     /// Checks every setting; the error names the first one that is wrong.
     pub fn validate(&self) -> Result<(), ConfigError> {
         validate_redis_url(&self.redis_url).map_err(|m| ConfigError::new("redis_url", m))?;
+        self.validate_tuning()
+    }
+
+    /// Checks every setting except `redis_url`, which a backend other than Redis ignores.
+    pub(crate) fn validate_tuning(&self) -> Result<(), ConfigError> {
         if self.pool_size == 0 {
             return Err(ConfigError::new("pool_size", "must be at least 1"));
         }
@@ -100,6 +138,12 @@ impl CacheConfig {
         }
         if self.connection_timeout_ms == 0 {
             return Err(ConfigError::new("connection_timeout_ms", "must be at least 1"));
+        }
+        if self.ttl_jitter_percent > MAX_JITTER_PERCENT {
+            return Err(ConfigError::new("ttl_jitter_percent", format!("must be at most {MAX_JITTER_PERCENT}")));
+        }
+        if self.reconnect_max_delay_ms == 0 {
+            return Err(ConfigError::new("reconnect_max_delay_ms", "must be at least 1"));
         }
         Ok(())
     }
@@ -113,6 +157,9 @@ impl CacheConfig {
             "timeout_ms" => self.timeout_ms = parse_number(field, value)?,
             "max_connections" => self.max_connections = parse_number(field, value)?,
             "connection_timeout_ms" => self.connection_timeout_ms = parse_number(field, value)?,
+            "negative_ttl_seconds" => self.negative_ttl_seconds = parse_number(field, value)?,
+            "ttl_jitter_percent" => self.ttl_jitter_percent = parse_number(field, value)?,
+            "reconnect_max_delay_ms" => self.reconnect_max_delay_ms = parse_number(field, value)?,
             _ => {
                 return Err(ConfigError::new(field, format!("unknown setting; expected one of {}", FIELDS.join(", "))));
             }
@@ -134,6 +181,9 @@ impl fmt::Debug for CacheConfig {
             .field("timeout_ms", &self.timeout_ms)
             .field("max_connections", &self.max_connections)
             .field("connection_timeout_ms", &self.connection_timeout_ms)
+            .field("negative_ttl_seconds", &self.negative_ttl_seconds)
+            .field("ttl_jitter_percent", &self.ttl_jitter_percent)
+            .field("reconnect_max_delay_ms", &self.reconnect_max_delay_ms)
             .finish()
     }
 }
@@ -212,7 +262,7 @@ mod tests {
 
     #[test]
     fn validation_names_each_key() {
-        let cases: [(Breaker, &str); 7] = [
+        let cases: [(Breaker, &str); 9] = [
             (|c| c.redis_url.clear(), "cache.redis_url"),
             (|c| c.redis_url = "http://localhost".into(), "cache.redis_url"),
             (|c| c.redis_url = "redis://lo\0calhost".into(), "cache.redis_url"),
@@ -220,6 +270,8 @@ mod tests {
             (|c| c.max_connections = 0, "cache.max_connections"),
             (|c| c.timeout_ms = 0, "cache.timeout_ms"),
             (|c| c.connection_timeout_ms = 0, "cache.connection_timeout_ms"),
+            (|c| c.ttl_jitter_percent = 51, "cache.ttl_jitter_percent"),
+            (|c| c.reconnect_max_delay_ms = 0, "cache.reconnect_max_delay_ms"),
         ];
         for (break_it, key) in cases {
             let mut config = CacheConfig::default();
@@ -260,6 +312,13 @@ mod tests {
         config.set_from_str("timeout_ms", "100").unwrap();
         config.set_from_str("redis_url", "redis://other:6379").unwrap();
         assert_eq!((config.timeout_ms, config.redis_url.as_str()), (100, "redis://other:6379"));
+        config.set_from_str("negative_ttl_seconds", "0").unwrap();
+        config.set_from_str("ttl_jitter_percent", "25").unwrap();
+        config.set_from_str("reconnect_max_delay_ms", "250").unwrap();
+        assert_eq!(
+            (config.negative_ttl_seconds, config.ttl_jitter_percent, config.reconnect_max_delay_ms),
+            (0, 25, 250)
+        );
 
         let err = config.set_from_str("pool_size", "-1").unwrap_err();
         assert_eq!(err.key, "cache.pool_size");

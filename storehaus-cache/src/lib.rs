@@ -1,15 +1,41 @@
 //! Caching for StoreHaus.
 //!
 //! A read-through cache in front of PostgreSQL: stores look records up here first and every
-//! committed write invalidates what it changed. The Redis and in-memory backends arrive with the
-//! cache layer; this crate currently provides its settings, [`CacheConfig`], which is the
-//! `[cache]` section of `storehaus.toml`.
+//! committed write invalidates what it changed, in a way that never lets a reader put back a
+//! row older than a committed write. The guide is `docs/caching.md`.
+//!
+//! | Piece | What it is |
+//! |---|---|
+//! | [`CacheManager`] | the cache: backend, timeouts, stats, read-through, primitives |
+//! | [`CacheConfig`] | the `[cache]` section of `storehaus.toml` |
+//! | [`CacheParams`] | what a store needs: manager, TTL, key prefix |
+//! | [`KeySpace`], [`TableKeys`], [`RowKey`] | every key, built in one place |
+//! | [`CacheBackend`] | the storage: [`RedisBackend`] or [`MemoryBackend`] |
+//! | [`Claim`] | a lock held with [`CacheManager::claim`] |
+//!
+//! Read-through calls fail open (an unreachable or slow backend is a miss, counted in
+//! [`CacheStats`]); the explicit primitives return [`CacheError`].
 //!
 //! The crate does not depend on `storehaus` or `storehaus-signals`, so it can be used and tested
 //! on its own.
 
+mod backend;
 mod config;
+mod error;
+mod flight;
+mod keys;
+mod manager;
 mod params;
+mod primitives;
+mod stats;
+mod util;
 
+pub use backend::{BoxFuture, CacheBackend, EpochKey, GuardedRead, MemoryBackend, RedisBackend};
 pub use config::{CacheConfig, ConfigError};
+pub use error::{CacheError, CacheResult};
+pub use keys::{KeySpace, RowKey, TableKeys};
+pub use manager::CacheManager;
+pub use manager::read_through::{FillToken, Lookup};
 pub use params::CacheParams;
+pub use primitives::Claim;
+pub use stats::CacheStats;

@@ -1,6 +1,7 @@
 //! Settings of the signal layer: the `[signal]` section of `storehaus.toml`.
 
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// Names of the settings, in the order of the `[signal]` section.
 const FIELDS: &[&str] = &[
@@ -11,7 +12,17 @@ const FIELDS: &[&str] = &[
     "cleanup_interval_seconds",
     "auto_remove_inactive_callbacks",
     "inactive_callback_threshold_seconds",
+    "heartbeat_seconds",
+    "event_retention_seconds",
+    "read_batch_size",
+    "queue_capacity",
 ];
+
+/// Upper bound of every duration setting: a hundred years.
+const MAX_SECONDS: u64 = 100 * 365 * 24 * 60 * 60;
+
+/// Upper bound of `read_batch_size` and `queue_capacity`.
+const MAX_EVENTS: u64 = 1_000_000;
 
 /// A signal setting that is malformed or out of range.
 ///
@@ -56,6 +67,16 @@ pub struct SignalConfig {
     pub auto_remove_inactive_callbacks: bool,
     /// Idle time after which a callback counts as inactive, in seconds.
     pub inactive_callback_threshold_seconds: u64,
+    /// How long the listener waits for a doorbell ring before it checks its connection and reads
+    /// the log anyway, in seconds; bounds the delay of an event whose ring was lost.
+    pub heartbeat_seconds: u64,
+    /// Age after which events are pruned from the log, in seconds; a listener that is offline or
+    /// behind for longer misses the pruned events.
+    pub event_retention_seconds: u64,
+    /// Upper bound of events fetched from the log by one read.
+    pub read_batch_size: usize,
+    /// Upper bound of events read from the log but not yet dispatched to callbacks.
+    pub queue_capacity: usize,
 }
 
 impl Default for SignalConfig {
@@ -68,6 +89,10 @@ impl Default for SignalConfig {
             cleanup_interval_seconds: 60,
             auto_remove_inactive_callbacks: true,
             inactive_callback_threshold_seconds: 300,
+            heartbeat_seconds: 10,
+            event_retention_seconds: 86_400,
+            read_batch_size: 500,
+            queue_capacity: 1_024,
         }
     }
 }
@@ -76,7 +101,9 @@ impl SignalConfig {
     /// Checks every setting; the error names the first one that is wrong.
     ///
     /// Zero is refused for every count and duration: a zero timeout or interval would fail or
-    /// spin at once, and a zero limit would make the signal layer unusable.
+    /// spin at once, and a zero limit would make the signal layer unusable. Durations are capped
+    /// at a hundred years and `read_batch_size` / `queue_capacity` at a million, far beyond any
+    /// useful value, so that deadlines and buffers computed from them cannot overflow.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
             ("callback_timeout_seconds", self.callback_timeout_seconds),
@@ -84,9 +111,25 @@ impl SignalConfig {
             ("max_consecutive_failures", u64::from(self.max_consecutive_failures)),
             ("cleanup_interval_seconds", self.cleanup_interval_seconds),
             ("inactive_callback_threshold_seconds", self.inactive_callback_threshold_seconds),
+            ("heartbeat_seconds", self.heartbeat_seconds),
+            ("event_retention_seconds", self.event_retention_seconds),
+            ("read_batch_size", self.read_batch_size as u64),
+            ("queue_capacity", self.queue_capacity as u64),
         ];
-        match positive.into_iter().find(|&(_, value)| value == 0) {
-            Some((field, _)) => Err(ConfigError::new(field, "must be at least 1")),
+        if let Some((field, _)) = positive.iter().find(|&&(_, value)| value == 0) {
+            return Err(ConfigError::new(field, "must be at least 1"));
+        }
+        let capped = [
+            ("callback_timeout_seconds", self.callback_timeout_seconds, MAX_SECONDS),
+            ("cleanup_interval_seconds", self.cleanup_interval_seconds, MAX_SECONDS),
+            ("inactive_callback_threshold_seconds", self.inactive_callback_threshold_seconds, MAX_SECONDS),
+            ("heartbeat_seconds", self.heartbeat_seconds, MAX_SECONDS),
+            ("event_retention_seconds", self.event_retention_seconds, MAX_SECONDS),
+            ("read_batch_size", self.read_batch_size as u64, MAX_EVENTS),
+            ("queue_capacity", self.queue_capacity as u64, MAX_EVENTS),
+        ];
+        match capped.into_iter().find(|&(_, value, max)| value > max) {
+            Some((field, _, max)) => Err(ConfigError::new(field, format!("must be at most {max}"))),
             None => Ok(()),
         }
     }
@@ -108,11 +151,35 @@ impl SignalConfig {
             "inactive_callback_threshold_seconds" => {
                 self.inactive_callback_threshold_seconds = parse_number(field, value)?;
             }
+            "heartbeat_seconds" => self.heartbeat_seconds = parse_number(field, value)?,
+            "event_retention_seconds" => self.event_retention_seconds = parse_number(field, value)?,
+            "read_batch_size" => self.read_batch_size = parse_number(field, value)?,
+            "queue_capacity" => self.queue_capacity = parse_number(field, value)?,
             _ => {
                 return Err(ConfigError::new(field, format!("unknown setting; expected one of {}", FIELDS.join(", "))));
             }
         }
         Ok(())
+    }
+
+    pub(crate) fn callback_timeout(&self) -> Duration {
+        Duration::from_secs(self.callback_timeout_seconds)
+    }
+
+    pub(crate) fn cleanup_interval(&self) -> Duration {
+        Duration::from_secs(self.cleanup_interval_seconds)
+    }
+
+    pub(crate) fn inactive_threshold(&self) -> Duration {
+        Duration::from_secs(self.inactive_callback_threshold_seconds)
+    }
+
+    pub(crate) fn heartbeat(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_seconds)
+    }
+
+    pub(crate) fn event_retention(&self) -> Duration {
+        Duration::from_secs(self.event_retention_seconds)
     }
 }
 
@@ -149,17 +216,25 @@ mod tests {
         assert_eq!(config.cleanup_interval_seconds, 60);
         assert!(config.auto_remove_inactive_callbacks);
         assert_eq!(config.inactive_callback_threshold_seconds, 300);
+        assert_eq!(config.heartbeat_seconds, 10);
+        assert_eq!(config.event_retention_seconds, 86_400);
+        assert_eq!(config.read_batch_size, 500);
+        assert_eq!(config.queue_capacity, 1_024);
         config.validate().unwrap();
     }
 
     #[test]
     fn validation_names_each_key() {
-        let cases: [(Breaker, &str); 5] = [
+        let cases: [(Breaker, &str); 9] = [
             (|c| c.callback_timeout_seconds = 0, "signal.callback_timeout_seconds"),
             (|c| c.max_callbacks = 0, "signal.max_callbacks"),
             (|c| c.max_consecutive_failures = 0, "signal.max_consecutive_failures"),
             (|c| c.cleanup_interval_seconds = 0, "signal.cleanup_interval_seconds"),
             (|c| c.inactive_callback_threshold_seconds = 0, "signal.inactive_callback_threshold_seconds"),
+            (|c| c.heartbeat_seconds = 0, "signal.heartbeat_seconds"),
+            (|c| c.event_retention_seconds = 0, "signal.event_retention_seconds"),
+            (|c| c.read_batch_size = 0, "signal.read_batch_size"),
+            (|c| c.queue_capacity = 0, "signal.queue_capacity"),
         ];
         for (break_it, key) in cases {
             let mut config = SignalConfig::default();
@@ -168,6 +243,21 @@ mod tests {
             assert_eq!(err.key, key);
             assert_eq!(err.to_string(), format!("invalid `{key}`: must be at least 1"));
         }
+    }
+
+    #[test]
+    fn validation_caps_durations_and_buffers() {
+        let config = SignalConfig { heartbeat_seconds: u64::MAX, ..SignalConfig::default() };
+        assert_eq!(config.validate().unwrap_err().key, "signal.heartbeat_seconds");
+        let config = SignalConfig { queue_capacity: 1_000_001, ..SignalConfig::default() };
+        let err = config.validate().unwrap_err();
+        assert_eq!(err.to_string(), "invalid `signal.queue_capacity`: must be at most 1000000");
+        let config = SignalConfig {
+            event_retention_seconds: MAX_SECONDS,
+            read_batch_size: 1_000_000,
+            ..SignalConfig::default()
+        };
+        config.validate().unwrap();
     }
 
     #[test]
@@ -181,6 +271,10 @@ mod tests {
             ("cleanup_interval_seconds", "11"),
             ("auto_remove_inactive_callbacks", "OFF"),
             ("inactive_callback_threshold_seconds", "13"),
+            ("heartbeat_seconds", "15"),
+            ("event_retention_seconds", "17"),
+            ("read_batch_size", "19"),
+            ("queue_capacity", "21"),
         ] {
             config.set_from_str(field, value).unwrap();
         }
@@ -192,9 +286,13 @@ mod tests {
             cleanup_interval_seconds: 11,
             auto_remove_inactive_callbacks: false,
             inactive_callback_threshold_seconds: 13,
+            heartbeat_seconds: 15,
+            event_retention_seconds: 17,
+            read_batch_size: 19,
+            queue_capacity: 21,
         };
         assert_eq!(config, expected);
-        assert_eq!(FIELDS.len(), 7);
+        assert_eq!(FIELDS.len(), 11);
     }
 
     #[test]

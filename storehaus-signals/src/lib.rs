@@ -1,15 +1,37 @@
 //! Change signals for StoreHaus.
 //!
-//! Every store write announces what changed as an event that callbacks in every connected
-//! process receive, after the transaction commits. The signal manager, events and listener
-//! arrive with the signal layer; this crate currently provides its settings, [`SignalConfig`],
-//! which is the `[signal]` section of `storehaus.toml`.
+//! Every store write records what changed as a [`DatabaseEvent`] in an event log, in the same
+//! transaction as the data. A [`SignalManager`] in each process reads that log (woken by a
+//! doorbell such as PostgreSQL `NOTIFY`) and runs the callbacks whose [`Subscription`] matches,
+//! so callbacks in every connected process see each committed change, and never a rolled-back
+//! one. Applications publish their own typed events on a [`Channel`] through the same log.
+//!
+//! | Piece | What it is |
+//! |---|---|
+//! | [`SignalManager`] | starts the listener; `add_callback`, `channel`, `get_stats`, `shutdown` |
+//! | [`Subscription`] | which tables and event types a callback receives |
+//! | [`Channel`], [`Envelope`] | typed application events with scope and actor |
+//! | [`EventSource`], [`Doorbell`] | what a database backend implements |
+//! | [`MemorySource`] | an in-process event log, with fault injection for tests |
+//! | [`SignalConfig`] | the `[signal]` section of `storehaus.toml` |
 //!
 //! The crate does not depend on `storehaus` or `storehaus-cache`, so it can be used and tested
-//! on its own.
+//! on its own. The user guide is `docs/signals.md`.
 
+mod callback;
+mod channel;
 mod config;
+mod error;
+mod event;
 mod manager;
+mod memory;
+mod source;
 
+pub use callback::{CallbackError, CallbackHandle, CallbackId, CallbackResult, Subscription};
+pub use channel::{Channel, Envelope};
 pub use config::{ConfigError, SignalConfig};
-pub use manager::SignalManager;
+pub use error::SignalError;
+pub use event::{DatabaseEvent, EventType};
+pub use manager::{SignalManager, SignalStats};
+pub use memory::MemorySource;
+pub use source::{Batch, BoxFuture, Doorbell, EventSource, Position, SourceError};

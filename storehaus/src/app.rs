@@ -5,6 +5,7 @@ use crate::config::DatabaseConfig;
 use crate::error::{Result, StoreError};
 use crate::model::Model;
 use crate::schema::{MigrateOptions, MigrationPlan};
+use crate::signals::{SignalConfig, SignalManager};
 use std::any::{Any, type_name};
 use std::collections::HashMap;
 use std::fmt;
@@ -104,6 +105,14 @@ impl StoreHaus {
             connections,
             idle_connections,
         })
+    }
+
+    /// Starts a [`SignalManager`] on this database: creates the event log if it is missing and a
+    /// listener that delivers every change committed from now on, by any process, to the
+    /// manager's callbacks. Hand the manager to the stores whose changes it should announce.
+    pub async fn signal_manager(&self, config: SignalConfig) -> Result<Arc<SignalManager>> {
+        let source = self.pool.event_source().await?;
+        SignalManager::start(config, source).await.map_err(|e| StoreError::Signal(e.to_string()))
     }
 
     /// Closes the pool; waits for checked-out connections to return.

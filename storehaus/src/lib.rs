@@ -121,6 +121,7 @@ mod guide {
     doctest_file!(Configuration, "../../docs/configuration.md");
     doctest_file!(ErrorHandling, "../../docs/error-handling.md");
     doctest_file!(Queries, "../../docs/queries.md");
+    doctest_file!(Signals, "../../docs/signals.md");
     doctest_file!(Tags, "../../docs/tags.md");
     doctest_file!(Transactions, "../../docs/transactions.md");
 }

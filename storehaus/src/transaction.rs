@@ -3,6 +3,7 @@
 use crate::app::StoreHaus;
 use crate::backend::{DbPool, TxState};
 use crate::error::{Result, StoreError};
+use crate::signals::Channel;
 use std::fmt;
 use std::sync::Arc;
 
@@ -35,6 +36,15 @@ impl Transaction {
     /// Discards every write of the transaction.
     pub async fn rollback(self) -> Result<()> {
         self.state.rollback().await
+    }
+
+    /// Publishes `data` on a signal channel as part of this transaction: subscribers in every
+    /// process receive it if, and only after, the transaction commits.
+    ///
+    /// The database needs the event log, which [`StoreHaus::signal_manager`] creates.
+    pub async fn publish<T: serde::Serialize>(&self, channel: &Channel<T>, data: &T) -> Result<()> {
+        let payload = channel.envelope(data).to_json().map_err(|e| StoreError::Signal(e.to_string()))?;
+        self.state.publish(channel.name(), payload).await
     }
 
     /// Whether it was committed or rolled back already.

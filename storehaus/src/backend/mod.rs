@@ -87,10 +87,21 @@ impl DbPool {
         }
     }
 
-    /// The per-call statements of the model stored in `table`.
-    pub(crate) fn statements(&self, table: &'static TableDef) -> ModelStatements {
+    /// The per-call statements of the model stored in `table`; with `emit`, writes also append
+    /// their change events to the event log.
+    pub(crate) fn statements(&self, table: &'static TableDef, emit: bool) -> ModelStatements {
         match &self.inner {
-            Pool::Postgres(_) => ModelStatements::Postgres(postgres::store::Statements::new(table)),
+            Pool::Postgres(_) => ModelStatements::Postgres(postgres::store::Statements::new(table, emit)),
+        }
+    }
+
+    /// The event log of this database, created if missing, as a source for a signal manager.
+    pub async fn event_source(&self) -> Result<std::sync::Arc<dyn crate::signals::EventSource>, StoreError> {
+        match &self.inner {
+            Pool::Postgres(pool) => {
+                postgres::events::ensure_event_log(pool).await?;
+                Ok(std::sync::Arc::new(postgres::events::PgEventSource::new(pool.clone())))
+            }
         }
     }
 

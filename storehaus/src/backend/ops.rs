@@ -32,6 +32,13 @@ impl TxState {
         }
     }
 
+    /// Appends an application event to the event log as part of the transaction.
+    pub(crate) async fn publish(&self, channel: &str, payload: serde_json::Value) -> Result<(), StoreError> {
+        match self {
+            TxState::Postgres(cell) => super::postgres::events::publish(pg::PgExec::Tx(cell), channel, payload).await,
+        }
+    }
+
     /// Whether commit or rollback already ran.
     pub(crate) async fn is_finished(&self) -> bool {
         match self {
@@ -179,7 +186,7 @@ impl<'a> Ops<'a> {
         set: &[Assignment],
     ) -> Result<Vec<Record<T>>, StoreError> {
         match self {
-            Ops::Postgres { exec, .. } => pg::update_where(exec, q, set).await,
+            Ops::Postgres { exec, statements } => pg::update_where(exec, statements.emit, q, set).await,
         }
     }
 
@@ -189,13 +196,13 @@ impl<'a> Ops<'a> {
         hard: bool,
     ) -> Result<Vec<Record<T>>, StoreError> {
         match self {
-            Ops::Postgres { exec, .. } => pg::delete_where(exec, q, hard).await,
+            Ops::Postgres { exec, statements } => pg::delete_where(exec, statements.emit, q, hard).await,
         }
     }
 
     pub(crate) async fn restore_where<T: Model>(self, q: &ResolvedQuery) -> Result<Vec<Record<T>>, StoreError> {
         match self {
-            Ops::Postgres { exec, .. } => pg::restore_where(exec, q).await,
+            Ops::Postgres { exec, statements } => pg::restore_where(exec, statements.emit, q).await,
         }
     }
 }

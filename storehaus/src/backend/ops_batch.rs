@@ -17,7 +17,7 @@ impl Ops<'_> {
     /// Inserts every row of `data` with `tags`; returns the records in the order given.
     pub(crate) async fn create_many<T: Model>(self, data: &[T], tags: &[String]) -> Result<Vec<Record<T>>, StoreError> {
         match self {
-            Ops::Postgres { exec, .. } => pg::create_many(exec, data, tags).await,
+            Ops::Postgres { exec, statements } => pg::create_many(exec, statements.emit, data, tags).await,
         }
     }
 
@@ -29,21 +29,21 @@ impl Ops<'_> {
         tags: Option<&[String]>,
     ) -> Result<Vec<Record<T>>, StoreError> {
         match self {
-            Ops::Postgres { exec, .. } => pg::upsert_many(exec, data, tags).await,
+            Ops::Postgres { exec, statements } => pg::upsert_many(exec, statements.emit, data, tags).await,
         }
     }
 
     /// Writes the update columns of each value to the live row of its key; returns the rows updated.
     pub(crate) async fn update_many<T: Model>(self, items: &[(T::Key, T)]) -> Result<Vec<Record<T>>, StoreError> {
         match self {
-            Ops::Postgres { exec, .. } => pg::update_many(exec, items).await,
+            Ops::Postgres { exec, statements } => pg::update_many(exec, statements.emit, items).await,
         }
     }
 
     /// Soft-deletes (or deletes, without soft delete) the live rows with these keys.
     pub(crate) async fn delete_many<T: Model>(self, keys: &[T::Key]) -> Result<Vec<Record<T>>, StoreError> {
         match self {
-            Ops::Postgres { exec, .. } => pg::delete_many::<T>(exec, keys).await,
+            Ops::Postgres { exec, statements } => pg::delete_many::<T>(exec, statements.emit, keys).await,
         }
     }
 }

@@ -9,9 +9,14 @@ pub use column::Column;
 
 use crate::error::StoreError;
 use crate::types::{ColumnType, SqlType, Value};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// A struct that `#[model]` turned into a table.
-pub trait Model: Sized + Send + Sync + Unpin + 'static {
+///
+/// Models serialize with serde (`#[model]` derives it unless you do), which is how records travel
+/// through caches and change events.
+pub trait Model: Serialize + DeserializeOwned + Sized + Send + Sync + Unpin + 'static {
     /// The type of the primary-key field.
     type Key: SqlType + Clone + std::fmt::Debug;
 

@@ -42,7 +42,7 @@ impl<T: Model> GenericStore<T> {
     ///
     /// The statements the model runs on every call are built here, once.
     pub fn new(pool: DbPool, signals: Option<Arc<SignalManager>>, cache: Option<CacheParams>) -> Self {
-        let statements = pool.statements(T::TABLE);
+        let statements = pool.statements(T::TABLE, signals.is_some());
         GenericStore { shared: Arc::new(Shared { pool, statements, signals, cache }), tx: None, _model: PhantomData }
     }
 

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: connections, type names, DDL, introspection, parameter binding.
 
 mod ddl;
+pub(crate) mod events;
 mod introspect;
 pub(crate) mod query;
 pub(crate) mod record;

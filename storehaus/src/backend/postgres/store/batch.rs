@@ -7,6 +7,7 @@
 //! into the column's element type by the statement.
 
 use super::PgExec;
+use crate::backend::postgres::events::{EventKind, events_if, with_events};
 use crate::backend::postgres::record::{read_record, record_columns};
 use crate::backend::postgres::types::{scalar_name, type_name};
 use crate::backend::postgres::values::bind;
@@ -221,28 +222,38 @@ async fn each_chunk<I: Sync, T: Model>(
 
 pub(crate) async fn create_many<T: Model>(
     exec: PgExec<'_>,
+    emit: bool,
     data: &[T],
     tags: &[String],
 ) -> Result<Vec<Record<T>>, StoreError> {
-    insert_many(exec, data, tags, None).await
+    insert_many(exec, emit, data, tags, None).await
 }
 
 /// Inserts `data`, updating the live rows whose keys exist already; `tags: None` keeps their tags.
 pub(crate) async fn upsert_many<T: Model>(
     exec: PgExec<'_>,
+    emit: bool,
     data: &[T],
     tags: Option<&[String]>,
 ) -> Result<Vec<Record<T>>, StoreError> {
-    insert_many(exec, data, tags.unwrap_or_default(), Some(tags.is_some())).await
+    insert_many(exec, emit, data, tags.unwrap_or_default(), Some(tags.is_some())).await
 }
 
 async fn insert_many<T: Model>(
     exec: PgExec<'_>,
+    emit: bool,
     data: &[T],
     tags: &[String],
     upsert: Option<bool>,
 ) -> Result<Vec<Record<T>>, StoreError> {
-    let (sql, columns) = (insert_sql(T::TABLE, upsert)?, create_columns(T::TABLE));
+    let mut sql = insert_sql(T::TABLE, upsert)?;
+    if emit {
+        sql = match upsert {
+            Some(_) => with_events(&format!("{sql}, (xmax = 0) AS \"__inserted\""), T::TABLE, EventKind::Upsert),
+            None => with_events(&sql, T::TABLE, EventKind::Create),
+        };
+    }
+    let columns = create_columns(T::TABLE);
     each_chunk(exec, &sql, data, |chunk| {
         let mut rows = Rows::new(&columns, chunk.len());
         for data in chunk {
@@ -257,10 +268,12 @@ async fn insert_many<T: Model>(
 
 pub(crate) async fn update_many<T: Model>(
     exec: PgExec<'_>,
+    emit: bool,
     items: &[(T::Key, T)],
 ) -> Result<Vec<Record<T>>, StoreError> {
     let columns = update_columns(T::TABLE);
-    each_chunk(exec, &update_sql(T::TABLE), items, |chunk| {
+    let sql = events_if(emit, update_sql(T::TABLE), T::TABLE, EventKind::Update);
+    each_chunk(exec, &sql, items, |chunk| {
         let mut rows = Rows::new(&columns, chunk.len());
         for (id, data) in chunk {
             rows.push_key::<T>(id)?;
@@ -272,9 +285,14 @@ pub(crate) async fn update_many<T: Model>(
 }
 
 /// Deletes (soft-deletes, where the table has it) the live rows with these keys.
-pub(crate) async fn delete_many<T: Model>(exec: PgExec<'_>, keys: &[T::Key]) -> Result<Vec<Record<T>>, StoreError> {
+pub(crate) async fn delete_many<T: Model>(
+    exec: PgExec<'_>,
+    emit: bool,
+    keys: &[T::Key],
+) -> Result<Vec<Record<T>>, StoreError> {
     let key = T::TABLE.primary_key();
-    let sql = delete_sql(T::TABLE)?;
+    let kind = if T::TABLE.soft_delete { EventKind::SoftDelete } else { EventKind::Delete };
+    let sql = events_if(emit, delete_sql(T::TABLE)?, T::TABLE, kind);
     let columns = [(key.name, key.ty)];
     each_chunk(exec, &sql, keys, |chunk| {
         let mut rows = Rows::new(&columns, chunk.len());

@@ -1,6 +1,7 @@
 //! Single-row operations by key, and the query-driven reads and writes.
 
 use super::{PgExec, Statements};
+use crate::backend::postgres::events::{EventKind, events_if};
 use crate::backend::postgres::query;
 use crate::backend::postgres::record::{read_column, read_record};
 use crate::backend::postgres::values::bind;
@@ -202,26 +203,39 @@ pub(crate) async fn count_where(exec: PgExec<'_>, q: &ResolvedQuery) -> Result<u
 
 pub(crate) async fn update_where<T: Model>(
     exec: PgExec<'_>,
+    emit: bool,
     q: &ResolvedQuery,
     set: &[Assignment],
 ) -> Result<Vec<Record<T>>, StoreError> {
     let statement = query::update(q, set)?;
-    records(&exec.fetch_all(&statement.sql, statement.args).await?)
+    let sql = events_if(emit, statement.sql, q.table, EventKind::Update);
+    records(&exec.fetch_all(&sql, statement.args).await?)
 }
 
 /// Soft-deletes (where the table has it, unless `hard`) or deletes the matching rows.
 pub(crate) async fn delete_where<T: Model>(
     exec: PgExec<'_>,
+    emit: bool,
     q: &ResolvedQuery,
     hard: bool,
 ) -> Result<Vec<Record<T>>, StoreError> {
-    let statement = if q.table.soft_delete && !hard { query::soft_delete(q)? } else { query::delete(q)? };
-    records(&exec.fetch_all(&statement.sql, statement.args).await?)
+    let (statement, kind) = if q.table.soft_delete && !hard {
+        (query::soft_delete(q)?, EventKind::SoftDelete)
+    } else {
+        (query::delete(q)?, EventKind::Delete)
+    };
+    let sql = events_if(emit, statement.sql, q.table, kind);
+    records(&exec.fetch_all(&sql, statement.args).await?)
 }
 
-pub(crate) async fn restore_where<T: Model>(exec: PgExec<'_>, q: &ResolvedQuery) -> Result<Vec<Record<T>>, StoreError> {
+pub(crate) async fn restore_where<T: Model>(
+    exec: PgExec<'_>,
+    emit: bool,
+    q: &ResolvedQuery,
+) -> Result<Vec<Record<T>>, StoreError> {
     let statement = query::restore(q)?;
-    records(&exec.fetch_all(&statement.sql, statement.args).await?)
+    let sql = events_if(emit, statement.sql, q.table, EventKind::Restore);
+    records(&exec.fetch_all(&sql, statement.args).await?)
 }
 
 /// Sends the records of `q` to `sink` as they are read; stops early when the consumer is gone.

@@ -1,6 +1,7 @@
 //! The statements a model runs on every call, built once with sea-query and reused, so each
 //! connection's prepared-statement cache hits.
 
+use crate::backend::postgres::events::{EventKind, with_events};
 use crate::backend::postgres::record::record_columns;
 use crate::model::system::{DELETED_AT, TAGS, UPDATED_AT, VERSION};
 use crate::model::{TableDef, Write};
@@ -41,6 +42,8 @@ pub(crate) struct Statements {
     pub remove_tags: String,
     /// `$1`: the new tags, `$2`: the key.
     pub set_tags: String,
+    /// Whether every write also appends its events to the event log (the store has signals).
+    pub emit: bool,
 }
 
 fn col(name: &str) -> Alias {
@@ -57,7 +60,35 @@ fn returning(table: &TableDef) -> ReturningClause {
 }
 
 impl Statements {
-    pub(crate) fn new(table: &'static TableDef) -> Self {
+    /// The statements of `table`; with `emit`, every write also appends its events to the event log.
+    pub(crate) fn new(table: &'static TableDef, emit: bool) -> Self {
+        let mut statements = Self::plain(table);
+        if emit {
+            statements.emit = true;
+            let events = |sql: &mut String, kind: EventKind| *sql = with_events(sql, table, kind);
+            let deleted = if table.soft_delete { EventKind::SoftDelete } else { EventKind::Delete };
+            events(&mut statements.insert, EventKind::Create);
+            for sql in [&mut statements.update, &mut statements.update_with_tags] {
+                events(sql, EventKind::Update);
+            }
+            for sql in
+                [&mut statements.update_versioned, &mut statements.update_with_tags_versioned].into_iter().flatten()
+            {
+                events(sql, EventKind::Update);
+            }
+            for sql in [&mut statements.add_tags, &mut statements.remove_tags, &mut statements.set_tags] {
+                events(sql, EventKind::Update);
+            }
+            events(&mut statements.delete, deleted);
+            if let Some(sql) = &mut statements.restore {
+                events(sql, EventKind::Restore);
+            }
+            events(&mut statements.force_delete, EventKind::Delete);
+        }
+        statements
+    }
+
+    fn plain(table: &'static TableDef) -> Self {
         let name = col(table.name);
         let key = table.primary_key().name;
         let live = |versioned_check: bool| {
@@ -208,6 +239,7 @@ impl Statements {
             add_tags,
             remove_tags,
             set_tags,
+            emit: false,
         }
     }
 }

@@ -1,0 +1,294 @@
+//! The in-process backend: a bounded moka cache with per-entry expiry.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::future::Cache;
+use tokio::sync::Mutex;
+
+use super::{BoxFuture, CacheBackend, EpochKey, GuardedRead};
+use crate::error::{CacheError, CacheResult};
+use crate::util::random_epoch;
+
+#[derive(Clone)]
+struct Slot {
+    data: Arc<[u8]>,
+    expires_at: Option<Instant>,
+}
+
+impl Slot {
+    fn new(data: &[u8], ttl: Option<Duration>) -> Self {
+        Slot { data: data.into(), expires_at: ttl.map(|ttl| Instant::now() + ttl) }
+    }
+
+    fn is_live(&self, now: Instant) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+struct SlotExpiry;
+
+impl Expiry<String, Slot> for SlotExpiry {
+    fn expire_after_create(&self, _key: &String, slot: &Slot, created_at: Instant) -> Option<Duration> {
+        slot.expires_at.map(|at| at.saturating_duration_since(created_at))
+    }
+
+    fn expire_after_update(
+        &self,
+        _key: &String,
+        slot: &Slot,
+        updated_at: Instant,
+        _remaining: Option<Duration>,
+    ) -> Option<Duration> {
+        slot.expires_at.map(|at| at.saturating_duration_since(updated_at))
+    }
+}
+
+/// A backend that keeps everything in this process, for the embedded profile and for tests.
+///
+/// Holds up to `capacity` keys and evicts the least useful beyond that, which the cache
+/// protocol tolerates (an evicted epoch comes back with a fresh random value). Operations that
+/// touch several keys are serialised by one lock, so each is atomic like its Redis script.
+pub struct MemoryBackend {
+    cache: Cache<String, Slot>,
+    writes: Mutex<()>,
+}
+
+impl MemoryBackend {
+    /// A backend holding at most `capacity` keys.
+    pub fn new(capacity: u64) -> Self {
+        let cache = Cache::builder().max_capacity(capacity).expire_after(SlotExpiry).build();
+        MemoryBackend { cache, writes: Mutex::new(()) }
+    }
+
+    /// Keys held, approximately (expired and evicted keys leave lazily).
+    pub fn entry_count(&self) -> u64 {
+        self.cache.entry_count()
+    }
+
+    /// The live slot of `key`: moka drops expired entries lazily, so expiry is checked here too.
+    async fn live(&self, key: &str) -> Option<Slot> {
+        self.cache.get(key).await.filter(|slot| slot.is_live(Instant::now()))
+    }
+
+    async fn epoch(&self, key: &str) -> Option<i64> {
+        self.live(key).await.and_then(|slot| parse_i64(&slot.data))
+    }
+
+    async fn put(&self, key: &str, slot: Slot) {
+        self.cache.insert(key.to_owned(), slot).await;
+    }
+}
+
+impl fmt::Debug for MemoryBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryBackend").field("entries", &self.cache.entry_count()).finish_non_exhaustive()
+    }
+}
+
+fn parse_i64(data: &[u8]) -> Option<i64> {
+    std::str::from_utf8(data).ok()?.parse().ok()
+}
+
+fn not_an_integer() -> CacheError {
+    CacheError::Backend("value is not an integer or out of range".to_owned())
+}
+
+impl CacheBackend for MemoryBackend {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    fn ping(&self) -> BoxFuture<'_, CacheResult<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, CacheResult<Option<Vec<u8>>>> {
+        Box::pin(async move { Ok(self.live(key).await.map(|slot| slot.data.to_vec())) })
+    }
+
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, CacheResult<Vec<Option<Vec<u8>>>>> {
+        Box::pin(async move {
+            let mut values = Vec::with_capacity(keys.len());
+            for key in keys {
+                values.push(self.live(key).await.map(|slot| slot.data.to_vec()));
+            }
+            Ok(values)
+        })
+    }
+
+    fn set<'a>(&'a self, key: &'a str, value: &'a [u8], ttl: Option<Duration>) -> BoxFuture<'a, CacheResult<()>> {
+        Box::pin(async move {
+            let _writes = self.writes.lock().await;
+            self.put(key, Slot::new(value, ttl)).await;
+            Ok(())
+        })
+    }
+
+    fn set_many<'a>(
+        &'a self,
+        entries: &'a [(String, Vec<u8>)],
+        ttl: Option<Duration>,
+    ) -> BoxFuture<'a, CacheResult<()>> {
+        Box::pin(async move {
+            let _writes = self.writes.lock().await;
+            for (key, value) in entries {
+                self.put(key, Slot::new(value, ttl)).await;
+            }
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, CacheResult<u64>> {
+        Box::pin(async move {
+            let _writes = self.writes.lock().await;
+            let mut removed = 0;
+            for key in keys {
+                if self.cache.remove(key).await.is_some_and(|slot| slot.is_live(Instant::now())) {
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+    }
+
+    fn ttl<'a>(&'a self, key: &'a str) -> BoxFuture<'a, CacheResult<Option<Duration>>> {
+        Box::pin(async move {
+            let now = Instant::now();
+            Ok(self.live(key).await.and_then(|slot| slot.expires_at).map(|at| at.saturating_duration_since(now)))
+        })
+    }
+
+    fn incr_by<'a>(&'a self, key: &'a str, by: i64, ttl: Option<Duration>) -> BoxFuture<'a, CacheResult<i64>> {
+        Box::pin(async move {
+            let _writes = self.writes.lock().await;
+            let (current, expires_at) = match self.live(key).await {
+                Some(slot) => (parse_i64(&slot.data).ok_or_else(not_an_integer)?, slot.expires_at),
+                None => (0, None),
+            };
+            let value = current.checked_add(by).ok_or_else(not_an_integer)?;
+            let expires_at = expires_at.or_else(|| ttl.map(|ttl| Instant::now() + ttl));
+            self.put(key, Slot { data: value.to_string().as_bytes().into(), expires_at }).await;
+            Ok(value)
+        })
+    }
+
+    fn set_if_absent<'a>(&'a self, key: &'a str, value: &'a [u8], ttl: Duration) -> BoxFuture<'a, CacheResult<bool>> {
+        Box::pin(async move {
+            let _writes = self.writes.lock().await;
+            if self.live(key).await.is_some() {
+                return Ok(false);
+            }
+            self.put(key, Slot::new(value, Some(ttl))).await;
+            Ok(true)
+        })
+    }
+
+    fn compare_and_delete<'a>(&'a self, key: &'a str, expected: &'a [u8]) -> BoxFuture<'a, CacheResult<bool>> {
+        Box::pin(async move {
+            let _writes = self.writes.lock().await;
+            if self.live(key).await.is_some_and(|slot| *slot.data == *expected) {
+                self.cache.invalidate(key).await;
+                return Ok(true);
+            }
+            Ok(false)
+        })
+    }
+
+    fn compare_and_expire<'a>(
+        &'a self,
+        key: &'a str,
+        expected: &'a [u8],
+        ttl: Duration,
+    ) -> BoxFuture<'a, CacheResult<bool>> {
+        Box::pin(async move {
+            let _writes = self.writes.lock().await;
+            match self.live(key).await {
+                Some(slot) if *slot.data == *expected => {
+                    self.put(key, Slot { data: slot.data, expires_at: Some(Instant::now() + ttl) }).await;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+    }
+
+    fn read_with_epochs<'a>(
+        &'a self,
+        key: Option<&'a str>,
+        epochs: &'a [EpochKey],
+    ) -> BoxFuture<'a, CacheResult<GuardedRead>> {
+        Box::pin(async move {
+            let mut values = Vec::with_capacity(epochs.len());
+            for epoch in epochs {
+                match self.epoch(&epoch.key).await {
+                    Some(value) => values.push(value),
+                    None => break,
+                }
+            }
+            if values.len() < epochs.len() {
+                // Creating epochs must not race a bump or another creation.
+                let _writes = self.writes.lock().await;
+                values.clear();
+                for epoch in epochs {
+                    let value = match self.epoch(&epoch.key).await {
+                        Some(value) => value,
+                        None => {
+                            let fresh = random_epoch();
+                            self.put(&epoch.key, Slot::new(fresh.to_string().as_bytes(), epoch.ttl)).await;
+                            fresh
+                        }
+                    };
+                    values.push(value);
+                }
+            }
+            let value = match key {
+                Some(key) => self.live(key).await.map(|slot| slot.data.to_vec()),
+                None => None,
+            };
+            Ok(GuardedRead { value, epochs: values })
+        })
+    }
+
+    fn set_if_epochs<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Duration,
+        epochs: &'a [(EpochKey, i64)],
+    ) -> BoxFuture<'a, CacheResult<bool>> {
+        Box::pin(async move {
+            let _writes = self.writes.lock().await;
+            for (epoch, expected) in epochs {
+                if self.epoch(&epoch.key).await != Some(*expected) {
+                    return Ok(false);
+                }
+            }
+            self.put(key, Slot::new(value, Some(ttl))).await;
+            for (epoch, expected) in epochs {
+                if epoch.ttl.is_some() {
+                    self.put(&epoch.key, Slot::new(expected.to_string().as_bytes(), epoch.ttl)).await;
+                }
+            }
+            Ok(true)
+        })
+    }
+
+    fn bump_epochs<'a>(&'a self, epochs: &'a [String], delete: &'a [String]) -> BoxFuture<'a, CacheResult<()>> {
+        Box::pin(async move {
+            let _writes = self.writes.lock().await;
+            for key in epochs {
+                if let Some(slot) = self.live(key).await {
+                    let next = parse_i64(&slot.data).and_then(|v| v.checked_add(1)).ok_or_else(not_an_integer)?;
+                    self.put(key, Slot { data: next.to_string().as_bytes().into(), expires_at: slot.expires_at }).await;
+                }
+            }
+            for key in delete {
+                self.cache.invalidate(key).await;
+            }
+            Ok(())
+        })
+    }
+}

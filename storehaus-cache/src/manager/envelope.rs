@@ -1,0 +1,93 @@
+//! How cached rows and query results are laid out in the backend.
+//!
+//! A row entry carries the epochs it was filled under, so a read can tell a current entry
+//! from one a whole-table invalidation made obsolete. A query entry carries its full query
+//! text, so a fingerprint collision reads as a miss. Anything that does not parse (an older
+//! layout, a foreign value) is a miss too.
+
+use super::read_through::FillToken;
+
+const MAGIC: u8 = 0xB7;
+const LAYOUT: u8 = 1;
+const ABSENT: u8 = 0;
+const VALUE: u8 = 1;
+const QUERY: u8 = 2;
+const ROW_HEADER: usize = 3 + 16;
+
+/// A decoded row entry: the epochs it was filled under and the encoded row, `None` for a
+/// remembered absence.
+pub(super) struct RowEntry<'a> {
+    pub(super) token: FillToken,
+    pub(super) payload: Option<&'a [u8]>,
+}
+
+pub(super) fn encode_row(token: FillToken, payload: Option<&[u8]>) -> Vec<u8> {
+    let body = payload.unwrap_or_default();
+    let mut out = Vec::with_capacity(ROW_HEADER + body.len());
+    out.extend_from_slice(&[MAGIC, LAYOUT, if payload.is_some() { VALUE } else { ABSENT }]);
+    out.extend_from_slice(&token.row.to_be_bytes());
+    out.extend_from_slice(&token.table.to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+pub(super) fn decode_row(bytes: &[u8]) -> Option<RowEntry<'_>> {
+    let (header, body) = bytes.split_at_checked(ROW_HEADER)?;
+    if header[..2] != [MAGIC, LAYOUT] {
+        return None;
+    }
+    let row = i64::from_be_bytes(header[3..11].try_into().ok()?);
+    let table = i64::from_be_bytes(header[11..19].try_into().ok()?);
+    let payload = match header[2] {
+        VALUE => Some(body),
+        ABSENT if body.is_empty() => None,
+        _ => return None,
+    };
+    Some(RowEntry { token: FillToken { row, table }, payload })
+}
+
+pub(super) fn encode_query(query: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(7 + query.len() + payload.len());
+    out.extend_from_slice(&[MAGIC, LAYOUT, QUERY]);
+    out.extend_from_slice(&u32::try_from(query.len()).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(query.as_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The payload of a query entry, if it is the entry of exactly `query`.
+pub(super) fn decode_query<'a>(bytes: &'a [u8], query: &str) -> Option<&'a [u8]> {
+    let (header, rest) = bytes.split_at_checked(7)?;
+    if header[..3] != [MAGIC, LAYOUT, QUERY] {
+        return None;
+    }
+    let len = usize::try_from(u32::from_be_bytes(header[3..7].try_into().ok()?)).ok()?;
+    let (text, payload) = rest.split_at_checked(len)?;
+    (text == query.as_bytes()).then_some(payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_round_trip() {
+        let token = FillToken { row: 1 << 40, table: -3 };
+        let bytes = encode_row(token, Some(b"{\"a\":1}"));
+        let entry = decode_row(&bytes).unwrap();
+        assert_eq!((entry.token, entry.payload), (token, Some(&b"{\"a\":1}"[..])));
+        let absent = encode_row(token, None);
+        assert_eq!(decode_row(&absent).unwrap().payload, None);
+        assert!(decode_row(b"{\"a\":1}").is_none());
+        assert!(decode_row(&bytes[..10]).is_none());
+    }
+
+    #[test]
+    fn queries_check_their_text() {
+        let bytes = encode_query("SELECT 1", b"[1]");
+        assert_eq!(decode_query(&bytes, "SELECT 1"), Some(&b"[1]"[..]));
+        assert_eq!(decode_query(&bytes, "SELECT 2"), None);
+        assert_eq!(decode_query(&bytes[..9], "SELECT 1"), None);
+        assert_eq!(decode_query(b"garbage", "SELECT 1"), None);
+    }
+}

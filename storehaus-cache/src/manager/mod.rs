@@ -1,0 +1,177 @@
+//! [`CacheManager`]: one backend plus the timeouts, statistics and protocols on top of it.
+
+mod envelope;
+mod local;
+mod pending;
+pub(crate) mod read_through;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use self::local::LocalEpochs;
+use self::pending::Pending;
+use crate::backend::{BoxFuture, CacheBackend, MemoryBackend, RedisBackend};
+use crate::config::CacheConfig;
+use crate::error::{CacheError, CacheResult};
+use crate::flight::Flights;
+use crate::stats::{CacheStats, Counters};
+
+/// The cache: a backend (Redis or in-memory) with timeouts, statistics, the read-through
+/// protocol for rows and queries, and the primitives (key-value, batch, counters, claims).
+///
+/// Share it as an `Arc<CacheManager>`; every method takes `&self`.
+///
+/// Two kinds of calls:
+/// - **read-through** ([`get_or_load`](Self::get_or_load), [`get_or_load_query`](Self::get_or_load_query),
+///   [`invalidate_rows`](Self::invalidate_rows), [`invalidate_table`](Self::invalidate_table))
+///   fail open: a backend error or timeout is counted in [`stats`](Self::stats) and the loader
+///   answers, so a cache outage never fails a store call;
+/// - **explicit** (key-value, counters, claims) return [`CacheError`].
+///
+/// Every backend call is bounded by `timeout_ms`.
+pub struct CacheManager {
+    backend: Arc<dyn CacheBackend>,
+    timeout: Duration,
+    jitter_percent: u32,
+    negative_ttl: Duration,
+    counters: Counters,
+    flights: Flights,
+    local: LocalEpochs,
+    pending: Pending,
+}
+
+impl CacheManager {
+    /// A manager over the Redis server of `config.redis_url`.
+    ///
+    /// Does not connect, so it succeeds while Redis is down: the first call connects, and a
+    /// lost connection is reopened with backoff. Fails only on invalid settings.
+    pub fn new(config: CacheConfig) -> Result<Self, CacheError> {
+        let backend = RedisBackend::new(&config)?;
+        Ok(Self::build(Arc::new(backend), &config))
+    }
+
+    /// A manager over an in-process cache of at most `capacity` keys, with default settings.
+    pub fn memory(capacity: u64) -> Self {
+        Self::build(Arc::new(MemoryBackend::new(capacity)), &CacheConfig::default())
+    }
+
+    /// A manager over any backend, with the timeout, TTL jitter and negative TTL of `config`
+    /// (its `redis_url` is ignored).
+    pub fn with_backend(backend: Arc<dyn CacheBackend>, config: &CacheConfig) -> Result<Self, CacheError> {
+        config.validate_tuning()?;
+        Ok(Self::build(backend, config))
+    }
+
+    fn build(backend: Arc<dyn CacheBackend>, config: &CacheConfig) -> Self {
+        CacheManager {
+            backend,
+            timeout: Duration::from_millis(config.timeout_ms.max(1)),
+            jitter_percent: config.ttl_jitter_percent,
+            negative_ttl: Duration::from_secs(config.negative_ttl_seconds),
+            counters: Counters::default(),
+            flights: Flights::default(),
+            local: LocalEpochs::default(),
+            pending: Pending::default(),
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn CacheBackend> {
+        &self.backend
+    }
+
+    /// The bound of every backend call.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> CacheStats {
+        self.counters.snapshot(self.flights.len() as u64, self.backend.connect_attempts())
+    }
+
+    /// Checks that the backend answers within the timeout.
+    pub async fn ping(&self) -> CacheResult<()> {
+        self.call(self.backend.ping()).await
+    }
+
+    /// The value of `key`, decoded from JSON.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> CacheResult<Option<T>> {
+        let raw = self.call(self.backend.get(key)).await?;
+        self.count_lookup(raw.is_some());
+        raw.map(|raw| serde_json::from_slice(&raw)).transpose().map_err(CacheError::from)
+    }
+
+    /// Stores `value` as JSON under `key`, expiring after `ttl` (never when `None`).
+    pub async fn set<T: Serialize + ?Sized>(&self, key: &str, value: &T, ttl: Option<Duration>) -> CacheResult<()> {
+        let raw = serde_json::to_vec(value)?;
+        self.call(self.backend.set(key, &raw, ttl)).await
+    }
+
+    /// Removes `key`; returns whether it existed.
+    pub async fn delete(&self, key: &str) -> CacheResult<bool> {
+        let keys = [key.to_owned()];
+        Ok(self.call(self.backend.delete(&keys)).await? > 0)
+    }
+
+    /// The values of `keys`, in order, in one round trip.
+    pub async fn get_many<T: DeserializeOwned>(&self, keys: &[String]) -> CacheResult<Vec<Option<T>>> {
+        let raws = self.call(self.backend.get_many(keys)).await?;
+        raws.into_iter()
+            .map(|raw| {
+                self.count_lookup(raw.is_some());
+                raw.map(|raw| serde_json::from_slice(&raw)).transpose().map_err(CacheError::from)
+            })
+            .collect()
+    }
+
+    /// Stores every `(key, value)` as JSON, each expiring after `ttl`, in one round trip.
+    pub async fn set_many<T: Serialize>(&self, entries: &[(String, T)], ttl: Option<Duration>) -> CacheResult<()> {
+        let raws = entries
+            .iter()
+            .map(|(key, value)| Ok((key.clone(), serde_json::to_vec(value)?)))
+            .collect::<CacheResult<Vec<_>>>()?;
+        self.call(self.backend.set_many(&raws, ttl)).await
+    }
+
+    /// The time `key` has left; `None` when it is missing or never expires.
+    pub async fn ttl(&self, key: &str) -> CacheResult<Option<Duration>> {
+        self.call(self.backend.ttl(key)).await
+    }
+
+    /// Runs one backend call under the timeout and counts its failure.
+    pub(crate) async fn call<T>(&self, call: BoxFuture<'_, CacheResult<T>>) -> CacheResult<T> {
+        let result = match tokio::time::timeout(self.timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(CacheError::Timeout(self.timeout)),
+        };
+        if let Err(error) = &result {
+            let counter = match error {
+                CacheError::Timeout(_) => &self.counters.timeouts,
+                _ => &self.counters.errors,
+            };
+            Counters::add(counter, 1);
+            tracing::debug!(backend = self.backend.name(), %error, "cache call failed");
+        }
+        result
+    }
+
+    fn count_lookup(&self, hit: bool) {
+        Counters::add(if hit { &self.counters.hits } else { &self.counters.misses }, 1);
+    }
+}
+
+impl fmt::Debug for CacheManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheManager")
+            .field("backend", &self.backend)
+            .field("timeout", &self.timeout)
+            .field("ttl_jitter_percent", &self.jitter_percent)
+            .field("negative_ttl", &self.negative_ttl)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,67 @@
+//! Counters of what the cache did, for metrics and tests.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of a [`CacheManager`](crate::CacheManager)'s counters since it was created.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Reads answered from the cache, remembered absences included.
+    pub hits: u64,
+    /// Reads the cache could not answer.
+    pub misses: u64,
+    /// Backend calls that failed, timeouts not included.
+    pub errors: u64,
+    /// Backend calls that took longer than `timeout_ms`.
+    pub timeouts: u64,
+    /// Values (or absences) written to the cache after a load.
+    pub fills: u64,
+    /// Fills refused because a write invalidated the entry while it was being loaded.
+    pub stale_fills_refused: u64,
+    /// Rows and tables invalidated.
+    pub invalidations: u64,
+    /// Invalidations that could not reach the backend and were queued for a retry.
+    pub invalidations_deferred: u64,
+    /// Callers that waited for another caller's load of the same key instead of loading.
+    pub single_flight_joins: u64,
+    /// Loads running now (a gauge, not a counter).
+    pub in_flight: u64,
+    /// Connection attempts of the backend (0 for the in-memory backend).
+    pub connect_attempts: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) hits: AtomicU64,
+    pub(crate) misses: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    pub(crate) timeouts: AtomicU64,
+    pub(crate) fills: AtomicU64,
+    pub(crate) stale_fills_refused: AtomicU64,
+    pub(crate) invalidations: AtomicU64,
+    pub(crate) invalidations_deferred: AtomicU64,
+    pub(crate) single_flight_joins: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self, in_flight: u64, connect_attempts: u64) -> CacheStats {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        CacheStats {
+            hits: get(&self.hits),
+            misses: get(&self.misses),
+            errors: get(&self.errors),
+            timeouts: get(&self.timeouts),
+            fills: get(&self.fills),
+            stale_fills_refused: get(&self.stale_fills_refused),
+            invalidations: get(&self.invalidations),
+            invalidations_deferred: get(&self.invalidations_deferred),
+            single_flight_joins: get(&self.single_flight_joins),
+            in_flight,
+            connect_attempts,
+        }
+    }
+}

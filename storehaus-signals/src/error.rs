@@ -1,0 +1,41 @@
+//! [`SignalError`]: what can go wrong in the signal layer.
+
+use crate::{ConfigError, SourceError};
+
+/// An error of the signal layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignalError {
+    /// A setting of [`SignalConfig`](crate::SignalConfig) is out of range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    /// [`max_callbacks`](crate::SignalConfig::max_callbacks) callbacks are registered already.
+    #[error("cannot register another callback: {limit} are registered, the limit")]
+    TooManyCallbacks {
+        /// The configured limit.
+        limit: usize,
+    },
+
+    /// The event source (the database's event log) failed.
+    #[error("event source failed: {0}")]
+    Source(#[source] SourceError),
+
+    /// A channel message could not be converted to or from JSON.
+    #[error("channel `{channel}`: payload does not match its type: {source}")]
+    Payload {
+        /// The channel name.
+        channel: String,
+        /// What serde reported.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The manager was shut down; it takes no new callbacks.
+    #[error("the signal manager has been shut down")]
+    ShutDown,
+
+    /// The manager was started outside a Tokio runtime, which runs its listener.
+    #[error("a signal manager must be started inside a Tokio runtime")]
+    NoRuntime,
+}

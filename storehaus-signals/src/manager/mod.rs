@@ -1,0 +1,244 @@
+//! [`SignalManager`]: registers callbacks and runs the listener that feeds them.
+
+mod backoff;
+mod dispatch;
+mod listener;
+mod maintenance;
+mod stats;
+
+pub use stats::SignalStats;
+
+use crate::callback::{Callback, CallbackHandle, CallbackId, CallbackResult, Registry, Removal, Subscription};
+use crate::{Channel, DatabaseEvent, EventSource, Position, SignalConfig, SignalError};
+use dispatch::InFlight;
+use futures_util::future;
+use stats::Counters;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// What the manager's tasks, channels and the manager itself share.
+pub(crate) struct Shared {
+    pub(crate) config: SignalConfig,
+    pub(crate) source: Arc<dyn EventSource>,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) counters: Counters,
+    pub(crate) in_flight: Arc<InFlight>,
+    closed: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn register(
+        &self,
+        subscription: Subscription,
+        callback: Callback,
+    ) -> Result<CallbackHandle, SignalError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(SignalError::ShutDown);
+        }
+        let id = self.registry.insert(subscription, callback)?;
+        Ok(CallbackHandle::new(id, Arc::downgrade(&self.registry)))
+    }
+}
+
+/// Delivers committed events to callbacks.
+///
+/// A background listener reads the event log of an [`EventSource`] (on PostgreSQL, a table
+/// written in the same transaction as the data, with `NOTIFY` as its doorbell) and dispatches
+/// each event, in log order, to the callbacks whose [`Subscription`] matches. Callbacks of one
+/// event run concurrently, each under `callback_timeout_seconds`; the next event is dispatched
+/// when they have all finished. Stores never wait for callbacks: they only write the log.
+///
+/// ```
+/// use std::sync::Arc;
+/// use storehaus_signals::{EventType, MemorySource, SignalConfig, SignalManager, Subscription};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let source = Arc::new(MemorySource::new());
+/// let manager = SignalManager::start(SignalConfig::default(), source.clone()).await?;
+///
+/// let handle = manager.add_callback_for(Subscription::table("users").events([EventType::Create]), |event| async move {
+///     println!("user {} created", event.record_id);
+///     Ok(())
+/// })?;
+///
+/// handle.unsubscribe();
+/// manager.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct SignalManager {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl SignalManager {
+    /// Starts a manager that delivers the events committed from now on (from the source's
+    /// [`tail`](EventSource::tail)).
+    ///
+    /// Must run inside a Tokio runtime: the listener and the cleanup run as tasks on it.
+    pub async fn start(config: SignalConfig, source: Arc<dyn EventSource>) -> Result<Arc<Self>, SignalError> {
+        config.validate()?;
+        let position = source.tail().await.map_err(SignalError::Source)?;
+        Self::start_from(config, source, position)
+    }
+
+    /// Starts a manager that delivers every event after `position`: `Position::default()` is the
+    /// start of the log (as far as retention kept it), and a position saved from
+    /// [`SignalStats::position`] resumes where an earlier manager stopped.
+    pub fn start_from(
+        config: SignalConfig,
+        source: Arc<dyn EventSource>,
+        position: Position,
+    ) -> Result<Arc<Self>, SignalError> {
+        config.validate()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| SignalError::NoRuntime)?;
+        let (queue_tx, queue_rx) = mpsc::channel(config.queue_capacity);
+        let shared = Arc::new(Shared {
+            registry: Arc::new(Registry::new(config.max_callbacks)),
+            config,
+            source,
+            counters: Counters::default(),
+            in_flight: Arc::default(),
+            closed: AtomicBool::new(false),
+        });
+        shared.counters.set_position(position);
+        let (stop, _) = watch::channel(false);
+        let tasks = vec![
+            runtime.spawn(until_stopped(&stop, listener::listen(Arc::clone(&shared), position, queue_tx))),
+            runtime.spawn(until_stopped(&stop, dispatch::dispatch_all(Arc::clone(&shared), queue_rx))),
+            runtime.spawn(until_stopped(&stop, maintenance::maintain(Arc::clone(&shared)))),
+        ];
+        Ok(Arc::new(SignalManager { shared, stop, tasks: Mutex::new(tasks) }))
+    }
+
+    /// The manager's settings.
+    pub fn config(&self) -> &SignalConfig {
+        &self.shared.config
+    }
+
+    /// The event source the manager reads.
+    pub fn source(&self) -> &Arc<dyn EventSource> {
+        &self.shared.source
+    }
+
+    /// Registers a callback for every event (row changes of every table and channel messages).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use storehaus_signals::{MemorySource, SignalConfig, SignalManager};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// # let manager = SignalManager::start(SignalConfig::default(), Arc::new(MemorySource::new())).await?;
+    /// manager.add_callback(|event| async move {
+    ///     let name: String = serde_json::from_value(event.payload["name"].clone())?;
+    ///     println!("{:?} on {}: {name}", event.event_type, event.table_name);
+    ///     Ok(())
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn add_callback<F, Fut>(&self, callback: F) -> Result<CallbackHandle, SignalError>
+    where
+        F: Fn(DatabaseEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = CallbackResult> + Send + 'static,
+    {
+        self.add_callback_for(Subscription::all(), callback)
+    }
+
+    /// Registers a callback for the events `subscription` matches.
+    ///
+    /// Fails with [`SignalError::TooManyCallbacks`] when `max_callbacks` are registered, and with
+    /// [`SignalError::ShutDown`] after [`shutdown`](Self::shutdown).
+    pub fn add_callback_for<F, Fut>(
+        &self,
+        subscription: Subscription,
+        callback: F,
+    ) -> Result<CallbackHandle, SignalError>
+    where
+        F: Fn(DatabaseEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = CallbackResult> + Send + 'static,
+    {
+        self.shared.register(subscription, Box::new(move |event| Box::pin(callback(event))))
+    }
+
+    /// Removes a callback, like [`CallbackHandle::unsubscribe`]; `false` when it was not registered.
+    pub fn remove_callback(&self, id: CallbackId) -> bool {
+        self.shared.registry.remove(id, Removal::Unsubscribed)
+    }
+
+    /// How many callbacks are registered.
+    pub fn callback_count(&self) -> usize {
+        self.shared.registry.len()
+    }
+
+    /// A typed channel for application events named `name`; see [`Channel`].
+    pub fn channel<T>(&self, name: impl Into<String>) -> Channel<T> {
+        Channel::new(Arc::clone(&self.shared), name.into())
+    }
+
+    /// Counts of what the manager has done; see [`SignalStats`].
+    pub fn get_stats(&self) -> SignalStats {
+        let removals = &self.shared.registry.removals;
+        SignalStats {
+            callbacks_registered: self.shared.registry.len(),
+            callbacks_removed_failing: removals.failing.load(Ordering::Relaxed),
+            callbacks_removed_inactive: removals.inactive.load(Ordering::Relaxed),
+            callbacks_unsubscribed: removals.unsubscribed.load(Ordering::Relaxed),
+            ..self.shared.counters.snapshot()
+        }
+    }
+
+    /// Stops the listener and the cleanup, then waits for callback runs still going (each is
+    /// bounded by `callback_timeout_seconds`). Events not yet dispatched are left in the log; no
+    /// callback can be added afterwards. Calling it again does nothing.
+    pub async fn shutdown(&self) {
+        self.shared.closed.store(true, Ordering::Release);
+        self.stop.send_replace(true);
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        for task in tasks {
+            let _ = task.await;
+        }
+        self.shared.counters.listener_connected.store(false, Ordering::Relaxed);
+        let grace = self.shared.config.callback_timeout() + Duration::from_secs(1);
+        let _ = tokio::time::timeout(grace, self.shared.in_flight.wait_idle()).await;
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    pub fn is_shut_down(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+}
+
+/// Dropping the last handle stops the background tasks too; runs already started finish.
+impl Drop for SignalManager {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Release);
+        self.stop.send_replace(true);
+    }
+}
+
+impl fmt::Debug for SignalManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignalManager")
+            .field("config", &self.shared.config)
+            .field("callbacks", &self.shared.registry.len())
+            .field("shut_down", &self.is_shut_down())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `task` until it ends or the manager stops (or is dropped), whichever comes first.
+fn until_stopped<T: Future<Output = ()>>(stop: &watch::Sender<bool>, task: T) -> impl Future<Output = ()> + use<T> {
+    let mut stop = stop.subscribe();
+    async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        future::select(std::pin::pin!(task), std::pin::pin!(stopped)).await;
+    }
+}

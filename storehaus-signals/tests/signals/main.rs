@@ -1,0 +1,8 @@
+//! The signal manager against the in-memory event source.
+
+mod channels;
+mod delivery;
+mod failures;
+mod listener;
+mod shutdown;
+mod support;

@@ -1,0 +1,306 @@
+//! Change signals against a real PostgreSQL server: one event per affected row on every write
+//! path, only after commit, in every process, with nothing lost when the listener's connection dies.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use storehaus::prelude::*;
+use storehaus::signals::{DatabaseEvent, EventType};
+use storehaus::testing::TestDatabase;
+use storehaus_suite::pg;
+
+#[model]
+#[table(name = "signal_items", soft_delete)]
+pub struct Item {
+    #[primary_key]
+    pub id: Uuid,
+    pub name: String,
+    pub writer: i32,
+    pub seq: i32,
+}
+
+fn item(name: &str) -> Item {
+    Item::new(Uuid::new_v4(), name.into(), 0, 0)
+}
+
+fn config() -> SignalConfig {
+    SignalConfig { heartbeat_seconds: 1, ..SignalConfig::default() }
+}
+
+/// Every event a manager delivers, in delivery order.
+#[derive(Clone, Default)]
+struct Inbox(Arc<Mutex<Vec<DatabaseEvent>>>);
+
+impl Inbox {
+    fn attach(&self, manager: &SignalManager) {
+        let inbox = self.clone();
+        manager
+            .add_callback(move |event| {
+                let inbox = inbox.clone();
+                async move {
+                    inbox.0.lock().unwrap().push(event);
+                    Ok(())
+                }
+            })
+            .unwrap();
+    }
+
+    fn events(&self) -> Vec<DatabaseEvent> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `n` events arrived (or `limit` passed) and returns them.
+    async fn wait_for(&self, n: usize, limit: Duration) -> Vec<DatabaseEvent> {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.0.lock().unwrap().len() < n && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.events()
+    }
+}
+
+async fn setup(db: &TestDatabase) -> (StoreHaus, Arc<SignalManager>, GenericStore<Item>, Inbox) {
+    let storehaus = db.storehaus().await;
+    storehaus.auto_migrate::<Item>(false).await.unwrap();
+    let manager = storehaus.signal_manager(config()).await.unwrap();
+    let store = GenericStore::<Item>::new(storehaus.pool().clone(), Some(manager.clone()), None);
+    let inbox = Inbox::default();
+    inbox.attach(&manager);
+    (storehaus, manager, store, inbox)
+}
+
+#[tokio::test]
+async fn every_write_path_emits_one_event_per_affected_row() {
+    let Some(db) = TestDatabase::new().await else { return };
+    let (_storehaus, manager, store, inbox) = setup(&db).await;
+
+    let a = store.create(item("a"), Some(vec!["t".into()])).await.unwrap();
+    store.update(&a.id, Item { name: "a2".into(), ..a.clone().into_inner() }, None).await.unwrap();
+    store.add_tags(&a.id, ["u"]).await.unwrap();
+    store.delete(&a.id).await.unwrap();
+    store.restore(&a.id).await.unwrap();
+    let many = store.create_many(vec![item("m1"), item("m2"), item("m3")], None).await.unwrap();
+    let starts_with_m = || QueryFilter::like("name", "m%");
+    store
+        .update_where(QueryBuilder::new().filter(starts_with_m()), UpdateSet::new().set("writer", json!(7)))
+        .await
+        .unwrap();
+    store.update_many(vec![(many[0].id, Item { seq: 1, ..many[0].clone().into_inner() })]).await.unwrap();
+    store.delete_where(QueryBuilder::new().filter(QueryFilter::eq("name", json!("m2")))).await.unwrap();
+    store.restore_where(QueryBuilder::new().only_deleted().filter(QueryFilter::eq("name", json!("m2")))).await.unwrap();
+    store.delete_many(vec![many[2].id]).await.unwrap();
+    let u = item("u");
+    store.upsert(u.clone(), None).await.unwrap();
+    store.upsert(Item { name: "u2".into(), ..u.clone() }, None).await.unwrap();
+    store.force_delete(&a.id).await.unwrap();
+    store.force_delete_where(QueryBuilder::new().with_deleted().filter(starts_with_m())).await.unwrap();
+
+    use EventType::*;
+    let expected: Vec<(EventType, Uuid)> = vec![
+        (Create, a.id),
+        (Update, a.id),
+        (Update, a.id),
+        (SoftDelete, a.id),
+        (Restore, a.id),
+        (Create, many[0].id),
+        (Create, many[1].id),
+        (Create, many[2].id),
+        (Update, many[0].id),
+        (Update, many[1].id),
+        (Update, many[2].id),
+        (Update, many[0].id),
+        (SoftDelete, many[1].id),
+        (Restore, many[1].id),
+        (SoftDelete, many[2].id),
+        (Create, u.id),
+        (Update, u.id),
+        (Delete, a.id),
+        (Delete, many[0].id),
+        (Delete, many[1].id),
+        (Delete, many[2].id),
+    ];
+    let events = inbox.wait_for(expected.len(), Duration::from_secs(20)).await;
+    // Rows of one statement come in the statement's order, which SQL leaves open: compare each
+    // statement's rows as a set by sorting runs of the same event type on the same statement.
+    let mut got: Vec<(EventType, Uuid)> = events.iter().map(|e| (e.event_type, e.record_id.parse().unwrap())).collect();
+    let mut want = expected.clone();
+    for range in [8..11, 17..21] {
+        got[range.clone()].sort_by_key(|(kind, id)| (kind.as_str(), *id));
+        want[range].sort_by_key(|(kind, id)| (kind.as_str(), *id));
+    }
+    assert_eq!(got, want);
+    assert!(events.iter().all(|e| e.table_name == "signal_items"));
+    assert!(events.windows(2).all(|w| w[0].id < w[1].id), "ids increase");
+    assert_eq!(events[0].tags, ["t"]);
+    assert_eq!(events[0].payload["name"], "a");
+    assert_eq!(events[1].payload["name"], "a2");
+    assert_eq!(events[2].tags, ["t", "u"]);
+    assert!(!events[3].payload["__deleted_at__"].is_null());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(inbox.events().len(), expected.len(), "no extra events");
+    manager.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rollback_emits_nothing() {
+    let Some(db) = TestDatabase::new().await else { return };
+    let (storehaus, manager, store, inbox) = setup(&db).await;
+
+    let tx = storehaus.begin().await.unwrap();
+    let in_tx = store.with_transaction(&tx);
+    in_tx.create(item("ghost"), None).await.unwrap();
+    in_tx.create_many(vec![item("ghost2"), item("ghost3")], None).await.unwrap();
+    tx.rollback().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(inbox.events().is_empty(), "{:?}", inbox.events());
+
+    // A committed transaction's events arrive only after its commit.
+    let tx = storehaus.begin().await.unwrap();
+    let real = store.with_transaction(&tx).create(item("real"), None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(inbox.events().is_empty(), "an uncommitted write was announced");
+    tx.commit().await.unwrap();
+    let events = inbox.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].record_id, real.id.to_string());
+    manager.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_processes_both_receive_every_event() {
+    let Some(db) = TestDatabase::new().await else { return };
+    let (_one, manager_one, store_one, inbox_one) = setup(&db).await;
+    let (_two, manager_two, store_two, inbox_two) = setup(&db).await;
+
+    let mut written = HashSet::new();
+    for n in 0..10 {
+        let store = if n % 2 == 0 { &store_one } else { &store_two };
+        written.insert(store.create(item(&format!("p{n}")), None).await.unwrap().id.to_string());
+    }
+    for inbox in [&inbox_one, &inbox_two] {
+        let got: HashSet<String> =
+            inbox.wait_for(10, Duration::from_secs(10)).await.into_iter().map(|e| e.record_id).collect();
+        assert_eq!(got, written);
+    }
+    manager_one.shutdown().await;
+    manager_two.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_large_row_arrives_whole() {
+    let Some(db) = TestDatabase::new().await else { return };
+    let (_storehaus, manager, store, inbox) = setup(&db).await;
+    let big: String = (0..20_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    store.create(item(&big), None).await.unwrap();
+    let events = inbox.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(events[0].payload["name"].as_str().unwrap(), big);
+    manager.shutdown().await;
+}
+
+#[tokio::test]
+async fn nothing_is_lost_when_the_listener_connection_is_killed() {
+    let Some(db) = TestDatabase::new().await else { return };
+    let (storehaus, manager, store, inbox) = setup(&db).await;
+    const WRITERS: i32 = 4;
+    const WRITES: i32 = 500;
+
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for seq in 0..WRITES {
+                    store.create(Item::new(Uuid::new_v4(), format!("w{writer}"), writer, seq), None).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    // Kill the listener's connection three times while the writers run; each time a new
+    // connection (the reconnected listener), never one already dying.
+    let admin = pg(&storehaus).clone();
+    let mut killed: Vec<i32> = Vec::new();
+    while killed.len() < 3 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let listeners: Vec<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN %' AND NOT (pid = ANY($1))",
+        )
+        .bind(&killed)
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+        for pid in listeners {
+            let terminated: bool =
+                sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(pid).fetch_one(&admin).await.unwrap();
+            assert!(terminated, "listener backend {pid} was not terminated");
+            killed.push(pid);
+        }
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    let total = (WRITERS * WRITES) as usize;
+    let events = inbox.wait_for(total, Duration::from_secs(60)).await;
+    let mut seen_ids = HashSet::new();
+    let mut per_writer: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for event in &events {
+        if seen_ids.insert(event.id) {
+            let writer = event.payload["writer"].as_i64().unwrap();
+            per_writer.entry(writer).or_default().push(event.payload["seq"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(seen_ids.len(), total, "every event is delivered");
+    for (writer, seqs) in &per_writer {
+        let expected: Vec<i64> = (0..i64::from(WRITES)).collect();
+        assert_eq!(seqs, &expected, "writer {writer}'s events arrive once each, in commit order");
+    }
+    // The listener notices each loss and reconnects (the last one possibly after the writes ended).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while manager.get_stats().listener_reconnects < 3 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stats = manager.get_stats();
+    assert!(stats.listener_reconnects >= 3, "killed {killed:?}: {stats:?}");
+    manager.shutdown().await;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Paid {
+    order: i64,
+}
+
+#[tokio::test]
+async fn channel_messages_published_in_a_transaction_arrive_only_after_commit() {
+    let Some(db) = TestDatabase::new().await else { return };
+    let (storehaus, manager, _store, _inbox) = setup(&db).await;
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let paid = manager.channel::<Paid>("orders.paid").with_actor("user:1");
+    let sink = received.clone();
+    paid.subscribe(move |envelope: storehaus::signals::Envelope<Paid>| {
+        let sink = sink.clone();
+        async move {
+            sink.lock().unwrap().push((envelope.data, envelope.actor));
+            Ok(())
+        }
+    })
+    .unwrap();
+
+    let tx = storehaus.begin().await.unwrap();
+    tx.publish(&paid, &Paid { order: 1 }).await.unwrap();
+    tx.rollback().await.unwrap();
+    let tx = storehaus.begin().await.unwrap();
+    tx.publish(&paid, &Paid { order: 2 }).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(received.lock().unwrap().is_empty(), "nothing before commit");
+    tx.commit().await.unwrap();
+    paid.publish(&Paid { order: 3 }).await.unwrap();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while received.lock().unwrap().len() < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let got = received.lock().unwrap().clone();
+    let actor = Some("user:1".to_owned());
+    assert_eq!(got, [(Paid { order: 2 }, actor.clone()), (Paid { order: 3 }, actor)]);
+    manager.shutdown().await;
+}
