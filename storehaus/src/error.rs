@@ -9,7 +9,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 ///
 /// Match on the variants your application handles and treat the rest as opaque;
 /// [`StoreError::is_transient`] tells whether retrying the same call may succeed.
-#[derive(Debug, thiserror::Error)]
+///
+/// Errors are `Clone` (the driver error is shared behind an `Arc`), so one failure can be handed
+/// to every caller waiting on the same load.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// No row with this key exists (or it is soft-deleted and the call does not see deleted rows).
@@ -98,7 +101,7 @@ pub enum StoreError {
         code: Option<String>,
         /// The driver error.
         #[source]
-        source: sqlx::Error,
+        source: std::sync::Arc<sqlx::Error>,
     },
 
     /// The cache layer failed (reads fall back to the database; this surfaces only from cache APIs).
@@ -167,7 +170,7 @@ impl StoreError {
             StoreError::Timeout(_) => true,
             StoreError::Database { code: Some(code), .. } => is_transient_sqlstate(code),
             StoreError::Database { source, .. } => matches!(
-                source,
+                **source,
                 sqlx::Error::Io(_)
                     | sqlx::Error::PoolTimedOut
                     | sqlx::Error::PoolClosed
@@ -195,7 +198,7 @@ impl From<sqlx::Error> for StoreError {
             let constraint = db_error.and_then(|e| e.constraint()).unwrap_or_default().to_owned();
             return StoreError::UniqueViolation { constraint };
         }
-        StoreError::Database { code, source: error }
+        StoreError::Database { code, source: std::sync::Arc::new(error) }
     }
 }
 

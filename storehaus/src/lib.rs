@@ -124,4 +124,5 @@ mod guide {
     doctest_file!(Signals, "../../docs/signals.md");
     doctest_file!(Tags, "../../docs/tags.md");
     doctest_file!(Transactions, "../../docs/transactions.md");
+    doctest_file!(Caching, "../../docs/caching.md");
 }

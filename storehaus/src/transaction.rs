@@ -3,9 +3,10 @@
 use crate::app::StoreHaus;
 use crate::backend::{DbPool, TxState};
 use crate::error::{Result, StoreError};
+use crate::signals::BoxFuture;
 use crate::signals::Channel;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// An open database transaction.
 ///
@@ -16,25 +17,48 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Transaction {
     state: Arc<TxState>,
+    after_commit: Arc<Mutex<Vec<AfterCommit>>>,
 }
+
+/// Work that must wait until the transaction's writes are visible to everyone (cache
+/// invalidation): run after a successful commit, dropped on rollback.
+pub(crate) type AfterCommit = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
 
 impl Transaction {
     /// Starts a transaction on a connection of `pool`.
     pub async fn begin(pool: &DbPool) -> Result<Self> {
-        Ok(Transaction { state: Arc::new(pool.begin().await?) })
+        Ok(Transaction { state: Arc::new(pool.begin().await?), after_commit: Arc::default() })
     }
 
     pub(crate) fn state(&self) -> &TxState {
         &self.state
     }
 
+    /// Runs `work` after this transaction commits; never if it rolls back.
+    pub(crate) fn after_commit(&self, work: AfterCommit) {
+        self.pending().push(work);
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<AfterCommit>> {
+        // A panic while holding the lock leaves a plain Vec behind, still usable.
+        self.after_commit.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Makes every write of the transaction permanent.
     pub async fn commit(self) -> Result<()> {
-        self.state.commit().await
+        let committed = self.state.commit().await;
+        let pending = std::mem::take(&mut *self.pending());
+        if committed.is_ok() {
+            for work in pending {
+                work().await;
+            }
+        }
+        committed
     }
 
     /// Discards every write of the transaction.
     pub async fn rollback(self) -> Result<()> {
+        self.pending().clear();
         self.state.rollback().await
     }
 

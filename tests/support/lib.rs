@@ -3,6 +3,8 @@
 
 use storehaus::StoreHaus;
 
+pub mod redis;
+
 /// The PostgreSQL pool behind `storehaus`.
 pub fn pg(storehaus: &StoreHaus) -> &sqlx::PgPool {
     storehaus.pool().as_postgres().expect("these suites run on PostgreSQL")

@@ -51,15 +51,26 @@ pub enum Lookup<T> {
 impl CacheManager {
     /// Reads a cached row. Fails open: a backend failure is [`Lookup::Bypass`].
     pub async fn lookup<T: DeserializeOwned>(&self, key: &RowKey) -> Lookup<T> {
+        self.lookup_counting(key, true).await
+    }
+
+    /// [`lookup`](Self::lookup); a second look by the same caller counts only a hit, since its
+    /// miss was counted the first time.
+    async fn lookup_counting<T: DeserializeOwned>(&self, key: &RowKey, count_miss: bool) -> Lookup<T> {
+        let count = |hit: bool| {
+            if hit || count_miss {
+                self.count_lookup(hit);
+            }
+        };
         if !self.table_ready(key.table_epoch()).await {
-            self.count_lookup(false);
+            count(false);
             return Lookup::Bypass;
         }
         let epochs = [EpochKey::expiring(key.epoch(), EPOCH_GRACE), EpochKey::persistent(key.table_epoch())];
         let read = match self.call(self.backend.read_with_epochs(Some(key.entry()), &epochs)).await {
             Ok(read) if read.epochs.len() == 2 => read,
             _ => {
-                self.count_lookup(false);
+                count(false);
                 return Lookup::Bypass;
             }
         };
@@ -72,7 +83,7 @@ impl CacheManager {
                     Some(payload) => serde_json::from_slice(payload).ok().map(Lookup::Found),
                 },
             );
-        self.count_lookup(found.is_some());
+        count(found.is_some());
         found.unwrap_or(Lookup::Miss(token))
     }
 
@@ -140,6 +151,26 @@ impl CacheManager {
             }
             Role::Alone => return self.load_row(key, token, ttl, load).await.0,
         };
+        // A caller whose lookup was answered late can lead after an earlier load already finished
+        // and filled the entry; looking once more keeps a cold key at one database load.
+        let mut token = token;
+        if token.is_some() {
+            match self.lookup_counting::<T>(key, false).await {
+                Lookup::Found(value) => {
+                    leader.finish(match serde_json::to_vec(&value) {
+                        Ok(payload) => Outcome::Found(payload.into()),
+                        Err(_) => Outcome::Unshared,
+                    });
+                    return Ok(Some(value));
+                }
+                Lookup::Absent => {
+                    leader.finish(Outcome::Absent);
+                    return Ok(None);
+                }
+                Lookup::Miss(fresh) => token = Some(fresh),
+                Lookup::Bypass => token = None,
+            }
+        }
         let (loaded, payload) = self.load_row(key, token, ttl, load).await;
         leader.finish(match (&loaded, payload) {
             (Err(error), _) => Outcome::Failed(error.clone()),

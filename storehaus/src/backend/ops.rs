@@ -77,6 +77,13 @@ impl<'a> Ops<'a> {
         }
     }
 
+    /// The live row `key` as values in record-column order.
+    pub(crate) async fn get_values<T: Model>(self, key: &T::Key) -> Result<Option<Vec<Value>>, StoreError> {
+        match self {
+            Ops::Postgres { exec, statements } => pg::get_values::<T>(exec, statements, key).await,
+        }
+    }
+
     pub(crate) async fn list_all<T: Model>(self) -> Result<Vec<Record<T>>, StoreError> {
         match self {
             Ops::Postgres { exec, statements } => pg::list_all(exec, statements).await,

@@ -26,6 +26,7 @@ impl<T: Model> GenericStore<T> {
             let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
             let records = on_tx.as_ref().unwrap_or(self).ops().create_many(&data, &tags).await?;
             commit(tx).await?;
+            self.written(&records).await;
             Ok(records)
         })
         .await
@@ -42,7 +43,10 @@ impl<T: Model> GenericStore<T> {
         self.traced("upsert", async {
             let ops = self.ops();
             match ops.upsert_many(std::slice::from_ref(&data), tags.as_deref()).await?.pop() {
-                Some(record) => Ok(record),
+                Some(record) => {
+                    self.written(std::slice::from_ref(&record)).await;
+                    Ok(record)
+                }
                 None => Err(ops.why_unchanged::<T>(data.key(), None).await),
             }
         })
@@ -64,6 +68,7 @@ impl<T: Model> GenericStore<T> {
             let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
             let records = on_tx.as_ref().unwrap_or(self).ops().upsert_many(&data, tags.as_deref()).await?;
             commit(tx).await?;
+            self.written(&records).await;
             Ok(records)
         })
         .await
@@ -85,6 +90,7 @@ impl<T: Model> GenericStore<T> {
             let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
             let records = on_tx.as_ref().unwrap_or(self).ops().update_many(&items).await?;
             commit(tx).await?;
+            self.written(&records).await;
             Ok(records)
         })
         .await
@@ -101,6 +107,7 @@ impl<T: Model> GenericStore<T> {
             let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
             let deleted = on_tx.as_ref().unwrap_or(self).ops().delete_many::<T>(&ids).await?;
             commit(tx).await?;
+            self.written(&deleted).await;
             Ok(deleted.len() as u64)
         })
         .await

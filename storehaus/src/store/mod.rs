@@ -1,12 +1,14 @@
 //! [`GenericStore<T>`]: CRUD, tags, soft delete, versioning and queries for one model.
 
 mod batch;
+mod cache;
 mod queries;
 mod record;
 mod stream;
 
 pub use queries::Page;
 pub use record::{Record, SystemFields};
+pub(crate) use record::{ValuesReader, read_record};
 pub use stream::RecordStream;
 
 use crate::backend::{DbPool, ModelStatements, Ops, TagEdit};
@@ -34,7 +36,7 @@ struct Shared {
     pool: DbPool,
     statements: ModelStatements,
     signals: Option<Arc<SignalManager>>,
-    cache: Option<CacheParams>,
+    cache: Option<cache::StoreCache>,
 }
 
 impl<T: Model> GenericStore<T> {
@@ -43,6 +45,7 @@ impl<T: Model> GenericStore<T> {
     /// The statements the model runs on every call are built here, once.
     pub fn new(pool: DbPool, signals: Option<Arc<SignalManager>>, cache: Option<CacheParams>) -> Self {
         let statements = pool.statements(T::TABLE, signals.is_some());
+        let cache = cache.map(|params| cache::StoreCache::new(params, T::TABLE.name));
         GenericStore { shared: Arc::new(Shared { pool, statements, signals, cache }), tx: None, _model: PhantomData }
     }
 
@@ -63,7 +66,7 @@ impl<T: Model> GenericStore<T> {
 
     /// The cache parameters, if the store has them.
     pub fn cache(&self) -> Option<&CacheParams> {
-        self.shared.cache.as_ref()
+        self.shared.cache.as_ref().map(|cache| &cache.params)
     }
 
     pub(crate) fn ops(&self) -> Ops<'_> {
@@ -84,12 +87,15 @@ impl<T: Model> GenericStore<T> {
     /// Inserts `data` with `tags`; returns the stored record with its system fields.
     pub async fn create(&self, data: T, tags: Option<Vec<String>>) -> Result<Record<T>> {
         let tags = checked_tags(tags.unwrap_or_default())?;
-        self.traced("create", self.ops().insert(&data, &tags)).await
+        let record = self.traced("create", self.ops().insert(&data, &tags)).await?;
+        // A cached "no such row" must not outlive the insert.
+        self.written(std::slice::from_ref(&record)).await;
+        Ok(record)
     }
 
-    /// The live record with key `id`, if any.
+    /// The live record with key `id`, if any; read through the cache when the store has one.
     pub async fn get_by_id(&self, id: &T::Key) -> Result<Option<Record<T>>> {
-        self.traced("get_by_id", self.ops().get(id, false)).await
+        self.traced("get_by_id", self.read_by_id(id)).await
     }
 
     /// The record with key `id`, soft-deleted or not.
@@ -145,13 +151,22 @@ impl<T: Model> GenericStore<T> {
         tags: Option<&[String]>,
         version: Option<i64>,
     ) -> Result<Record<T>> {
-        self.ops().update(id, data, tags, version).await
+        let record = self.ops().update(id, data, tags, version).await?;
+        self.written_keys([id]).await;
+        Ok(record)
     }
 
     /// Deletes the live row `id`: sets `__deleted_at__` on soft-delete tables, removes it otherwise.
     /// Returns whether a row was deleted.
     pub async fn delete(&self, id: &T::Key) -> Result<bool> {
-        self.traced("delete", async { Ok(self.ops().delete::<T>(id).await?.is_some()) }).await
+        self.traced("delete", async {
+            let deleted = self.ops().delete::<T>(id).await?.is_some();
+            if deleted {
+                self.written_keys([id]).await;
+            }
+            Ok(deleted)
+        })
+        .await
     }
 
     /// Brings the soft-deleted row `id` back.
@@ -163,17 +178,26 @@ impl<T: Model> GenericStore<T> {
             return Err(no_soft_delete::<T>("restore"));
         }
         self.traced("restore", async {
-            self.ops().restore(id).await?.ok_or_else(|| StoreError::NotFound {
+            let record = self.ops().restore(id).await?.ok_or_else(|| StoreError::NotFound {
                 table: T::TABLE.name.to_owned(),
                 key: format!("{id:?} (deleted)"),
-            })
+            })?;
+            self.written_keys([id]).await;
+            Ok(record)
         })
         .await
     }
 
     /// Removes the row `id` for good, deleted or not. Returns whether a row was removed.
     pub async fn force_delete(&self, id: &T::Key) -> Result<bool> {
-        self.traced("force_delete", async { Ok(self.ops().force_delete::<T>(id).await?.is_some()) }).await
+        self.traced("force_delete", async {
+            let removed = self.ops().force_delete::<T>(id).await?.is_some();
+            if removed {
+                self.written_keys([id]).await;
+            }
+            Ok(removed)
+        })
+        .await
     }
 
     /// Adds the tags the live row `id` does not have yet, keeping its existing ones in order.
@@ -204,7 +228,10 @@ impl<T: Model> GenericStore<T> {
         let tags = checked_tags(tags.into_iter().map(Into::into).collect())?;
         self.traced("tags", async {
             match self.ops().tags(edit, id, &tags).await? {
-                Some(record) => Ok(record),
+                Some(record) => {
+                    self.written_keys([id]).await;
+                    Ok(record)
+                }
                 None => Err(self.ops().why_unchanged::<T>(id, None).await),
             }
         })

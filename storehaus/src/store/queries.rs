@@ -84,22 +84,36 @@ impl<T: Model> GenericStore<T> {
     pub async fn update_where(&self, query: QueryBuilder, set: UpdateSet) -> Result<Vec<Record<T>>> {
         let q = bounded(query.resolve(T::TABLE)?)?;
         let assignments = set.resolve(T::TABLE)?;
-        self.traced("update_where", self.ops().update_where(&q, &assignments)).await
+        self.traced("update_where", async {
+            let records = self.ops().update_where(&q, &assignments).await?;
+            self.written(&records).await;
+            Ok(records)
+        })
+        .await
     }
 
     /// Deletes (soft-deletes, on soft-delete tables) every live record matching `query`; returns
     /// how many.
     pub async fn delete_where(&self, query: QueryBuilder) -> Result<u64> {
         let q = bounded(query.resolve(T::TABLE)?)?;
-        self.traced("delete_where", async { Ok(self.ops().delete_where::<T>(&q, false).await?.len() as u64) }).await
+        self.traced("delete_where", async {
+            let records = self.ops().delete_where::<T>(&q, false).await?;
+            self.written(&records).await;
+            Ok(records.len() as u64)
+        })
+        .await
     }
 
     /// Removes every record matching `query` for good (include deleted rows with
     /// [`QueryBuilder::with_deleted`] or [`QueryBuilder::only_deleted`]); returns how many.
     pub async fn force_delete_where(&self, query: QueryBuilder) -> Result<u64> {
         let q = bounded(query.resolve(T::TABLE)?)?;
-        self.traced("force_delete_where", async { Ok(self.ops().delete_where::<T>(&q, true).await?.len() as u64) })
-            .await
+        self.traced("force_delete_where", async {
+            let records = self.ops().delete_where::<T>(&q, true).await?;
+            self.written(&records).await;
+            Ok(records.len() as u64)
+        })
+        .await
     }
 
     /// Brings back every soft-deleted record matching `query`; returns the restored records.
@@ -108,7 +122,12 @@ impl<T: Model> GenericStore<T> {
             return Err(no_soft_delete::<T>("restore_where"));
         }
         let q = bounded(query.resolve(T::TABLE)?)?;
-        self.traced("restore_where", self.ops().restore_where(&q)).await
+        self.traced("restore_where", async {
+            let records = self.ops().restore_where(&q).await?;
+            self.written(&records).await;
+            Ok(records)
+        })
+        .await
     }
 }
 

@@ -1,5 +1,8 @@
 //! [`Record<T>`]: a model value as read from its table, with the system fields.
 
+use crate::error::StoreError;
+use crate::model::{Model, RowReader};
+use crate::types::Value;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::ops::{Deref, DerefMut};
@@ -105,5 +108,44 @@ impl<T> Deref for Record<T> {
 impl<T> DerefMut for Record<T> {
     fn deref_mut(&mut self) -> &mut T {
         &mut self.data
+    }
+}
+
+/// Reads a record laid out as the model's columns followed by its system columns (the layout of
+/// every statement's result).
+pub(crate) fn read_record<T: Model, R: RowReader>(reader: &mut R) -> Result<Record<T>, StoreError> {
+    let data = T::read_row(reader)?;
+    let table = T::TABLE;
+    let system = SystemFields {
+        created_at: reader.read()?,
+        updated_at: reader.read()?,
+        tags: reader.read()?,
+        deleted_at: if table.soft_delete { reader.read()? } else { None },
+        version: if table.versioned { Some(reader.read()?) } else { None },
+    };
+    Ok(Record::new(data, system))
+}
+
+/// Reads column values from a list, in order (a row kept outside the database).
+#[derive(Debug)]
+pub(crate) struct ValuesReader {
+    values: std::vec::IntoIter<Value>,
+    index: usize,
+}
+
+impl ValuesReader {
+    pub(crate) fn new(values: Vec<Value>) -> Self {
+        ValuesReader { values: values.into_iter(), index: 0 }
+    }
+}
+
+impl RowReader for ValuesReader {
+    fn read<V: crate::types::SqlType>(&mut self) -> Result<V, StoreError> {
+        let index = self.index;
+        self.index += 1;
+        let column = || format!("#{index}");
+        let value =
+            self.values.next().ok_or_else(|| StoreError::Decode { column: column(), message: "missing".into() })?;
+        V::from_value(value).map_err(|e| StoreError::Decode { column: column(), message: e.to_string() })
     }
 }

@@ -52,6 +52,7 @@
 mod impls;
 mod json;
 mod value;
+pub(crate) mod wire;
 
 pub use json::Json;
 pub use value::Value;

@@ -2,9 +2,9 @@
 
 use super::values::{PgRowReader, read_value};
 use crate::error::StoreError;
-use crate::model::{Model, RowReader, TableDef};
+use crate::model::{Model, TableDef};
 use crate::query::resolved::ColumnRef;
-use crate::store::{Record, SystemFields};
+use crate::store::Record;
 use crate::types::Value;
 use sqlx::postgres::PgRow;
 
@@ -26,17 +26,19 @@ pub(crate) fn record_column_index(table: &TableDef, column: ColumnRef) -> usize 
 
 /// Reads a record from a row laid out as [`record_columns`].
 pub(crate) fn read_record<T: Model>(row: &PgRow) -> Result<Record<T>, StoreError> {
-    let mut reader = PgRowReader::new(row, 0);
-    let data = T::read_row(&mut reader)?;
-    let table = T::TABLE;
-    let system = SystemFields {
-        created_at: reader.read()?,
-        updated_at: reader.read()?,
-        tags: reader.read()?,
-        deleted_at: if table.soft_delete { reader.read()? } else { None },
-        version: if table.versioned { Some(reader.read()?) } else { None },
-    };
-    Ok(Record::new(data, system))
+    crate::store::read_record(&mut PgRowReader::new(row, 0))
+}
+
+/// The values of a row laid out as [`record_columns`], each read as its column's type.
+pub(crate) fn read_values(row: &PgRow, table: &TableDef) -> Result<Vec<Value>, StoreError> {
+    let types = table.columns.iter().map(|c| (c.name, c.ty)).chain(table.system_columns().map(|c| (c.name, c.ty)));
+    types
+        .enumerate()
+        .map(|(index, (name, ty))| {
+            read_value(row, index, ty)
+                .map_err(|e| StoreError::Decode { column: name.to_owned(), message: e.to_string() })
+        })
+        .collect()
 }
 
 /// The value of `column` in a row laid out as [`record_columns`] (for keyset cursors).

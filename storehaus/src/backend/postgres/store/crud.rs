@@ -3,7 +3,7 @@
 use super::{PgExec, Statements};
 use crate::backend::postgres::events::{EventKind, events_if};
 use crate::backend::postgres::query;
-use crate::backend::postgres::record::{read_column, read_record};
+use crate::backend::postgres::record::{read_column, read_record, read_values};
 use crate::backend::postgres::values::bind;
 use crate::error::StoreError;
 use crate::model::{Model, Write};
@@ -77,6 +77,16 @@ pub(crate) async fn get<T: Model>(
 ) -> Result<Option<Record<T>>, StoreError> {
     let sql = if with_deleted { &statements.get_with_deleted } else { &statements.get };
     exec.fetch_optional(sql, key_args::<T>(key)?).await?.as_ref().map(read_record).transpose()
+}
+
+/// The live row `key` as values in record-column order (for keeping it outside the database).
+pub(crate) async fn get_values<T: Model>(
+    exec: PgExec<'_>,
+    statements: &Statements,
+    key: &T::Key,
+) -> Result<Option<Vec<Value>>, StoreError> {
+    let row = exec.fetch_optional(&statements.get, key_args::<T>(key)?).await?;
+    row.as_ref().map(|row| read_values(row, T::TABLE)).transpose()
 }
 
 pub(crate) async fn list_all<T: Model>(

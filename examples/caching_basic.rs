@@ -1,0 +1,162 @@
+//! Read-through caching: the same reads by primary key without a cache and through a warm one,
+//! timed, with every cached read checked against the database.
+//!
+//! ```text
+//! DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo run --example caching_basic
+//! ```
+//!
+//! Without `DATABASE_URL` it connects to `localhost:5432/storehaus` as `postgres`/`password`.
+//! `REDIS_URL` names the cache (default `redis://127.0.0.1:6379`). When Redis cannot be reached
+//! the example still runs: the cache fails open, every read goes to PostgreSQL, and only the
+//! results are checked. It exits non-zero when a read through the cache differs from the
+//! database, or when a reachable cache never answers.
+//!
+//! The table `caching_basic_products` is recreated on every run.
+
+use std::time::{Duration, Instant};
+
+use storehaus::cache::{CacheConfig, CacheManager};
+use storehaus::prelude::*;
+
+#[model]
+#[table(name = "caching_basic_products")]
+#[derive(PartialEq)]
+pub struct Product {
+    #[primary_key]
+    pub id: Uuid,
+    pub name: String,
+    pub price: Decimal,
+    pub stock: i32,
+}
+
+/// Rows created, and reads timed per store.
+const ROWS: usize = 200;
+const READS: usize = 2_000;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let config = match std::env::var("DATABASE_URL") {
+        Ok(url) => DatabaseConfig::from_url(&url)?,
+        Err(_) => DatabaseConfig::new(
+            "localhost".to_string(), // host
+            5432,                    // port
+            "storehaus".to_string(), // database
+            "postgres".to_string(),  // username
+            "password".to_string(),  // password
+            1,                       // min_connections
+            10,                      // max_connections
+            30,                      // connection_timeout_seconds
+            600,                     // idle_timeout_seconds
+            3600,                    // max_lifetime_seconds
+        ),
+    };
+    let storehaus = StoreHaus::new(config).await?;
+    storehaus.auto_migrate::<Product>(true).await?;
+
+    // A short command timeout: a cache that does not answer quickly is worth less than none.
+    let redis_url = std::env::var("REDIS_URL").ok().filter(|url| !url.is_empty());
+    let cache_config = CacheConfig {
+        timeout_ms: 200,
+        connection_timeout_ms: 500,
+        ..CacheConfig::from_url(redis_url.as_deref().unwrap_or("redis://127.0.0.1:6379"))?
+    };
+    let manager = Arc::new(CacheManager::new(cache_config.clone())?);
+    let redis_up = match manager.ping().await {
+        Ok(()) => true,
+        Err(error) => {
+            println!("Redis at {} is unreachable ({error}).", cache_config.redacted_url());
+            println!("The cache fails open: every read goes to PostgreSQL. Checking correctness only.");
+            false
+        }
+    };
+
+    // A prefix of this run alone, so entries of earlier runs (or other applications) never mix in.
+    let prefix = format!("caching_basic:{}", Uuid::new_v4().simple());
+    let plain = GenericStore::<Product>::new(storehaus.pool().clone(), None, None);
+    let cached = GenericStore::<Product>::new(
+        storehaus.pool().clone(),
+        None,
+        Some(CacheParams::new(manager.clone(), 300, prefix)),
+    );
+
+    let products: Vec<Product> = (0..ROWS)
+        .map(|i| Product {
+            id: Uuid::new_v4(),
+            name: format!("product {i}"),
+            price: Decimal::new(100 + i as i64, 2),
+            stock: i as i32,
+        })
+        .collect();
+    let ids: Vec<Uuid> = products.iter().map(|p| p.id).collect();
+    plain.create_many(products, None).await?;
+
+    // Warm the cache: one read of every row.
+    for id in &ids {
+        cached.get_by_id(id).await?;
+    }
+
+    // The two stores take turns, so that whatever else the machine does slows both alike.
+    let before = manager.stats();
+    let mut uncached_times = Vec::with_capacity(READS);
+    let mut cached_times = Vec::with_capacity(READS);
+    let mut mismatches = 0;
+    for i in 0..READS {
+        let id = &ids[i % ROWS];
+        let started = Instant::now();
+        let expected = plain.get_by_id(id).await?;
+        uncached_times.push(started.elapsed());
+        let started = Instant::now();
+        let record = cached.get_by_id(id).await?;
+        cached_times.push(started.elapsed());
+        if record.is_none() || record != expected {
+            mismatches += 1;
+            eprintln!("read {i}: the cache returned {record:?}, the database {expected:?}");
+        }
+    }
+    let after = manager.stats();
+    let (hits, misses) = (after.hits - before.hits, after.misses - before.misses);
+    let hit_ratio = hits as f64 / (hits + misses).max(1) as f64;
+
+    // A write through the cached store is read back at once.
+    let id = ids[0];
+    let mut changed = cached.get_by_id(&id).await?.ok_or("the first product is missing")?.into_inner();
+    changed.name = "renamed".to_string();
+    cached.update(&id, changed, None).await?;
+    let read = cached.get_by_id(&id).await?;
+    if read.as_ref().map(|r| r.name.as_str()) != Some("renamed") || read != plain.get_by_id(&id).await? {
+        mismatches += 1;
+        eprintln!("after an update the cache returned {read:?}");
+    }
+
+    let uncached_median = median(&mut uncached_times);
+    let cached_median = median(&mut cached_times);
+    println!("{READS} reads of {ROWS} rows, median per call:");
+    println!("  without cache: {uncached_median:?}");
+    println!("  through cache: {cached_median:?} (hit ratio {:.1}%)", hit_ratio * 100.0);
+    if redis_up {
+        println!("  speed-up: {:.1}x", uncached_median.as_secs_f64() / cached_median.as_secs_f64().max(1e-9));
+    }
+    println!("cache stats: {:?}", manager.stats());
+
+    // The table's epoch and generation never expire, and this run's prefix is never used again.
+    if let Some(params) = cached.cache() {
+        let table = params.table(Product::TABLE.name);
+        for key in [table.epoch_key(), table.generation_key()] {
+            let _ = manager.delete(&key).await;
+        }
+    }
+
+    if mismatches > 0 {
+        return Err(format!("{mismatches} reads through the cache differ from the database").into());
+    }
+    if redis_up && hits == 0 {
+        return Err("Redis answers, yet no read was served from the cache".into());
+    }
+    println!("every read through the cache matched the database");
+    Ok(())
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort_unstable();
+    times[times.len() / 2]
+}

@@ -1,0 +1,122 @@
+//! The read-through cache of a store: rows by key, invalidated after every committed write.
+
+use super::{GenericStore, Record, ValuesReader, read_record};
+use crate::cache::{CacheParams, TableKeys};
+use crate::error::{Result, StoreError};
+use crate::model::Model;
+use crate::query::QueryBuilder;
+use crate::query::resolved::ResolvedQuery;
+use crate::types::wire::Wire;
+use crate::types::{SqlType, Value};
+
+/// A store's cache: where its rows live and for how long.
+#[derive(Debug)]
+pub(crate) struct StoreCache {
+    pub(crate) params: CacheParams,
+    pub(crate) table: TableKeys,
+}
+
+impl StoreCache {
+    pub(crate) fn new(params: CacheParams, table: &str) -> Self {
+        let keys = params.table(table);
+        StoreCache { params, table: keys }
+    }
+}
+
+/// The cache key text of a primary key.
+fn key_text<K: SqlType + std::fmt::Debug>(key: &K) -> String {
+    match key.to_value() {
+        Ok(Value::Text(text)) => text,
+        Ok(Value::Uuid(uuid)) => uuid.to_string(),
+        Ok(Value::BigInt(n)) => n.to_string(),
+        Ok(Value::Integer(n)) => n.to_string(),
+        Ok(Value::SmallInt(n)) => n.to_string(),
+        _ => format!("{key:?}"),
+    }
+}
+
+impl<T: Model> GenericStore<T> {
+    /// The live record `id`: from the cache when the store has one (outside transactions, whose
+    /// reads may see uncommitted rows), else from the database.
+    ///
+    /// The cache keeps the row's column values rather than the model's serde form, which cannot
+    /// tell `Some(json!(null))` from `None` nor carry NaN.
+    pub(crate) async fn read_by_id(&self, id: &T::Key) -> Result<Option<Record<T>>> {
+        let Some(cache) = self.shared.cache.as_ref().filter(|_| self.tx.is_none()) else {
+            return self.ops().get(id, false).await;
+        };
+        let key = cache.table.row(&key_text(id));
+        let load = || async {
+            let values = self.ops().get_values::<T>(id).await?;
+            Ok::<_, StoreError>(values.map(|values| values.into_iter().map(Wire::from).collect::<Vec<_>>()))
+        };
+        let row: Option<Vec<Wire>> = cache.params.manager().get_or_load(&key, cache.params.ttl(), load).await?;
+        row.map(|row| read_record(&mut ValuesReader::new(row.into_iter().map(Value::from).collect()))).transpose()
+    }
+
+    /// Invalidates the cached rows of `records` once their write is committed: now, or when the
+    /// store's transaction commits (never, if it rolls back).
+    pub(crate) async fn written(&self, records: &[Record<T>]) {
+        self.written_keys(records.iter().map(|r| r.key())).await;
+    }
+
+    /// [`GenericStore::written`] for keys.
+    pub(crate) async fn written_keys<'k>(&self, keys: impl IntoIterator<Item = &'k T::Key>) {
+        let Some(cache) = &self.shared.cache else { return };
+        let ids: Vec<String> = keys.into_iter().map(key_text).collect();
+        if ids.is_empty() {
+            return;
+        }
+        let manager = cache.params.manager().clone();
+        let table = cache.table.clone();
+        match &self.tx {
+            None => manager.invalidate_rows(&table, &ids).await,
+            Some(tx) => {
+                tx.after_commit(Box::new(move || Box::pin(async move { manager.invalidate_rows(&table, &ids).await })))
+            }
+        }
+    }
+}
+
+impl<T: Model> GenericStore<T> {
+    /// Like [`GenericStore::find`], with the result kept in the store's cache.
+    ///
+    /// Results are keyed by the resolved query (its conditions and bound values) and the table's
+    /// generation, which every write through any store of the table bumps after commit; so a
+    /// cached result is never older than the last committed write. Without a cache, inside a
+    /// transaction, or for a locking query, this is `find`.
+    pub async fn find_cached(&self, query: QueryBuilder) -> Result<Vec<Record<T>>> {
+        let q = query.resolve(T::TABLE)?;
+        let cache = self.shared.cache.as_ref().filter(|_| self.tx.is_none() && q.lock.is_none());
+        self.traced("find", async {
+            match cache {
+                None => self.ops().find(&q).await,
+                Some(cache) => {
+                    let fingerprint = format!("{:?}", QueryFingerprint(&q));
+                    let load = || async { self.ops().find(&q).await };
+                    cache.params.manager().get_or_load_query(&cache.table, &fingerprint, cache.params.ttl(), load).await
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// Everything that decides a query's result, without the table's metadata (the cache key
+/// already names the table).
+struct QueryFingerprint<'q>(&'q ResolvedQuery);
+
+impl std::fmt::Debug for QueryFingerprint<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let q = self.0;
+        let order: Vec<_> = q.order.iter().map(|o| (o.column.name(), o.descending)).collect();
+        f.debug_struct("Query")
+            .field("condition", &q.condition)
+            .field("visibility", &q.visibility)
+            .field("order", &order)
+            .field("limit", &q.limit)
+            .field("offset", &q.offset)
+            .field("keyset", &q.keyset)
+            .finish()
+    }
+}

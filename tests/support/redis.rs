@@ -1,0 +1,140 @@
+//! Redis for the cache suites: the shared server's URL, a key prefix per test, and a private
+//! `redis-server` that a test may stop and start again on the same port.
+//!
+//! Tests never touch the shared server's process: only the private servers started here are
+//! stopped, each by its own child handle.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The server used when `REDIS_URL` is not set (or empty).
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// How long a private server may take to answer its first `PING`.
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The shared Redis the suites run against: `REDIS_URL`, else [`DEFAULT_REDIS_URL`].
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").ok().filter(|url| !url.trim().is_empty()).unwrap_or_else(|| DEFAULT_REDIS_URL.to_owned())
+}
+
+/// A key prefix that no other test, and no other run, uses: tests share one Redis.
+pub fn unique_prefix(test: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("shsuite:{test}:{}:{nanos:x}:{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Reports a service the test cannot use: panics when `CI` or `STOREHAUS_REQUIRE_SERVICES` is
+/// set, else prints a loud `*** SKIPPED` line. Returns `None`, for `let Some(..) = .. else { return }`.
+pub fn unavailable<T>(test: &str, why: &str) -> Option<T> {
+    if storehaus::testing::require_services() {
+        panic!("{test}: {why}\n(CI or STOREHAUS_REQUIRE_SERVICES is set, so this test fails instead of skipping)");
+    }
+    eprintln!("\n*** SKIPPED {test}: {why}\n*** set REDIS_URL to a server this test can use\n");
+    None
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on: bound once here, then released.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("a bound listener has an address").port()
+}
+
+/// A `redis-server` of one test alone, without persistence, killed when dropped so it never
+/// outlives the test.
+#[derive(Debug)]
+pub struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` on `port` and waits until it answers `PING`. `Err` when the binary
+    /// is missing or the server does not come up.
+    pub fn start(port: u16) -> Result<RedisServer, String> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "storehaus-suite-redis-{}-{port}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let mut server = RedisServer { child: None, port, dir };
+        server.spawn()?;
+        Ok(server)
+    }
+
+    /// Starts the server again on the same port after [`RedisServer::stop`]; it comes back empty.
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.stop();
+        self.spawn()
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--daemonize", "no"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run redis-server: {e}"))?;
+        let child = self.child.insert(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if ping(self.port) {
+                return Ok(());
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Err(format!("redis-server exited at start on port {}: {status}", self.port));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("redis-server did not answer on port {} within {START_TIMEOUT:?}", self.port));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its URL, for `CacheConfig::redis_url`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server and waits until it is gone; its data is lost.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Whether a server on `port` answers `PING` (accepting connections is not enough: it must
+/// also serve commands).
+fn ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut reply = [0u8; 7];
+    stream.write_all(b"PING\r\n").is_ok() && stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+}
