@@ -1,6 +1,7 @@
 //! Writing events in the same statement as the change they describe.
 
 use super::EVENT_LOG;
+use crate::backend::postgres::quote_ident;
 use crate::model::TableDef;
 use crate::model::system::TAGS;
 
@@ -63,11 +64,6 @@ pub(crate) fn with_events(write: &str, table: &TableDef, kind: EventKind) -> Str
 /// `write` wrapped by [`with_events`] when `emit`, unchanged otherwise.
 pub(crate) fn events_if(emit: bool, write: String, table: &TableDef, kind: EventKind) -> String {
     if emit { with_events(&write, table, kind) } else { write }
-}
-
-/// A double-quoted identifier; names come from model metadata, and quotes are doubled anyway.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A standard SQL string literal (quotes doubled), for names from model metadata.

@@ -1,6 +1,7 @@
 //! [`PgEventSource`]: the event log and its doorbell, read by a signal manager's listener.
 
 use super::{CHANNEL, EVENT_LOG};
+use crate::backend::postgres::store::PgExec;
 use crate::signals::{Batch, BoxFuture, DatabaseEvent, Doorbell, EventSource, EventType, Position, SourceError};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -108,14 +109,7 @@ impl EventSource for PgEventSource {
     }
 
     fn publish<'a>(&'a self, channel: &'a str, payload: serde_json::Value) -> BoxFuture<'a, Result<(), SourceError>> {
-        Box::pin(async move {
-            let sql = format!(
-                "INSERT INTO \"{EVENT_LOG}\" (\"event_type\", \"table_name\", \"record_id\", \"payload\") \
-                 VALUES ('channel', $1, '', $2)"
-            );
-            sqlx::query(&sql).bind(channel).bind(payload).execute(&self.pool).await?;
-            Ok(())
-        })
+        Box::pin(async move { Ok(super::publish(PgExec::Pool(&self.pool), channel, payload).await?) })
     }
 }
 

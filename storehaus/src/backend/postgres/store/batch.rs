@@ -8,6 +8,7 @@
 
 use super::PgExec;
 use crate::backend::postgres::events::{EventKind, events_if, with_events};
+use crate::backend::postgres::quote_ident;
 use crate::backend::postgres::record::{read_record, record_columns};
 use crate::backend::postgres::types::{scalar_name, type_name};
 use crate::backend::postgres::values::bind;
@@ -56,10 +57,6 @@ impl Iden for RowsAlias {
     }
 }
 
-fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// How a column's values travel: an array of the scalar, or JSONB documents for array columns.
 fn transport(ty: ColumnType) -> ColumnType {
     match ty {
@@ -92,8 +89,8 @@ fn unnested(name: &'static str, ty: ColumnType) -> SimpleExpr {
     // WITH ORDINALITY: the array keeps its element order by contract, not by plan luck.
     let array = format!(
         "ARRAY(SELECT {item} FROM {elements}({}.{}) WITH ORDINALITY AS e(v, i) ORDER BY e.i)",
-        quoted(ROWS),
-        quoted(name)
+        quote_ident(ROWS),
+        quote_ident(name)
     );
     Expr::case(column.is_null(), Expr::cust("NULL")).finally(Expr::cust(array)).into()
 }
