@@ -1,13 +1,20 @@
-//! Change signals against a real PostgreSQL server: one event per affected row on every write
-//! path, only after commit, in every process, with nothing lost when the listener's connection dies.
+//! Change signals on both backends: one event per affected row on every write path, delivered
+//! only after commit and never after a rollback, and channel messages published in a
+//! transaction only after its commit.
+//!
+//! On PostgreSQL the events go through the database's event log and reach every process that
+//! listens; on SQLite a pool keeps them in an in-process log ([`DbPool::event_source`] is the
+//! pool's `MemorySource`), so the writer and the listener share one pool (one [`StoreHaus`])
+//! and a second pool on the same file hears nothing. Delivery to other processes and a killed
+//! listener connection are therefore PostgreSQL-only tests.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storehaus::prelude::*;
 use storehaus::signals::{DatabaseEvent, EventType};
-use storehaus::testing::TestDatabase;
-use storehaus_suite::pg;
+use storehaus::testing::{TestDatabase, TestSqlite};
+use storehaus_suite::{TestBackend, on_both_backends, pg, raw};
 
 #[model]
 #[table(name = "signal_items", soft_delete)]
@@ -57,9 +64,17 @@ impl Inbox {
         }
         self.events()
     }
+
+    /// The events' kinds and keys, in delivery order.
+    fn kinds_and_keys(&self) -> Vec<(EventType, Uuid)> {
+        self.events().iter().map(|e| (e.event_type, e.record_id.parse().unwrap())).collect()
+    }
 }
 
-async fn setup(db: &TestDatabase) -> (StoreHaus, Arc<SignalManager>, GenericStore<Item>, Inbox) {
+/// A pool with the `signal_items` table, a signal manager on it, a store that announces its
+/// writes to that manager (on the same pool, as SQLite's in-process events require) and an
+/// inbox of everything the manager delivers.
+async fn setup(db: &impl TestBackend) -> (StoreHaus, Arc<SignalManager>, GenericStore<Item>, Inbox) {
     let storehaus = db.storehaus().await;
     storehaus.auto_migrate::<Item>(false).await.unwrap();
     let manager = storehaus.signal_manager(config()).await.unwrap();
@@ -69,102 +84,311 @@ async fn setup(db: &TestDatabase) -> (StoreHaus, Arc<SignalManager>, GenericStor
     (storehaus, manager, store, inbox)
 }
 
-#[tokio::test]
-async fn every_write_path_emits_one_event_per_affected_row() {
-    let Some(db) = TestDatabase::new().await else { return };
-    let (_storehaus, manager, store, inbox) = setup(&db).await;
+/// How long a test waits for an event that must not come.
+const QUIET: Duration = Duration::from_millis(500);
 
-    let a = store.create(item("a"), Some(vec!["t".into()])).await.unwrap();
-    store.update(&a.id, Item { name: "a2".into(), ..a.clone().into_inner() }, None).await.unwrap();
-    store.add_tags(&a.id, ["u"]).await.unwrap();
-    store.delete(&a.id).await.unwrap();
-    store.restore(&a.id).await.unwrap();
-    let many = store.create_many(vec![item("m1"), item("m2"), item("m3")], None).await.unwrap();
-    let starts_with_m = || QueryFilter::like("name", "m%");
-    store
-        .update_where(QueryBuilder::new().filter(starts_with_m()), UpdateSet::new().set("writer", json!(7)))
-        .await
-        .unwrap();
-    store.update_many(vec![(many[0].id, Item { seq: 1, ..many[0].clone().into_inner() })]).await.unwrap();
-    store.delete_where(QueryBuilder::new().filter(QueryFilter::eq("name", json!("m2")))).await.unwrap();
-    store.restore_where(QueryBuilder::new().only_deleted().filter(QueryFilter::eq("name", json!("m2")))).await.unwrap();
-    store.delete_many(vec![many[2].id]).await.unwrap();
-    let u = item("u");
-    store.upsert(u.clone(), None).await.unwrap();
-    store.upsert(Item { name: "u2".into(), ..u.clone() }, None).await.unwrap();
-    store.force_delete(&a.id).await.unwrap();
-    store.force_delete_where(QueryBuilder::new().with_deleted().filter(starts_with_m())).await.unwrap();
+on_both_backends! {
+    /// create, update, tags, soft delete, restore, batches, `*_where`, upsert and force delete
+    /// each announce every row they wrote, once.
+    async fn every_write_path_emits_one_event_per_affected_row(db) {
+        let (_storehaus, manager, store, inbox) = setup(&db).await;
 
-    use EventType::*;
-    let expected: Vec<(EventType, Uuid)> = vec![
-        (Create, a.id),
-        (Update, a.id),
-        (Update, a.id),
-        (SoftDelete, a.id),
-        (Restore, a.id),
-        (Create, many[0].id),
-        (Create, many[1].id),
-        (Create, many[2].id),
-        (Update, many[0].id),
-        (Update, many[1].id),
-        (Update, many[2].id),
-        (Update, many[0].id),
-        (SoftDelete, many[1].id),
-        (Restore, many[1].id),
-        (SoftDelete, many[2].id),
-        (Create, u.id),
-        (Update, u.id),
-        (Delete, a.id),
-        (Delete, many[0].id),
-        (Delete, many[1].id),
-        (Delete, many[2].id),
-    ];
-    let events = inbox.wait_for(expected.len(), Duration::from_secs(20)).await;
-    // Rows of one statement come in the statement's order, which SQL leaves open: compare each
-    // statement's rows as a set by sorting runs of the same event type on the same statement.
-    let mut got: Vec<(EventType, Uuid)> = events.iter().map(|e| (e.event_type, e.record_id.parse().unwrap())).collect();
-    let mut want = expected.clone();
-    for range in [8..11, 17..21] {
-        got[range.clone()].sort_by_key(|(kind, id)| (kind.as_str(), *id));
-        want[range].sort_by_key(|(kind, id)| (kind.as_str(), *id));
+        let a = store.create(item("a"), Some(vec!["t".into()])).await.unwrap();
+        store.update(&a.id, Item { name: "a2".into(), ..a.clone().into_inner() }, None).await.unwrap();
+        store.add_tags(&a.id, ["u"]).await.unwrap();
+        store.delete(&a.id).await.unwrap();
+        store.restore(&a.id).await.unwrap();
+        let many = store.create_many(vec![item("m1"), item("m2"), item("m3")], None).await.unwrap();
+        let starts_with_m = || QueryFilter::like("name", "m%");
+        store
+            .update_where(QueryBuilder::new().filter(starts_with_m()), UpdateSet::new().set("writer", json!(7)))
+            .await
+            .unwrap();
+        store.update_many(vec![(many[0].id, Item { seq: 1, ..many[0].clone().into_inner() })]).await.unwrap();
+        store.delete_where(QueryBuilder::new().filter(QueryFilter::eq("name", json!("m2")))).await.unwrap();
+        store
+            .restore_where(QueryBuilder::new().only_deleted().filter(QueryFilter::eq("name", json!("m2"))))
+            .await
+            .unwrap();
+        store.delete_many(vec![many[2].id]).await.unwrap();
+        let u = item("u");
+        store.upsert(u.clone(), None).await.unwrap();
+        store.upsert(Item { name: "u2".into(), ..u.clone() }, None).await.unwrap();
+        store.force_delete(&a.id).await.unwrap();
+        store.force_delete_where(QueryBuilder::new().with_deleted().filter(starts_with_m())).await.unwrap();
+
+        use EventType::*;
+        let expected: Vec<(EventType, Uuid)> = vec![
+            (Create, a.id),
+            (Update, a.id),
+            (Update, a.id),
+            (SoftDelete, a.id),
+            (Restore, a.id),
+            (Create, many[0].id),
+            (Create, many[1].id),
+            (Create, many[2].id),
+            (Update, many[0].id),
+            (Update, many[1].id),
+            (Update, many[2].id),
+            (Update, many[0].id),
+            (SoftDelete, many[1].id),
+            (Restore, many[1].id),
+            (SoftDelete, many[2].id),
+            (Create, u.id),
+            (Update, u.id),
+            (Delete, a.id),
+            (Delete, many[0].id),
+            (Delete, many[1].id),
+            (Delete, many[2].id),
+        ];
+        let events = inbox.wait_for(expected.len(), Duration::from_secs(20)).await;
+        // Rows of one statement come in the statement's order, which SQL leaves open: compare each
+        // statement's rows as a set by sorting runs of the same event type on the same statement.
+        let mut got: Vec<(EventType, Uuid)> =
+            events.iter().map(|e| (e.event_type, e.record_id.parse().unwrap())).collect();
+        let mut want = expected.clone();
+        for range in [8..11, 17..21] {
+            got[range.clone()].sort_by_key(|(kind, id)| (kind.as_str(), *id));
+            want[range].sort_by_key(|(kind, id)| (kind.as_str(), *id));
+        }
+        assert_eq!(got, want);
+        assert!(events.iter().all(|e| e.table_name == "signal_items"));
+        assert!(events.windows(2).all(|w| w[0].id < w[1].id), "ids increase");
+        assert_eq!(events[0].tags, ["t"]);
+        assert_eq!(events[0].payload["name"], "a");
+        assert_eq!(events[1].payload["name"], "a2");
+        assert_eq!(events[2].tags, ["t", "u"]);
+        assert!(!events[3].payload["__deleted_at__"].is_null());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(inbox.events().len(), expected.len(), "no extra events");
+        manager.shutdown().await;
     }
-    assert_eq!(got, want);
-    assert!(events.iter().all(|e| e.table_name == "signal_items"));
-    assert!(events.windows(2).all(|w| w[0].id < w[1].id), "ids increase");
-    assert_eq!(events[0].tags, ["t"]);
-    assert_eq!(events[0].payload["name"], "a");
-    assert_eq!(events[1].payload["name"], "a2");
-    assert_eq!(events[2].tags, ["t", "u"]);
-    assert!(!events[3].payload["__deleted_at__"].is_null());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(inbox.events().len(), expected.len(), "no extra events");
-    manager.shutdown().await;
+
+    /// The write paths the test above leaves out (removing and setting tags, `save`,
+    /// `upsert_many`): each announces one update (or create) per row, with the row as written.
+    async fn tag_edits_save_and_upsert_many_emit_one_event_per_row(db) {
+        let (_storehaus, manager, store, inbox) = setup(&db).await;
+
+        let a = store.create(item("a"), Some(vec!["x".into(), "y".into()])).await.unwrap();
+        store.remove_tags(&a.id, ["x"]).await.unwrap();
+        store.set_tags(&a.id, ["z"]).await.unwrap();
+        let mut record = store.get_by_id(&a.id).await.unwrap().unwrap();
+        record.name = "saved".into();
+        store.save(&record).await.unwrap();
+        let new = item("new");
+        let upserted = store
+            .upsert_many(vec![Item { name: "upserted".into(), ..a.clone().into_inner() }, new.clone()], None)
+            .await
+            .unwrap();
+        assert_eq!(upserted.len(), 2);
+
+        use EventType::*;
+        let events = inbox.wait_for(6, Duration::from_secs(10)).await;
+        let mut got = inbox.kinds_and_keys();
+        // The upsert's two rows come from one statement, in an order SQL leaves open.
+        got[4..].sort_by_key(|(kind, id)| (kind.as_str(), *id));
+        let mut want = vec![
+            (Create, a.id),
+            (Update, a.id),
+            (Update, a.id),
+            (Update, a.id),
+            (Update, a.id),
+            (Create, new.id),
+        ];
+        want[4..].sort_by_key(|(kind, id)| (kind.as_str(), *id));
+        assert_eq!(got, want);
+        assert_eq!(events[1].tags, ["y"], "remove_tags");
+        assert_eq!(events[2].tags, ["z"], "set_tags");
+        assert_eq!(events[3].payload["name"], "saved");
+        let upsert_of_a = events[4..].iter().find(|e| e.record_id == a.id.to_string()).unwrap();
+        assert_eq!(upsert_of_a.payload["name"], "upserted");
+        assert_eq!(upsert_of_a.tags, ["z"], "an upsert without tags keeps the row's tags");
+        tokio::time::sleep(QUIET).await;
+        assert_eq!(inbox.events().len(), 6, "no extra events: {:?}", inbox.kinds_and_keys());
+        manager.shutdown().await;
+    }
+
+    /// A batch of more rows than one statement holds runs in a transaction of its own: all its
+    /// events after that commit, or none when a later chunk fails and it rolls back.
+    async fn a_batch_in_chunks_emits_every_row_or_nothing(db) {
+        let (storehaus, manager, store, inbox) = setup(&db).await;
+        const ROWS: usize = 5_001;
+
+        let rows: Vec<Item> = (0..ROWS).map(|i| item(&format!("row {i}"))).collect();
+        let keys: HashSet<String> = rows.iter().map(|r| r.id.to_string()).collect();
+        assert_eq!(store.create_many(rows, None).await.unwrap().len(), ROWS);
+        let events = inbox.wait_for(ROWS, Duration::from_secs(30)).await;
+        assert!(events.iter().all(|e| e.event_type == EventType::Create));
+        let got: HashSet<String> = events.iter().map(|e| e.record_id.clone()).collect();
+        assert_eq!((events.len(), got), (ROWS, keys));
+
+        // The last row's key is taken, so the last chunk fails and the whole call rolls back.
+        let taken = store.create(item("taken"), None).await.unwrap();
+        inbox.wait_for(ROWS + 1, Duration::from_secs(10)).await;
+        let mut rows: Vec<Item> = (0..ROWS).map(|i| item(&format!("doomed {i}"))).collect();
+        rows[ROWS - 1].id = taken.id;
+        assert!(store.create_many(rows, None).await.is_err(), "the duplicate key fails the call");
+        let count = raw::int(&storehaus, "SELECT COUNT(*) FROM \"signal_items\" WHERE \"name\" LIKE 'doomed%'").await;
+        assert_eq!(count, 0, "the call left nothing behind");
+        tokio::time::sleep(QUIET).await;
+        let events = inbox.events();
+        assert_eq!(events.len(), ROWS + 1, "a rolled back batch announced {} rows", events.len() - ROWS - 1);
+        assert_eq!(events[ROWS].record_id, taken.id.to_string());
+        manager.shutdown().await;
+    }
+
+    /// A rolled back transaction announces nothing; a committed one nothing before its commit.
+    async fn a_rollback_emits_nothing(db) {
+        let (storehaus, manager, store, inbox) = setup(&db).await;
+
+        let tx = storehaus.begin().await.unwrap();
+        let in_tx = store.with_transaction(&tx);
+        in_tx.create(item("ghost"), None).await.unwrap();
+        in_tx.create_many(vec![item("ghost2"), item("ghost3")], None).await.unwrap();
+        tx.rollback().await.unwrap();
+        tokio::time::sleep(QUIET).await;
+        assert!(inbox.events().is_empty(), "{:?}", inbox.events());
+
+        // A committed transaction's events arrive only after its commit.
+        let tx = storehaus.begin().await.unwrap();
+        let real = store.with_transaction(&tx).create(item("real"), None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(inbox.events().is_empty(), "an uncommitted write was announced");
+        tx.commit().await.unwrap();
+        let events = inbox.wait_for(1, Duration::from_secs(10)).await;
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].record_id, real.id.to_string());
+        manager.shutdown().await;
+    }
+
+    /// Every write path inside one transaction: nothing before the commit, then every row's
+    /// event in the order written; the same writes rolled back (also by a failing closure)
+    /// announce nothing.
+    async fn every_write_path_in_a_transaction_waits_for_the_commit(db) {
+        let (storehaus, manager, store, inbox) = setup(&db).await;
+        let seeded = store.create_many(vec![item("s1"), item("s2")], None).await.unwrap();
+        inbox.wait_for(2, Duration::from_secs(10)).await;
+        let seeded_ids: Vec<Uuid> = seeded.iter().map(|r| r.id).collect();
+        let by_key = || QueryBuilder::new().filter(Item::columns().id.in_values(seeded_ids.iter().copied()));
+
+        // Each round writes through every path; `commit` decides how it ends.
+        let round = async |commit: bool| -> Uuid {
+            let tx = storehaus.begin().await.unwrap();
+            let in_tx = store.with_transaction(&tx);
+            let a = in_tx.create(item("tx"), None).await.unwrap();
+            in_tx.update(&a.id, Item { name: "tx2".into(), ..a.clone().into_inner() }, None).await.unwrap();
+            in_tx.set_tags(&a.id, ["t"]).await.unwrap();
+            in_tx.update_where(by_key(), UpdateSet::new().set("writer", json!(1))).await.unwrap();
+            in_tx.delete(&a.id).await.unwrap();
+            in_tx.restore(&a.id).await.unwrap();
+            in_tx.delete_where(by_key()).await.unwrap();
+            in_tx.restore_where(by_key().only_deleted()).await.unwrap();
+            in_tx.force_delete(&a.id).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert_eq!(inbox.events().len(), 2, "announced before the commit: {:?}", inbox.kinds_and_keys());
+            if commit { tx.commit().await.unwrap() } else { tx.rollback().await.unwrap() }
+            a.id
+        };
+
+        round(false).await;
+        let store_in_closure = store.clone();
+        let failed = storehaus
+            .transaction(|tx| async move {
+                store_in_closure.with_transaction(&tx).create(item("closure"), None).await?;
+                Err::<(), _>(StoreError::validation("name", "rejected"))
+            })
+            .await;
+        assert!(failed.is_err());
+        tokio::time::sleep(QUIET).await;
+        assert_eq!(inbox.events().len(), 2, "rolled back writes were announced: {:?}", inbox.kinds_and_keys());
+
+        let a = round(true).await;
+        use EventType::*;
+        let (s1, s2) = (seeded_ids[0], seeded_ids[1]);
+        let mut want = vec![
+            (Create, s1),
+            (Create, s2),
+            (Create, a),
+            (Update, a),
+            (Update, a),
+            (Update, s1),
+            (Update, s2),
+            (SoftDelete, a),
+            (Restore, a),
+            (SoftDelete, s1),
+            (SoftDelete, s2),
+            (Restore, s1),
+            (Restore, s2),
+            (Delete, a),
+        ];
+        inbox.wait_for(want.len(), Duration::from_secs(10)).await;
+        let mut got = inbox.kinds_and_keys();
+        // Rows of one statement in an order SQL leaves open.
+        for range in [0..2, 5..7, 9..11, 11..13] {
+            got[range.clone()].sort_by_key(|(_, id)| *id);
+            want[range].sort_by_key(|(_, id)| *id);
+        }
+        assert_eq!(got, want);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(inbox.events().len(), want.len(), "no extra events");
+        manager.shutdown().await;
+    }
+
+    /// A row's whole payload arrives, however large.
+    async fn a_large_row_arrives_whole(db) {
+        let (_storehaus, manager, store, inbox) = setup(&db).await;
+        let big: String = (0..20_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        store.create(item(&big), None).await.unwrap();
+        let events = inbox.wait_for(1, Duration::from_secs(10)).await;
+        assert_eq!(events[0].payload["name"].as_str().unwrap(), big);
+        manager.shutdown().await;
+    }
+
+    /// `Transaction::publish` delivers a channel message after the commit, never after a
+    /// rollback; a direct publish at once.
+    async fn channel_messages_published_in_a_transaction_arrive_only_after_commit(db) {
+        let (storehaus, manager, _store, _inbox) = setup(&db).await;
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let paid = manager.channel::<Paid>("orders.paid").with_actor("user:1");
+        let sink = received.clone();
+        paid.subscribe(move |envelope: storehaus::signals::Envelope<Paid>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push((envelope.data, envelope.actor));
+                Ok(())
+            }
+        })
+        .unwrap();
+
+        let tx = storehaus.begin().await.unwrap();
+        tx.publish(&paid, &Paid { order: 1 }).await.unwrap();
+        tx.rollback().await.unwrap();
+        let tx = storehaus.begin().await.unwrap();
+        tx.publish(&paid, &Paid { order: 2 }).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(received.lock().unwrap().is_empty(), "nothing before commit");
+        tx.commit().await.unwrap();
+        paid.publish(&Paid { order: 3 }).await.unwrap();
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while received.lock().unwrap().len() < 2 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let got = received.lock().unwrap().clone();
+        let actor = Some("user:1".to_owned());
+        assert_eq!(got, [(Paid { order: 2 }, actor.clone()), (Paid { order: 3 }, actor)]);
+        manager.shutdown().await;
+    }
 }
 
-#[tokio::test]
-async fn a_rollback_emits_nothing() {
-    let Some(db) = TestDatabase::new().await else { return };
-    let (storehaus, manager, store, inbox) = setup(&db).await;
-
-    let tx = storehaus.begin().await.unwrap();
-    let in_tx = store.with_transaction(&tx);
-    in_tx.create(item("ghost"), None).await.unwrap();
-    in_tx.create_many(vec![item("ghost2"), item("ghost3")], None).await.unwrap();
-    tx.rollback().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(inbox.events().is_empty(), "{:?}", inbox.events());
-
-    // A committed transaction's events arrive only after its commit.
-    let tx = storehaus.begin().await.unwrap();
-    let real = store.with_transaction(&tx).create(item("real"), None).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(inbox.events().is_empty(), "an uncommitted write was announced");
-    tx.commit().await.unwrap();
-    let events = inbox.wait_for(1, Duration::from_secs(10)).await;
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0].record_id, real.id.to_string());
-    manager.shutdown().await;
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Paid {
+    order: i64,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Other processes: PostgreSQL tells every listener; SQLite only its own pool
 
 #[tokio::test]
 async fn two_processes_both_receive_every_event() {
@@ -186,15 +410,24 @@ async fn two_processes_both_receive_every_event() {
     manager_two.shutdown().await;
 }
 
+/// SQLite's events are in-process, per pool: a second pool on the same file (as a second
+/// process would open) hears nothing of the first pool's writes, while the first pool's own
+/// manager hears every one.
 #[tokio::test]
-async fn a_large_row_arrives_whole() {
-    let Some(db) = TestDatabase::new().await else { return };
-    let (_storehaus, manager, store, inbox) = setup(&db).await;
-    let big: String = (0..20_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
-    store.create(item(&big), None).await.unwrap();
-    let events = inbox.wait_for(1, Duration::from_secs(10)).await;
-    assert_eq!(events[0].payload["name"].as_str().unwrap(), big);
-    manager.shutdown().await;
+async fn sqlite_events_stay_in_the_pool_that_wrote_them() {
+    let db = TestSqlite::new();
+    let (_one, manager_one, store_one, inbox_one) = setup(&db).await;
+    let (_two, manager_two, store_two, inbox_two) = setup(&db).await;
+
+    let first = store_one.create(item("from one"), None).await.unwrap();
+    let second = store_two.create(item("from two"), None).await.unwrap();
+    assert_eq!(inbox_one.wait_for(1, Duration::from_secs(10)).await.len(), 1);
+    assert_eq!(inbox_two.wait_for(1, Duration::from_secs(10)).await.len(), 1);
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(inbox_one.kinds_and_keys(), [(EventType::Create, first.id)], "pool one hears only itself");
+    assert_eq!(inbox_two.kinds_and_keys(), [(EventType::Create, second.id)], "pool two hears only itself");
+    manager_one.shutdown().await;
+    manager_two.shutdown().await;
 }
 
 #[tokio::test]
@@ -261,46 +494,5 @@ async fn nothing_is_lost_when_the_listener_connection_is_killed() {
     }
     let stats = manager.get_stats();
     assert!(stats.listener_reconnects >= 3, "killed {killed:?}: {stats:?}");
-    manager.shutdown().await;
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Paid {
-    order: i64,
-}
-
-#[tokio::test]
-async fn channel_messages_published_in_a_transaction_arrive_only_after_commit() {
-    let Some(db) = TestDatabase::new().await else { return };
-    let (storehaus, manager, _store, _inbox) = setup(&db).await;
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let paid = manager.channel::<Paid>("orders.paid").with_actor("user:1");
-    let sink = received.clone();
-    paid.subscribe(move |envelope: storehaus::signals::Envelope<Paid>| {
-        let sink = sink.clone();
-        async move {
-            sink.lock().unwrap().push((envelope.data, envelope.actor));
-            Ok(())
-        }
-    })
-    .unwrap();
-
-    let tx = storehaus.begin().await.unwrap();
-    tx.publish(&paid, &Paid { order: 1 }).await.unwrap();
-    tx.rollback().await.unwrap();
-    let tx = storehaus.begin().await.unwrap();
-    tx.publish(&paid, &Paid { order: 2 }).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(received.lock().unwrap().is_empty(), "nothing before commit");
-    tx.commit().await.unwrap();
-    paid.publish(&Paid { order: 3 }).await.unwrap();
-
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while received.lock().unwrap().len() < 2 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let got = received.lock().unwrap().clone();
-    let actor = Some("user:1".to_owned());
-    assert_eq!(got, [(Paid { order: 2 }, actor.clone()), (Paid { order: 3 }, actor)]);
     manager.shutdown().await;
 }

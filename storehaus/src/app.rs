@@ -38,6 +38,24 @@ impl StoreHaus {
         Ok(Self::with_pool(DbPool::connect(&config).await?))
     }
 
+    /// Connects to the database at `url`: a PostgreSQL server
+    /// (`postgres://user:password@host:port/database`) or the embedded SQLite
+    /// (`sqlite://path/app.db`, `sqlite::memory:`), as [`DatabaseConfig::from_url`] reads it.
+    ///
+    /// ```
+    /// use storehaus::StoreHaus;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), storehaus::StoreError> {
+    /// let storehaus = StoreHaus::connect("sqlite::memory:").await?;
+    /// assert_eq!(storehaus.pool().backend_name(), "sqlite");
+    /// storehaus.close().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::new(DatabaseConfig::from_url(url)?).await
+    }
+
     /// Uses a pool that is already open.
     pub fn with_pool(pool: DbPool) -> Self {
         StoreHaus { pool, stores: HashMap::new() }

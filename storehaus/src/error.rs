@@ -182,9 +182,12 @@ impl StoreError {
     }
 }
 
-/// Connection exceptions (08), serialization failure, deadlock, and operator intervention (57P0x).
+/// Connection exceptions (08), serialization failure, deadlock, and operator intervention (57P0x);
+/// for SQLite, whose codes are numeric result codes, a busy or locked database.
 fn is_transient_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300")
+    code.starts_with("08")
+        || matches!(code, "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300")
+        || matches!(code, "5" | "6" | "261" | "517" | "262")
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -194,8 +197,11 @@ impl From<sqlx::Error> for StoreError {
         }
         let db_error = error.as_database_error();
         let code = db_error.and_then(|e| e.code()).map(|c| c.into_owned());
-        if code.as_deref() == Some("23505") {
-            let constraint = db_error.and_then(|e| e.constraint()).unwrap_or_default().to_owned();
+        if let Some(db_error) = db_error
+            && matches!(db_error.kind(), sqlx::error::ErrorKind::UniqueViolation)
+        {
+            // PostgreSQL names the constraint; SQLite only says which columns, in its message.
+            let constraint = db_error.constraint().map_or_else(|| db_error.message().to_owned(), str::to_owned);
             return StoreError::UniqueViolation { constraint };
         }
         StoreError::Database { code, source: std::sync::Arc::new(error) }

@@ -1,7 +1,8 @@
 //! # StoreHaus
 //!
 //! An ORM-style framework for PostgreSQL: derive a model, let `auto_migrate` create its table with
-//! system fields, and work with it through a store.
+//! system fields, and work with it through a store. The same code runs on an embedded SQLite
+//! database (`sqlite::memory:` or `sqlite://file.db`) when no server is at hand.
 //!
 //! ```no_run
 //! use storehaus::prelude::*;
@@ -29,13 +30,13 @@
 //! | [`types`] | how Rust types map to columns ([`types::SqlType`]) |
 //! | [`schema`] | migration plans and `auto_migrate` options |
 //! | [`config`] | [`DatabaseConfig`], [`AppConfig`] (TOML + environment) |
-//! | [`backend`] | the database seam ([`DbPool`]); PostgreSQL lives here |
+//! | [`backend`] | the database seam ([`DbPool`]); PostgreSQL and SQLite live here |
 //! | [`signals`] | change signals (crate `storehaus-signals`) |
 //! | [`cache`] | caching (crate `storehaus-cache`) |
 //!
 //! | Cargo feature | Enables |
 //! |---|---|
-//! | `testing` | [`testing`]: a throw-away database per test |
+//! | `testing` | [`testing`]: a throw-away database per test, on either backend |
 //!
 //! The guides in the repository's `docs/` folder cover each topic at length.
 
@@ -125,4 +126,5 @@ mod guide {
     doctest_file!(Tags, "../../docs/tags.md");
     doctest_file!(Transactions, "../../docs/transactions.md");
     doctest_file!(Caching, "../../docs/caching.md");
+    doctest_file!(Backends, "../../docs/backends.md");
 }

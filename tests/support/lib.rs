@@ -1,9 +1,12 @@
-//! Helpers shared by the integration suites in `tests/`: catalog queries that check what
-//! StoreHaus did to the database.
+//! Helpers shared by the integration suites in `tests/`: the setup trait that runs a suite on
+//! both backends, raw SQL checks, and PostgreSQL catalog queries.
 
 use storehaus::StoreHaus;
 
+mod backend;
 pub mod redis;
+
+pub use backend::{TestBackend, raw, run_on};
 
 /// The PostgreSQL pool behind `storehaus`.
 pub fn pg(storehaus: &StoreHaus) -> &sqlx::PgPool {

@@ -1,11 +1,15 @@
 //! The database seam: everything that differs between database systems lives below this folder.
 //!
 //! [`DbPool`] is the handle the rest of StoreHaus uses; it dispatches to the backend the
-//! configuration chose. Only PostgreSQL exists today.
+//! configuration chose: PostgreSQL (`postgres::`) or the embedded SQLite (`sqlite::`). No other
+//! module looks at which one it is.
 
+mod layout;
 mod ops;
 mod ops_batch;
+mod outcome;
 pub(crate) mod postgres;
+pub(crate) mod sqlite;
 
 pub(crate) use ops::{ModelStatements, Ops, TagEdit, TxState};
 
@@ -24,13 +28,18 @@ pub struct DbPool {
 #[derive(Clone)]
 enum Pool {
     Postgres(sqlx::PgPool),
+    Sqlite(sqlite::SqliteDb),
 }
 
 impl DbPool {
-    /// Opens a pool for `config`.
+    /// Opens a pool for `config`: SQLite when it names a SQLite database, PostgreSQL otherwise.
     pub async fn connect(config: &DatabaseConfig) -> Result<Self, StoreError> {
         config.validate()?;
-        Ok(DbPool { inner: Pool::Postgres(postgres::connect(config).await?) })
+        let inner = match &config.sqlite {
+            Some(path) => Pool::Sqlite(sqlite::SqliteDb::connect(path, config).await?),
+            None => Pool::Postgres(postgres::connect(config).await?),
+        };
+        Ok(DbPool { inner })
     }
 
     /// Wraps a PostgreSQL pool the application already has.
@@ -38,31 +47,54 @@ impl DbPool {
         DbPool { inner: Pool::Postgres(pool) }
     }
 
+    /// Wraps a SQLite pool the application already has. Change events of its stores are
+    /// delivered in this process only.
+    pub fn from_sqlite(pool: sqlx::SqlitePool) -> Self {
+        DbPool { inner: Pool::Sqlite(sqlite::SqliteDb::new(pool)) }
+    }
+
     /// The underlying PostgreSQL pool, for queries StoreHaus does not cover.
     pub fn as_postgres(&self) -> Option<&sqlx::PgPool> {
         match &self.inner {
             Pool::Postgres(pool) => Some(pool),
+            Pool::Sqlite(_) => None,
         }
     }
 
-    /// The backend's name: `"postgres"`.
+    /// The underlying SQLite pool, for queries StoreHaus does not cover.
+    pub fn as_sqlite(&self) -> Option<&sqlx::SqlitePool> {
+        match &self.inner {
+            Pool::Postgres(_) => None,
+            Pool::Sqlite(db) => Some(db.pool()),
+        }
+    }
+
+    /// The backend's name: `"postgres"` or `"sqlite"`.
     pub fn backend_name(&self) -> &'static str {
         match &self.inner {
             Pool::Postgres(_) => "postgres",
+            Pool::Sqlite(_) => "sqlite",
         }
     }
 
-    /// The OpenTelemetry `db.system` name of the backend: `"postgresql"`.
+    /// The OpenTelemetry `db.system` name of the backend: `"postgresql"` or `"sqlite"`.
     pub fn db_system(&self) -> &'static str {
         match &self.inner {
             Pool::Postgres(_) => "postgresql",
+            Pool::Sqlite(_) => "sqlite",
         }
+    }
+
+    /// Whether change events reach other processes (PostgreSQL) or only this one (SQLite).
+    pub fn signals_cross_process(&self) -> bool {
+        matches!(self.inner, Pool::Postgres(_))
     }
 
     /// Connections currently open, and of those, idle.
     pub fn connections(&self) -> (u32, usize) {
         match &self.inner {
             Pool::Postgres(pool) => (pool.size(), pool.num_idle()),
+            Pool::Sqlite(db) => (db.pool().size(), db.pool().num_idle()),
         }
     }
 
@@ -70,6 +102,7 @@ impl DbPool {
     pub async fn ping(&self) -> Result<(), StoreError> {
         match &self.inner {
             Pool::Postgres(pool) => postgres::ping(pool).await,
+            Pool::Sqlite(db) => db.ping().await,
         }
     }
 
@@ -77,13 +110,7 @@ impl DbPool {
     pub async fn close(&self) {
         match &self.inner {
             Pool::Postgres(pool) => pool.close().await,
-        }
-    }
-
-    /// The PostgreSQL pool (the only backend so far).
-    pub(crate) fn postgres(&self) -> &sqlx::PgPool {
-        match &self.inner {
-            Pool::Postgres(pool) => pool,
+            Pool::Sqlite(db) => db.pool().close().await,
         }
     }
 
@@ -92,6 +119,7 @@ impl DbPool {
     pub(crate) fn statements(&self, table: &'static TableDef, emit: bool) -> ModelStatements {
         match &self.inner {
             Pool::Postgres(_) => ModelStatements::Postgres(postgres::store::Statements::new(table, emit)),
+            Pool::Sqlite(_) => ModelStatements::Sqlite(sqlite::store::Statements::new(table, emit)),
         }
     }
 
@@ -102,6 +130,7 @@ impl DbPool {
                 postgres::events::ensure_event_log(pool).await?;
                 Ok(std::sync::Arc::new(postgres::events::PgEventSource::new(pool.clone())))
             }
+            Pool::Sqlite(db) => Ok(db.events()),
         }
     }
 
@@ -109,12 +138,14 @@ impl DbPool {
     pub(crate) async fn begin(&self) -> Result<TxState, StoreError> {
         match &self.inner {
             Pool::Postgres(pool) => Ok(TxState::Postgres(postgres::store::TxCell::new(pool.begin().await?))),
+            Pool::Sqlite(db) => Ok(TxState::Sqlite(db.begin().await?)),
         }
     }
 
     pub(crate) async fn plan(&self, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
         match &self.inner {
             Pool::Postgres(pool) => postgres::plan(pool, table, options).await,
+            Pool::Sqlite(db) => sqlite::plan(db.pool(), table, options).await,
         }
     }
 
@@ -125,8 +156,15 @@ impl DbPool {
     ) -> Result<MigrationPlan, StoreError> {
         match &self.inner {
             Pool::Postgres(pool) => postgres::migrate(pool, table, options).await,
+            Pool::Sqlite(db) => sqlite::migrate(db.pool(), table, options).await,
         }
     }
+}
+
+/// A double-quoted identifier (inner quotes doubled), for the few SQL fragments the statement
+/// builders cannot make; names come from model metadata. Both dialects quote alike.
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 impl fmt::Debug for DbPool {

@@ -2,6 +2,7 @@
 
 use super::Ops;
 use super::postgres::store as pg;
+use super::sqlite::store as lite;
 use crate::error::StoreError;
 use crate::model::Model;
 use crate::store::Record;
@@ -11,6 +12,7 @@ impl Ops<'_> {
     pub(crate) fn batch_rows(self) -> usize {
         match self {
             Ops::Postgres { .. } => pg::BATCH_ROWS,
+            Ops::Sqlite { .. } => lite::BATCH_ROWS,
         }
     }
 
@@ -18,6 +20,7 @@ impl Ops<'_> {
     pub(crate) async fn create_many<T: Model>(self, data: &[T], tags: &[String]) -> Result<Vec<Record<T>>, StoreError> {
         match self {
             Ops::Postgres { exec, statements } => pg::create_many(exec, statements.emit, data, tags).await,
+            Ops::Sqlite { exec, statements } => lite::create_many(exec, statements, data, tags).await,
         }
     }
 
@@ -30,6 +33,7 @@ impl Ops<'_> {
     ) -> Result<Vec<Record<T>>, StoreError> {
         match self {
             Ops::Postgres { exec, statements } => pg::upsert_many(exec, statements.emit, data, tags).await,
+            Ops::Sqlite { exec, statements } => lite::upsert_many(exec, statements, data, tags).await,
         }
     }
 
@@ -37,6 +41,7 @@ impl Ops<'_> {
     pub(crate) async fn update_many<T: Model>(self, items: &[(T::Key, T)]) -> Result<Vec<Record<T>>, StoreError> {
         match self {
             Ops::Postgres { exec, statements } => pg::update_many(exec, statements.emit, items).await,
+            Ops::Sqlite { exec, statements } => lite::update_many(exec, statements, items).await,
         }
     }
 
@@ -44,6 +49,7 @@ impl Ops<'_> {
     pub(crate) async fn delete_many<T: Model>(self, keys: &[T::Key]) -> Result<Vec<Record<T>>, StoreError> {
         match self {
             Ops::Postgres { exec, statements } => pg::delete_many::<T>(exec, statements.emit, keys).await,
+            Ops::Sqlite { exec, statements } => lite::delete_many::<T>(exec, statements, keys).await,
         }
     }
 }

@@ -40,12 +40,14 @@ impl Section {
 /// 1. the TOML file named by `$STOREHAUS_CONFIG` (which must exist), else `./storehaus.toml`
 ///    if there is one, else the defaults; a section or key the file leaves out keeps its default;
 /// 2. environment overrides, in this order, later ones winning:
-///    - `DATABASE_URL` replaces host, port, database, user and password
-///      ([`DatabaseConfig::from_url`] syntax); its query parameters, if any, set pool settings,
-///      which otherwise stay as the file has them;
+///    - `DATABASE_URL` replaces host, port, database, user and password and clears
+///      `database.sqlite`, or, for a SQLite URL such as `sqlite://app.db` or `sqlite::memory:`,
+///      sets `database.sqlite` ([`DatabaseConfig::from_url`] syntax); its query parameters, if
+///      any, set pool settings, which otherwise stay as the file has them;
 ///    - `REDIS_URL` sets `cache.redis_url`;
 ///    - `STOREHAUS_<SECTION>_<KEY>` sets one setting, such as `STOREHAUS_DATABASE_MAX_CONNECTIONS=20`,
-///      `STOREHAUS_CACHE_TIMEOUT_MS=100` or `STOREHAUS_SIGNAL_REMOVE_FAILING_CALLBACKS=false`;
+///      `STOREHAUS_DATABASE_SQLITE=app.db`, `STOREHAUS_CACHE_TIMEOUT_MS=100` or
+///      `STOREHAUS_SIGNAL_REMOVE_FAILING_CALLBACKS=false`;
 ///
 ///    an empty `DATABASE_URL`, `REDIS_URL` or `STOREHAUS_CONFIG` counts as unset;
 /// 3. validation of every section.

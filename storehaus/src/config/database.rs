@@ -1,5 +1,6 @@
 //! [`DatabaseConfig`]: where the database is and how the connection pool behaves.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::Ipv6Addr;
 use std::time::Duration;
@@ -10,7 +11,8 @@ use crate::error::{Result, StoreError};
 
 const DEFAULT_PORT: u16 = 5432;
 
-/// Names of the settings, in the order of the `[database]` section.
+/// Names of the settings [`DatabaseConfig::new`] takes, in the order of the `[database]` section;
+/// [`SQLITE_FIELD`] follows them.
 const FIELDS: &[&str] = &[
     "host",
     "port",
@@ -24,6 +26,18 @@ const FIELDS: &[&str] = &[
     "max_lifetime_seconds",
 ];
 
+/// Name of the setting that selects the embedded SQLite database, [`DatabaseConfig::sqlite`].
+const SQLITE_FIELD: &str = "sqlite";
+
+/// The path of [`DatabaseConfig::sqlite`] that means a database in memory.
+const MEMORY: &str = ":memory:";
+
+/// The URL of a SQLite database in memory, as sqlx writes it.
+const MEMORY_URL: &str = "sqlite::memory:";
+
+/// The URL forms [`DatabaseConfig::from_url`] reads, for error messages.
+const EXPECTED_URLS: &str = "postgres://user:password@host:port/database, sqlite://path or sqlite::memory:";
+
 /// Query parameters a database URL may carry, with the setting each one sets.
 const URL_PARAMS: &[(&str, &str)] = &[
     ("min_connections", "min_connections"),
@@ -34,10 +48,11 @@ const URL_PARAMS: &[(&str, &str)] = &[
     ("max_lifetime_seconds", "max_lifetime_seconds"),
 ];
 
-/// Connection settings of the PostgreSQL pool: the `[database]` section of `storehaus.toml`.
+/// Connection settings of the pool: the `[database]` section of `storehaus.toml`.
 ///
 /// Build it with [`DatabaseConfig::new`] (every value in order), [`DatabaseConfig::from_url`],
-/// [`DatabaseConfig::builder`] or [`Default`] plus struct update syntax.
+/// [`DatabaseConfig::builder`] or [`Default`] plus struct update syntax; for the embedded SQLite
+/// database, with [`DatabaseConfig::embedded`] or `from_url("sqlite://app.db")`.
 ///
 /// The password never shows: `Debug` prints `"***"` in its place, `Display` prints
 /// [`redacted_url`](DatabaseConfig::redacted_url), and `Serialize` leaves it out.
@@ -48,6 +63,9 @@ const URL_PARAMS: &[(&str, &str)] = &[
 /// let config = DatabaseConfig::from_url("postgres://app:p%40ss@db.internal/shop?max_connections=20")?;
 /// assert_eq!((config.password.as_str(), config.max_connections), ("p@ss", 20));
 /// assert_eq!(config.to_string(), "postgres://app:***@db.internal:5432/shop?max_connections=20");
+///
+/// let config = DatabaseConfig::from_url("sqlite://data/app.db")?;
+/// assert_eq!(config.sqlite.as_deref(), Some("data/app.db"));
 /// # Ok::<(), storehaus::StoreError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +93,12 @@ pub struct DatabaseConfig {
     pub idle_timeout_seconds: u64,
     /// Age after which a connection is replaced, in seconds; `0` never replaces it.
     pub max_lifetime_seconds: u64,
+    /// The embedded SQLite database to use instead of a PostgreSQL server: a file path, or
+    /// `:memory:` for a database that lives as long as the pool. `None` means PostgreSQL, and
+    /// then the server settings above apply. [`DatabaseConfig::from_url`] sets it from
+    /// `sqlite://path` and `sqlite::memory:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sqlite: Option<String>,
 }
 
 impl Default for DatabaseConfig {
@@ -90,6 +114,7 @@ impl Default for DatabaseConfig {
             connection_timeout_seconds: 30,
             idle_timeout_seconds: 600,
             max_lifetime_seconds: 3600,
+            sqlite: None,
         }
     }
 }
@@ -121,7 +146,22 @@ impl DatabaseConfig {
             connection_timeout_seconds,
             idle_timeout_seconds,
             max_lifetime_seconds,
+            sqlite: None,
         }
+    }
+
+    /// SQLite at `path` (`":memory:"` for a database in memory) with the default pool settings.
+    /// Not validated, like [`DatabaseConfig::new`].
+    ///
+    /// ```
+    /// use storehaus::DatabaseConfig;
+    ///
+    /// let config = DatabaseConfig::embedded("app.db");
+    /// assert_eq!(config.to_url(), "sqlite://app.db");
+    /// assert_eq!(DatabaseConfig::embedded(":memory:").to_url(), "sqlite::memory:");
+    /// ```
+    pub fn embedded(path: impl Into<String>) -> Self {
+        DatabaseConfig { sqlite: Some(path.into()), ..Default::default() }
     }
 
     /// A builder starting from the defaults.
@@ -129,7 +169,7 @@ impl DatabaseConfig {
         DatabaseConfigBuilder::default()
     }
 
-    /// Settings from a `postgres://` or `postgresql://` URL, validated:
+    /// Settings from a `postgres://`, `postgresql://` or `sqlite:` URL, validated:
     /// `postgres://user:password@host:port/database?max_connections=20`.
     ///
     /// User, password, host and database are percent-decoded, so a password holding `@` or `:`
@@ -139,6 +179,20 @@ impl DatabaseConfig {
     /// `max_connections`, `connect_timeout` (or `connection_timeout_seconds`),
     /// `idle_timeout_seconds` and `max_lifetime_seconds`. Any other parameter is an error
     /// rather than silently ignored, since one such as `sslmode` may change security.
+    ///
+    /// A SQLite URL sets [`sqlite`](DatabaseConfig::sqlite), in the forms sqlx reads:
+    /// `sqlite::memory:` for a database in memory, `sqlite://data/app.db` or `sqlite:app.db` for
+    /// a path relative to the working directory, `sqlite:///var/lib/app.db` for an absolute one.
+    /// The path is percent-decoded; the same pool query parameters are allowed, and no others.
+    ///
+    /// ```
+    /// use storehaus::DatabaseConfig;
+    ///
+    /// let config = DatabaseConfig::from_url("sqlite:///var/lib/app.db?max_connections=1")?;
+    /// assert_eq!((config.sqlite.as_deref(), config.max_connections), (Some("/var/lib/app.db"), 1));
+    /// assert_eq!(DatabaseConfig::from_url("sqlite::memory:")?.sqlite.as_deref(), Some(":memory:"));
+    /// # Ok::<(), storehaus::StoreError>(())
+    /// ```
     pub fn from_url(url: &str) -> Result<Self> {
         let mut config = DatabaseConfig::default();
         config.apply_url(url).map_err(|message| StoreError::config("url", message))?;
@@ -151,6 +205,10 @@ impl DatabaseConfig {
     /// User, password, host and database are percent-encoded; pool settings that differ from the
     /// defaults become query parameters. The URL holds the password: log
     /// [`redacted_url`](DatabaseConfig::redacted_url) instead.
+    ///
+    /// With [`sqlite`](DatabaseConfig::sqlite) set it is `sqlite://path` (the path
+    /// percent-encoded but for `/` and `:`, so an absolute path gives `sqlite:///…`) or
+    /// `sqlite::memory:`, and the PostgreSQL settings are left out.
     pub fn to_url(&self) -> String {
         self.format_url(&encode_component(&self.password))
     }
@@ -162,7 +220,39 @@ impl DatabaseConfig {
 
     /// Checks every setting; the error names the first one that is wrong, such as
     /// `database.max_connections`.
+    ///
+    /// With [`sqlite`](DatabaseConfig::sqlite) set, its path must be neither empty nor hold NUL
+    /// bytes, and the PostgreSQL settings (host, port, database, user and password) are not
+    /// checked, since they are not used; the pool settings are.
     pub fn validate(&self) -> Result<()> {
+        match &self.sqlite {
+            Some(path) => {
+                if path.contains('\0') {
+                    return Err(invalid(SQLITE_FIELD, "must not contain NUL bytes"));
+                }
+                if path.is_empty() {
+                    return Err(invalid(SQLITE_FIELD, "must not be empty; use \":memory:\" for a database in memory"));
+                }
+            }
+            None => self.validate_server()?,
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("max_connections", "must be at least 1"));
+        }
+        if self.min_connections > self.max_connections {
+            return Err(invalid(
+                "max_connections",
+                format!("{} is less than min_connections ({})", self.max_connections, self.min_connections),
+            ));
+        }
+        if self.connection_timeout_seconds == 0 {
+            return Err(invalid("connection_timeout_seconds", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The checks of the PostgreSQL settings.
+    fn validate_server(&self) -> Result<()> {
         let text = [
             ("host", &self.host),
             ("database", &self.database),
@@ -179,18 +269,6 @@ impl DatabaseConfig {
         }
         if self.port == 0 {
             return Err(invalid("port", "must be between 1 and 65535"));
-        }
-        if self.max_connections == 0 {
-            return Err(invalid("max_connections", "must be at least 1"));
-        }
-        if self.min_connections > self.max_connections {
-            return Err(invalid(
-                "max_connections",
-                format!("{} is less than min_connections ({})", self.max_connections, self.min_connections),
-            ));
-        }
-        if self.connection_timeout_seconds == 0 {
-            return Err(invalid("connection_timeout_seconds", "must be at least 1"));
         }
         Ok(())
     }
@@ -213,17 +291,23 @@ impl DatabaseConfig {
     /// Replaces the connection settings with those of `url` and applies its query parameters to
     /// the pool settings, which otherwise stay as they are. Does not validate.
     ///
+    /// A SQLite URL sets [`sqlite`](DatabaseConfig::sqlite) and leaves the PostgreSQL settings
+    /// alone (they are not used); a PostgreSQL URL clears `sqlite`.
+    ///
     /// Messages never quote the URL, which holds the password.
     pub(crate) fn apply_url(&mut self, url: &str) -> Result<(), String> {
+        if let Some(rest) = strip_prefix_ignore_case(url, "sqlite:") {
+            return self.apply_sqlite_url(rest);
+        }
         let parsed = url::Url::parse(url).map_err(|e| match e {
-            url::ParseError::RelativeUrlWithoutBase => {
-                "not a URL; expected postgres://user:password@host:port/database".to_owned()
-            }
+            url::ParseError::RelativeUrlWithoutBase => format!("not a URL; expected {EXPECTED_URLS}"),
             e => format!("not a valid database URL: {e}"),
         })?;
         let scheme = parsed.scheme();
         if scheme != "postgres" && scheme != "postgresql" {
-            return Err(format!("unsupported scheme `{scheme}`; expected postgres:// or postgresql://"));
+            return Err(format!(
+                "unsupported scheme `{scheme}`; expected postgres://, postgresql://, sqlite://path or sqlite::memory:"
+            ));
         }
         if parsed.fragment().is_some() {
             return Err("unexpected `#` in database URL; percent-encode it as %23".to_owned());
@@ -251,9 +335,31 @@ impl DatabaseConfig {
         self.username = if username.is_empty() { defaults.username } else { username };
         self.database = if database.is_empty() { self.username.clone() } else { database };
         self.password = password;
+        self.sqlite = None;
+        self.apply_query(parsed.query_pairs())
+    }
 
+    /// [`apply_url`](DatabaseConfig::apply_url) for a SQLite URL, given what follows its
+    /// `sqlite:`. Parsed by hand: `url::Url` would take the `data` of `sqlite://data/app.db` for
+    /// a host.
+    fn apply_sqlite_url(&mut self, rest: &str) -> Result<(), String> {
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if path.contains('#') || query.contains('#') {
+            return Err("unexpected `#` in database URL; percent-encode it as %23".to_owned());
+        }
+        let path = path.strip_prefix("//").unwrap_or(path);
+        let path = decode_component(path, "SQLite path")?;
+        if path.is_empty() {
+            return Err("the SQLite URL has no path; expected sqlite://path or sqlite::memory:".to_owned());
+        }
+        self.sqlite = Some(path);
+        self.apply_query(url::form_urlencoded::parse(query.as_bytes()))
+    }
+
+    /// Sets the pool settings from the query parameters of a URL.
+    fn apply_query<'a>(&mut self, pairs: impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)>) -> Result<(), String> {
         let mut seen: Vec<&str> = Vec::new();
-        for (param, value) in parsed.query_pairs() {
+        for (param, value) in pairs {
             let Some(&(_, field)) = URL_PARAMS.iter().find(|(name, _)| *name == param) else {
                 let known: Vec<&str> = URL_PARAMS.iter().map(|(name, _)| *name).collect();
                 return Err(format!("unknown query parameter `{param}`; expected one of {}", known.join(", ")));
@@ -280,13 +386,42 @@ impl DatabaseConfig {
             "connection_timeout_seconds" => self.connection_timeout_seconds = parse_number(value)?,
             "idle_timeout_seconds" => self.idle_timeout_seconds = parse_number(value)?,
             "max_lifetime_seconds" => self.max_lifetime_seconds = parse_number(value)?,
+            SQLITE_FIELD => self.sqlite = Some(value.to_owned()),
             "url" => return Err("unknown setting; a connection URL goes in DATABASE_URL".to_owned()),
-            _ => return Err(format!("unknown setting; expected one of {}", FIELDS.join(", "))),
+            _ => return Err(format!("unknown setting; expected one of {}, {SQLITE_FIELD}", FIELDS.join(", "))),
         }
         Ok(())
     }
 
     fn format_url(&self, password: &str) -> String {
+        let mut url = match self.sqlite.as_deref() {
+            Some(MEMORY) => MEMORY_URL.to_owned(),
+            Some(path) => format!("sqlite://{}", encode_path(path)),
+            None => self.format_server_url(password),
+        };
+        let defaults = DatabaseConfig::default();
+        let pool = [
+            ("min_connections", u64::from(self.min_connections), u64::from(defaults.min_connections)),
+            ("max_connections", u64::from(self.max_connections), u64::from(defaults.max_connections)),
+            ("connection_timeout_seconds", self.connection_timeout_seconds, defaults.connection_timeout_seconds),
+            ("idle_timeout_seconds", self.idle_timeout_seconds, defaults.idle_timeout_seconds),
+            ("max_lifetime_seconds", self.max_lifetime_seconds, defaults.max_lifetime_seconds),
+        ];
+        let mut separator = '?';
+        for (name, value, default) in pool {
+            if value != default {
+                url.push(separator);
+                url.push_str(name);
+                url.push('=');
+                url.push_str(&value.to_string());
+                separator = '&';
+            }
+        }
+        url
+    }
+
+    /// The `postgres://` part of [`format_url`](DatabaseConfig::format_url), before the query.
+    fn format_server_url(&self, password: &str) -> String {
         let mut url = String::from("postgres://");
         if !self.username.is_empty() || !password.is_empty() {
             url.push_str(&encode_component(&self.username));
@@ -307,25 +442,6 @@ impl DatabaseConfig {
         url.push_str(&self.port.to_string());
         url.push('/');
         url.push_str(&encode_component(&self.database));
-
-        let defaults = DatabaseConfig::default();
-        let pool = [
-            ("min_connections", u64::from(self.min_connections), u64::from(defaults.min_connections)),
-            ("max_connections", u64::from(self.max_connections), u64::from(defaults.max_connections)),
-            ("connection_timeout_seconds", self.connection_timeout_seconds, defaults.connection_timeout_seconds),
-            ("idle_timeout_seconds", self.idle_timeout_seconds, defaults.idle_timeout_seconds),
-            ("max_lifetime_seconds", self.max_lifetime_seconds, defaults.max_lifetime_seconds),
-        ];
-        let mut separator = '?';
-        for (name, value, default) in pool {
-            if value != default {
-                url.push(separator);
-                url.push_str(name);
-                url.push('=');
-                url.push_str(&value.to_string());
-                separator = '&';
-            }
-        }
         url
     }
 }
@@ -349,6 +465,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("connection_timeout_seconds", &self.connection_timeout_seconds)
             .field("idle_timeout_seconds", &self.idle_timeout_seconds)
             .field("max_lifetime_seconds", &self.max_lifetime_seconds)
+            .field("sqlite", &self.sqlite)
             .finish()
     }
 }
@@ -444,6 +561,12 @@ impl DatabaseConfigBuilder {
         self
     }
 
+    /// Sets [`DatabaseConfig::sqlite`]: SQLite at `path`, or in memory for `":memory:"`.
+    pub fn sqlite(mut self, path: impl Into<String>) -> Self {
+        self.config.sqlite = Some(path.into());
+        self
+    }
+
     /// The configuration, once [`DatabaseConfig::validate`] accepts it.
     pub fn build(self) -> Result<DatabaseConfig> {
         self.config.validate()?;
@@ -460,13 +583,29 @@ fn parse_number<T: TryFrom<u64>>(value: &str) -> Result<T, String> {
     T::try_from(number).map_err(|_| format!("`{value}` is too large for this setting"))
 }
 
+/// `text` without its first `prefix.len()` bytes when they are `prefix` in any case.
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
+}
+
 /// Percent-encodes every byte but the URL-unreserved ones, so any text survives as one URL
 /// component. `%` itself is encoded too, which the `url` crate's setters leave alone.
 fn encode_component(text: &str) -> String {
+    encode(text, b"-._~")
+}
+
+/// [`encode_component`] that also keeps `/` and `:`, for the path of a SQLite URL.
+fn encode_path(text: &str) -> String {
+    encode(text, b"-._~/:")
+}
+
+/// Percent-encodes every byte but ASCII letters, digits and those of `keep`.
+fn encode(text: &str, keep: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(text.len());
     for &byte in text.as_bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+        if byte.is_ascii_alphanumeric() || keep.contains(&byte) {
             out.push(char::from(byte));
         } else {
             out.push('%');

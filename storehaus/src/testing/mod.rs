@@ -15,6 +15,13 @@
 //! `postgres://postgres:postgres@127.0.0.1:5432/postgres`); the user needs `CREATEDB`. When it
 //! cannot be reached, [`TestDatabase::new`] panics with a clear message if `CI` or
 //! `STOREHAUS_REQUIRE_SERVICES` is set, and otherwise prints a loud `SKIPPED` line and returns `None`.
+//!
+//! [`TestSqlite`] is the same for the embedded backend: a fresh SQLite file per test, which
+//! needs no server and so never skips.
+
+mod sqlite;
+
+pub use sqlite::TestSqlite;
 
 use crate::{DatabaseConfig, DbPool, StoreHaus};
 use sqlx::{Connection, PgConnection};

@@ -38,11 +38,7 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<PgPool, StoreErro
     Ok(pool)
 }
 
-/// A double-quoted identifier (inner quotes doubled), for the few SQL fragments sea-query cannot
-/// build; names come from model metadata.
-pub(crate) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub(crate) use super::quote_ident;
 
 /// Zero means "no limit" in the configuration.
 fn non_zero_seconds(seconds: u64) -> Option<Duration> {

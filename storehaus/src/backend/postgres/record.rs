@@ -1,28 +1,13 @@
-//! The column list every statement returns, and reading a [`Record`] back from it.
+//! Reading a [`Record`] back from a PostgreSQL row laid out as [`record_columns`].
 
 use super::values::{PgRowReader, read_value};
+pub(crate) use crate::backend::layout::{record_column_index, record_columns};
 use crate::error::StoreError;
 use crate::model::{Model, TableDef};
 use crate::query::resolved::ColumnRef;
 use crate::store::Record;
 use crate::types::Value;
 use sqlx::postgres::PgRow;
-
-/// The columns a record is read from, in order: the declared fields, then `__created_at__`,
-/// `__updated_at__`, `__tags__`, and `__deleted_at__` / `__version__` where the table has them.
-pub(crate) fn record_columns(table: &TableDef) -> Vec<&'static str> {
-    table.columns.iter().map(|c| c.name).chain(table.system_columns().map(|c| c.name)).collect()
-}
-
-/// The position of `column` in [`record_columns`].
-pub(crate) fn record_column_index(table: &TableDef, column: ColumnRef) -> usize {
-    match column {
-        ColumnRef::Declared(c) => table.columns.iter().position(|d| d.name == c.name).unwrap_or_default(),
-        ColumnRef::System(s) => {
-            table.columns.len() + table.system_columns().position(|c| c.name == s.name).unwrap_or_default()
-        }
-    }
-}
 
 /// Reads a record from a row laid out as [`record_columns`].
 pub(crate) fn read_record<T: Model>(row: &PgRow) -> Result<Record<T>, StoreError> {

@@ -389,3 +389,75 @@ fn sub_crate_errors_convert_to_config_errors() {
     let err: StoreError = CacheConfig { pool_size: 0, ..CacheConfig::default() }.validate().unwrap_err().into();
     assert_eq!(err.to_string(), "configuration error at `cache.pool_size`: must be at least 1");
 }
+
+#[test]
+fn toml_sqlite_key_selects_sqlite() {
+    let config = AppConfig::from_toml_str("[database]\nsqlite = \"app.db\"\nmax_connections = 1\n").unwrap();
+    assert_eq!(config.database, DatabaseConfig { max_connections: 1, ..DatabaseConfig::embedded("app.db") });
+
+    let config = AppConfig::from_toml_str("[database]\nsqlite = \":memory:\"\nhost = \"\"\n").unwrap();
+    assert_eq!(config.database.sqlite.as_deref(), Some(":memory:"));
+}
+
+#[test]
+fn toml_sqlite_key_is_validated() {
+    for (text, key) in [
+        ("[database]\nsqlite = \"\"", "database.sqlite"),
+        ("[database]\nsqlite = \"a\\u0000b\"", "database.sqlite"),
+        ("[database]\nsqlite = 3", "database.sqlite"),
+        ("[database]\nsqlite = \"app.db\"\nmax_connections = 0", "database.max_connections"),
+    ] {
+        assert_eq!(key_of(AppConfig::from_toml_str(text).unwrap_err()), key, "{text}");
+    }
+}
+
+#[test]
+fn database_url_selects_sqlite_and_keeps_the_pool() {
+    let config = with_env(&[("DATABASE_URL", "sqlite::memory:")]).unwrap();
+    assert_eq!(config.database, DatabaseConfig::embedded(":memory:"));
+
+    let mut config = AppConfig::from_toml_str(SEED_TOML).unwrap();
+    config.database.max_connections = 42;
+    config.apply_env([("DATABASE_URL", "sqlite:///var/lib/app.db?idle_timeout_seconds=5")]).unwrap();
+    config.validate().unwrap();
+    let db = &config.database;
+    assert_eq!(db.sqlite.as_deref(), Some("/var/lib/app.db"));
+    assert_eq!((db.max_connections, db.idle_timeout_seconds), (42, 5));
+}
+
+#[test]
+fn postgres_database_url_replaces_sqlite_from_the_file() {
+    let dir = TempDir::new();
+    let fallback = dir.write("storehaus.toml", "[database]\nsqlite = \"app.db\"\n");
+    let config = AppConfig::load_with_env(NO_ENV, &fallback).unwrap();
+    assert_eq!(config.database, DatabaseConfig::embedded("app.db"));
+
+    let env = [("DATABASE_URL", "postgres://u@db.internal/shop")];
+    let config = AppConfig::load_with_env(env, &fallback).unwrap();
+    assert_eq!(config.database.sqlite, None);
+    assert_eq!(config.database.host, "db.internal");
+}
+
+#[test]
+fn env_sqlite_override_wins_over_database_url() {
+    let config = with_env(&[
+        ("DATABASE_URL", "postgres://u@general/d"),
+        ("STOREHAUS_DATABASE_SQLITE", "specific.db"),
+        ("STOREHAUS_DATABASE_MAX_CONNECTIONS", "1"),
+    ])
+    .unwrap();
+    assert_eq!(config.database.sqlite.as_deref(), Some("specific.db"));
+    assert_eq!(config.database.max_connections, 1);
+
+    let err = with_env(&[("STOREHAUS_DATABASE_SQLITE", "")]).unwrap_err();
+    assert_eq!(key_of(err), "database.sqlite");
+}
+
+#[test]
+fn bad_sqlite_database_url_names_the_variable() {
+    for url in ["sqlite://", "sqlite://app.db?journal_mode=wal"] {
+        let (key, message) = key_and_message(with_env(&[("DATABASE_URL", url)]).unwrap_err());
+        assert_eq!(key.as_deref(), Some("DATABASE_URL"), "{url}");
+        assert!(!message.contains("app.db"), "{message}");
+    }
+}

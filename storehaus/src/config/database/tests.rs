@@ -249,3 +249,202 @@ fn set_field_covers_every_field() {
     assert!(config.set_field("port", "70000").is_err());
     assert!(config.set_field("prot", "1").unwrap_err().contains("unknown setting"));
 }
+
+#[test]
+fn embedded_is_sqlite_with_default_pool_settings() {
+    let config = DatabaseConfig::embedded("app.db");
+    assert_eq!(config, DatabaseConfig { sqlite: Some("app.db".into()), ..DatabaseConfig::default() });
+    config.validate().unwrap();
+    assert_eq!(DatabaseConfig::builder().sqlite("app.db").build().unwrap(), config);
+}
+
+#[test]
+fn from_url_reads_sqlite_forms() {
+    for (url, path) in [
+        ("sqlite::memory:", ":memory:"),
+        ("sqlite://:memory:", ":memory:"),
+        ("sqlite://data.db", "data.db"),
+        ("sqlite://relative/path.db", "relative/path.db"),
+        ("sqlite:path.db", "path.db"),
+        ("sqlite:./dir/path.db", "./dir/path.db"),
+        ("sqlite:///abs/path.db", "/abs/path.db"),
+        ("sqlite:/abs/path.db", "/abs/path.db"),
+        ("SQLite://data.db", "data.db"),
+        ("sqlite://my%20data/%E6%97%A5%23%3F.db", "my data/日#?.db"),
+        ("sqlite://100%.db", "100%.db"),
+    ] {
+        let config = DatabaseConfig::from_url(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(config, DatabaseConfig::embedded(path), "{url}");
+    }
+}
+
+#[test]
+fn from_url_reads_sqlite_pool_parameters() {
+    let config = DatabaseConfig::from_url(
+        "sqlite:///var/lib/app.db?min_connections=0&max_connections=1&connect_timeout=5\
+         &idle_timeout_seconds=0&max_lifetime_seconds=9",
+    )
+    .unwrap();
+    let expected = DatabaseConfig {
+        min_connections: 0,
+        max_connections: 1,
+        connection_timeout_seconds: 5,
+        idle_timeout_seconds: 0,
+        max_lifetime_seconds: 9,
+        ..DatabaseConfig::embedded("/var/lib/app.db")
+    };
+    assert_eq!(config, expected);
+    let config = DatabaseConfig::from_url("sqlite::memory:?max_connections=1").unwrap();
+    assert_eq!(config, DatabaseConfig { max_connections: 1, ..DatabaseConfig::embedded(":memory:") });
+}
+
+#[test]
+fn from_url_rejects_bad_sqlite_urls() {
+    for (url, expected) in [
+        ("sqlite:", "no path"),
+        ("sqlite://", "no path"),
+        ("sqlite://?max_connections=2", "no path"),
+        ("sqlite://app.db?mode=rwc", "`mode`"),
+        ("sqlite://app.db?max_connections=lots", "`max_connections`"),
+        ("sqlite://app.db?connect_timeout=1&connection_timeout_seconds=2", "more than once"),
+        ("sqlite://app#1.db", "%23"),
+        ("sqlite://app.db?max_connections=2#x", "%23"),
+        ("sqlite://%FF.db", "UTF-8"),
+    ] {
+        let err = DatabaseConfig::from_url(url).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(expected), "{url}: {text}");
+        assert!(!text.contains("app"), "{url}: {text}");
+        assert_eq!(key_of(err), "url", "{url}");
+    }
+}
+
+#[test]
+fn from_url_validates_sqlite() {
+    let err = DatabaseConfig::from_url("sqlite://a%00b.db").unwrap_err();
+    assert!(err.to_string().contains("NUL"), "{err}");
+    assert_eq!(key_of(err), "database.sqlite");
+    let err = DatabaseConfig::from_url("sqlite::memory:?min_connections=3&max_connections=2").unwrap_err();
+    assert_eq!(key_of(err), "database.max_connections");
+}
+
+#[test]
+fn url_errors_mention_every_scheme() {
+    for url in ["mysql://root:hunter2@localhost/db", "hunter2.db"] {
+        let text = DatabaseConfig::from_url(url).unwrap_err().to_string();
+        assert!(text.contains("postgres://") && text.contains("sqlite://path"), "{text}");
+        assert!(text.contains("sqlite::memory:") && !text.contains("hunter2"), "{text}");
+    }
+}
+
+#[test]
+fn apply_url_switches_between_backends() {
+    let mut config = DatabaseConfig { max_connections: 4, ..DatabaseConfig::default() };
+    config.apply_url("sqlite://app.db").unwrap();
+    assert_eq!(config.sqlite.as_deref(), Some("app.db"));
+    assert_eq!((config.host.as_str(), config.max_connections), ("localhost", 4));
+
+    config.apply_url("postgres://u@db.internal/shop").unwrap();
+    assert_eq!(config.sqlite, None);
+    assert_eq!((config.host.as_str(), config.database.as_str()), ("db.internal", "shop"));
+
+    config.apply_url("sqlite::memory:").unwrap();
+    assert_eq!(config.sqlite.as_deref(), Some(":memory:"));
+    assert!(config.apply_url("sqlite://").is_err());
+}
+
+#[test]
+fn to_url_shows_sqlite_and_round_trips() {
+    for (path, url) in [
+        (":memory:", "sqlite::memory:"),
+        ("app.db", "sqlite://app.db"),
+        ("data/app.db", "sqlite://data/app.db"),
+        ("/var/lib/app.db", "sqlite:///var/lib/app.db"),
+        ("C:/data/app.db", "sqlite://C:/data/app.db"),
+        ("my data/a?b#c%d+e&f.db", "sqlite://my%20data/a%3Fb%23c%25d%2Be%26f.db"),
+    ] {
+        let config = DatabaseConfig::embedded(path);
+        assert_eq!(config.to_url(), url);
+        assert_eq!(config.redacted_url(), url);
+        assert_eq!(config.to_string(), url);
+        assert_eq!(DatabaseConfig::from_url(url).unwrap(), config, "{url}");
+    }
+}
+
+#[test]
+fn to_url_round_trips_awkward_sqlite_paths_and_pool_settings() {
+    let awkward = ["日本語 ü.db", "//server/share/x.db", ":x", "%41%", "\\dir\\x.db", "a\u{7f}b", "./:memory:"];
+    for path in awkward {
+        let config = DatabaseConfig::builder()
+            .sqlite(path)
+            .min_connections(0)
+            .max_connections(3)
+            .connection_timeout_seconds(1)
+            .idle_timeout_seconds(2)
+            .max_lifetime_seconds(4)
+            .build()
+            .unwrap();
+        let url = config.to_url();
+        assert_eq!(DatabaseConfig::from_url(&url).unwrap(), config, "{url}");
+    }
+    let config = DatabaseConfig { max_connections: 1, ..DatabaseConfig::embedded(":memory:") };
+    assert_eq!(config.to_url(), "sqlite::memory:?max_connections=1");
+}
+
+#[test]
+fn sqlite_urls_leave_out_the_password() {
+    let config = DatabaseConfig { password: "hunter2".into(), ..DatabaseConfig::embedded("app.db") };
+    assert_eq!(config.to_url(), "sqlite://app.db");
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("hunter2"), "{debug}");
+    assert!(debug.contains(r#"sqlite: Some("app.db")"#), "{debug}");
+}
+
+#[test]
+fn sqlite_validation_skips_the_server_settings() {
+    let config = DatabaseConfig {
+        host: String::new(),
+        port: 0,
+        database: "\0".into(),
+        username: String::new(),
+        password: "\0".into(),
+        ..DatabaseConfig::embedded("app.db")
+    };
+    config.validate().unwrap();
+
+    let cases: [(Breaker, &str); 6] = [
+        (|c| c.sqlite = Some(String::new()), "database.sqlite"),
+        (|c| c.sqlite = Some("a\0b".into()), "database.sqlite"),
+        (|c| c.max_connections = 0, "database.max_connections"),
+        (|c| c.min_connections = 11, "database.max_connections"),
+        (|c| c.connection_timeout_seconds = 0, "database.connection_timeout_seconds"),
+        (|c| c.sqlite = Some(":memory:".into()), ""),
+    ];
+    for (break_it, key) in cases {
+        let mut config = DatabaseConfig::embedded("app.db");
+        break_it(&mut config);
+        match config.validate() {
+            Ok(()) => assert!(key.is_empty(), "{key} was accepted"),
+            Err(err) => assert_eq!(key_of(err), key),
+        }
+    }
+}
+
+#[test]
+fn set_field_sets_sqlite() {
+    let mut config = DatabaseConfig::default();
+    config.set_field("sqlite", "app.db").unwrap();
+    assert_eq!(config, DatabaseConfig::embedded("app.db"));
+    let message = config.set_field("sqlit", "x").unwrap_err();
+    assert!(message.contains("max_lifetime_seconds, sqlite"), "{message}");
+}
+
+#[test]
+fn serialize_includes_sqlite_only_when_set() {
+    let json = serde_json::to_string(&DatabaseConfig::default()).unwrap();
+    assert!(!json.contains("sqlite"), "{json}");
+    let config = DatabaseConfig::embedded("app.db");
+    let json = serde_json::to_string(&config).unwrap();
+    assert!(json.contains(r#""sqlite":"app.db""#), "{json}");
+    assert_eq!(serde_json::from_str::<DatabaseConfig>(&json).unwrap(), config);
+}

@@ -1,6 +1,7 @@
 //! Single-row operations by key, and the query-driven reads and writes.
 
 use super::{PgExec, Statements};
+use crate::backend::outcome::{RowState, name_field, unchanged_error, unversioned};
 use crate::backend::postgres::events::{EventKind, events_if};
 use crate::backend::postgres::query;
 use crate::backend::postgres::record::{read_column, read_record, read_values};
@@ -41,20 +42,8 @@ fn bind_model<T: Model>(args: &mut PgArguments, data: &T, write: Write) -> Resul
     Ok(())
 }
 
-/// Puts the column name on a validation error raised while binding its value.
-fn name_field(error: StoreError, column: &str) -> StoreError {
-    match error {
-        StoreError::Validation { field: None, message } => StoreError::validation(column, message),
-        other => other,
-    }
-}
-
 fn records<T: Model>(rows: &[PgRow]) -> Result<Vec<Record<T>>, StoreError> {
     rows.iter().map(read_record::<T>).collect()
-}
-
-fn key_text<T: Model>(key: &T::Key) -> String {
-    format!("{key:?}")
 }
 
 pub(crate) async fn insert<T: Model>(
@@ -113,10 +102,7 @@ pub(crate) async fn update<T: Model>(
     tags: Option<&[String]>,
     expected_version: Option<i64>,
 ) -> Result<Record<T>, StoreError> {
-    let unversioned = || StoreError::Validation {
-        field: None,
-        message: format!("`{}` is not versioned; declare #[table(versioned)] to update by version", T::TABLE.name),
-    };
+    let unversioned = unversioned::<T>;
     let sql = match (tags.is_some(), expected_version.is_some()) {
         (false, false) => &statements.update,
         (true, false) => &statements.update_with_tags,
@@ -145,24 +131,12 @@ pub(crate) async fn why_unchanged<T: Model>(
     key: &T::Key,
     expected_version: Option<i64>,
 ) -> StoreError {
-    let table = T::TABLE.name.to_owned();
-    let key_text = key_text::<T>(key);
-    let probe = match key_args::<T>(key) {
-        Ok(args) => exec.fetch_optional(&statements.probe, args).await,
-        Err(e) => return e,
+    let probe = async {
+        let row = exec.fetch_optional(&statements.probe, key_args::<T>(key)?).await?;
+        let state = |row: PgRow| Ok::<_, StoreError>(RowState { deleted: row.try_get(0)?, version: row.try_get(1)? });
+        row.map(state).transpose()
     };
-    match probe {
-        Err(e) => e,
-        Ok(None) => StoreError::NotFound { table, key: key_text },
-        Ok(Some(row)) => match (row.try_get::<bool, _>(0), row.try_get::<Option<i64>, _>(1)) {
-            (Ok(true), _) => StoreError::Deleted { table, key: key_text },
-            (Ok(false), Ok(Some(version))) if expected_version.is_some_and(|v| v != version) => {
-                StoreError::Conflict { table, key: key_text }
-            }
-            (Err(e), _) | (_, Err(e)) => e.into(),
-            _ => StoreError::NotFound { table, key: key_text },
-        },
-    }
+    unchanged_error::<T>(key, probe.await, expected_version)
 }
 
 /// Runs a per-key statement whose only parameter is the key; returns the affected record.

@@ -1,0 +1,83 @@
+//! Change events of SQLite writes, built in Rust from the rows a write returned.
+//!
+//! PostgreSQL writes its events in the same statement as the change; SQLite has no
+//! data-modifying CTEs and no second process to tell, so the rows a write returns become
+//! [`DatabaseEvent`]s here and reach the in-process log when the write commits.
+
+use super::record::{read_values, record_types};
+use super::values::{Stored, encode};
+use crate::error::StoreError;
+use crate::model::TableDef;
+use crate::model::system::TAGS;
+use crate::signals::{DatabaseEvent, EventType};
+use crate::types::{ColumnType, Value};
+use sqlx::sqlite::SqliteRow;
+
+/// One event of `kind` per row; rows are laid out as the record columns of `table`.
+pub(crate) fn row_events(
+    table: &TableDef,
+    kind: EventType,
+    rows: &[SqliteRow],
+) -> Result<Vec<DatabaseEvent>, StoreError> {
+    rows.iter().map(|row| row_event(table, kind, row)).collect()
+}
+
+fn row_event(table: &TableDef, kind: EventType, row: &SqliteRow) -> Result<DatabaseEvent, StoreError> {
+    let values = read_values(row, table)?;
+    let mut payload = serde_json::Map::new();
+    let mut record_id = String::new();
+    let mut tags = Vec::new();
+    for ((name, ty), value) in record_types(table).zip(values) {
+        if name == table.primary_key().name {
+            record_id = key_text(value.clone(), ty);
+        }
+        if name == TAGS
+            && let Value::Array(items) = &value
+        {
+            tags = items.iter().filter_map(|t| if let Value::Text(t) = t { Some(t.clone()) } else { None }).collect();
+        }
+        payload.insert(name.to_owned(), to_json(value, ty));
+    }
+    Ok(DatabaseEvent { tags, ..DatabaseEvent::new(kind, table.name, record_id, serde_json::Value::Object(payload)) })
+}
+
+/// The key as text, as PostgreSQL's `key::text` spells it.
+fn key_text(value: Value, ty: ColumnType) -> String {
+    match encode(value, ty) {
+        Ok(Stored::Integer(v)) => v.to_string(),
+        Ok(Stored::Real(v)) => v.to_string(),
+        Ok(Stored::Text(v)) => v,
+        Ok(Stored::Blob(v)) => hex(&v),
+        Ok(Stored::Null) | Err(_) => String::new(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut text = String::from("\\x");
+    text.extend(bytes.iter().map(|b| format!("{b:02x}")));
+    text
+}
+
+/// A column value in the event payload, spelled as PostgreSQL's `to_jsonb` spells it where the
+/// two can agree: numbers and booleans as JSON, JSON as itself, bytes as `\x…` hex, the rest as
+/// their stored text.
+fn to_json(value: Value, ty: ColumnType) -> serde_json::Value {
+    use serde_json::Value as J;
+    match (value, ty) {
+        (Value::Null, _) => J::Null,
+        (Value::Bool(b), _) => J::Bool(b),
+        (Value::Json(j), _) => j,
+        (Value::Bytes(b), _) => J::String(hex(&b)),
+        (Value::Array(items), ColumnType::Array(scalar)) => {
+            J::Array(items.into_iter().map(|item| to_json(item, ColumnType::Scalar(scalar))).collect())
+        }
+        (Value::Decimal(d), _) => serde_json::from_str(&d.normalize().to_string()).unwrap_or(J::Null),
+        (value, ty) => match encode(value, ty) {
+            Ok(Stored::Integer(v)) => J::from(v),
+            Ok(Stored::Real(v)) => serde_json::Number::from_f64(v).map_or(J::Null, J::Number),
+            Ok(Stored::Text(t)) => J::String(t),
+            Ok(Stored::Blob(b)) => J::String(hex(&b)),
+            Ok(Stored::Null) | Err(_) => J::Null,
+        },
+    }
+}

@@ -1,0 +1,95 @@
+//! Reading a table's columns and indexes from SQLite's schema pragmas.
+
+use super::ddl::{Layout, LiveColumn, LiveIndex};
+use super::types::from_declared;
+use crate::backend::quote_ident;
+use crate::schema::{ExistingColumn, ExistingIndex, TableSchema};
+use sqlx::{Row, SqliteConnection};
+
+/// Whether the table exists. Table names match without regard to ASCII case, as SQLite matches them.
+const EXISTS: &str = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE";
+
+/// Columns in order. `hidden` is 2 or 3 for generated columns and 1 for hidden columns of virtual
+/// tables, which are not the table's own.
+const COLUMNS: &str = "\
+SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?) WHERE hidden <> 1 ORDER BY cid";
+
+/// Every index with its key columns in order (a `NULL` name is an expression) and its text, which
+/// is `NULL` for the indexes SQLite makes for `PRIMARY KEY` and `UNIQUE` constraints.
+const INDEXES: &str = "\
+SELECT il.name, il.\"unique\", il.origin, il.partial, ii.name, s.sql
+FROM pragma_index_list(?1) AS il
+JOIN pragma_index_info(il.name) AS ii
+LEFT JOIN sqlite_schema AS s ON s.type = 'index' AND s.name = il.name
+ORDER BY il.seq, ii.seqno";
+
+const TRIGGERS: &str = "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE";
+
+/// What the schema says of `table`, for the diff and for DDL; `None` when it does not exist.
+pub(crate) async fn table_schema(
+    conn: &mut SqliteConnection,
+    table: &str,
+) -> Result<Option<(TableSchema, Layout)>, sqlx::Error> {
+    if sqlx::query(EXISTS).bind(table).fetch_optional(&mut *conn).await?.is_none() {
+        return Ok(None);
+    }
+    let mut layout = Layout::default();
+    for row in sqlx::query(COLUMNS).bind(table).fetch_all(&mut *conn).await? {
+        let default: Option<String> = row.try_get(3)?;
+        layout.columns.push(LiveColumn {
+            name: row.try_get(0)?,
+            declared: row.try_get(1)?,
+            not_null: row.try_get::<i64, _>(2)? != 0,
+            // The pragma gives the expression without the parentheses it may have been written in.
+            default: default.map(|d| format!("({d})")),
+            primary_key: row.try_get(4)?,
+            generated: row.try_get::<i64, _>(5)? != 0,
+        });
+    }
+    for row in sqlx::query(INDEXES).bind(table).fetch_all(&mut *conn).await? {
+        let name: String = row.try_get(0)?;
+        let column = row.try_get::<Option<String>, _>(4)?.unwrap_or_default();
+        if let Some(last) = layout.indexes.last_mut().filter(|i| i.name == name) {
+            last.columns.push(column);
+            continue;
+        }
+        layout.indexes.push(LiveIndex {
+            name,
+            columns: vec![column],
+            unique: row.try_get(1)?,
+            partial: row.try_get(3)?,
+            sql: row.try_get(5)?,
+            unique_constraint: row.try_get::<String, _>(2)? == "u",
+        });
+    }
+    for row in sqlx::query(TRIGGERS).bind(table).fetch_all(&mut *conn).await? {
+        layout.triggers.extend(row.try_get::<Option<String>, _>(0)?);
+    }
+    let probe = format!("SELECT 1 FROM {} LIMIT 1", quote_ident(table));
+    let has_rows = sqlx::query(&probe).fetch_optional(&mut *conn).await?.is_some();
+    Ok(Some((schema(&layout, has_rows), layout)))
+}
+
+/// The diff's view of a layout: declared types mapped, and, as on PostgreSQL, partial and
+/// expression indexes left out.
+fn schema(layout: &Layout, has_rows: bool) -> TableSchema {
+    let columns = layout
+        .columns
+        .iter()
+        .map(|c| ExistingColumn {
+            name: c.name.clone(),
+            ty: from_declared(&c.declared),
+            type_name: if c.declared.is_empty() { "no declared type".to_owned() } else { c.declared.clone() },
+            // A primary key column allows NULL unless declared NOT NULL (a long-standing SQLite
+            // quirk), but StoreHaus declares it NOT NULL and, as on PostgreSQL, a key is never null.
+            nullable: !c.not_null && c.primary_key == 0,
+        })
+        .collect();
+    let indexes = layout
+        .indexes
+        .iter()
+        .filter(|index| !index.partial && index.columns.iter().all(|c| !c.is_empty()))
+        .map(|index| ExistingIndex { columns: index.columns.clone(), unique: index.unique })
+        .collect();
+    TableSchema { columns, indexes, has_rows }
+}

@@ -1,0 +1,85 @@
+//! Statement text and bound arguments, and (in `database`) the statements run on an in-memory
+//! SQLite database.
+
+mod conditions;
+mod database;
+mod hostile;
+mod statements;
+mod writes;
+
+use super::*;
+use crate::query::{QueryBuilder, QueryFilter, SortOrder, UpdateSet};
+use sqlx::Arguments;
+
+pub(super) use crate::query::tests::fixtures::{NOTES, POSTS, USERS};
+
+/// The qualified `SELECT` / `RETURNING` list of `table`.
+pub(super) fn column_list(table: &TableDef) -> String {
+    record_columns(table).iter().map(|c| format!("\"{}\".\"{c}\"", table.name)).collect::<Vec<_>>().join(", ")
+}
+
+pub(super) fn resolve(q: QueryBuilder) -> ResolvedQuery {
+    q.resolve(POSTS).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub(super) fn sql(result: Result<Statement, StoreError>) -> String {
+    result.unwrap_or_else(|e| panic!("{e}")).sql
+}
+
+/// The WHERE clause of the `SELECT` that `filter` gives on [`POSTS`] (with deleted rows), and
+/// how many arguments it bound.
+pub(super) fn where_of(filter: QueryFilter) -> (String, usize) {
+    let statement =
+        select(&resolve(QueryBuilder::new().with_deleted().filter(filter))).unwrap_or_else(|e| panic!("{e}"));
+    let prefix = format!("SELECT {} FROM \"posts\" WHERE ", column_list(POSTS));
+    let suffix = r#" ORDER BY "posts"."id" ASC"#;
+    let sql = &statement.sql;
+    let clause = sql.strip_prefix(&prefix).and_then(|s| s.strip_suffix(suffix)).unwrap_or_else(|| panic!("{sql}"));
+    (clause.to_owned(), statement.args.len())
+}
+
+/// The error of rendering `filter` as a `SELECT` on `table`.
+pub(super) fn select_error(table: &'static TableDef, q: QueryBuilder) -> StoreError {
+    select(&q.resolve(table).unwrap_or_else(|e| panic!("{e}"))).unwrap_err()
+}
+
+pub(super) fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2024-05-06T07:08:09.123456Z").unwrap().with_timezone(&Utc)
+}
+
+#[test]
+fn statements_bind_one_argument_per_placeholder() {
+    let q = resolve(
+        QueryBuilder::new()
+            .filter(QueryFilter::in_values("views", [1, 2, 3]))
+            .filter_by_any_tag(["a"])
+            .filter(QueryFilter::like("title", "x%"))
+            .filter(QueryFilter::json_path_text_eq("meta", ["a", "0"], "v"))
+            .limit(5)
+            .offset(10),
+    );
+    let statement = select(&q).unwrap();
+    assert_eq!(statement.args.len(), 7, "{}", statement.sql);
+    assert_eq!(statement.sql.matches('?').count(), 7, "{}", statement.sql);
+    let set = UpdateSet::new().set("title", "t").increment("views", 1).resolve(POSTS).unwrap();
+    let q = resolve(QueryBuilder::new().filter(QueryFilter::eq("id", 7)));
+    let statement = update(&q, &set, now()).unwrap();
+    assert_eq!((statement.args.len(), statement.sql.matches('?').count()), (4, 4), "{}", statement.sql);
+}
+
+/// SQLite reads an unknown double-quoted name as a string; qualified names fail instead, so a
+/// column missing from the database is an error, never its name read back as data.
+#[tokio::test]
+async fn a_missing_column_fails_instead_of_reading_as_its_name() {
+    let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+    let sql = r#"CREATE TABLE "notes" ("key" INTEGER PRIMARY KEY, "__created_at__" TEXT, "__updated_at__" TEXT,
+        "__tags__" TEXT)"#;
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query(sql).execute(&mut *conn).await.unwrap();
+    sqlx::query(r#"INSERT INTO "notes" VALUES (1, 'a', 'b', '[]')"#).execute(&mut *conn).await.unwrap();
+    let unqualified = sqlx::query_scalar::<_, String>(r#"SELECT "title" FROM "notes""#).fetch_one(&mut *conn).await;
+    assert_eq!(unqualified.unwrap(), "title", "SQLite's double-quoted string fallback");
+    let statement = select(&QueryBuilder::new().resolve(NOTES).unwrap()).unwrap();
+    let err = sqlx::query_with(&statement.sql, statement.args).fetch_all(&mut *conn).await.err().unwrap();
+    assert!(err.to_string().contains("no such column"), "{err}");
+}
