@@ -7,6 +7,7 @@
 use std::time::Duration;
 use storehaus::prelude::*;
 use storehaus::testing::{TestDatabase, TestSqlite};
+use storehaus_suite::raw::rows;
 use storehaus_suite::{TestBackend, on_both_backends, pg};
 
 #[model]
@@ -27,23 +28,6 @@ async fn setup<B: TestBackend>(db: &B) -> (StoreHaus, GenericStore<Account>) {
     storehaus.auto_migrate::<Account>(false).await.unwrap();
     let store = GenericStore::<Account>::new(storehaus.pool().clone(), None, None);
     (storehaus, store)
-}
-
-/// Rows of a portable query, read without StoreHaus on either backend.
-async fn rows<T>(storehaus: &StoreHaus, sql: &str) -> Vec<T>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-        + Send
-        + Unpin,
-{
-    let pool = storehaus.pool();
-    let result = match (pool.as_postgres(), pool.as_sqlite()) {
-        (Some(pg), _) => sqlx::query_as(sql).fetch_all(pg).await,
-        (_, Some(lite)) => sqlx::query_as(sql).fetch_all(lite).await,
-        _ => unreachable!("every pool is PostgreSQL or SQLite"),
-    };
-    result.unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
 }
 
 /// Rows as committed, read on a pooled connection outside any transaction of the test.

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use storehaus::prelude::*;
+use storehaus_suite::raw::rows;
 use storehaus_suite::{TestBackend, on_both_backends, raw};
 
 mod filters;
@@ -116,23 +117,6 @@ fn ids(records: &[Record<Product>]) -> Vec<i64> {
 
 async fn find_ids(store: &GenericStore<Product>, filter: QueryFilter) -> Vec<i64> {
     ids(&store.find(QueryBuilder::new().filter(filter)).await.unwrap())
-}
-
-/// Rows of a portable query, read without StoreHaus on either backend.
-async fn rows<T>(storehaus: &StoreHaus, sql: &str) -> Vec<T>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-        + Send
-        + Unpin,
-{
-    let pool = storehaus.pool();
-    let result = match (pool.as_postgres(), pool.as_sqlite()) {
-        (Some(pg), _) => sqlx::query_as(sql).fetch_all(pg).await,
-        (_, Some(lite)) => sqlx::query_as(sql).fetch_all(lite).await,
-        _ => unreachable!("every pool is PostgreSQL or SQLite"),
-    };
-    result.unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
 }
 
 /// What the table holds, read without StoreHaus: `(id, name, price, stock, updated_at, deleted_at)`.

@@ -132,4 +132,21 @@ pub mod raw {
         };
         result.unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
     }
+
+    /// Every row of a query, decoded as `T` (a tuple, usually).
+    pub async fn rows<T>(storehaus: &StoreHaus, sql: &str) -> Vec<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + Send
+            + Unpin,
+    {
+        let pool = storehaus.pool();
+        let result = match (pool.as_postgres(), pool.as_sqlite()) {
+            (Some(pg), _) => sqlx::query_as(sql).fetch_all(pg).await,
+            (_, Some(lite)) => sqlx::query_as(sql).fetch_all(lite).await,
+            _ => unreachable!("every pool is PostgreSQL or SQLite"),
+        };
+        result.unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
+    }
 }

@@ -5,6 +5,7 @@
 //! `StoreError::UnknownField`) and each JSON value into a [`Value`] of the column's type. Nothing
 //! here holds user text that could end up in SQL except as a bound value.
 
+use crate::error::StoreError;
 use crate::model::system::SystemColumn;
 use crate::model::{ColumnDef, TableDef};
 use crate::types::{ColumnType, Value};
@@ -151,6 +152,23 @@ pub(crate) struct ResolvedQuery {
     pub lock: Option<RowLock>,
     /// The caller said `.all_rows()`: a bulk write without a condition is intended.
     pub all_rows: bool,
+}
+
+impl ResolvedQuery {
+    /// Refuses bulk writes without a condition (unless `all_rows`) and paging, which writes cannot
+    /// honour on any backend: ignoring a limit would change more rows than asked.
+    pub(crate) fn check_write(&self) -> Result<(), StoreError> {
+        if self.condition.is_none() && !self.all_rows {
+            return Err(StoreError::UnboundedWrite { table: self.table.name.to_owned() });
+        }
+        if self.limit.is_some() || self.offset.is_some() || self.keyset.is_some() {
+            return Err(StoreError::Validation {
+                field: None,
+                message: "limit, offset and after(cursor) apply to reads only, not to bulk updates or deletes".into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// One assignment of an `update_where`.

@@ -49,6 +49,8 @@
 //! assert_eq!(Status::from_value(Status::Banned.to_value().unwrap()).unwrap(), Status::Banned);
 //! ```
 
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod impls;
 mod json;
 mod value;

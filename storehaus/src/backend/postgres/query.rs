@@ -98,21 +98,6 @@ fn filter(q: &ResolvedQuery, visibility: Visibility, keyset: bool) -> Result<Opt
     Ok((!all.is_empty()).then_some(all))
 }
 
-/// Refuses bulk writes without a condition (unless `all_rows`) and paging, which PostgreSQL
-/// writes cannot honour: ignoring a limit would change more rows than asked.
-fn check_write(q: &ResolvedQuery) -> Result<(), StoreError> {
-    if q.condition.is_none() && !q.all_rows {
-        return Err(StoreError::UnboundedWrite { table: q.table.name.to_owned() });
-    }
-    if q.limit.is_some() || q.offset.is_some() || q.keyset.is_some() {
-        return Err(StoreError::Validation {
-            field: None,
-            message: "limit, offset and after(cursor) apply to reads only, not to bulk updates or deletes".into(),
-        });
-    }
-    Ok(())
-}
-
 fn render_select(q: &ResolvedQuery) -> Result<(String, Values), StoreError> {
     let mut select = Query::select();
     select.columns(columns(q.table)).from(table(q));
@@ -146,7 +131,7 @@ fn render_count(q: &ResolvedQuery) -> Result<(String, Values), StoreError> {
 }
 
 fn render_update(q: &ResolvedQuery, set: &[Assignment]) -> Result<(String, Values), StoreError> {
-    check_write(q)?;
+    q.check_write()?;
     if set.is_empty() {
         return Err(StoreError::Validation { field: None, message: "an update needs at least one assignment".into() });
     }
@@ -177,7 +162,7 @@ fn render_update(q: &ResolvedQuery, set: &[Assignment]) -> Result<(String, Value
 /// Soft delete (`deleting`) or restore: flips `__deleted_at__` on the rows in the opposite state,
 /// whatever visibility the query asked for.
 fn render_soft_delete(q: &ResolvedQuery, deleting: bool) -> Result<(String, Values), StoreError> {
-    check_write(q)?;
+    q.check_write()?;
     if !q.table.soft_delete {
         return Err(StoreError::Validation {
             field: None,
@@ -198,7 +183,7 @@ fn render_soft_delete(q: &ResolvedQuery, deleting: bool) -> Result<(String, Valu
 }
 
 fn render_delete(q: &ResolvedQuery) -> Result<(String, Values), StoreError> {
-    check_write(q)?;
+    q.check_write()?;
     let mut delete = Query::delete();
     delete.from_table(table(q));
     if let Some(filter) = filter(q, q.visibility, false)? {

@@ -126,7 +126,7 @@ pub(crate) fn count(q: &ResolvedQuery) -> Result<Statement, StoreError> {
 /// `UPDATE t SET …, __updated_at__ = <now> WHERE … RETURNING <record columns>`; versioned tables
 /// also bump `__version__`.
 pub(crate) fn update(q: &ResolvedQuery, set: &[Assignment], now: DateTime<Utc>) -> Result<Statement, StoreError> {
-    check_write(q)?;
+    q.check_write()?;
     if set.is_empty() {
         return Err(StoreError::Validation { field: None, message: "an update needs at least one assignment".into() });
     }
@@ -161,7 +161,7 @@ pub(crate) fn restore(q: &ResolvedQuery, now: DateTime<Utc>) -> Result<Statement
 
 /// `DELETE FROM t WHERE … RETURNING <record columns>`
 pub(crate) fn delete(q: &ResolvedQuery) -> Result<Statement, StoreError> {
-    check_write(q)?;
+    q.check_write()?;
     let mut sql = Sql::new(q.table);
     sql.push("DELETE FROM ");
     sql.ident(q.table.name);
@@ -170,25 +170,10 @@ pub(crate) fn delete(q: &ResolvedQuery) -> Result<Statement, StoreError> {
     Ok(sql.finish())
 }
 
-/// Refuses bulk writes without a condition (unless `all_rows`) and paging, as PostgreSQL does:
-/// ignoring a limit would change more rows than asked.
-fn check_write(q: &ResolvedQuery) -> Result<(), StoreError> {
-    if q.condition.is_none() && !q.all_rows {
-        return Err(StoreError::UnboundedWrite { table: q.table.name.to_owned() });
-    }
-    if q.limit.is_some() || q.offset.is_some() || q.keyset.is_some() {
-        return Err(StoreError::Validation {
-            field: None,
-            message: "limit, offset and after(cursor) apply to reads only, not to bulk updates or deletes".into(),
-        });
-    }
-    Ok(())
-}
-
 /// Soft delete (`deleting`) or restore: flips `__deleted_at__` on the rows in the opposite state,
 /// whatever visibility the query asked for.
 fn flip_deleted(q: &ResolvedQuery, now: DateTime<Utc>, deleting: bool) -> Result<Statement, StoreError> {
-    check_write(q)?;
+    q.check_write()?;
     if !q.table.soft_delete {
         return Err(StoreError::Validation {
             field: None,
