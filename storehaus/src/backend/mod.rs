@@ -161,6 +161,11 @@ impl DbPool {
     }
 }
 
+/// A pool timeout from its setting in seconds; zero means "no limit" in the configuration.
+fn non_zero_seconds(seconds: u64) -> Option<std::time::Duration> {
+    (seconds > 0).then(|| std::time::Duration::from_secs(seconds))
+}
+
 /// A double-quoted identifier (inner quotes doubled), for the few SQL fragments the statement
 /// builders cannot make; names come from model metadata. Both dialects quote alike.
 pub(crate) fn quote_ident(name: &str) -> String {

@@ -9,6 +9,7 @@ pub(crate) mod store;
 pub(crate) mod types;
 pub(crate) mod values;
 
+use super::non_zero_seconds;
 use crate::config::DatabaseConfig;
 use crate::error::StoreError;
 use crate::model::TableDef;
@@ -39,11 +40,6 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<PgPool, StoreErro
 }
 
 pub(crate) use super::quote_ident;
-
-/// Zero means "no limit" in the configuration.
-fn non_zero_seconds(seconds: u64) -> Option<Duration> {
-    (seconds > 0).then(|| Duration::from_secs(seconds))
-}
 
 /// The plan that would bring `table` in line with its model; runs nothing.
 pub(crate) async fn plan(

@@ -1,7 +1,7 @@
 //! Reading a [`Record`] back from a PostgreSQL row laid out as [`record_columns`].
 
 use super::values::{PgRowReader, read_value};
-pub(crate) use crate::backend::layout::{record_column_index, record_columns};
+pub(crate) use crate::backend::layout::{record_column_index, record_columns, record_types};
 use crate::error::StoreError;
 use crate::model::{Model, TableDef};
 use crate::query::resolved::ColumnRef;
@@ -16,8 +16,7 @@ pub(crate) fn read_record<T: Model>(row: &PgRow) -> Result<Record<T>, StoreError
 
 /// The values of a row laid out as [`record_columns`], each read as its column's type.
 pub(crate) fn read_values(row: &PgRow, table: &TableDef) -> Result<Vec<Value>, StoreError> {
-    let types = table.columns.iter().map(|c| (c.name, c.ty)).chain(table.system_columns().map(|c| (c.name, c.ty)));
-    types
+    record_types(table)
         .enumerate()
         .map(|(index, (name, ty))| {
             read_value(row, index, ty)

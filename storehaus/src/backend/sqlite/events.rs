@@ -5,7 +5,7 @@
 //! [`DatabaseEvent`]s here and reach the in-process log when the write commits.
 
 use super::record::{read_values, record_types};
-use super::values::{Stored, encode};
+use super::values::{self, Stored, encode};
 use crate::error::StoreError;
 use crate::model::TableDef;
 use crate::model::system::TAGS;
@@ -52,10 +52,9 @@ fn key_text(value: Value, ty: ColumnType) -> String {
     }
 }
 
+/// Bytes as PostgreSQL's `bytea` text form, `\x` and hex digits.
 fn hex(bytes: &[u8]) -> String {
-    let mut text = String::from("\\x");
-    text.extend(bytes.iter().map(|b| format!("{b:02x}")));
-    text
+    format!("\\x{}", values::hex(bytes))
 }
 
 /// A column value in the event payload, spelled as PostgreSQL's `to_jsonb` spells it where the

@@ -20,6 +20,7 @@ pub(crate) use migrate::{migrate, plan};
 #[cfg(test)]
 mod tests;
 
+use super::non_zero_seconds;
 use crate::config::DatabaseConfig;
 use crate::error::StoreError;
 use crate::signals::{EventSource, MemorySource};
@@ -106,9 +107,4 @@ impl SqliteDb {
 /// `docs/backends.md`).
 pub(crate) fn unsupported(operation: impl Into<std::borrow::Cow<'static, str>>) -> StoreError {
     StoreError::Unsupported { backend: "sqlite", operation: operation.into() }
-}
-
-/// Zero means "no limit" in the configuration.
-fn non_zero_seconds(seconds: u64) -> Option<Duration> {
-    (seconds > 0).then(|| Duration::from_secs(seconds))
 }

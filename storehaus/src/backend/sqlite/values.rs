@@ -127,7 +127,7 @@ fn element_to_json(item: Value, scalar: ScalarType) -> Result<serde_json::Value,
         (_, Stored::Integer(v)) => J::from(v),
         (_, Stored::Real(v)) => serde_json::Number::from_f64(v).map_or_else(|| J::String(v.to_string()), J::Number),
         (_, Stored::Text(text)) => J::String(text),
-        (_, Stored::Blob(bytes)) => J::String(bytes.iter().map(|b| format!("{b:02x}")).collect()),
+        (_, Stored::Blob(bytes)) => J::String(hex(&bytes)),
         (_, Stored::Null) => J::Null,
     })
 }
@@ -219,6 +219,11 @@ fn element_from_json(item: serde_json::Value, scalar: ScalarType) -> Result<Valu
         (_, other) => return Err(format!("unexpected array element {other}")),
     };
     decode_scalar(stored, scalar)
+}
+
+/// Lower-case hex digits of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn from_hex(hex: &str) -> Result<Vec<u8>, String> {

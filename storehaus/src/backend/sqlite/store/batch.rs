@@ -3,18 +3,14 @@
 //! SQLite runs in this process, so a statement per row costs no network round trip; what a
 //! batch needs is atomicity, which [`SqliteExec::atomically`] gives, and one fsync at commit.
 
-use super::crud::{bind_clock, bind_model, bind_tags, delete, insert, key_args, write_rows};
+use super::crud::{bind_clock, bind_key, bind_model, bind_tags, delete, insert, key_args, write_rows};
 use super::{SqliteExec, Statements};
-use crate::backend::layout::record_columns;
 use crate::backend::outcome::name_field;
-use crate::backend::quote_ident;
 use crate::backend::sqlite::values::bind;
 use crate::error::StoreError;
-use crate::model::system::{TAGS, UPDATED_AT, VERSION};
 use crate::model::{Model, Write};
 use crate::signals::EventType;
 use crate::store::Record;
-use crate::types::SqlType;
 use sqlx::Row;
 use sqlx::sqlite::SqliteArguments;
 
@@ -47,7 +43,7 @@ pub(crate) async fn upsert_many<T: Model>(
     data: &[T],
     tags: Option<&[String]>,
 ) -> Result<Vec<Record<T>>, StoreError> {
-    let update_sql = upsert_update(T::TABLE, tags.is_some());
+    let update_sql = if tags.is_some() { &statements.upsert_update_with_tags } else { &statements.upsert_update };
     exec.atomically(async |exec| {
         let mut records = Vec::with_capacity(data.len());
         for item in data {
@@ -61,9 +57,8 @@ pub(crate) async fn upsert_many<T: Model>(
                         bind_tags(&mut args, tags)?;
                     }
                     bind_clock(&mut args, exec.now())?;
-                    let key = item.key().to_value().map_err(|e| StoreError::validation("key", e.to_string()))?;
-                    bind(&mut args, key, T::TABLE.primary_key().ty)?;
-                    records.extend(write_rows(exec, statements.emit, EventType::Update, &update_sql, args).await?);
+                    bind_key::<T>(&mut args, item.key())?;
+                    records.extend(write_rows(exec, statements.emit, EventType::Update, update_sql, args).await?);
                 }
             }
         }
@@ -84,29 +79,6 @@ fn bind_upsert_columns<T: Model>(args: &mut SqliteArguments<'static>, item: &T) 
     Ok(())
 }
 
-/// `UPDATE … SET <create ∩ update columns>, [tags], updated WHERE key = ? RETURNING …`.
-fn upsert_update(table: &crate::model::TableDef, with_tags: bool) -> String {
-    let mut sets: Vec<String> = table
-        .written_columns(Write::Create)
-        .filter(|c| c.update)
-        .map(|c| format!("{} = ?", quote_ident(c.name)))
-        .collect();
-    if with_tags {
-        sets.push(format!("{} = ?", quote_ident(TAGS)));
-    }
-    sets.push(format!("{} = ?", quote_ident(UPDATED_AT)));
-    if table.versioned {
-        sets.push(format!("{0} = {0} + 1", quote_ident(VERSION)));
-    }
-    let columns = record_columns(table).into_iter().map(quote_ident).collect::<Vec<_>>().join(", ");
-    format!(
-        "UPDATE {} SET {} WHERE {} = ? RETURNING {columns}",
-        quote_ident(table.name),
-        sets.join(", "),
-        quote_ident(table.primary_key().name)
-    )
-}
-
 /// Writes the update columns of each value to the live row of its key; returns the rows updated.
 pub(crate) async fn update_many<T: Model>(
     exec: SqliteExec<'_>,
@@ -119,8 +91,7 @@ pub(crate) async fn update_many<T: Model>(
             let mut args = SqliteArguments::default();
             bind_model(&mut args, item, Write::Update)?;
             bind_clock(&mut args, exec.now())?;
-            let key = key.to_value().map_err(|e| StoreError::validation("key", e.to_string()))?;
-            bind(&mut args, key, T::TABLE.primary_key().ty)?;
+            bind_key::<T>(&mut args, key)?;
             records.extend(write_rows(exec, statements.emit, EventType::Update, &statements.update, args).await?);
         }
         Ok(records)

@@ -27,7 +27,7 @@ pub(super) fn key_args<T: Model>(key: &T::Key) -> Result<Args, StoreError> {
     Ok(args)
 }
 
-fn bind_key<T: Model>(args: &mut Args, key: &T::Key) -> Result<(), StoreError> {
+pub(super) fn bind_key<T: Model>(args: &mut Args, key: &T::Key) -> Result<(), StoreError> {
     let column = T::TABLE.primary_key();
     let value = key.to_value().map_err(|e| StoreError::validation(column.name, e.to_string()))?;
     bind(args, value, column.ty).map_err(|e| name_field(e, column.name))

@@ -35,6 +35,11 @@ pub(crate) struct Statements {
     pub list_all: String,
     /// Live rows.
     pub count: String,
+    /// An upsert's write to an existing row: the columns written on both create and update, the
+    /// clock, the key. Keeps the tags. No soft-delete filter: the caller skips deleted rows.
+    pub upsert_update: String,
+    /// `upsert_update` with the tags after the columns.
+    pub upsert_update_with_tags: String,
     /// The tags to add, the clock, the key.
     pub add_tags: String,
     /// The tags to remove, the clock, the key.
@@ -64,16 +69,22 @@ impl Statements {
         let select = |filter: &str| format!("SELECT {columns} FROM {name} WHERE {key}{filter}");
         let live_only = if table.soft_delete { format!(" WHERE {} IS NULL", q(DELETED_AT)) } else { String::new() };
 
-        let update = |with_tags: bool, versioned_check: bool| {
-            let mut sets: Vec<String> =
-                table.written_columns(Write::Update).map(|c| format!("{} = ?", q(c.name))).collect();
+        // `columns` are the written ones, then the tags (optionally), the clock and the key.
+        let set_columns = |columns: Vec<&str>, with_tags: bool, filter: &str| {
+            let mut sets: Vec<String> = columns.into_iter().map(|c| format!("{} = ?", q(c))).collect();
             if with_tags {
                 sets.push(format!("{} = ?", q(TAGS)));
             }
             sets.push(format!("{} = ?{bump}", q(UPDATED_AT)));
-            let version = if versioned_check { format!(" AND {} = ?", q(VERSION)) } else { String::new() };
-            format!("UPDATE {name} SET {} WHERE {key}{live}{version}{returning}", sets.join(", "))
+            format!("UPDATE {name} SET {} WHERE {key}{filter}{returning}", sets.join(", "))
         };
+        let update_columns = || table.written_columns(Write::Update).map(|c| c.name).collect::<Vec<_>>();
+        let update = |with_tags: bool, versioned_check: bool| {
+            let version = if versioned_check { format!(" AND {} = ?", q(VERSION)) } else { String::new() };
+            set_columns(update_columns(), with_tags, &format!("{live}{version}"))
+        };
+        let upsert_columns =
+            || table.written_columns(Write::Create).filter(|c| c.update).map(|c| c.name).collect::<Vec<_>>();
         let versioned = |with_tags| table.versioned.then(|| update(with_tags, true));
         let set_deleted = |value: &str, state: &str| {
             format!(
@@ -113,6 +124,8 @@ impl Statements {
             update_with_tags: update(true, false),
             update_versioned: versioned(false),
             update_with_tags_versioned: versioned(true),
+            upsert_update: set_columns(upsert_columns(), false, ""),
+            upsert_update_with_tags: set_columns(upsert_columns(), true, ""),
             soft_delete: table.soft_delete.then(|| set_deleted("?", "IS NULL")),
             restore: table.soft_delete.then(|| set_deleted("NULL", "IS NOT NULL")),
             force_delete: format!("DELETE FROM {name} WHERE {key}{returning}"),
