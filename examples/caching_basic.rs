@@ -138,12 +138,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("cache stats: {:?}", manager.stats());
 
-    // The table's epoch and generation never expire, and this run's prefix is never used again.
-    if let Some(params) = cached.cache() {
-        let table = params.table(Product::TABLE.name);
-        for key in [table.epoch_key(), table.generation_key()] {
-            let _ = manager.delete(&key).await;
-        }
+    // This run's key prefix is never used again: remove the table's keys that never expire.
+    if let Some(params) = cached.cache().filter(|_| redis_up) {
+        manager.forget_table(&params.table(Product::TABLE.name)).await?;
     }
 
     if mismatches > 0 {

@@ -130,12 +130,9 @@ async fn run() -> Res {
     steps::read_through_cache(&mut demo, ada, if redis { "Redis" } else { "in memory" }).await?;
     steps::signals_delivered(&mut demo).await?;
 
-    // The table's epoch and generation keys never expire; this run's prefix is never used again.
+    // This run's key prefix is never used again: remove the table's keys that never expire.
     if let Some(params) = demo.authors.cache() {
-        let table = params.table(Author::TABLE.name);
-        for key in [table.epoch_key(), table.generation_key()] {
-            let _ = demo.cache.delete(&key).await;
-        }
+        demo.cache.forget_table(&params.table(Author::TABLE.name)).await?;
     }
     signals.shutdown().await;
     demo.storehaus.close().await;

@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use super::CacheManager;
 use super::envelope::{decode_query, decode_row, encode_query, encode_row};
 use crate::backend::EpochKey;
+use crate::error::CacheResult;
 use crate::flight::{Outcome, Role, wait};
 use crate::keys::{RowKey, TableKeys};
 use crate::stats::Counters;
@@ -353,6 +354,18 @@ impl CacheManager {
             Ok(()) => Counters::add(&self.counters.invalidations, 1),
             Err(_) => self.defer(table),
         }
+    }
+
+    /// Invalidates `table` like [`invalidate_table`](Self::invalidate_table) by removing its two
+    /// keys that never expire (table epoch and query generation), for a key prefix that is not
+    /// used again, such as one test or one run of a program. Readers that come later start from
+    /// fresh epochs, so nothing cached before is served.
+    pub async fn forget_table(&self, table: &TableKeys) -> CacheResult<()> {
+        let keys = [table.epoch_key(), table.generation_key()];
+        for key in &keys {
+            self.local.bump(key);
+        }
+        self.call(self.backend.delete(&keys)).await.map(drop)
     }
 
     fn defer(&self, table: &TableKeys) {

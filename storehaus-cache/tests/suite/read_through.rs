@@ -16,6 +16,7 @@ crate::on_both_backends!(
     a_fill_with_a_stale_epoch_is_refused,
     loader_errors_are_not_cached,
     query_results_follow_the_table_generation,
+    forgetting_a_table_removes_its_keys_and_retires_its_entries,
     interleaved_readers_and_writers_never_leave_stale_rows,
     single_flight_runs_one_loader,
     single_flight_shares_loader_errors,
@@ -166,6 +167,30 @@ async fn query_results_follow_the_table_generation(setup: Setup) {
     cache.invalidate_rows(&table, &["1"]).await;
     let kept = cache.get_or_load_query(&other, adults, TTL, || async { Ok::<_, LoadError>(vec![8u32]) }).await;
     assert_eq!(kept.unwrap(), vec![7]);
+}
+
+async fn forgetting_a_table_removes_its_keys_and_retires_its_entries(setup: Setup) {
+    let Some(ctx) = setup.ctx(|_| {}).await else { return };
+    let (cache, table) = (&ctx.manager, ctx.space.table("runs"));
+    let row = table.row("1");
+    let load = |value: u32| move || async move { Ok::<_, LoadError>(Some(value)) };
+    assert_eq!(cache.get_or_load(&row, TTL, load(1)).await.unwrap(), Some(1));
+    let query = || async { Ok::<_, LoadError>(vec![1u32]) };
+    cache.get_or_load_query(&table, "SELECT 1", TTL, query).await.unwrap();
+    let persistent = [table.epoch_key(), table.generation_key()];
+    for key in &persistent {
+        assert_eq!(cache.ttl(key).await.unwrap(), None, "{key} exists and never expires");
+        assert!(cache.backend().get(key).await.unwrap().is_some(), "{key} exists");
+    }
+
+    cache.forget_table(&table).await.unwrap();
+    for key in &persistent {
+        assert!(cache.backend().get(key).await.unwrap().is_none(), "{key} was removed");
+    }
+    // Entries cached before are not served: the next read loads again.
+    assert_eq!(cache.get_or_load(&row, TTL, load(2)).await.unwrap(), Some(2));
+    let again = cache.get_or_load_query(&table, "SELECT 1", TTL, || async { Ok::<_, LoadError>(vec![2u32]) }).await;
+    assert_eq!(again.unwrap(), vec![2]);
 }
 
 /// Writers commit to a stand-in database and invalidate; readers read through the cache.
