@@ -18,6 +18,10 @@
 //!
 //! The crate does not depend on `storehaus` or `storehaus-signals`, so it can be used and tested
 //! on its own.
+//!
+//! | Cargo feature | Enables |
+//! |---|---|
+//! | *(none)* | both backends are always built: Redis (without TLS) and in-memory (`moka`) |
 
 mod backend;
 mod config;

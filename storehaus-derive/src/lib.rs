@@ -2,6 +2,18 @@
 //!
 //! Use them through `storehaus` (`use storehaus::prelude::*;`); the generated code names only
 //! `::storehaus::…` paths.
+//!
+//! | Macro | What it does |
+//! |---|---|
+//! | [`macro@model`] | turns a struct into a model: metadata, `Model` impl, `new`, typed columns |
+//! | [`macro@table`] | the table options read by `#[model]` (name, soft delete, versioning) |
+//!
+//! | Cargo feature | Enables |
+//! |---|---|
+//! | *(none)* | the crate has no optional features |
+//!
+//! The macros check every attribute before generating code and report all mistakes at once,
+//! each at the span it concerns.
 
 mod ast;
 mod attr;

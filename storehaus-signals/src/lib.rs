@@ -17,6 +17,10 @@
 //!
 //! The crate does not depend on `storehaus` or `storehaus-cache`, so it can be used and tested
 //! on its own. The user guide is `docs/signals.md`.
+//!
+//! | Cargo feature | Enables |
+//! |---|---|
+//! | *(none)* | all of the above; the PostgreSQL event source lives in `storehaus` (`backend/`) |
 
 mod callback;
 mod channel;
