@@ -105,6 +105,27 @@ fn example_file_parses_and_documents_the_defaults() {
     assert_eq!(AppConfig::from_toml_str(example).unwrap(), AppConfig::default());
 }
 
+/// Every key each section accepts, as its unknown-key error lists them, appears in the example
+/// file, set to its default or (for `sqlite`) commented out.
+#[test]
+fn example_file_documents_every_key() {
+    let example = include_str!("../../../../storehaus.toml.example");
+    for section in ["database", "cache", "signal"] {
+        let err = AppConfig::from_toml_str(&format!("[{section}]\nno_such_key = 1\n")).unwrap_err();
+        let (_, message) = key_and_message(err);
+        let expected = message.split("expected one of").nth(1).unwrap_or_else(|| panic!("{message}"));
+        let keys: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        assert!(keys.len() >= 3, "{section}: {message}");
+        let body = example.split(&format!("[{section}]")).nth(1).expect("the section is in the example");
+        let body = body.split("\n[").next().unwrap();
+        for key in keys {
+            let documented =
+                body.lines().any(|line| line.trim_start_matches(['#', ' ']).starts_with(&format!("{key} = ")));
+            assert!(documented, "storehaus.toml.example does not document {section}.{key}");
+        }
+    }
+}
+
 #[test]
 fn empty_and_partial_files_keep_defaults() {
     assert_eq!(AppConfig::from_toml_str("").unwrap(), AppConfig::default());
