@@ -1,0 +1,87 @@
+//! The SQL the raw contenders send. Where StoreHaus can send the same statement, the text is
+//! copied from what StoreHaus sends (`storehaus/src/backend/postgres/store/statements.rs`,
+//! `batch.rs` and `query.rs`); `parity::check` confirms at the end of a run that StoreHaus
+//! prepared exactly these texts.
+
+/// The columns StoreHaus reads for a `bench_users` record, in its order.
+macro_rules! user_columns {
+    () => {
+        r#""id", "name", "hair_color", "__created_at__", "__updated_at__", "__tags__""#
+    };
+}
+
+/// `list_all()`: every row, ordered by key.
+pub const LIST_USERS: &str = concat!("SELECT ", user_columns!(), r#" FROM "bench_users" ORDER BY "id" ASC"#);
+
+/// `get_by_id(&id)`.
+pub const GET_USER: &str = concat!("SELECT ", user_columns!(), r#" FROM "bench_users" WHERE "id" = $1"#);
+
+/// `update(&id, user, None)`: the update columns, then the key.
+pub const UPDATE_USER: &str = concat!(
+    r#"UPDATE "bench_users" SET "name" = $1, "hair_color" = $2, "__updated_at__" = now() WHERE "id" = $3 RETURNING "#,
+    user_columns!()
+);
+
+/// `create(user, None)` on a store without signals: the create columns, then the tags. (The
+/// signal workload's store wraps it to append its event; the floor there sends it bare.)
+pub const INSERT_USER: &str = concat!(
+    r#"INSERT INTO "bench_users" ("id", "name", "hair_color", "__tags__") VALUES ($1, $2, $3, $4) RETURNING "#,
+    user_columns!()
+);
+
+/// `create_many(users, None)`: one array per column, unnested by the server, then the tags.
+pub const INSERT_USERS_UNNEST: &str = concat!(
+    r#"INSERT INTO "bench_users" ("id", "name", "hair_color", "__tags__") "#,
+    r#"SELECT "__batch__"."id", "__batch__"."name", "__batch__"."hair_color", CAST(($4) AS TEXT[]) "#,
+    r#"FROM UNNEST(CAST(($1) AS INTEGER[]), CAST(($2) AS TEXT[]), CAST(($3) AS TEXT[])) "#,
+    r#"AS "__batch__"("id", "name", "hair_color") RETURNING "#,
+    user_columns!()
+);
+
+/// `find(QueryBuilder::new().filter(User::columns().hair_color.eq(..)))`: the key is always the
+/// last sort key.
+pub const FIND_USERS_BY_HAIR: &str =
+    concat!("SELECT ", user_columns!(), r#" FROM "bench_users" WHERE "hair_color" = $1 ORDER BY "id" ASC"#);
+
+/// `find(QueryBuilder::new().filter(Post::columns().user_id.in_values(ids)))`: one array parameter.
+pub const FIND_POSTS_OF_USERS: &str = concat!(
+    r#"SELECT "id", "user_id", "title", "body", "__created_at__", "__updated_at__", "__tags__" "#,
+    r#"FROM "bench_posts" WHERE "user_id" = ANY($1) ORDER BY "id" ASC"#
+);
+
+/// The statements above that StoreHaus itself sends (the parity check looks for each).
+pub const SHARED_WITH_STOREHAUS: &[&str] =
+    &[LIST_USERS, GET_USER, UPDATE_USER, INSERT_USERS_UNNEST, FIND_USERS_BY_HAIR, FIND_POSTS_OF_USERS];
+
+/// diesel_bench's medium-complex query with StoreHaus's columns on both sides, ordered as the
+/// StoreHaus way returns it. StoreHaus has no joins, so this one is the raw contenders' own.
+pub const USERS_WITH_POSTS: &str = concat!(
+    r#"SELECT u."id", u."name", u."hair_color", u."__created_at__", u."__updated_at__", u."__tags__", "#,
+    r#"p."id", p."user_id", p."title", p."body", p."__created_at__", p."__updated_at__", p."__tags__" "#,
+    r#"FROM "bench_users" u LEFT JOIN "bench_posts" p ON p."user_id" = u."id" "#,
+    r#"WHERE u."hair_color" = $1 ORDER BY u."id" ASC, p."id" ASC"#
+);
+
+/// `INSERT … VALUES ($1, $2, $3), … RETURNING <columns>` for `rows` users (tags take their
+/// default, the empty array StoreHaus would bind).
+pub fn insert_users_values(rows: usize) -> String {
+    let mut sql = String::from(r#"INSERT INTO "bench_users" ("id", "name", "hair_color") VALUES "#);
+    for row in 0..rows {
+        let n = row * 3;
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("(${}, ${}, ${})", n + 1, n + 2, n + 3));
+    }
+    sql.push_str(concat!(" RETURNING ", user_columns!()));
+    sql
+}
+
+/// The binary COPY floor of bulk inserts (returns nothing, unlike every other contender).
+pub const COPY_USERS: &str = r#"COPY "bench_users" ("id", "name", "hair_color") FROM STDIN (FORMAT binary)"#;
+
+/// Rows per multi-row VALUES statement: three parameters a row, under PostgreSQL's 65 535.
+pub const VALUES_CHUNK: usize = 65_535 / 3;
+
+/// Rows per statement StoreHaus's `create_many` uses (`BATCH_ROWS`), for the same-SQL contender.
+pub const UNNEST_CHUNK: usize = 5_000;

@@ -1,0 +1,40 @@
+//! The workloads, one file each; `write` holds the insert paths two of them share.
+
+pub mod bulk;
+pub mod by_key;
+pub mod cached;
+pub mod insert;
+pub mod medium;
+pub mod signals;
+pub mod trivial;
+mod write;
+
+use crate::Result;
+use crate::setup::Bench;
+use crate::stats::Summary;
+
+/// Every workload, in the order a run measures them.
+pub const ALL: &[&str] = &[
+    trivial::NAME,
+    medium::NAME,
+    insert::NAME,
+    by_key::LOOKUP,
+    by_key::UPDATE,
+    bulk::NAME,
+    cached::NAME,
+    signals::NAME,
+];
+
+pub async fn run(b: &Bench, workload: &str) -> Result<Vec<Summary>> {
+    match workload {
+        trivial::NAME => trivial::run(b).await,
+        medium::NAME => medium::run(b).await,
+        insert::NAME => insert::run(b).await,
+        by_key::LOOKUP => by_key::lookup(b).await,
+        by_key::UPDATE => by_key::update(b).await,
+        bulk::NAME => bulk::run(b).await,
+        cached::NAME => cached::run(b).await,
+        signals::NAME => signals::run(b).await,
+        other => Err(format!("unknown workload `{other}`").into()),
+    }
+}
