@@ -19,7 +19,7 @@ impl Ops<'_> {
     /// Inserts every row of `data` with `tags`; returns the records in the order given.
     pub(crate) async fn create_many<T: Model>(self, data: &[T], tags: &[String]) -> Result<Vec<Record<T>>, StoreError> {
         match self {
-            Ops::Postgres { exec, statements } => pg::create_many(exec, statements.emit, data, tags).await,
+            Ops::Postgres { exec, statements } => pg::create_many(exec, statements, data, tags).await,
             Ops::Sqlite { exec, statements } => lite::create_many(exec, statements, data, tags).await,
         }
     }
@@ -32,7 +32,7 @@ impl Ops<'_> {
         tags: Option<&[String]>,
     ) -> Result<Vec<Record<T>>, StoreError> {
         match self {
-            Ops::Postgres { exec, statements } => pg::upsert_many(exec, statements.emit, data, tags).await,
+            Ops::Postgres { exec, statements } => pg::upsert_many(exec, statements, data, tags).await,
             Ops::Sqlite { exec, statements } => lite::upsert_many(exec, statements, data, tags).await,
         }
     }
@@ -40,7 +40,7 @@ impl Ops<'_> {
     /// Writes the update columns of each value to the live row of its key; returns the rows updated.
     pub(crate) async fn update_many<T: Model>(self, items: &[(T::Key, T)]) -> Result<Vec<Record<T>>, StoreError> {
         match self {
-            Ops::Postgres { exec, statements } => pg::update_many(exec, statements.emit, items).await,
+            Ops::Postgres { exec, statements } => pg::update_many(exec, statements, items).await,
             Ops::Sqlite { exec, statements } => lite::update_many(exec, statements, items).await,
         }
     }
@@ -48,7 +48,7 @@ impl Ops<'_> {
     /// Soft-deletes (or deletes, without soft delete) the live rows with these keys.
     pub(crate) async fn delete_many<T: Model>(self, keys: &[T::Key]) -> Result<Vec<Record<T>>, StoreError> {
         match self {
-            Ops::Postgres { exec, statements } => pg::delete_many::<T>(exec, statements.emit, keys).await,
+            Ops::Postgres { exec, statements } => pg::delete_many::<T>(exec, statements, keys).await,
             Ops::Sqlite { exec, statements } => lite::delete_many::<T>(exec, statements, keys).await,
         }
     }

@@ -38,7 +38,11 @@ fn bind_scalar(args: &mut PgArguments, value: Value, scalar: ScalarType) -> Resu
         ScalarType::BigInt => args.add(expect!(value, BigInt)),
         ScalarType::Real => args.add(expect!(value, Real)),
         ScalarType::Double => args.add(expect!(value, Double)),
-        ScalarType::Text => args.add(check_text(expect!(value, Text))?),
+        ScalarType::Text => {
+            let text = expect!(value, Text);
+            check_text(text.as_deref())?;
+            args.add(text)
+        }
         ScalarType::Uuid => args.add(expect!(value, Uuid)),
         ScalarType::TimestampTz => args.add(expect!(value, TimestampTz)),
         ScalarType::Timestamp => args.add(expect!(value, Timestamp)),
@@ -52,10 +56,10 @@ fn bind_scalar(args: &mut PgArguments, value: Value, scalar: ScalarType) -> Resu
 }
 
 /// PostgreSQL text cannot hold NUL; rejecting it here gives a typed error instead of a protocol one.
-fn check_text(text: Option<String>) -> Result<Option<String>, String> {
+fn check_text(text: Option<&str>) -> Result<(), String> {
     match text {
         Some(t) if t.contains('\0') => Err("text contains a NUL byte".to_owned()),
-        t => Ok(t),
+        _ => Ok(()),
     }
 }
 
@@ -85,7 +89,7 @@ fn bind_array(args: &mut PgArguments, value: Value, scalar: ScalarType) -> Resul
         ScalarType::Text => {
             let texts: Option<Vec<Option<String>>> = elements!(Text);
             for text in texts.iter().flatten() {
-                check_text(text.clone())?;
+                check_text(text.as_deref())?;
             }
             args.add(texts)
         }
@@ -120,10 +124,52 @@ impl RowReader for PgRowReader<'_> {
         let index = self.index;
         self.index += 1;
         let column = || self.row.columns().get(index).map(|c| sqlx::Column::name(c).to_owned()).unwrap_or_default();
-        let value = read_value(self.row, index, T::COLUMN_TYPE)
-            .map_err(|e| StoreError::Decode { column: column(), message: e.to_string() })?;
-        T::from_value(value).map_err(|e| StoreError::Decode { column: column(), message: e.to_string() })
+        let decoded = match read_native::<T>(self.row, index) {
+            Some(direct) => direct.map_err(|e| e.to_string()),
+            None => read_value(self.row, index, T::COLUMN_TYPE)
+                .map_err(|e| e.to_string())
+                .and_then(|value| T::from_value(value).map_err(|e| e.to_string())),
+        };
+        decoded.map_err(|message| StoreError::Decode { column: column(), message })
     }
+}
+
+/// Decodes column `index` straight into `T` when `T` is one of the types sqlx decodes natively
+/// (and `Option`s and `Vec`s of them); `None` for any other type, which goes through [`Value`].
+///
+/// The result equals `T::from_value(read_value(..))` for these types, without building a
+/// [`Value`] per column (and, for arrays, a second vector): that detour cost a quarter of the
+/// time of reading large results. The type tests are on constants, so each instance of this
+/// function compiles down to the one decode that applies.
+fn read_native<T: SqlType>(row: &PgRow, index: usize) -> Option<Result<T, sqlx::Error>> {
+    use std::any::TypeId;
+    /// Tries each type as itself, as an `Option`, as a `Vec` and as an `Option<Vec>` (a NULL
+    /// element fails the `Vec` decode, as it fails `from_value`).
+    macro_rules! native {
+        ($($ty:ty),* $(,)?) => {$(
+            if TypeId::of::<T>() == TypeId::of::<$ty>() {
+                return Some(row.try_get::<$ty, _>(index).map(same_type));
+            }
+            if TypeId::of::<T>() == TypeId::of::<Option<$ty>>() {
+                return Some(row.try_get::<Option<$ty>, _>(index).map(same_type));
+            }
+            if TypeId::of::<T>() == TypeId::of::<Vec<$ty>>() {
+                return Some(row.try_get::<Vec<$ty>, _>(index).map(same_type));
+            }
+            if TypeId::of::<T>() == TypeId::of::<Option<Vec<$ty>>>() {
+                return Some(row.try_get::<Option<Vec<$ty>>, _>(index).map(same_type));
+            }
+        )*};
+    }
+    native!(bool, i16, i32, i64, f32, f64, String, Uuid, DateTime<Utc>, NaiveDateTime, NaiveDate, NaiveTime, Decimal);
+    None
+}
+
+/// `value` as `B`, which the caller has checked is its own type.
+fn same_type<A: 'static, B: 'static>(value: A) -> B {
+    let mut value = Some(value);
+    let slot: &mut dyn std::any::Any = &mut value;
+    slot.downcast_mut::<Option<B>>().and_then(Option::take).expect("A and B are the same type")
 }
 
 /// Reads column `index` of `row` as a value of type `ty`.
@@ -201,6 +247,58 @@ mod tests {
             let row = pool.fetch_one(sqlx::query_with(&sql, args)).await.unwrap();
             assert_eq!(read_value(&row, 0, ty).unwrap(), value, "{ty}");
         }
+    }
+
+    /// The direct decode of [`read_native`] gives what the general path gives, values, NULLs,
+    /// arrays (a NULL element included) and errors alike.
+    #[tokio::test]
+    async fn native_decodes_agree_with_the_value_path() {
+        let Some(db) = TestDatabase::new().await else { return };
+        let pool = db.pool().await;
+        let pool = pool.as_postgres().unwrap();
+        let sql = "SELECT true, 7::int2, 70000::int4, 9000000000::int8, 1.5::float4, 'NaN'::float8, 'añ'::text,
+                          '6f1c8a52-3a0e-4f6e-9d0b-2f1b5c1e7a10'::uuid, '2024-02-29 23:59:59.123456+00'::timestamptz,
+                          '2024-02-29 01:02:03'::timestamp, '2024-02-29'::date, '01:02:03.5'::time, 12.50::numeric,
+                          NULL::text, ARRAY[1, 2]::int4[], ARRAY['a', NULL]::text[], ARRAY[]::uuid[], NULL::int8[]";
+        let row = pool.fetch_one(sqlx::query(sql)).await.unwrap();
+        fn both<T: SqlType + PartialEq + std::fmt::Debug>(row: &PgRow, index: usize) {
+            let native = read_native::<T>(row, index).expect("a native type").map_err(|e| e.to_string());
+            let general = read_value(row, index, T::COLUMN_TYPE)
+                .map_err(|e| e.to_string())
+                .and_then(|v| T::from_value(v).map_err(|e| e.to_string()));
+            match (&native, &general) {
+                (Ok(a), Ok(b)) => {
+                    assert!(a == b || format!("{a:?}") == format!("{b:?}"), "column {index}: {a:?} != {b:?}")
+                }
+                (Err(_), Err(_)) => {}
+                _ => panic!("column {index} as {}: {native:?} vs {general:?}", std::any::type_name::<T>()),
+            }
+        }
+        macro_rules! check {
+            ($($index:literal: $($ty:ty),+;)*) => {$($( both::<$ty>(&row, $index); )+)*};
+        }
+        check! {
+            0: bool, Option<bool>;
+            1: i16, Option<i16>;
+            2: i32, Option<i32>;
+            3: i64, Option<i64>;
+            4: f32;
+            5: f64, Option<f64>;
+            6: String, Option<String>;
+            7: Uuid;
+            8: DateTime<Utc>;
+            9: NaiveDateTime;
+            10: NaiveDate;
+            11: NaiveTime;
+            12: Decimal;
+            13: String, Option<String>;
+            14: Vec<i32>, Option<Vec<i32>>;
+            15: Vec<String>, Option<Vec<String>>;
+            16: Vec<Uuid>;
+            17: Vec<i64>, Option<Vec<i64>>;
+        }
+        assert!(read_native::<Vec<u8>>(&row, 6).is_none(), "bytes take the general path");
+        assert!(read_native::<serde_json::Value>(&row, 6).is_none(), "JSON takes the general path");
     }
 
     #[tokio::test]

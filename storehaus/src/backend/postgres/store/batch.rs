@@ -7,9 +7,10 @@
 //! into the column's element type by the statement.
 
 use super::PgExec;
+use super::statements::Statements;
 use crate::backend::postgres::events::{EventKind, events_if, with_events};
 use crate::backend::postgres::quote_ident;
-use crate::backend::postgres::record::{read_record, record_columns};
+use crate::backend::postgres::record::record_columns;
 use crate::backend::postgres::types::{scalar_name, type_name};
 use crate::backend::postgres::values::bind;
 use crate::error::StoreError;
@@ -27,6 +28,39 @@ use std::fmt::{self, Write as _};
 /// Rows per statement: enough to amortize the round trip, few enough to keep each statement's
 /// arrays, and the server's memory for them, modest.
 pub(crate) const BATCH_ROWS: usize = 5_000;
+
+/// The batch statements of one model, with its events when the store emits them. Built once,
+/// on a store's first batch write, so each call only binds: building them with sea-query took
+/// as long as a small batch's round trip.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchStatements {
+    insert: String,
+    /// Upserts keeping (`[0]`) or replacing (`[1]`) the tags of existing rows.
+    upsert: [String; 2],
+    update: String,
+    /// `Err` when the key is an array, which `= ANY($1)` cannot match.
+    delete: Result<String, StoreError>,
+}
+
+impl BatchStatements {
+    pub(crate) fn new(table: &'static TableDef, emit: bool) -> Result<Self, StoreError> {
+        let insert = insert_sql(table, None)?;
+        let upsert_sql = |with_tags: bool| -> Result<String, StoreError> {
+            let sql = insert_sql(table, Some(with_tags))?;
+            Ok(match emit {
+                true => with_events(&format!("{sql}, (xmax = 0) AS \"__inserted\""), table, EventKind::Upsert),
+                false => sql,
+            })
+        };
+        let deleted = if table.soft_delete { EventKind::SoftDelete } else { EventKind::Delete };
+        Ok(BatchStatements {
+            insert: events_if(emit, insert, table, EventKind::Create),
+            upsert: [upsert_sql(false)?, upsert_sql(true)?],
+            update: events_if(emit, update_sql(table), table, EventKind::Update),
+            delete: delete_sql(table).map(|sql| events_if(emit, sql, table, deleted)),
+        })
+    }
+}
 
 /// The alias of the unnested rows. Reserved-looking, so it never clashes with the target table.
 const ROWS: &str = "__batch__";
@@ -210,48 +244,40 @@ async fn each_chunk<I: Sync, T: Model>(
     let mut records = Vec::with_capacity(items.len());
     for chunk in items.chunks(BATCH_ROWS) {
         let args = bind_chunk(chunk)?;
-        for row in exec.fetch_all(sql, args).await? {
-            records.push(read_record(&row)?);
-        }
+        records.extend(exec.fetch_records::<T>(sql, args).await?);
     }
     Ok(records)
 }
 
 pub(crate) async fn create_many<T: Model>(
     exec: PgExec<'_>,
-    emit: bool,
+    statements: &Statements,
     data: &[T],
     tags: &[String],
 ) -> Result<Vec<Record<T>>, StoreError> {
-    insert_many(exec, emit, data, tags, None).await
+    let sql = &statements.batch()?.insert;
+    insert_many(exec, sql, data, tags).await
 }
 
 /// Inserts `data`, updating the live rows whose keys exist already; `tags: None` keeps their tags.
 pub(crate) async fn upsert_many<T: Model>(
     exec: PgExec<'_>,
-    emit: bool,
+    statements: &Statements,
     data: &[T],
     tags: Option<&[String]>,
 ) -> Result<Vec<Record<T>>, StoreError> {
-    insert_many(exec, emit, data, tags.unwrap_or_default(), Some(tags.is_some())).await
+    let sql = &statements.batch()?.upsert[usize::from(tags.is_some())];
+    insert_many(exec, sql, data, tags.unwrap_or_default()).await
 }
 
 async fn insert_many<T: Model>(
     exec: PgExec<'_>,
-    emit: bool,
+    sql: &str,
     data: &[T],
     tags: &[String],
-    upsert: Option<bool>,
 ) -> Result<Vec<Record<T>>, StoreError> {
-    let mut sql = insert_sql(T::TABLE, upsert)?;
-    if emit {
-        sql = match upsert {
-            Some(_) => with_events(&format!("{sql}, (xmax = 0) AS \"__inserted\""), T::TABLE, EventKind::Upsert),
-            None => with_events(&sql, T::TABLE, EventKind::Create),
-        };
-    }
     let columns = create_columns(T::TABLE);
-    each_chunk(exec, &sql, data, |chunk| {
+    each_chunk(exec, sql, data, |chunk| {
         let mut rows = Rows::new(&columns, chunk.len());
         for data in chunk {
             rows.push(data, Write::Create)?;
@@ -265,12 +291,11 @@ async fn insert_many<T: Model>(
 
 pub(crate) async fn update_many<T: Model>(
     exec: PgExec<'_>,
-    emit: bool,
+    statements: &Statements,
     items: &[(T::Key, T)],
 ) -> Result<Vec<Record<T>>, StoreError> {
     let columns = update_columns(T::TABLE);
-    let sql = events_if(emit, update_sql(T::TABLE), T::TABLE, EventKind::Update);
-    each_chunk(exec, &sql, items, |chunk| {
+    each_chunk(exec, &statements.batch()?.update, items, |chunk| {
         let mut rows = Rows::new(&columns, chunk.len());
         for (id, data) in chunk {
             rows.push_key::<T>(id)?;
@@ -284,14 +309,13 @@ pub(crate) async fn update_many<T: Model>(
 /// Deletes (soft-deletes, where the table has it) the live rows with these keys.
 pub(crate) async fn delete_many<T: Model>(
     exec: PgExec<'_>,
-    emit: bool,
+    statements: &Statements,
     keys: &[T::Key],
 ) -> Result<Vec<Record<T>>, StoreError> {
     let key = T::TABLE.primary_key();
-    let kind = if T::TABLE.soft_delete { EventKind::SoftDelete } else { EventKind::Delete };
-    let sql = events_if(emit, delete_sql(T::TABLE)?, T::TABLE, kind);
+    let sql = statements.batch()?.delete.as_ref().map_err(Clone::clone)?;
     let columns = [(key.name, key.ty)];
-    each_chunk(exec, &sql, keys, |chunk| {
+    each_chunk(exec, sql, keys, |chunk| {
         let mut rows = Rows::new(&columns, chunk.len());
         for id in chunk {
             rows.push_key::<T>(id)?;

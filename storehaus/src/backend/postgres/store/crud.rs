@@ -82,7 +82,7 @@ pub(crate) async fn list_all<T: Model>(
     exec: PgExec<'_>,
     statements: &Statements,
 ) -> Result<Vec<Record<T>>, StoreError> {
-    records(&exec.fetch_all(&statements.list_all, PgArguments::default()).await?)
+    exec.fetch_records(&statements.list_all, PgArguments::default()).await
 }
 
 pub(crate) async fn count(exec: PgExec<'_>, statements: &Statements) -> Result<u64, StoreError> {
@@ -163,7 +163,7 @@ pub(crate) async fn tags<T: Model>(
 
 pub(crate) async fn find<T: Model>(exec: PgExec<'_>, q: &ResolvedQuery) -> Result<Vec<Record<T>>, StoreError> {
     let statement = query::select(q)?;
-    records(&exec.fetch_all(&statement.sql, statement.args).await?)
+    exec.fetch_records(&statement.sql, statement.args).await
 }
 
 /// A page of records and the sort-key values of its last row (for the next page's cursor).
@@ -193,7 +193,7 @@ pub(crate) async fn update_where<T: Model>(
 ) -> Result<Vec<Record<T>>, StoreError> {
     let statement = query::update(q, set)?;
     let sql = events_if(emit, statement.sql, q.table, EventKind::Update);
-    records(&exec.fetch_all(&sql, statement.args).await?)
+    exec.fetch_records(&sql, statement.args).await
 }
 
 /// Soft-deletes (where the table has it, unless `hard`) or deletes the matching rows.
@@ -209,7 +209,7 @@ pub(crate) async fn delete_where<T: Model>(
         (query::delete(q)?, EventKind::Delete)
     };
     let sql = events_if(emit, statement.sql, q.table, kind);
-    records(&exec.fetch_all(&sql, statement.args).await?)
+    exec.fetch_records(&sql, statement.args).await
 }
 
 pub(crate) async fn restore_where<T: Model>(
@@ -219,7 +219,7 @@ pub(crate) async fn restore_where<T: Model>(
 ) -> Result<Vec<Record<T>>, StoreError> {
     let statement = query::restore(q)?;
     let sql = events_if(emit, statement.sql, q.table, EventKind::Restore);
-    records(&exec.fetch_all(&sql, statement.args).await?)
+    exec.fetch_records(&sql, statement.args).await
 }
 
 /// Sends the records of `q` to `sink` as they are read; stops early when the consumer is gone.

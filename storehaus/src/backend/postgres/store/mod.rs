@@ -9,7 +9,11 @@ pub(crate) use batch::*;
 pub(crate) use crud::*;
 pub(crate) use statements::Statements;
 
+use crate::backend::postgres::record::read_record;
 use crate::error::StoreError;
+use crate::model::Model;
+use crate::store::Record;
+use futures_util::{Stream, TryStreamExt};
 use sqlx::postgres::{PgArguments, PgPool, PgRow};
 use sqlx::{Postgres, Transaction};
 use tokio::sync::Mutex;
@@ -92,6 +96,30 @@ macro_rules! run {
 }
 
 impl PgExec<'_> {
+    /// The rows of a statement as records, each decoded as it arrives: a large result never
+    /// sits in memory twice, as rows and as records.
+    pub(crate) async fn fetch_records<T: Model>(
+        self,
+        sql: &str,
+        args: PgArguments,
+    ) -> Result<Vec<Record<T>>, StoreError> {
+        let query = sqlx::query_with(sql, args);
+        match self {
+            PgExec::Pool(pool) => decode_each(query.fetch(pool)).await.map_err(Failure::into_error),
+            PgExec::Tx(cell) => {
+                let mut state = cell.state.lock().await;
+                let tx = state.tx.as_mut().ok_or_else(finished)?;
+                let result = decode_each(query.fetch(&mut **tx)).await;
+                if let Err(Failure::Database(error)) = &result
+                    && aborts_transaction(error)
+                {
+                    state.aborted = true;
+                }
+                result.map_err(Failure::into_error)
+            }
+        }
+    }
+
     pub(crate) async fn fetch_all(self, sql: &str, args: PgArguments) -> Result<Vec<PgRow>, StoreError> {
         run!(self, sql, args, fetch_all)
     }
@@ -103,6 +131,32 @@ impl PgExec<'_> {
     pub(crate) async fn fetch_one(self, sql: &str, args: PgArguments) -> Result<PgRow, StoreError> {
         run!(self, sql, args, fetch_one)
     }
+}
+
+/// Why [`decode_each`] stopped: the statement failed, or a row did not decode (which leaves a
+/// transaction intact).
+enum Failure {
+    Database(sqlx::Error),
+    Decode(StoreError),
+}
+
+impl Failure {
+    fn into_error(self) -> StoreError {
+        match self {
+            Failure::Database(error) => error.into(),
+            Failure::Decode(error) => error,
+        }
+    }
+}
+
+async fn decode_each<T: Model>(
+    mut rows: impl Stream<Item = Result<PgRow, sqlx::Error>> + Unpin,
+) -> Result<Vec<Record<T>>, Failure> {
+    let mut records = Vec::new();
+    while let Some(row) = rows.try_next().await.map_err(Failure::Database)? {
+        records.push(read_record(&row).map_err(Failure::Decode)?);
+    }
+    Ok(records)
 }
 
 /// The error for a statement on a transaction that already ended.

@@ -1,11 +1,14 @@
 //! The statements a model runs on every call, built once with sea-query and reused, so each
 //! connection's prepared-statement cache hits.
 
+use super::batch::BatchStatements;
 use crate::backend::postgres::events::{EventKind, with_events};
 use crate::backend::postgres::record::record_columns;
+use crate::error::StoreError;
 use crate::model::system::{DELETED_AT, TAGS, UPDATED_AT, VERSION};
 use crate::model::{TableDef, Write};
 use sea_query::{Alias, Expr, Func, PostgresQueryBuilder, Query, ReturningClause, SimpleExpr};
+use std::sync::OnceLock;
 
 /// SQL text of a model's per-call statements; parameters are `$1…` in the order documented on each.
 #[derive(Debug, Clone)]
@@ -44,6 +47,9 @@ pub(crate) struct Statements {
     pub set_tags: String,
     /// Whether every write also appends its events to the event log (the store has signals).
     pub emit: bool,
+    table: &'static TableDef,
+    /// Built on the first batch write; `Err` is kept, as building again would fail again.
+    batch: OnceLock<Result<BatchStatements, StoreError>>,
 }
 
 fn col(name: &str) -> Alias {
@@ -60,6 +66,11 @@ fn returning(table: &TableDef) -> ReturningClause {
 }
 
 impl Statements {
+    /// The batch statements, built on first use.
+    pub(crate) fn batch(&self) -> Result<&BatchStatements, StoreError> {
+        self.batch.get_or_init(|| BatchStatements::new(self.table, self.emit)).as_ref().map_err(Clone::clone)
+    }
+
     /// The statements of `table`; with `emit`, every write also appends its events to the event log.
     pub(crate) fn new(table: &'static TableDef, emit: bool) -> Self {
         let mut statements = Self::plain(table);
@@ -240,6 +251,8 @@ impl Statements {
             remove_tags,
             set_tags,
             emit: false,
+            table,
+            batch: OnceLock::new(),
         }
     }
 }
