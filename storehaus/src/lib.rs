@@ -129,4 +129,5 @@ mod guide {
     doctest_file!(Transactions, "../../docs/transactions.md");
     doctest_file!(Caching, "../../docs/caching.md");
     doctest_file!(Backends, "../../docs/backends.md");
+    doctest_file!(Performance, "../../docs/performance.md");
 }

@@ -10,6 +10,7 @@ mod sea_values;
 mod tests;
 
 use super::record::record_columns;
+use crate::backend::quote_ident;
 use crate::error::StoreError;
 use crate::model::TableDef;
 use crate::model::system::{DELETED_AT, UPDATED_AT, VERSION};
@@ -68,12 +69,16 @@ fn table(q: &ResolvedQuery) -> Alias {
     Alias::new(q.table.name)
 }
 
-fn columns(table: &TableDef) -> impl Iterator<Item = Alias> {
-    record_columns(table).into_iter().map(Alias::new)
+fn returning(table: &TableDef) -> ReturningClause {
+    Query::returning().expr(column_list(table))
 }
 
-fn returning(table: &TableDef) -> ReturningClause {
-    Query::returning().columns(columns(table))
+/// The record columns, quoted and comma-separated, as one expression: the same text sea-query
+/// writes for the column list, at a fraction of its cost (a dozen columns cost it more than the
+/// rest of a statement).
+fn column_list(table: &TableDef) -> SimpleExpr {
+    let list: Vec<String> = record_columns(table).into_iter().map(quote_ident).collect();
+    Expr::cust(list.join(", "))
 }
 
 fn now() -> SimpleExpr {
@@ -100,7 +105,7 @@ fn filter(q: &ResolvedQuery, visibility: Visibility, keyset: bool) -> Result<Opt
 
 fn render_select(q: &ResolvedQuery) -> Result<(String, Values), StoreError> {
     let mut select = Query::select();
-    select.columns(columns(q.table)).from(table(q));
+    select.expr(column_list(q.table)).from(table(q));
     if let Some(filter) = filter(q, q.visibility, true)? {
         select.cond_where(filter);
     }
