@@ -17,7 +17,7 @@ export DATABASE_URL REDIS_URL
 EXAMPLES := demo quickstart 01_basic_usage 02_model_definition tags_demo transactions migrations \
 	signals_basic caching_basic blog_system ecommerce_demo complete_integration
 
-.PHONY: help setup dev docker-up docker-down build test doc check \
+.PHONY: help setup dev docker-up docker-down build test doc check bench \
 	example-complete examples-all examples-help examples-list
 
 help: ## List the targets
@@ -50,6 +50,9 @@ check: ## Formatting, lints, API docs and tests
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	@$(MAKE) --no-print-directory doc test
+
+bench: docker-up ## Run the side-by-side benchmark, quick mode (docs/performance.md)
+	cargo run --release -p storehaus-bench -- --quick
 
 example-complete: setup ## Run the full-system example, complete_integration
 	cargo run --example complete_integration
