@@ -12,6 +12,7 @@ use crate::sql;
 use crate::stats::Summary;
 use sea_orm::ActiveValue::{Set, Unchanged};
 use sea_orm::{ActiveModelTrait, EntityTrait};
+use storehaus::GenericStore;
 
 pub const LOOKUP: &str = "pk_lookup";
 pub const UPDATE: &str = "update_by_pk";
@@ -35,25 +36,8 @@ pub async fn lookup(b: &Bench) -> Result<Vec<Summary>> {
     seed(b).await?;
     let get = &b.pg.prepare(sql::GET_USER).await?;
     let mut contenders = vec![
-        Contender::new("storehaus", move |i| {
-            Box::pin(async move {
-                let (t, row) = timed!(b.users.get_by_id(&key(i, TABLE_ROWS)).await?);
-                expect_rows("storehaus", row.iter().len(), 1)?;
-                Ok(t)
-            })
-        }),
-        Contender::new("sqlx", move |i| {
-            Box::pin(async move {
-                let (t, row) = timed!(
-                    sqlx::query_as::<_, UserRow>(sql::GET_USER)
-                        .bind(key(i, TABLE_ROWS))
-                        .fetch_optional(&b.sqlx)
-                        .await?
-                );
-                expect_rows("sqlx", row.iter().len(), 1)?;
-                Ok(t)
-            })
-        }),
+        store_lookup("storehaus", &b.users, TABLE_ROWS),
+        sqlx_lookup(b, TABLE_ROWS),
         Contender::new("tokio-postgres", move |i| {
             Box::pin(async move {
                 let (t, row) = timed!(
@@ -72,6 +56,29 @@ pub async fn lookup(b: &Bench) -> Result<Vec<Summary>> {
         }),
     ];
     measure(LOOKUP, 1, b.mode.plan(Cost::Light), &mut contenders).await
+}
+
+/// `get_by_id` on `store`, cycling through the first `rows` keys.
+pub fn store_lookup<'a>(name: &'static str, store: &'a GenericStore<User>, rows: usize) -> Contender<'a> {
+    Contender::new(name, move |i| {
+        Box::pin(async move {
+            let (t, row) = timed!(store.get_by_id(&key(i, rows)).await?);
+            expect_rows(name, row.iter().len(), 1)?;
+            Ok(t)
+        })
+    })
+}
+
+/// StoreHaus's lookup statement on raw sqlx, cycling through the first `rows` keys.
+pub fn sqlx_lookup(b: &Bench, rows: usize) -> Contender<'_> {
+    Contender::new("sqlx", move |i| {
+        Box::pin(async move {
+            let (t, row) =
+                timed!(sqlx::query_as::<_, UserRow>(sql::GET_USER).bind(key(i, rows)).fetch_optional(&b.sqlx).await?);
+            expect_rows("sqlx", row.iter().len(), 1)?;
+            Ok(t)
+        })
+    })
 }
 
 /// The new values sample `i` writes: they change every time, so every update really writes.

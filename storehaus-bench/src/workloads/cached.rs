@@ -5,12 +5,11 @@
 //! the end); every key it reads was read once before measuring, so each sample is a hit: one
 //! Redis round trip, no SQL.
 
-use super::by_key::{key, seed};
+use super::by_key::{key, seed, sqlx_lookup, store_lookup};
 use crate::Result;
-use crate::runner::{Contender, Cost, expect_rows, measure, timed};
-use crate::schema::{USERS, User, UserRow};
+use crate::runner::{Cost, measure};
+use crate::schema::{USERS, User};
 use crate::setup::Bench;
-use crate::sql;
 use crate::stats::Summary;
 use storehaus::GenericStore;
 use storehaus::cache::CacheParams;
@@ -48,32 +47,9 @@ pub async fn run(b: &Bench) -> Result<Vec<Summary>> {
     }
     let before = params.manager().stats();
     let mut contenders = vec![
-        Contender::new("storehaus+redis", move |i| {
-            Box::pin(async move {
-                let (t, row) = timed!(cached.get_by_id(&key(i, WORKING_SET)).await?);
-                expect_rows("storehaus+redis", row.iter().len(), 1)?;
-                Ok(t)
-            })
-        }),
-        Contender::new("storehaus", move |i| {
-            Box::pin(async move {
-                let (t, row) = timed!(b.users.get_by_id(&key(i, WORKING_SET)).await?);
-                expect_rows("storehaus", row.iter().len(), 1)?;
-                Ok(t)
-            })
-        }),
-        Contender::new("sqlx", move |i| {
-            Box::pin(async move {
-                let (t, row) = timed!(
-                    sqlx::query_as::<_, UserRow>(sql::GET_USER)
-                        .bind(key(i, WORKING_SET))
-                        .fetch_optional(&b.sqlx)
-                        .await?
-                );
-                expect_rows("sqlx", row.iter().len(), 1)?;
-                Ok(t)
-            })
-        }),
+        store_lookup("storehaus+redis", cached, WORKING_SET),
+        store_lookup("storehaus", &b.users, WORKING_SET),
+        sqlx_lookup(b, WORKING_SET),
     ];
     let summaries = measure(NAME, 1, b.mode.plan(Cost::Light), &mut contenders).await?;
     let after = params.manager().stats();
