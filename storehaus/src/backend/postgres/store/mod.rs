@@ -60,13 +60,19 @@ impl TxCell {
     }
 }
 
-/// Whether PostgreSQL aborted the transaction because of `error` (client-side decoding errors
+/// Whether PostgreSQL aborted the transaction because of an error (client-side decoding errors
 /// leave it intact).
-fn aborts_transaction(error: &sqlx::Error) -> bool {
-    matches!(
-        error,
-        sqlx::Error::Database(_) | sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed
-    )
+trait AbortsTransaction {
+    fn aborts_transaction(&self) -> bool;
+}
+
+impl AbortsTransaction for sqlx::Error {
+    fn aborts_transaction(&self) -> bool {
+        matches!(
+            self,
+            sqlx::Error::Database(_) | sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed
+        )
+    }
 }
 
 /// Where a statement runs: any pooled connection, or the connection of a transaction.
@@ -76,17 +82,17 @@ pub(crate) enum PgExec<'a> {
     Tx(&'a TxCell),
 }
 
-/// Runs `$method` (`fetch_all`, `execute`, …) of a query on the executor.
+/// Runs `$work` with `$conn` bound to the executor: the pool, or the transaction's connection,
+/// which is marked aborted when `$work` fails in a way that aborts it on the server.
 macro_rules! run {
-    ($exec:expr, $sql:expr, $args:expr, $method:ident) => {{
-        let query = sqlx::query_with($sql, $args);
+    ($exec:expr, |$conn:ident| $work:expr) => {{
         match $exec {
-            PgExec::Pool(pool) => query.$method(pool).await.map_err(StoreError::from),
+            PgExec::Pool($conn) => $work.await.map_err(StoreError::from),
             PgExec::Tx(cell) => {
                 let mut state = cell.state.lock().await;
-                let tx = state.tx.as_mut().ok_or_else(finished)?;
-                let result = query.$method(&mut **tx).await;
-                if result.as_ref().is_err_and(aborts_transaction) {
+                let $conn = &mut **state.tx.as_mut().ok_or_else(finished)?;
+                let result = $work.await;
+                if result.as_ref().is_err_and(AbortsTransaction::aborts_transaction) {
                     state.aborted = true;
                 }
                 result.map_err(StoreError::from)
@@ -103,33 +109,19 @@ impl PgExec<'_> {
         sql: &str,
         args: PgArguments,
     ) -> Result<Vec<Record<T>>, StoreError> {
-        let query = sqlx::query_with(sql, args);
-        match self {
-            PgExec::Pool(pool) => decode_each(query.fetch(pool)).await.map_err(Failure::into_error),
-            PgExec::Tx(cell) => {
-                let mut state = cell.state.lock().await;
-                let tx = state.tx.as_mut().ok_or_else(finished)?;
-                let result = decode_each(query.fetch(&mut **tx)).await;
-                if let Err(Failure::Database(error)) = &result
-                    && aborts_transaction(error)
-                {
-                    state.aborted = true;
-                }
-                result.map_err(Failure::into_error)
-            }
-        }
+        run!(self, |conn| decode_each(sqlx::query_with(sql, args).fetch(conn)))
     }
 
     pub(crate) async fn fetch_all(self, sql: &str, args: PgArguments) -> Result<Vec<PgRow>, StoreError> {
-        run!(self, sql, args, fetch_all)
+        run!(self, |conn| sqlx::query_with(sql, args).fetch_all(conn))
     }
 
     pub(crate) async fn fetch_optional(self, sql: &str, args: PgArguments) -> Result<Option<PgRow>, StoreError> {
-        run!(self, sql, args, fetch_optional)
+        run!(self, |conn| sqlx::query_with(sql, args).fetch_optional(conn))
     }
 
     pub(crate) async fn fetch_one(self, sql: &str, args: PgArguments) -> Result<PgRow, StoreError> {
-        run!(self, sql, args, fetch_one)
+        run!(self, |conn| sqlx::query_with(sql, args).fetch_one(conn))
     }
 }
 
@@ -140,9 +132,15 @@ enum Failure {
     Decode(StoreError),
 }
 
-impl Failure {
-    fn into_error(self) -> StoreError {
-        match self {
+impl AbortsTransaction for Failure {
+    fn aborts_transaction(&self) -> bool {
+        matches!(self, Failure::Database(error) if error.aborts_transaction())
+    }
+}
+
+impl From<Failure> for StoreError {
+    fn from(failure: Failure) -> Self {
+        match failure {
             Failure::Database(error) => error.into(),
             Failure::Decode(error) => error,
         }
