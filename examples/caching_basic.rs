@@ -2,11 +2,12 @@
 //! timed, with every cached read checked against the database.
 //!
 //! ```text
-//! DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo run --example caching_basic
+//! cargo run --example caching_basic
 //! ```
 //!
-//! Without `DATABASE_URL` it connects to `localhost:5432/storehaus` as `postgres`/`password`.
-//! `REDIS_URL` names the cache (default `redis://127.0.0.1:6379`). When Redis cannot be reached
+//! It reads its configuration with `AppConfig::load()`: `storehaus.toml` or `$STOREHAUS_CONFIG`,
+//! then `DATABASE_URL`, `REDIS_URL` and the `STOREHAUS_*` variables (see docs/configuration.md);
+//! the cache defaults to `redis://127.0.0.1:6379`. When Redis cannot be reached
 //! the example still runs: the cache fails open, every read goes to PostgreSQL, and only the
 //! results are checked. It exits non-zero when a read through the cache differs from the
 //! database, or when a reachable cache never answers.
@@ -35,31 +36,12 @@ const READS: usize = 2_000;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = match std::env::var("DATABASE_URL") {
-        Ok(url) => DatabaseConfig::from_url(&url)?,
-        Err(_) => DatabaseConfig::new(
-            "localhost".to_string(), // host
-            5432,                    // port
-            "storehaus".to_string(), // database
-            "postgres".to_string(),  // username
-            "password".to_string(),  // password
-            1,                       // min_connections
-            10,                      // max_connections
-            30,                      // connection_timeout_seconds
-            600,                     // idle_timeout_seconds
-            3600,                    // max_lifetime_seconds
-        ),
-    };
-    let storehaus = StoreHaus::new(config).await?;
+    let config = AppConfig::load()?;
+    let storehaus = StoreHaus::new(config.database).await?;
     storehaus.auto_migrate::<Product>(true).await?;
 
     // A short command timeout: a cache that does not answer quickly is worth less than none.
-    let redis_url = std::env::var("REDIS_URL").ok().filter(|url| !url.is_empty());
-    let cache_config = CacheConfig {
-        timeout_ms: 200,
-        connection_timeout_ms: 500,
-        ..CacheConfig::from_url(redis_url.as_deref().unwrap_or("redis://127.0.0.1:6379"))?
-    };
+    let cache_config = CacheConfig { timeout_ms: 200, connection_timeout_ms: 500, ..config.cache };
     let manager = Arc::new(CacheManager::new(cache_config.clone())?);
     let redis_up = match manager.ping().await {
         Ok(()) => true,
