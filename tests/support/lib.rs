@@ -4,6 +4,7 @@
 use storehaus::StoreHaus;
 
 mod backend;
+pub mod fault_proxy;
 pub mod redis;
 
 pub use backend::{TestBackend, raw, run_on};
