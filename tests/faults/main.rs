@@ -4,3 +4,8 @@
 //! it measured (`cargo test --test faults -- --nocapture`).
 
 mod proxy;
+mod cancellation;
+mod listener;
+mod postgres;
+mod redis;
+mod shutdown;

@@ -215,3 +215,15 @@ async fn pump(
         to.write_all(&buffer[..read]).await?;
     }
 }
+
+/// A proxy in front of the server of `config` and the settings that connect through it.
+pub async fn in_front_of(config: &storehaus::DatabaseConfig) -> (FaultProxy, storehaus::DatabaseConfig) {
+    let upstream = tokio::net::lookup_host((config.host.as_str(), config.port))
+        .await
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .unwrap_or_else(|| panic!("cannot resolve {}:{}", config.host, config.port));
+    let proxy = FaultProxy::start(upstream).await.expect("the fault proxy starts");
+    let proxied = storehaus::DatabaseConfig { host: "127.0.0.1".to_owned(), port: proxy.port(), ..config.clone() };
+    (proxy, proxied)
+}
