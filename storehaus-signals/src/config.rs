@@ -67,8 +67,10 @@ pub struct SignalConfig {
     pub auto_remove_inactive_callbacks: bool,
     /// Idle time after which a callback counts as inactive, in seconds.
     pub inactive_callback_threshold_seconds: u64,
-    /// How long the listener waits for a doorbell ring before it checks its connection and reads
-    /// the log anyway, in seconds; bounds the delay of an event whose ring was lost.
+    /// How soon the listener notices that its connection went silent, in seconds: after half
+    /// this interval without a doorbell ring it checks the connection and reads the log anyway,
+    /// and a check or read that takes longer than half of it counts as a lost connection. Also bounds the delay
+    /// of an event whose ring was lost.
     pub heartbeat_seconds: u64,
     /// Age after which events are pruned from the log, in seconds; a listener that is offline or
     /// behind for longer misses the pruned events.

@@ -55,7 +55,7 @@ pub trait Doorbell: Send {
     /// gone (the listener reconnects and catches up from the log).
     fn ring(&mut self) -> BoxFuture<'_, Result<(), SourceError>>;
 
-    /// Checks that the connection still answers; an error or a hang past the heartbeat interval
-    /// makes the listener reconnect.
+    /// Checks that the connection still answers; an error or a hang past half the heartbeat
+    /// interval makes the listener reconnect.
     fn heartbeat(&mut self) -> BoxFuture<'_, Result<(), SourceError>>;
 }

@@ -9,13 +9,16 @@ use crate::signals::{SignalConfig, SignalManager};
 use std::any::{Any, type_name};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 /// The connection pool, migrations and a registry of named stores.
 pub struct StoreHaus {
     pool: DbPool,
     stores: HashMap<String, Arc<dyn Any + Send + Sync>>,
+    /// Managers started by [`StoreHaus::signal_manager`], shut down by [`StoreHaus::close`]:
+    /// each listener holds a pooled connection, which closing the pool would wait for forever.
+    signal_managers: Mutex<Vec<Weak<SignalManager>>>,
 }
 
 /// What [`StoreHaus::health_check`] found.
@@ -58,7 +61,7 @@ impl StoreHaus {
 
     /// Uses a pool that is already open.
     pub fn with_pool(pool: DbPool) -> Self {
-        StoreHaus { pool, stores: HashMap::new() }
+        StoreHaus { pool, stores: HashMap::new(), signal_managers: Mutex::default() }
     }
 
     /// The connection pool, to hand to stores.
@@ -128,13 +131,29 @@ impl StoreHaus {
     /// Starts a [`SignalManager`] on this database: creates the event log if it is missing and a
     /// listener that delivers every change committed from now on, by any process, to the
     /// manager's callbacks. Hand the manager to the stores whose changes it should announce.
+    ///
+    /// [`StoreHaus::close`] shuts the manager down.
     pub async fn signal_manager(&self, config: SignalConfig) -> Result<Arc<SignalManager>> {
         let source = self.pool.event_source().await?;
-        SignalManager::start(config, source).await.map_err(|e| StoreError::Signal(e.to_string()))
+        let manager = SignalManager::start(config, source).await.map_err(|e| StoreError::Signal(e.to_string()))?;
+        let mut managers = self.signal_managers.lock().unwrap_or_else(PoisonError::into_inner);
+        managers.retain(|started| started.strong_count() > 0);
+        managers.push(Arc::downgrade(&manager));
+        Ok(manager)
     }
 
-    /// Closes the pool; waits for checked-out connections to return.
+    /// Shuts down: stops the signal managers started by [`StoreHaus::signal_manager`] (each
+    /// waits for its running callbacks, see [`SignalManager::shutdown`]), then closes the pool,
+    /// waiting for checked-out connections to come back. Calls made afterwards fail with a
+    /// [`StoreError::Database`] saying the pool is closed; calling `close` again does nothing.
+    ///
+    /// Connections held elsewhere (a [`Transaction`](crate::Transaction) still open, a stream
+    /// still being read) keep `close` waiting until they are dropped.
     pub async fn close(&self) {
+        let managers = std::mem::take(&mut *self.signal_managers.lock().unwrap_or_else(PoisonError::into_inner));
+        for manager in managers.iter().filter_map(Weak::upgrade) {
+            manager.shutdown().await;
+        }
         self.pool.close().await;
     }
 }

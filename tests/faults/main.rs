@@ -3,9 +3,9 @@
 //! futures and shutdown. Each test states a promise of docs/reliability.md and prints the figure
 //! it measured (`cargo test --test faults -- --nocapture`).
 
-mod proxy;
 mod cancellation;
 mod listener;
 mod postgres;
+mod proxy;
 mod redis;
 mod shutdown;

@@ -1,1 +1,133 @@
-//! (being written)
+//! Graceful shutdown. Promise: `StoreHaus::close()` ends the signal listener, the pool and every
+//! background task within 10 s, even while other tasks are still calling the store, and leaves
+//! no session of its own in `pg_stat_activity`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use storehaus::prelude::*;
+use storehaus::testing::TestDatabase;
+
+#[model]
+#[table(name = "shutdown_items")]
+pub struct Item {
+    #[primary_key]
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// What `close()` and the server's clean-up may take together.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
+
+/// Client sessions on the test database other than the one asking.
+async fn sessions(admin: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(admin)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_ends_listener_pool_and_tasks_within_ten_seconds() {
+    let Some(db) = TestDatabase::new().await else { return };
+    // One connection, reused for every look at pg_stat_activity, so it excludes only itself.
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            sqlx::postgres::PgConnectOptions::new()
+                .host(&db.config().host)
+                .port(db.config().port)
+                .username(&db.config().username)
+                .password(&db.config().password)
+                .database(db.name()),
+        )
+        .await
+        .unwrap();
+    let tasks_before = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+
+    let storehaus = db.storehaus().await;
+    storehaus.auto_migrate::<Item>(false).await.unwrap();
+    let config = SignalConfig { heartbeat_seconds: 1, ..SignalConfig::default() };
+    let manager = storehaus.signal_manager(config).await.unwrap();
+    let heard = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&heard);
+    manager
+        .add_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            async { Ok(()) }
+        })
+        .unwrap();
+    let store = GenericStore::<Item>::new(storehaus.pool().clone(), Some(manager.clone()), None);
+
+    // Callers that keep going until the pool refuses them.
+    let callers: Vec<_> = (0..4)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut done = 0u64;
+                loop {
+                    let created = store.create(Item::new(Uuid::new_v4(), format!("caller {n}")), None).await;
+                    let read = match created {
+                        Ok(item) => store.get_by_id(&item.id).await.map(|_| ()),
+                        Err(error) => Err(error),
+                    };
+                    match read {
+                        Ok(()) => done += 1,
+                        Err(error) => return (done, error),
+                    }
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    while heard.load(Ordering::Relaxed) < 50 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(heard.load(Ordering::Relaxed) >= 50, "events flow before the shutdown: {:?}", manager.get_stats());
+    assert!(sessions(&admin).await >= 2, "the pool and the listener are connected");
+
+    let closing = Instant::now();
+    tokio::time::timeout(SHUTDOWN_LIMIT, storehaus.close()).await.expect("close() returns within 10 s");
+    let closed_in = closing.elapsed();
+    assert_eq!(storehaus.pool().connections().0, 0, "the pool holds no connection once close() returns");
+    assert!(manager.is_shut_down());
+    assert!(!manager.get_stats().listener_connected);
+
+    // Every caller ends with the pool's refusal, not a hang.
+    let mut calls = 0;
+    for caller in callers {
+        let (done, error) = tokio::time::timeout(SHUTDOWN_LIMIT, caller).await.expect("callers end").unwrap();
+        assert!(error.to_string().contains("closed"), "{error:?}");
+        calls += done;
+    }
+    let refused = store.get_by_id(&Uuid::new_v4()).await.unwrap_err();
+    assert!(refused.to_string().contains("closed"), "{refused:?}");
+    tokio::time::timeout(SHUTDOWN_LIMIT, storehaus.close()).await.expect("closing again returns at once");
+
+    // The server has let go of every session: sqlx closes each connection on its way out,
+    // and the backend exits a moment later.
+    let mut left = sessions(&admin).await;
+    while left > 0 && closing.elapsed() < SHUTDOWN_LIMIT {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        left = sessions(&admin).await;
+    }
+    let sessions_gone_in = closing.elapsed();
+    assert_eq!(left, 0, "no session is left in pg_stat_activity");
+
+    // With the handles dropped, no task of StoreHaus is left on the runtime.
+    drop((store, manager, storehaus));
+    let mut tasks_after = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    while tasks_after > tasks_before && closing.elapsed() < SHUTDOWN_LIMIT {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        tasks_after = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    }
+    assert_eq!(tasks_after, tasks_before, "background tasks left running");
+    println!(
+        "figure: close() returned in {closed_in:?} with 4 callers running ({calls} calls made); \
+         no session in pg_stat_activity after {sessions_gone_in:?}; tasks {tasks_before} before, {tasks_after} after"
+    );
+    admin.close().await;
+}

@@ -201,16 +201,16 @@ async fn pump(
     let mut buffer = vec![0u8; 16 * 1024];
     loop {
         let read = from.read(&mut buffer).await?;
-        if read == 0 {
-            return to.shutdown().await;
-        }
-        // Bytes that arrive during a blackhole are held until it ends.
+        // Bytes, and the end of the stream, that arrive during a blackhole are held until it ends.
         let fault = match state.wait_for(|s| s.fault != Fault::Blackhole).await {
             Ok(current) => current.fault,
             Err(_) => return Ok(()),
         };
         if let Fault::Latency(delay) = fault {
             tokio::time::sleep(delay).await;
+        }
+        if read == 0 {
+            return to.shutdown().await;
         }
         to.write_all(&buffer[..read]).await?;
     }

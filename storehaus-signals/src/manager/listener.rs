@@ -22,9 +22,10 @@ pub(crate) enum Item {
 /// The queue was closed: the dispatcher is gone, and so is any reason to read.
 struct Closed;
 
-/// Shortest time a read or subscribe may take before the connection counts as lost; a query
-/// stuck on a silently dropped connection would otherwise stall the listener for good.
-const MIN_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Shortest time a subscribe may take before it counts as failed: opening a connection can be
+/// slow on a busy server, and a subscribe stuck on a silent network would otherwise stall the
+/// listener for good.
+const MIN_SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `call`, failing as a lost connection when it takes longer than `limit`.
 async fn bounded<T>(
@@ -55,22 +56,27 @@ pub(crate) async fn listen(shared: Arc<Shared>, mut position: Position, queue: m
 }
 
 /// One connection to the source: subscribe, catch up, then read whenever the doorbell rings or
-/// the heartbeat interval passes. Returns only on a source error or when the queue closes.
+/// half the heartbeat interval passes. Returns only on a source error or when the queue closes.
 ///
 /// `position` only moves past events already in the queue, so a new session continues exactly
 /// where the failed one stopped: nothing is skipped and nothing is queued twice.
+///
+/// A connection that goes silent is noticed within one heartbeat interval, whatever the listener
+/// was doing: a read or a check gets half the interval, and so does a quiet wait for a ring.
 async fn session(
     shared: &Shared,
     position: &mut Position,
     queue: &mpsc::Sender<Item>,
     backoff: &mut Backoff,
 ) -> Result<Closed, SourceError> {
-    let limit = shared.config.heartbeat().max(MIN_CALL_TIMEOUT);
+    let heartbeat = shared.config.heartbeat();
+    let half = heartbeat / 2;
     // Subscribed before catching up, so a commit made during the catch-up still rings.
-    let mut doorbell = bounded(limit, "subscribe", shared.source.subscribe()).await?;
+    let subscribe_limit = heartbeat.max(MIN_SUBSCRIBE_TIMEOUT);
+    let mut doorbell = bounded(subscribe_limit, "subscribe", shared.source.subscribe()).await?;
     let mut caught_up = false;
     loop {
-        if let Err(closed) = catch_up(shared, position, queue, limit).await? {
+        if let Err(closed) = catch_up(shared, position, queue, half).await? {
             return Ok(closed);
         }
         if !caught_up {
@@ -78,7 +84,7 @@ async fn session(
             backoff.reset();
             shared.counters.listener_connected.store(true, Ordering::Relaxed);
         }
-        wait_for_news(doorbell.as_mut(), shared.config.heartbeat()).await?;
+        wait_for_news(doorbell.as_mut(), half).await?;
     }
 }
 
@@ -111,9 +117,9 @@ async fn catch_up(
     }
 }
 
-/// Waits for a ring; after a quiet heartbeat interval, checks the connection instead (a hang
-/// counts as lost) and returns so the log is read anyway, which picks up events whose ring was
-/// lost.
+/// Waits for a ring; after a quiet `interval`, checks the connection instead (a check that takes
+/// longer than `interval` counts as lost) and returns so the log is read anyway, which picks up
+/// events whose ring was lost.
 async fn wait_for_news(doorbell: &mut dyn Doorbell, interval: Duration) -> Result<(), SourceError> {
     if let Ok(rang) = tokio::time::timeout(interval, doorbell.ring()).await {
         return rang;

@@ -109,8 +109,8 @@ impl DbPool {
     /// Closes every connection; waits for checked-out ones to return.
     pub async fn close(&self) {
         match &self.inner {
-            Pool::Postgres(pool) => pool.close().await,
-            Pool::Sqlite(db) => db.pool().close().await,
+            Pool::Postgres(pool) => close_pool(pool).await,
+            Pool::Sqlite(db) => close_pool(db.pool()).await,
         }
     }
 
@@ -180,5 +180,19 @@ impl fmt::Debug for DbPool {
             .field("size", &size)
             .field("idle", &idle)
             .finish()
+    }
+}
+
+/// Closes `pool` and every connection it holds.
+///
+/// sqlx's `Pool::close` stops after waiting for the last checked-out connection, so a connection
+/// that came back to the idle queue during that wait stays open (and its server session alive)
+/// until the pool is dropped. Each further pass closes such stragglers; once nothing is checked
+/// out, which the first pass waited for, one more pass suffices.
+async fn close_pool<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) {
+    pool.close().await;
+    while pool.size() > 0 {
+        pool.close().await;
+        tokio::task::yield_now().await;
     }
 }
