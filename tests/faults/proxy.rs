@@ -100,5 +100,8 @@ async fn reset_open_breaks_open_connections_and_serves_new_ones() {
 
 /// A reset shows as `ConnectionReset`, or as an early end of stream when the reset raced the read.
 fn is_reset(error: &std::io::Error) -> bool {
-    matches!(error.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::BrokenPipe)
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::BrokenPipe
+    )
 }

@@ -172,11 +172,16 @@ async fn serve(mut client: TcpStream, upstream: SocketAddr, mut state: watch::Re
     let ended_by_reset = {
         let (client_read, client_write) = client.split();
         let (server_read, server_write) = server.split();
+        // A reset from either side is passed on to the other, as a router would: a client left
+        // waiting for the rest of a reply from a dead server would otherwise wait forever.
         let pumps = async {
-            tokio::join!(pump(client_read, server_write, state.clone()), pump(server_read, client_write, state.clone()))
+            tokio::try_join!(
+                pump(client_read, server_write, state.clone()),
+                pump(server_read, client_write, state.clone())
+            )
         };
         tokio::select! {
-            _ = pumps => false,
+            ended = pumps => ended.is_err(),
             _ = watch_reset.wait_for(must_reset) => true,
         }
     };

@@ -1,5 +1,6 @@
 //! `SqlType` for the standard types.
 
+use super::json::{check_json_depth, check_json_nul};
 use super::{ArrayElement, ColumnType, ScalarType, SqlType, Value, ValueError};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
@@ -41,8 +42,28 @@ scalar! {
     NaiveDate => Date, Date;
     NaiveTime => Time, Time;
     Decimal => Decimal, Decimal;
-    serde_json::Value => Json, Json;
 }
+
+impl SqlType for serde_json::Value {
+    const COLUMN_TYPE: ColumnType = ColumnType::Scalar(ScalarType::Json);
+
+    fn to_value(&self) -> Result<Value, ValueError> {
+        // Checked before the clone: cloning, encoding and dropping JSON all recurse, so a value
+        // too deep is refused here, where looking at it costs no stack.
+        check_json_depth(self)?;
+        check_json_nul(self)?;
+        Ok(Value::Json(self.clone()))
+    }
+
+    fn from_value(value: Value) -> Result<Self, ValueError> {
+        match value {
+            Value::Json(v) => Ok(v),
+            other => Err(ValueError::unexpected("Json", &other)),
+        }
+    }
+}
+
+impl ArrayElement for serde_json::Value {}
 
 /// Integers without a column type of their own, stored in the next wider signed column.
 macro_rules! widened {
@@ -145,6 +166,18 @@ mod tests {
         round_trip(vec!["a".to_string(), "b".to_string()]);
         round_trip(Some(5_i64));
         round_trip(None::<String>);
+    }
+
+    #[test]
+    fn json_with_a_nul_character_is_refused_when_encoded() {
+        use serde_json::json;
+        for bad in [json!("a\u{0}"), json!({"k\u{0}": 1}), json!([{"k": ["x", "\u{0}"]}])] {
+            let err = bad.to_value().unwrap_err();
+            assert!(err.to_string().contains("NUL"), "{bad}: {err}");
+            assert!(Some(bad.clone()).to_value().is_err() && vec![bad.clone()].to_value().is_err(), "{bad}");
+            assert!(super::super::Json(bad).to_value().is_err());
+        }
+        round_trip(json!({"k": ["\\0", "é", "\u{1}"]}));
     }
 
     #[test]

@@ -46,7 +46,10 @@ where
     const COLUMN_TYPE: ColumnType = ColumnType::Scalar(ScalarType::Json);
 
     fn to_value(&self) -> Result<Value, ValueError> {
-        serde_json::to_value(&self.0).map(Value::Json).map_err(|e| ValueError::new(e.to_string()))
+        let json = serde_json::to_value(&self.0).map_err(|e| ValueError::new(e.to_string()))?;
+        check_json_depth(&json)?;
+        check_json_nul(&json)?;
+        Ok(Value::Json(json))
     }
 
     fn from_value(value: Value) -> Result<Self, ValueError> {
@@ -54,5 +57,116 @@ where
             Value::Json(v) => serde_json::from_value(v).map(Json).map_err(|e| ValueError::new(e.to_string())),
             other => Err(ValueError::unexpected("Json", &other)),
         }
+    }
+}
+
+/// The deepest nesting of arrays and objects a JSON field may hold: `[[1]]` is 2 deep. serde_json,
+/// which reads JSON columns back, refuses anything deeper, so a deeper value could be written but
+/// never read again.
+pub const MAX_JSON_DEPTH: usize = 127;
+
+/// Refuses JSON nested deeper than [`MAX_JSON_DEPTH`]. Walks the value with a list of its own
+/// instead of recursion, so a value of any depth is measured without using the stack, and stops
+/// at the first container past the limit.
+pub(crate) fn check_json_depth(json: &serde_json::Value) -> Result<(), ValueError> {
+    use serde_json::Value as J;
+    let mut pending = vec![(json, 1_usize)];
+    while let Some((value, depth)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &J>> = match value {
+            J::Array(items) => Box::new(items.iter()),
+            J::Object(map) => Box::new(map.values()),
+            J::Null | J::Bool(_) | J::Number(_) | J::String(_) => continue,
+        };
+        if depth > MAX_JSON_DEPTH {
+            return Err(ValueError::new(format!(
+                "JSON nests arrays and objects more than {MAX_JSON_DEPTH} deep, deeper than can be read back"
+            )));
+        }
+        pending.extend(children.map(|child| (child, depth + 1)));
+    }
+    Ok(())
+}
+
+/// Refuses strings and keys holding NUL, which PostgreSQL's JSONB cannot store (so SQLite refuses
+/// them too, and both backends accept the same documents). Iterative, like [`check_json_depth`].
+pub(crate) fn check_json_nul(json: &serde_json::Value) -> Result<(), ValueError> {
+    use serde_json::Value as J;
+    let nul = || ValueError::new("JSON contains a NUL byte");
+    let mut pending = vec![json];
+    while let Some(value) = pending.pop() {
+        match value {
+            J::String(s) if s.contains('\0') => return Err(nul()),
+            J::Array(items) => pending.extend(items),
+            J::Object(map) => {
+                if map.keys().any(|key| key.contains('\0')) {
+                    return Err(nul());
+                }
+                pending.extend(map.values());
+            }
+            J::Null | J::Bool(_) | J::Number(_) | J::String(_) => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `depth` arrays around a string, built without recursion; dropping it recurses, so tests keep
+    /// depths a test thread's stack can drop.
+    fn nested(depth: usize) -> serde_json::Value {
+        (0..depth).fold(json!("leaf"), |inner, _| serde_json::Value::Array(vec![inner]))
+    }
+
+    #[test]
+    fn depth_up_to_the_limit_is_accepted_and_reads_back() {
+        for depth in [0, 1, 10, MAX_JSON_DEPTH] {
+            let value = nested(depth);
+            assert_eq!(check_json_depth(&value), Ok(()), "depth {depth}");
+            let text = serde_json::to_string(&value).unwrap();
+            assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), value, "depth {depth}");
+        }
+        let wide = json!({"a": [1, {"b": [2, 3]}], "c": {"d": null}, "e": [[[]]]});
+        assert_eq!(check_json_depth(&wide), Ok(()));
+    }
+
+    #[test]
+    fn deeper_values_are_refused_and_would_not_read_back() {
+        let just_over = nested(MAX_JSON_DEPTH + 1);
+        let text = serde_json::to_string(&just_over).unwrap();
+        assert!(serde_json::from_str::<serde_json::Value>(&text).is_err(), "serde_json reads it back after all");
+        for depth in [MAX_JSON_DEPTH + 1, 1_000, 10_000] {
+            let err = check_json_depth(&nested(depth)).unwrap_err();
+            assert!(err.to_string().contains("more than 127 deep"), "depth {depth}: {err}");
+        }
+        // Deep inside an object, behind shallow siblings.
+        let mixed = json!({"ok": [1, 2], "deep": {"x": nested(MAX_JSON_DEPTH - 1)}});
+        assert!(check_json_depth(&mixed).is_err());
+    }
+
+    #[test]
+    fn nul_in_strings_and_keys_is_refused_at_any_position() {
+        for bad in [json!("\0"), json!(["ok", {"k": "a\0b"}]), json!({"a": {"\0": 1}}), json!({"z\0": null})] {
+            assert_eq!(check_json_nul(&bad).unwrap_err().to_string(), "JSON contains a NUL byte", "{bad}");
+        }
+        assert_eq!(check_json_nul(&json!({"k": "\\0 is not NUL", "n": 0})), Ok(()));
+        // Deeper than any recursion could go.
+        let deep = (0..1_000_000).fold(json!("\0"), |inner, _| serde_json::Value::Array(vec![inner]));
+        assert!(check_json_nul(&deep).is_err());
+        // Dropping it would recurse as deep as it nests.
+        std::mem::forget(deep);
+    }
+
+    #[test]
+    fn field_types_refuse_deep_json_when_encoded() {
+        assert!(nested(MAX_JSON_DEPTH).to_value().is_ok());
+        assert!(nested(MAX_JSON_DEPTH + 1).to_value().is_err());
+        assert!(Json(nested(MAX_JSON_DEPTH + 1)).to_value().is_err());
+        assert!(Some(nested(500)).to_value().is_err());
+        assert!(vec![json!(1), nested(500)].to_value().is_err());
+        assert!(json!({"k": "\0"}).to_value().is_err());
+        assert!(Json(json!(["\0"])).to_value().is_err());
     }
 }

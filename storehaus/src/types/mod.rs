@@ -56,7 +56,7 @@ mod json;
 mod value;
 pub(crate) mod wire;
 
-pub use json::Json;
+pub use json::{Json, MAX_JSON_DEPTH};
 pub use value::Value;
 
 use std::fmt;

@@ -179,11 +179,15 @@ fn array(
 ) -> Result<(), StoreError> {
     null_if_null(sql, column, nullable, |sql| {
         if all {
-            sql.push("NOT EXISTS (SELECT 1 FROM json_each(");
+            // A set difference, which SQLite sorts once: a `NOT IN` over the column's elements
+            // would be evaluated again for every wanted element, quadratic in the array sizes.
+            // Neither side holds a NULL to confuse EXCEPT's NULL-equals-NULL rule: the wanted
+            // elements cannot be NULL, and the column's NULL elements are left out.
+            sql.push("NOT EXISTS (SELECT w.value FROM json_each(");
             sql.param(values, ty)?;
-            sql.push(") AS w WHERE w.value NOT IN (SELECT h.value FROM json_each(");
+            sql.push(") AS w EXCEPT SELECT h.value FROM json_each(");
             sql.column(column);
-            sql.push(") AS h WHERE h.value IS NOT NULL))");
+            sql.push(") AS h WHERE h.value IS NOT NULL)");
         } else {
             sql.push("EXISTS (SELECT 1 FROM json_each(");
             sql.column(column);
