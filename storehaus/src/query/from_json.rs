@@ -91,7 +91,7 @@ pub(crate) fn scalar_from_json(json: &Json, scalar: ScalarType) -> Result<Value,
             parse_decimal(&text).map(Value::Decimal)
         }
         ScalarType::Json => {
-            check_json_nul(json)?;
+            check_json(json)?;
             Ok(Value::Json(json.clone()))
         }
         ScalarType::Bytes => {
@@ -135,14 +135,11 @@ pub(crate) fn check_nul(text: &str) -> Result<(), String> {
     if text.contains('\0') { Err("text contains a NUL byte".to_owned()) } else { Ok(()) }
 }
 
-/// JSONB cannot hold `\u0000` in strings or keys either.
-pub(crate) fn check_json_nul(json: &Json) -> Result<(), String> {
-    match json {
-        Json::String(s) => check_nul(s),
-        Json::Array(items) => items.iter().try_for_each(check_json_nul),
-        Json::Object(map) => map.iter().try_for_each(|(k, v)| check_nul(k).and_then(|()| check_json_nul(v))),
-        Json::Null | Json::Bool(_) | Json::Number(_) => Ok(()),
-    }
+/// JSONB cannot hold `\u0000` in strings or keys either, and serde_json reads back no more than
+/// [`MAX_JSON_DEPTH`](crate::types::MAX_JSON_DEPTH) levels. Both checks walk the value without
+/// recursion, so a hostile depth is refused before anything clones or serializes it.
+pub(crate) fn check_json(json: &Json) -> Result<(), String> {
+    crate::types::check_json_depth(json).and_then(|()| crate::types::check_json_nul(json)).map_err(|e| e.to_string())
 }
 
 /// The kind of a JSON value and, for short scalars, the value itself, for error messages.

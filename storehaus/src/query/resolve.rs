@@ -4,7 +4,7 @@ use super::QueryBuilder;
 use super::SortOrder;
 use super::cursor::Cursor;
 use super::filter::{FilterKind, Operand, QueryFilter};
-use super::from_json::{check_json_nul, check_nul, value_from_json};
+use super::from_json::{check_json, check_nul, value_from_json};
 use super::resolved::{ColumnRef, CompareOp, Condition, JsonCondition, Keyset, Order, ResolvedQuery, Visibility};
 use crate::error::StoreError;
 use crate::model::TableDef;
@@ -130,7 +130,7 @@ fn resolve_filter(table: &TableDef, filter: &QueryFilter) -> Result<Condition, S
         FilterKind::JsonPathEq { field, path, value } => {
             let column = json_column(table, field)?;
             check_path(column, path)?;
-            check_json_nul(value).map_err(|e| invalid(column, e))?;
+            check_json(value).map_err(|e| invalid(column, e))?;
             json(column, JsonCondition::PathEq { path: path.clone(), value: value.clone() })
         }
         FilterKind::JsonPathTextEq { field, path, value } => {
@@ -141,7 +141,7 @@ fn resolve_filter(table: &TableDef, filter: &QueryFilter) -> Result<Condition, S
         }
         FilterKind::JsonContains { field, value } => {
             let column = json_column(table, field)?;
-            check_json_nul(value).map_err(|e| invalid(column, e))?;
+            check_json(value).map_err(|e| invalid(column, e))?;
             json(column, JsonCondition::Contains(value.clone()))
         }
         FilterKind::JsonHasKey { field, key } => {
@@ -200,7 +200,7 @@ pub(super) fn operand(column: ColumnRef, operand: &Operand, ty: ColumnType) -> R
 fn check_value_nul(value: &Value) -> Result<(), String> {
     match value {
         Value::Text(s) => check_nul(s),
-        Value::Json(j) => check_json_nul(j),
+        Value::Json(j) => check_json(j),
         Value::Array(items) => items.iter().try_for_each(check_value_nul),
         _ => Ok(()),
     }

@@ -68,3 +68,25 @@ fn hostile_values_stay_bound_values() {
         assert!(matches!(error(QueryFilter::eq("age", json!(value))), StoreError::Validation { .. }));
     }
 }
+
+/// `depth` arrays nested in one another, built without recursion.
+fn nested(depth: usize) -> serde_json::Value {
+    (1..depth).fold(json!([]), |inner, _| serde_json::Value::Array(vec![inner]))
+}
+
+#[test]
+fn json_deeper_than_the_limit_is_refused_wherever_it_is_a_value() {
+    let limit = crate::types::MAX_JSON_DEPTH;
+    for depth in [limit + 1, 2_000] {
+        let deep = nested(depth);
+        assert_invalid(&error(QueryFilter::json_contains("meta", deep.clone())), "meta", "deep");
+        assert_invalid(&error(QueryFilter::json_path_eq("meta", ["a"], deep.clone())), "meta", "deep");
+        assert_invalid(&error(QueryFilter::eq("meta", deep.clone())), "meta", "deep");
+        assert_invalid(&UpdateSet::new().set("meta", deep).resolve(USERS).unwrap_err(), "meta", "deep");
+    }
+    let deepest_allowed = nested(limit);
+    assert!(
+        QueryBuilder::new().filter(QueryFilter::json_contains("meta", deepest_allowed.clone())).resolve(USERS).is_ok()
+    );
+    assert!(UpdateSet::new().set("meta", deepest_allowed).resolve(USERS).is_ok());
+}
