@@ -13,11 +13,14 @@ DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/storehaus
 REDIS_URL ?= redis://127.0.0.1:6379
 export DATABASE_URL REDIS_URL
 
+# How long `make fuzz` runs, in seconds.
+FUZZ_SECONDS ?= 600
+
 # The learning path, in order; examples/README.md describes each.
 EXAMPLES := demo quickstart 01_basic_usage 02_model_definition tags_demo transactions migrations \
 	signals_basic caching_basic blog_system ecommerce_demo complete_integration
 
-.PHONY: help setup dev docker-up docker-down build test doc check bench \
+.PHONY: help setup dev docker-up docker-down build test doc check bench fuzz \
 	example-complete examples-all examples-help examples-list
 
 help: ## List the targets
@@ -53,6 +56,9 @@ check: ## Formatting, lints, API docs and tests
 
 bench: docker-up ## Run the side-by-side benchmark, quick mode (docs/performance.md)
 	cargo run --release -p storehaus-bench -- --quick
+
+fuzz: ## Fuzz the query builder for FUZZ_SECONDS on SQLite (needs nightly and cargo-fuzz; fuzz/README.md)
+	cd fuzz && cargo +nightly fuzz run query_builder -- -dict=dict -max_total_time=$(FUZZ_SECONDS)
 
 example-complete: setup ## Run the full-system example, complete_integration
 	cargo run --example complete_integration

@@ -130,6 +130,29 @@ on_both_backends! {
         assert!(matches!(err, StoreError::Validation { .. }), "{err:?}");
     }
 
+    /// A sum outside the column's type is a database error and writes nothing; on SQLite, whose
+    /// integers are 64-bit, it would otherwise be stored and fail to read back.
+    async fn an_increment_out_of_the_column_range_is_an_error_and_writes_nothing(db) {
+        let (storehaus, store) = products(&db).await;
+        let apple = || QueryBuilder::new().filter(QueryFilter::eq("id", json!(1)));
+        store.update_where(apple(), UpdateSet::new().set("price", json!(i32::MAX - 1))).await.unwrap();
+        store.update_where(apple(), UpdateSet::new().set("stock", json!(i64::MIN + 1))).await.unwrap();
+        let before = raw_rows(&storehaus).await;
+
+        for set in [
+            UpdateSet::new().increment("price", json!(2)),
+            UpdateSet::new().increment("price", json!(i32::MIN)).increment("stock", json!(-3)),
+            UpdateSet::new().decrement("stock", json!(2)),
+            UpdateSet::new().increment("stock", json!(i64::MAX)).increment("price", json!(2)),
+        ] {
+            let err = store.update_where(apple(), set.clone()).await.unwrap_err();
+            assert!(matches!(err, StoreError::Database { .. }), "{set:?}: {err:?}");
+            assert_eq!(raw_rows(&storehaus).await, before, "{set:?} wrote something");
+        }
+        let updated = store.update_where(apple(), UpdateSet::new().increment("price", json!(1))).await.unwrap();
+        assert_eq!(updated[0].price, i32::MAX, "up to the bound is fine");
+    }
+
     /// Workers claiming jobs in transactions never get the same job: on PostgreSQL the second
     /// skips the rows the first holds (`SKIP LOCKED`); on SQLite they take turns.
     async fn concurrent_workers_never_claim_the_same_job(db) {

@@ -212,10 +212,41 @@ fn assignment(sql: &mut Sql, assignment: &Assignment) -> Result<(), StoreError> 
                 return Err(super::unsupported(format!("increment/decrement of decimal column `{}`", column.name)));
             }
             sql.assign(column.name);
+            let Some((min, max)) = integer_range(column.ty.scalar()) else {
+                sql.column(column.name);
+                sql.push(" + ");
+                return sql.param(value.clone(), column.ty);
+            };
+            // SQLite's integers are 64-bit and overflow into floats, so a sum out of the column's
+            // range would be stored and then fail to read back. `abs` of the smallest integer
+            // raises SQLite's "integer overflow" error instead, which aborts the statement, as
+            // PostgreSQL's range check does; NULL stays NULL, as there.
+            let sum = |sql: &mut Sql| -> Result<(), StoreError> {
+                sql.column(column.name);
+                sql.push(" + ");
+                sql.param(value.clone(), column.ty)
+            };
+            sql.push("CASE WHEN ");
+            sum(sql)?;
+            sql.push(&format!(" BETWEEN {min} AND {max} AND typeof("));
+            sum(sql)?;
+            sql.push(") = 'integer' THEN ");
+            sum(sql)?;
+            sql.push(" WHEN ");
             sql.column(column.name);
-            sql.push(" + ");
-            sql.param(value.clone(), column.ty)
+            sql.push(" IS NULL THEN NULL ELSE abs(-9223372036854775807 - 1) END");
+            Ok(())
         }
+    }
+}
+
+/// The values an integer column holds.
+fn integer_range(scalar: ScalarType) -> Option<(i64, i64)> {
+    match scalar {
+        ScalarType::SmallInt => Some((i16::MIN.into(), i16::MAX.into())),
+        ScalarType::Integer => Some((i32::MIN.into(), i32::MAX.into())),
+        ScalarType::BigInt => Some((i64::MIN, i64::MAX)),
+        _ => None,
     }
 }
 

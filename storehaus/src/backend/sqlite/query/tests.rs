@@ -64,7 +64,7 @@ fn statements_bind_one_argument_per_placeholder() {
     let set = UpdateSet::new().set("title", "t").increment("views", 1).resolve(POSTS).unwrap();
     let q = resolve(QueryBuilder::new().filter(QueryFilter::eq("id", 7)));
     let statement = update(&q, &set, now()).unwrap();
-    assert_eq!((statement.args.len(), statement.sql.matches('?').count()), (4, 4), "{}", statement.sql);
+    assert_eq!((statement.args.len(), statement.sql.matches('?').count()), (6, 6), "{}", statement.sql);
 }
 
 /// SQLite reads an unknown double-quoted name as a string; qualified names fail instead, so a

@@ -113,10 +113,11 @@ fn update_sets_assignments_timestamps_and_version() {
         .unwrap();
     let statement = update(&q, &set, now()).unwrap();
     let expected = format!(
-        r#"UPDATE "posts" SET "title" = ?, "rating" = ?, "views" = "posts"."views" + ?, "__updated_at__" = ?, "__version__" = "posts"."__version__" + 1 WHERE "posts"."__deleted_at__" IS NULL AND "posts"."title" = ? RETURNING {}"#,
+        r#"UPDATE "posts" SET "title" = ?, "rating" = ?, "views" = CASE WHEN "posts"."views" + ? BETWEEN -2147483648 AND 2147483647 AND typeof("posts"."views" + ?) = 'integer' THEN "posts"."views" + ? WHEN "posts"."views" IS NULL THEN NULL ELSE abs(-9223372036854775807 - 1) END, "__updated_at__" = ?, "__version__" = "posts"."__version__" + 1 WHERE "posts"."__deleted_at__" IS NULL AND "posts"."title" = ? RETURNING {}"#,
         column_list(POSTS)
     );
-    assert_eq!((statement.sql, statement.args.len()), (expected, 5));
+    // The increment binds its value three times: the range test, the type test and the sum.
+    assert_eq!((statement.sql, statement.args.len()), (expected, 7));
 
     let notes = QueryBuilder::new().all_rows().resolve(NOTES).unwrap();
     let set = UpdateSet::new().set("title", "x").resolve(NOTES).unwrap();
