@@ -135,11 +135,10 @@ pub(crate) fn check_nul(text: &str) -> Result<(), String> {
     if text.contains('\0') { Err("text contains a NUL byte".to_owned()) } else { Ok(()) }
 }
 
-/// JSONB cannot hold `\u0000` in strings or keys either, and serde_json reads back no more than
-/// [`MAX_JSON_DEPTH`](crate::types::MAX_JSON_DEPTH) levels. Both checks walk the value without
-/// recursion, so a hostile depth is refused before anything clones or serializes it.
+/// JSON a field can store and read back: see [`crate::types::check_json`], here with the message
+/// as text for the caller's field error.
 pub(crate) fn check_json(json: &Json) -> Result<(), String> {
-    crate::types::check_json_depth(json).and_then(|()| crate::types::check_json_nul(json)).map_err(|e| e.to_string())
+    crate::types::check_json(json).map_err(|e| e.to_string())
 }
 
 /// The kind of a JSON value and, for short scalars, the value itself, for error messages.

@@ -1,6 +1,6 @@
 //! `SqlType` for the standard types.
 
-use super::json::{check_json_depth, check_json_nul};
+use super::json::check_json;
 use super::{ArrayElement, ColumnType, ScalarType, SqlType, Value, ValueError};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
@@ -50,8 +50,7 @@ impl SqlType for serde_json::Value {
     fn to_value(&self) -> Result<Value, ValueError> {
         // Checked before the clone: cloning, encoding and dropping JSON all recurse, so a value
         // too deep is refused here, where looking at it costs no stack.
-        check_json_depth(self)?;
-        check_json_nul(self)?;
+        check_json(self)?;
         Ok(Value::Json(self.clone()))
     }
 

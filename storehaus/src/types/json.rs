@@ -47,8 +47,7 @@ where
 
     fn to_value(&self) -> Result<Value, ValueError> {
         let json = serde_json::to_value(&self.0).map_err(|e| ValueError::new(e.to_string()))?;
-        check_json_depth(&json)?;
-        check_json_nul(&json)?;
+        check_json(&json)?;
         Ok(Value::Json(json))
     }
 
@@ -65,45 +64,32 @@ where
 /// never read again.
 pub const MAX_JSON_DEPTH: usize = 127;
 
-/// Refuses JSON nested deeper than [`MAX_JSON_DEPTH`]. Walks the value with a list of its own
-/// instead of recursion, so a value of any depth is measured without using the stack, and stops
-/// at the first container past the limit.
-pub(crate) fn check_json_depth(json: &serde_json::Value) -> Result<(), ValueError> {
-    use serde_json::Value as J;
-    let mut pending = vec![(json, 1_usize)];
-    while let Some((value, depth)) = pending.pop() {
-        let children: Box<dyn Iterator<Item = &J>> = match value {
-            J::Array(items) => Box::new(items.iter()),
-            J::Object(map) => Box::new(map.values()),
-            J::Null | J::Bool(_) | J::Number(_) | J::String(_) => continue,
-        };
-        if depth > MAX_JSON_DEPTH {
-            return Err(ValueError::new(format!(
-                "JSON nests arrays and objects more than {MAX_JSON_DEPTH} deep, deeper than can be read back"
-            )));
-        }
-        pending.extend(children.map(|child| (child, depth + 1)));
-    }
-    Ok(())
-}
-
-/// Refuses strings and keys holding NUL, which PostgreSQL's JSONB cannot store (so SQLite refuses
-/// them too, and both backends accept the same documents). Iterative, like [`check_json_depth`].
-pub(crate) fn check_json_nul(json: &serde_json::Value) -> Result<(), ValueError> {
+/// Refuses JSON that could be written but not stored or read back: nesting deeper than
+/// [`MAX_JSON_DEPTH`], and NUL in a string or key, which PostgreSQL's JSONB cannot store (so
+/// SQLite refuses it too, and both backends accept the same documents). Walks the value once, with
+/// a list of its own instead of recursion, so a value of any depth is checked without using the
+/// stack; stops at the first fault.
+pub(crate) fn check_json(json: &serde_json::Value) -> Result<(), ValueError> {
     use serde_json::Value as J;
     let nul = || ValueError::new("JSON contains a NUL byte");
-    let mut pending = vec![json];
-    while let Some(value) = pending.pop() {
+    let too_deep = || {
+        ValueError::new(format!(
+            "JSON nests arrays and objects more than {MAX_JSON_DEPTH} deep, deeper than can be read back"
+        ))
+    };
+    let mut pending = vec![(json, 1_usize)];
+    while let Some((value, depth)) = pending.pop() {
         match value {
             J::String(s) if s.contains('\0') => return Err(nul()),
-            J::Array(items) => pending.extend(items),
+            J::Null | J::Bool(_) | J::Number(_) | J::String(_) => {}
+            _ if depth > MAX_JSON_DEPTH => return Err(too_deep()),
+            J::Array(items) => pending.extend(items.iter().map(|child| (child, depth + 1))),
             J::Object(map) => {
                 if map.keys().any(|key| key.contains('\0')) {
                     return Err(nul());
                 }
-                pending.extend(map.values());
+                pending.extend(map.values().map(|child| (child, depth + 1)));
             }
-            J::Null | J::Bool(_) | J::Number(_) | J::String(_) => {}
         }
     }
     Ok(())
@@ -124,12 +110,12 @@ mod tests {
     fn depth_up_to_the_limit_is_accepted_and_reads_back() {
         for depth in [0, 1, 10, MAX_JSON_DEPTH] {
             let value = nested(depth);
-            assert_eq!(check_json_depth(&value), Ok(()), "depth {depth}");
+            assert_eq!(check_json(&value), Ok(()), "depth {depth}");
             let text = serde_json::to_string(&value).unwrap();
             assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), value, "depth {depth}");
         }
         let wide = json!({"a": [1, {"b": [2, 3]}], "c": {"d": null}, "e": [[[]]]});
-        assert_eq!(check_json_depth(&wide), Ok(()));
+        assert_eq!(check_json(&wide), Ok(()));
     }
 
     #[test]
@@ -138,23 +124,23 @@ mod tests {
         let text = serde_json::to_string(&just_over).unwrap();
         assert!(serde_json::from_str::<serde_json::Value>(&text).is_err(), "serde_json reads it back after all");
         for depth in [MAX_JSON_DEPTH + 1, 1_000, 10_000] {
-            let err = check_json_depth(&nested(depth)).unwrap_err();
+            let err = check_json(&nested(depth)).unwrap_err();
             assert!(err.to_string().contains("more than 127 deep"), "depth {depth}: {err}");
         }
         // Deep inside an object, behind shallow siblings.
         let mixed = json!({"ok": [1, 2], "deep": {"x": nested(MAX_JSON_DEPTH - 1)}});
-        assert!(check_json_depth(&mixed).is_err());
+        assert!(check_json(&mixed).is_err());
     }
 
     #[test]
     fn nul_in_strings_and_keys_is_refused_at_any_position() {
         for bad in [json!("\0"), json!(["ok", {"k": "a\0b"}]), json!({"a": {"\0": 1}}), json!({"z\0": null})] {
-            assert_eq!(check_json_nul(&bad).unwrap_err().to_string(), "JSON contains a NUL byte", "{bad}");
+            assert_eq!(check_json(&bad).unwrap_err().to_string(), "JSON contains a NUL byte", "{bad}");
         }
-        assert_eq!(check_json_nul(&json!({"k": "\\0 is not NUL", "n": 0})), Ok(()));
-        // Deeper than any recursion could go.
+        assert_eq!(check_json(&json!({"k": "\\0 is not NUL", "n": 0})), Ok(()));
+        // Deeper than any recursion could go: refused without using the stack.
         let deep = (0..1_000_000).fold(json!("\0"), |inner, _| serde_json::Value::Array(vec![inner]));
-        assert!(check_json_nul(&deep).is_err());
+        assert!(check_json(&deep).is_err());
         // Dropping it would recurse as deep as it nests.
         std::mem::forget(deep);
     }

@@ -56,8 +56,8 @@ mod json;
 mod value;
 pub(crate) mod wire;
 
+pub(crate) use json::check_json;
 pub use json::{Json, MAX_JSON_DEPTH};
-pub(crate) use json::{check_json_depth, check_json_nul};
 pub use value::Value;
 
 use std::fmt;
