@@ -287,11 +287,42 @@ impl Fixture {
             format!("SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY id), '')) FROM {TABLE} t WHERE {condition}");
         self.run(sqlx::query_scalar::<_, String>(&sql).fetch_one(pg(&self.storehaus))).unwrap()
     }
+
+    /// Notes what a property must leave as it found it, the sentinel table and the rows of
+    /// `prop_items` that `kept` selects, and starts its clock; statements recorded so far are
+    /// dropped.
+    fn untouched(&self, kept: &str) -> Untouched {
+        let untouched = Untouched {
+            kept: kept.to_owned(),
+            rows: self.checksum(kept),
+            sentinel: self.sentinel(),
+            started: Instant::now(),
+        };
+        self.statements.take();
+        untouched
+    }
+
+    /// Asserts that nothing `untouched` noted has changed (`rule` says which rows are kept).
+    fn assert_untouched(&self, untouched: &Untouched, rule: &str) {
+        assert_eq!(self.sentinel(), untouched.sentinel);
+        assert_eq!(self.checksum(&untouched.kept), untouched.rows, "{rule}");
+    }
 }
 
-/// `db` holding the seeded `prop_items` and a sentinel table, with the statement recorder
-/// installed on this thread (the returned guard keeps it there).
-fn fixture(runtime: tokio::runtime::Runtime, db: TestDatabase) -> (Fixture, tracing::subscriber::DefaultGuard) {
+/// What a property may not change, and when it started.
+struct Untouched {
+    kept: String,
+    rows: String,
+    sentinel: Sentinel,
+    started: Instant,
+}
+
+/// A test database holding the seeded `prop_items` and a sentinel table, with the statement
+/// recorder installed on this thread (the returned guard keeps it there); `None` when the test
+/// is skipped for want of a server.
+fn fixture() -> Option<(Fixture, tracing::subscriber::DefaultGuard)> {
+    let runtime = runtime();
+    let db = runtime.block_on(TestDatabase::new())?;
     // Durability is not under test, and 10 000 commits each waiting for a WAL flush would take
     // most of a property's time; connections opened after this ALTER run without waiting.
     runtime.block_on(async {
@@ -333,7 +364,7 @@ fn fixture(runtime: tokio::runtime::Runtime, db: TestDatabase) -> (Fixture, trac
         .unwrap();
     let sent = fixture.statements.take();
     assert_eq!(sent, ["SELECT 1", "SELECT id, secret FROM sentinel WHERE id = $1"], "the recorder misses statements");
-    (fixture, guard)
+    Some((fixture, guard))
 }
 
 /// The runtime every call of a property runs on: one thread, the one the recorder is installed on.
@@ -543,13 +574,8 @@ async fn calls_naming(store: &GenericStore<Item>, name: &str) -> Vec<(&'static s
 
 #[test]
 fn field_names_resolve_only_when_they_are_columns() {
-    let runtime = runtime();
-    let Some(db) = runtime.block_on(TestDatabase::new()) else { return };
-    let (fx, _guard) = fixture(runtime, db);
-    let started = Instant::now();
-    let all_rows = fx.checksum("true");
-    let sentinel = fx.sentinel();
-    fx.statements.take();
+    let Some((fx, _guard)) = fixture() else { return };
+    let untouched = fx.untouched("true");
 
     let result = TestRunner::new(config()).run(&field_name(), |name| {
         let calls = fx.run(calls_naming(&fx.store, &name));
@@ -578,9 +604,8 @@ fn field_names_resolve_only_when_they_are_columns() {
         panic!("{e}");
     }
 
-    assert_eq!(fx.sentinel(), sentinel);
-    assert_eq!(fx.checksum("true"), all_rows, "no row of {TABLE} may change");
-    eprintln!("field names: {} cases in {:.1?}", config().cases, started.elapsed());
+    fx.assert_untouched(&untouched, &format!("no row of {TABLE} may change"));
+    eprintln!("field names: {} cases in {:.1?}", config().cases, untouched.started.elapsed());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -721,13 +746,8 @@ async fn run_shape(store: &GenericStore<Item>, label: &str, value: &Json) -> Res
 
 #[test]
 fn values_never_change_the_sql_text() {
-    let runtime = runtime();
-    let Some(db) = runtime.block_on(TestDatabase::new()) else { return };
-    let (fx, _guard) = fixture(runtime, db);
-    let started = Instant::now();
-    let kept_rows = fx.checksum(&format!("id <> {SCRATCH}"));
-    let sentinel = fx.sentinel();
-    fx.statements.take();
+    let Some((fx, _guard)) = fixture() else { return };
+    let untouched = fx.untouched(&format!("id <> {SCRATCH}"));
 
     // The statements of every shape with its reference value.
     let references: Vec<Vec<String>> = SHAPES
@@ -795,9 +815,8 @@ fn values_never_change_the_sql_text() {
         panic!("{e}");
     }
 
-    assert_eq!(fx.sentinel(), sentinel);
-    assert_eq!(fx.checksum(&format!("id <> {SCRATCH}")), kept_rows, "only the scratch row may change");
-    eprintln!("values: {} cases in {:.1?}", config().cases, started.elapsed());
+    fx.assert_untouched(&untouched, "only the scratch row may change");
+    eprintln!("values: {} cases in {:.1?}", config().cases, untouched.started.elapsed());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -912,13 +931,8 @@ async fn run_tag_case(
 
 #[test]
 fn tags_and_json_paths_never_change_the_sql_text() {
-    let runtime = runtime();
-    let Some(db) = runtime.block_on(TestDatabase::new()) else { return };
-    let (fx, _guard) = fixture(runtime, db);
-    let started = Instant::now();
-    let kept_rows = fx.checksum(&format!("id <> {SCRATCH}"));
-    let sentinel = fx.sentinel();
-    fx.statements.take();
+    let Some((fx, _guard)) = fixture() else { return };
+    let untouched = fx.untouched(&format!("id <> {SCRATCH}"));
 
     // The statements of each kind of case with its reference values, sent once per kind.
     let references: RefCell<HashMap<Discriminant<TagCase>, Vec<String>>> = RefCell::default();
@@ -964,12 +978,11 @@ fn tags_and_json_paths_never_change_the_sql_text() {
         panic!("{e}");
     }
 
-    assert_eq!(fx.sentinel(), sentinel);
-    assert_eq!(fx.checksum(&format!("id <> {SCRATCH}")), kept_rows, "only the scratch row may change");
+    fx.assert_untouched(&untouched, "only the scratch row may change");
     let scratch = fx.run(fx.store.get_by_id(&SCRATCH)).unwrap().unwrap();
     assert!(scratch.tags().is_empty(), "{:?}", scratch.tags());
     assert_eq!(scratch.data(), &seed_item(&SEEDS[4]));
-    eprintln!("tags and JSON paths: {} cases in {:.1?}", config().cases, started.elapsed());
+    eprintln!("tags and JSON paths: {} cases in {:.1?}", config().cases, untouched.started.elapsed());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1007,13 +1020,8 @@ fn item(id: i64, w: &Written) -> Item {
 
 #[test]
 fn arbitrary_strings_are_written_and_read_back_unchanged() {
-    let runtime = runtime();
-    let Some(db) = runtime.block_on(TestDatabase::new()) else { return };
-    let (fx, _guard) = fixture(runtime, db);
-    let started = Instant::now();
-    let seeded_rows = fx.checksum("true");
-    let sentinel = fx.sentinel();
-    fx.statements.take();
+    let Some((fx, _guard)) = fixture() else { return };
+    let untouched = fx.untouched("id < 500");
 
     // The statements of one create and one read with fixed values; ids are bound too.
     let marker = Written {
@@ -1071,9 +1079,8 @@ fn arbitrary_strings_are_written_and_read_back_unchanged() {
         panic!("{e}");
     }
 
-    assert_eq!(fx.sentinel(), sentinel);
-    assert_eq!(fx.checksum("id < 500"), seeded_rows, "the seeded rows may not change");
+    fx.assert_untouched(&untouched, "the seeded rows may not change");
     let count = fx.run(fx.store.count_where(QueryBuilder::new().filter(QueryFilter::gte("id", 1_000)))).unwrap();
     assert_eq!(count, stored.get(), "exactly the accepted records were stored");
-    eprintln!("writes: {} cases in {:.1?}", config().cases, started.elapsed());
+    eprintln!("writes: {} cases in {:.1?}", config().cases, untouched.started.elapsed());
 }
