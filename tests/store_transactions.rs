@@ -37,13 +37,7 @@ async fn committed(storehaus: &StoreHaus) -> Vec<(String, i64)> {
 
 /// PostgreSQL: connections to the test database that sit inside an open transaction right now.
 async fn idle_in_transaction_now(storehaus: &StoreHaus) -> i64 {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity
-         WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()",
-    )
-    .fetch_one(pg(storehaus))
-    .await
-    .unwrap()
+    storehaus_suite::idle_in_transaction(pg(storehaus)).await
 }
 
 /// Connections left inside an open transaction, after giving returned connections up to five

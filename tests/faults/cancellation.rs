@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 use storehaus::prelude::*;
 use storehaus::testing::TestDatabase;
+use storehaus_suite::idle_in_transaction;
 
 const TASKS: usize = 200;
 const POOL_SIZE: u32 = 5;
@@ -309,18 +310,6 @@ impl Stores {
         }
         Ok(())
     }
-}
-
-/// Sessions of the test database, other than the asking one, inside an open transaction with
-/// no statement running.
-async fn idle_in_transaction(admin: &sqlx::PgPool) -> i64 {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity
-         WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()",
-    )
-    .fetch_one(admin)
-    .await
-    .unwrap()
 }
 
 /// Polls until no session is idle in transaction; returns how long that took, or the count

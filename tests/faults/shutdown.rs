@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use storehaus::prelude::*;
 use storehaus::testing::TestDatabase;
+use storehaus_suite::pg;
 
 #[model]
 #[table(name = "shutdown_items")]
@@ -34,18 +35,8 @@ async fn sessions(admin: &sqlx::PgPool) -> i64 {
 async fn close_ends_listener_pool_and_tasks_within_ten_seconds() {
     let Some(db) = TestDatabase::new().await else { return };
     // One connection, reused for every look at pg_stat_activity, so it excludes only itself.
-    let admin = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(
-            sqlx::postgres::PgConnectOptions::new()
-                .host(&db.config().host)
-                .port(db.config().port)
-                .username(&db.config().username)
-                .password(&db.config().password)
-                .database(db.name()),
-        )
-        .await
-        .unwrap();
+    let admin = StoreHaus::new(DatabaseConfig { max_connections: 1, ..db.config().clone() }).await.unwrap();
+    let admin_pool = pg(&admin);
     let tasks_before = tokio::runtime::Handle::current().metrics().num_alive_tasks();
 
     let storehaus = db.storehaus().await;
@@ -87,7 +78,7 @@ async fn close_ends_listener_pool_and_tasks_within_ten_seconds() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(heard.load(Ordering::Relaxed) >= 50, "events flow before the shutdown: {:?}", manager.get_stats());
-    assert!(sessions(&admin).await >= 2, "the pool and the listener are connected");
+    assert!(sessions(admin_pool).await >= 2, "the pool and the listener are connected");
 
     let closing = Instant::now();
     tokio::time::timeout(SHUTDOWN_LIMIT, storehaus.close()).await.expect("close() returns within 10 s");
@@ -109,10 +100,10 @@ async fn close_ends_listener_pool_and_tasks_within_ten_seconds() {
 
     // The server has let go of every session: sqlx closes each connection on its way out,
     // and the backend exits a moment later.
-    let mut left = sessions(&admin).await;
+    let mut left = sessions(admin_pool).await;
     while left > 0 && closing.elapsed() < SHUTDOWN_LIMIT {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        left = sessions(&admin).await;
+        left = sessions(admin_pool).await;
     }
     let sessions_gone_in = closing.elapsed();
     assert_eq!(left, 0, "no session is left in pg_stat_activity");

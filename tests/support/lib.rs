@@ -15,6 +15,18 @@ pub fn pg(storehaus: &StoreHaus) -> &sqlx::PgPool {
     storehaus.pool().as_postgres().expect("these suites run on PostgreSQL")
 }
 
+/// Sessions of the database `pool` is connected to, other than the asking one, that sit inside an
+/// open transaction with no statement running (`idle in transaction`, aborted or not).
+pub async fn idle_in_transaction(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("pg_stat_activity is readable")
+}
+
 /// A column as `information_schema.columns` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InformationSchemaColumn {
