@@ -6,11 +6,12 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use storehaus::prelude::*;
 use storehaus::signals::DatabaseEvent;
 use storehaus::testing::TestDatabase;
 use storehaus_suite::fault_proxy::{Fault, in_front_of};
+use storehaus_suite::time_until;
 
 #[model]
 #[table(name = "listener_items")]
@@ -26,18 +27,6 @@ const HEARTBEAT_SECONDS: u64 = 2;
 const SLACK: Duration = Duration::from_millis(400);
 const WRITERS: i32 = 2;
 const BLACKHOLES: usize = 2;
-
-/// Waits until `done` holds, up to `limit`; returns how long it took, `None` when it never did.
-async fn time_until(limit: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if done() {
-            return Some(started.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    None
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blackholed_listener_is_noticed_within_the_heartbeat_and_loses_nothing() {

@@ -91,10 +91,7 @@ async fn reset_open_breaks_open_connections_and_serves_new_ones() {
     assert_eq!(round_trip(&mut new, b"three", second).await.unwrap(), b"three");
     assert_eq!(proxy.fault(), Fault::PassThrough);
     drop(new);
-    let deadline = Instant::now() + second;
-    while proxy.open() > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    storehaus_suite::time_until(second, || proxy.open() == 0).await;
     assert_eq!(proxy.open(), 0, "closed connections are no longer counted");
 }
 

@@ -293,10 +293,7 @@ async fn blackholed_redis_bounds_every_call_and_the_reconnects_and_is_used_again
     println!("figure: after the heal {} rows and {TASKS} queries read fresh, each cached again", every.len());
 
     // The connections abandoned during the blackhole close once bytes flow: one stays.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while proxy.open() > 1 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    storehaus_suite::time_until(Duration::from_secs(5), || proxy.open() <= 1).await;
     assert_eq!(proxy.open(), 1, "connections left open after the heal");
     // One attempt, and one more if the first was cut short as the network came back.
     let after_heal = proxy.accepted() - accepted_before - attempts;

@@ -73,10 +73,7 @@ async fn close_ends_listener_pool_and_tasks_within_ten_seconds() {
             })
         })
         .collect();
-    let started = Instant::now();
-    while heard.load(Ordering::Relaxed) < 50 && started.elapsed() < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    storehaus_suite::time_until(Duration::from_secs(20), || heard.load(Ordering::Relaxed) >= 50).await;
     assert!(heard.load(Ordering::Relaxed) >= 50, "events flow before the shutdown: {:?}", manager.get_stats());
     assert!(sessions(admin_pool).await >= 2, "the pool and the listener are connected");
 

@@ -15,6 +15,19 @@ pub fn pg(storehaus: &StoreHaus) -> &sqlx::PgPool {
     storehaus.pool().as_postgres().expect("these suites run on PostgreSQL")
 }
 
+/// Waits until `done` holds, looking every 10 ms for up to `limit`; returns how long it took,
+/// `None` when it never did.
+pub async fn time_until(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> Option<std::time::Duration> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if done() {
+            return Some(started.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    None
+}
+
 /// Sessions of the database `pool` is connected to, other than the asking one, that sit inside an
 /// open transaction with no statement running (`idle in transaction`, aborted or not).
 pub async fn idle_in_transaction(pool: &sqlx::PgPool) -> i64 {
