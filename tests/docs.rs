@@ -260,7 +260,8 @@ async fn sql_blocks_are_what_storehaus_generates_and_runs() {
                 let pool = storehaus_suite::pg(&storehaus);
                 let mut conn = pool.acquire().await.unwrap();
                 sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.unwrap();
-                let plan: Vec<String> = sqlx::query_scalar(statement).fetch_all(&mut *conn).await.unwrap();
+                let plan: Vec<String> =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(statement)).fetch_all(&mut *conn).await.unwrap();
                 let plan = plan.join("\n");
                 assert!(plan.contains("customers_tags_gin"), "{at}: the plan does not use the index:\n{plan}");
             }

@@ -150,7 +150,7 @@ pub const POSTS_PER_USER: usize = 2;
 /// Empties the bench tables (outside any timed region).
 pub async fn truncate(pool: &PgPool, tables: &[&str]) -> Result<()> {
     let list = tables.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
-    sqlx::query(&format!("TRUNCATE {list}")).execute(pool).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {list}"))).execute(pool).await?;
     Ok(())
 }
 
@@ -193,7 +193,7 @@ pub async fn seed_posts(pool: &PgPool, users: usize, per_user: usize) -> Result<
 
 /// Fresh statistics, so every contender's statements get the same, sensible plan.
 async fn analyze(pool: &PgPool, table: &str) -> Result<()> {
-    sqlx::query(&format!("VACUUM ANALYZE \"{table}\"")).execute(pool).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM ANALYZE \"{table}\""))).execute(pool).await?;
     Ok(())
 }
 

@@ -139,7 +139,9 @@ impl Bench {
         drop(self.pg);
         let _ = self.pg_connection.await;
         let mut admin = PgConnection::connect_with(&connect_options(&self.database_url)?).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{DATABASE}\" WITH (FORCE)")).execute(&mut admin).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{DATABASE}\" WITH (FORCE)")))
+            .execute(&mut admin)
+            .await?;
         admin.close().await?;
         Ok(())
     }
@@ -149,10 +151,12 @@ impl Bench {
 /// creates it empty.
 async fn recreate_database(url: &str) -> Result<()> {
     let mut admin = PgConnection::connect_with(&connect_options(url)?).await?;
-    if let Err(e) = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{DATABASE}\"")).execute(&mut admin).await {
+    if let Err(e) =
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{DATABASE}\""))).execute(&mut admin).await
+    {
         return Err(format!("cannot drop the old `{DATABASE}` database (is another bench running?): {e}").into());
     }
-    sqlx::query(&format!("CREATE DATABASE \"{DATABASE}\"")).execute(&mut admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{DATABASE}\""))).execute(&mut admin).await?;
     admin.close().await?;
     Ok(())
 }

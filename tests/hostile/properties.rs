@@ -285,7 +285,7 @@ impl Fixture {
     fn checksum(&self, condition: &str) -> String {
         let sql =
             format!("SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY id), '')) FROM {TABLE} t WHERE {condition}");
-        self.run(sqlx::query_scalar::<_, String>(&sql).fetch_one(pg(&self.storehaus))).unwrap()
+        self.run(sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(&*sql)).fetch_one(pg(&self.storehaus))).unwrap()
     }
 
     /// Notes what a property must leave as it found it, the sentinel table and the rows of
@@ -328,7 +328,7 @@ fn fixture() -> Option<(Fixture, tracing::subscriber::DefaultGuard)> {
     runtime.block_on(async {
         let setup = db.storehaus().await;
         let sql = format!("ALTER DATABASE \"{}\" SET synchronous_commit = off", db.name());
-        sqlx::query(&sql).execute(pg(&setup)).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(&*sql)).execute(pg(&setup)).await.unwrap();
         pg(&setup).close().await;
     });
     let storehaus = runtime.block_on(db.storehaus());

@@ -111,7 +111,8 @@ async fn statement_sent(
 async fn assert_uses_gin_index(storehaus: &StoreHaus, sql: &str, tags: &[&str]) {
     let mut tx = pg(storehaus).begin().await.unwrap();
     sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await.unwrap();
-    let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {sql}")).bind(tags).fetch_all(&mut *tx).await.unwrap();
+    let plan: Vec<String> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}"))).bind(tags).fetch_all(&mut *tx).await.unwrap();
     tx.rollback().await.unwrap();
     let plan = plan.join("\n");
     assert!(plan.contains("products_tags_gin"), "the GIN index is not used by\n{sql}\n{plan}");

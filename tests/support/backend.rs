@@ -104,8 +104,8 @@ pub mod raw {
     pub async fn execute(storehaus: &StoreHaus, sql: &str) {
         let pool = storehaus.pool();
         let result = match (pool.as_postgres(), pool.as_sqlite()) {
-            (Some(pg), _) => sqlx::query(sql).execute(pg).await.map(|_| ()),
-            (_, Some(lite)) => sqlx::query(sql).execute(lite).await.map(|_| ()),
+            (Some(pg), _) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pg).await.map(|_| ()),
+            (_, Some(lite)) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(lite).await.map(|_| ()),
             _ => unreachable!("every pool is PostgreSQL or SQLite"),
         };
         result.unwrap_or_else(|e| panic!("`{sql}` failed: {e}"));
@@ -115,8 +115,8 @@ pub mod raw {
     pub async fn int(storehaus: &StoreHaus, sql: &str) -> i64 {
         let pool = storehaus.pool();
         let result = match (pool.as_postgres(), pool.as_sqlite()) {
-            (Some(pg), _) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pg).await,
-            (_, Some(lite)) => sqlx::query_scalar::<_, i64>(sql).fetch_one(lite).await,
+            (Some(pg), _) => sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).fetch_one(pg).await,
+            (_, Some(lite)) => sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).fetch_one(lite).await,
             _ => unreachable!("every pool is PostgreSQL or SQLite"),
         };
         result.unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
@@ -126,8 +126,8 @@ pub mod raw {
     pub async fn texts(storehaus: &StoreHaus, sql: &str) -> Vec<Option<String>> {
         let pool = storehaus.pool();
         let result = match (pool.as_postgres(), pool.as_sqlite()) {
-            (Some(pg), _) => sqlx::query_scalar::<_, Option<String>>(sql).fetch_all(pg).await,
-            (_, Some(lite)) => sqlx::query_scalar::<_, Option<String>>(sql).fetch_all(lite).await,
+            (Some(pg), _) => sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(sql)).fetch_all(pg).await,
+            (_, Some(lite)) => sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(sql)).fetch_all(lite).await,
             _ => unreachable!("every pool is PostgreSQL or SQLite"),
         };
         result.unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
@@ -143,8 +143,8 @@ pub mod raw {
     {
         let pool = storehaus.pool();
         let result = match (pool.as_postgres(), pool.as_sqlite()) {
-            (Some(pg), _) => sqlx::query_as(sql).fetch_all(pg).await,
-            (_, Some(lite)) => sqlx::query_as(sql).fetch_all(lite).await,
+            (Some(pg), _) => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pg).await,
+            (_, Some(lite)) => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(lite).await,
             _ => unreachable!("every pool is PostgreSQL or SQLite"),
         };
         result.unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))

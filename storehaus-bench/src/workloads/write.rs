@@ -11,13 +11,15 @@ use crate::sql;
 use sea_orm::{EntityTrait, TransactionTrait};
 use sqlx::PgConnection;
 use std::collections::HashMap;
+use std::sync::Arc;
 use tokio_postgres::Statement;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
-/// Multi-row VALUES texts by row count, built before measuring, as an application would keep them.
+/// Multi-row VALUES texts by row count, built before measuring, as an application would keep them
+/// (shared, so handing one to sqlx copies nothing).
 #[derive(Debug, Default)]
-pub struct ValuesSql(HashMap<usize, String>);
+pub struct ValuesSql(HashMap<usize, Arc<str>>);
 
 impl ValuesSql {
     /// The texts for every chunk length a batch of `rows` splits into.
@@ -25,14 +27,15 @@ impl ValuesSql {
         let mut texts = HashMap::new();
         for n in rows {
             for len in [n.min(sql::VALUES_CHUNK), n % sql::VALUES_CHUNK].into_iter().filter(|&len| len > 0) {
-                texts.entry(len).or_insert_with(|| sql::insert_users_values(len));
+                texts.entry(len).or_insert_with(|| sql::insert_users_values(len).into());
             }
         }
         ValuesSql(texts)
     }
 
-    fn get(&self, rows: usize) -> &str {
-        &self.0[&rows]
+    /// The text for `rows` rows; built from numbered placeholders only.
+    fn get(&self, rows: usize) -> sqlx::AssertSqlSafe<Arc<str>> {
+        sqlx::AssertSqlSafe(Arc::clone(&self.0[&rows]))
     }
 }
 
@@ -132,11 +135,11 @@ pub fn sea_models(users: &[User]) -> Vec<sea::user::ActiveModel> {
         .collect()
 }
 
-/// SeaORM `insert_many(..).exec_with_returning_many(..)`, at most [`sql::VALUES_CHUNK`] rows a
+/// SeaORM `insert_many(..).exec_with_returning(..)`, at most [`sql::VALUES_CHUNK`] rows a
 /// statement.
 pub async fn sea_orm(b: &Bench, models: Vec<sea::user::ActiveModel>) -> Result<usize> {
     if models.len() <= sql::VALUES_CHUNK {
-        return Ok(sea::user::Entity::insert_many(models).exec_with_returning_many(&b.sea).await?.len());
+        return Ok(sea::user::Entity::insert_many(models).exec_with_returning(&b.sea).await?.len());
     }
     let txn = b.sea.begin().await?;
     let mut n = 0;
@@ -146,7 +149,7 @@ pub async fn sea_orm(b: &Bench, models: Vec<sea::user::ActiveModel>) -> Result<u
         if chunk.is_empty() {
             break;
         }
-        n += sea::user::Entity::insert_many(chunk).exec_with_returning_many(&txn).await?.len();
+        n += sea::user::Entity::insert_many(chunk).exec_with_returning(&txn).await?.len();
     }
     txn.commit().await?;
     Ok(n)

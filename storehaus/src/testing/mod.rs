@@ -122,6 +122,6 @@ async fn admin_execute(admin: &DatabaseConfig, sql: &str) -> Result<(), sqlx::Er
     let mut conn = tokio::time::timeout(std::time::Duration::from_secs(10), connect)
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)??;
-    sqlx::query(sql).execute(&mut conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
     conn.close().await
 }

@@ -54,6 +54,6 @@ pub(crate) async fn table_schema(conn: &mut PgConnection, table: &str) -> Result
         .map(|row| Ok(ExistingIndex { unique: row.try_get(0)?, columns: row.try_get(1)? }))
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let probe = Query::select().expr(Expr::val(1)).from(Alias::new(table)).limit(1).to_string(PostgresQueryBuilder);
-    let has_rows = sqlx::query(&probe).fetch_optional(&mut *conn).await?.is_some();
+    let has_rows = sqlx::query(sqlx::AssertSqlSafe(probe)).fetch_optional(&mut *conn).await?.is_some();
     Ok(Some(TableSchema { columns, indexes, has_rows }))
 }

@@ -63,7 +63,7 @@ pub(crate) async fn migrate(
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(migration_lock_key(table.name)).execute(&mut *tx).await?;
     let plan = plan_on(&mut tx, table, options).await?;
     for sql in plan.statements() {
-        sqlx::query(sql).execute(&mut *tx).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     if !plan.is_empty() {

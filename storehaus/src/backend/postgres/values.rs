@@ -247,7 +247,7 @@ mod tests {
             let sql = format!("SELECT $1::{}", super::super::types::type_name(ty));
             let mut args = PgArguments::default();
             bind(&mut args, value.clone(), ty).unwrap();
-            let row = pool.fetch_one(sqlx::query_with(&sql, args)).await.unwrap();
+            let row = pool.fetch_one(sqlx::query_with(sqlx::AssertSqlSafe(&*sql), args)).await.unwrap();
             assert_eq!(read_value(&row, 0, ty).unwrap(), value, "{ty}");
         }
     }

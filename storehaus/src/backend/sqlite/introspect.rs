@@ -66,7 +66,7 @@ pub(crate) async fn table_schema(
         layout.triggers.extend(row.try_get::<Option<String>, _>(0)?);
     }
     let probe = format!("SELECT 1 FROM {} LIMIT 1", quote_ident(table));
-    let has_rows = sqlx::query(&probe).fetch_optional(&mut *conn).await?.is_some();
+    let has_rows = sqlx::query(sqlx::AssertSqlSafe(probe)).fetch_optional(&mut *conn).await?.is_some();
     Ok(Some((schema(&layout, has_rows), layout)))
 }
 

@@ -34,7 +34,7 @@ pub(crate) async fn migrate(
     sqlx::query("PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON").execute(&mut *conn).await?;
     let migrated = migrate_on(&mut conn, table, options).await;
     let restore = format!("PRAGMA foreign_keys = {foreign_keys}; PRAGMA legacy_alter_table = {legacy}");
-    let restored = sqlx::query(&restore).execute(&mut *conn).await;
+    let restored = sqlx::query(sqlx::AssertSqlSafe(restore)).execute(&mut *conn).await;
     let plan = migrated?;
     restored?;
     if !plan.is_empty() {
@@ -55,7 +55,7 @@ async fn migrate_on(
     let applied = async {
         let plan = plan_on(&mut tx, table, options).await?;
         for sql in plan.statements() {
-            sqlx::query(sql).execute(&mut *tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
         }
         Ok::<_, StoreError>(plan)
     }

@@ -32,13 +32,13 @@ const TIMESTAMPTZ: ColumnType = ColumnType::Scalar(ScalarType::TimestampTz);
 #[derive(Debug)]
 pub(crate) struct Statement {
     pub sql: String,
-    pub args: SqliteArguments<'static>,
+    pub args: SqliteArguments,
 }
 
 /// A statement being written: its text and the arguments bound so far, in placeholder order.
 struct Sql {
     text: String,
-    args: SqliteArguments<'static>,
+    args: SqliteArguments,
     /// The quoted table name, qualifying every column reference.
     table: String,
 }

@@ -48,7 +48,7 @@ pub(crate) fn timestamptz_text(at: DateTime<Utc>) -> String {
 }
 
 /// Adds `value` to `args` as a parameter of column type `ty`.
-pub(crate) fn bind(args: &mut SqliteArguments<'static>, value: Value, ty: ColumnType) -> Result<(), StoreError> {
+pub(crate) fn bind(args: &mut SqliteArguments, value: Value, ty: ColumnType) -> Result<(), StoreError> {
     let stored = encode(value, ty).map_err(|message| StoreError::Validation { field: None, message })?;
     let added = match stored {
         Stored::Null => args.add(Option::<i64>::None),

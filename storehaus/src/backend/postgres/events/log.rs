@@ -51,7 +51,7 @@ pub(crate) async fn ensure_event_log(pool: &PgPool) -> Result<(), StoreError> {
     let mut tx = conn.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('storehaus:event-log'))").execute(&mut *tx).await?;
     for sql in statements() {
-        sqlx::query(&sql).execute(&mut *tx).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())

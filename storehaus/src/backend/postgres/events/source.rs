@@ -64,7 +64,7 @@ impl EventSource for PgEventSource {
                 "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, \
                  COALESCE((SELECT max(\"id\") FROM \"{EVENT_LOG}\"), 0)"
             );
-            let (xmin, _): (i64, i64) = sqlx::query_as(&sql).fetch_one(&self.pool).await?;
+            let (xmin, _): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(&self.pool).await?;
             // Everything of transactions older than the horizon is in the past.
             Ok(Position(xmin - 1, i64::MAX))
         })
@@ -73,8 +73,12 @@ impl EventSource for PgEventSource {
     fn read(&self, after: Position, limit: usize) -> BoxFuture<'_, Result<Batch, SourceError>> {
         Box::pin(async move {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows =
-                sqlx::query(&self.read_sql).bind(after.0).bind(after.1).bind(limit).fetch_all(&self.pool).await?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(self.read_sql.clone()))
+                .bind(after.0)
+                .bind(after.1)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
             let mut events = Vec::with_capacity(rows.len());
             let mut next = after;
             let mut held_back = false;
@@ -103,7 +107,7 @@ impl EventSource for PgEventSource {
     fn prune(&self, age: Duration) -> BoxFuture<'_, Result<u64, SourceError>> {
         Box::pin(async move {
             let sql = format!("DELETE FROM \"{EVENT_LOG}\" WHERE \"created_at\" < now() - make_interval(secs => $1)");
-            let done = sqlx::query(&sql).bind(age.as_secs_f64()).execute(&self.pool).await?;
+            let done = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(age.as_secs_f64()).execute(&self.pool).await?;
             Ok(done.rows_affected())
         })
     }

@@ -233,7 +233,7 @@ pub(crate) async fn stream<T: Model>(
     let statement = query::select(q)?;
     match exec {
         PgExec::Pool(pool) => {
-            let mut rows = sqlx::query_with(&statement.sql, statement.args).fetch(pool);
+            let mut rows = sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), statement.args).fetch(pool);
             while let Some(row) = rows.try_next().await? {
                 if sink.send(read_record(&row)).await.is_err() {
                     break;

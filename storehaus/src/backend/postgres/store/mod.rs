@@ -109,19 +109,19 @@ impl PgExec<'_> {
         sql: &str,
         args: PgArguments,
     ) -> Result<Vec<Record<T>>, StoreError> {
-        run!(self, |conn| decode_each(sqlx::query_with(sql, args).fetch(conn)))
+        run!(self, |conn| decode_each(sqlx::query_with(sqlx::AssertSqlSafe(sql), args).fetch(conn)))
     }
 
     pub(crate) async fn fetch_all(self, sql: &str, args: PgArguments) -> Result<Vec<PgRow>, StoreError> {
-        run!(self, |conn| sqlx::query_with(sql, args).fetch_all(conn))
+        run!(self, |conn| sqlx::query_with(sqlx::AssertSqlSafe(sql), args).fetch_all(conn))
     }
 
     pub(crate) async fn fetch_optional(self, sql: &str, args: PgArguments) -> Result<Option<PgRow>, StoreError> {
-        run!(self, |conn| sqlx::query_with(sql, args).fetch_optional(conn))
+        run!(self, |conn| sqlx::query_with(sqlx::AssertSqlSafe(sql), args).fetch_optional(conn))
     }
 
     pub(crate) async fn fetch_one(self, sql: &str, args: PgArguments) -> Result<PgRow, StoreError> {
-        run!(self, |conn| sqlx::query_with(sql, args).fetch_one(conn))
+        run!(self, |conn| sqlx::query_with(sqlx::AssertSqlSafe(sql), args).fetch_one(conn))
     }
 }
 

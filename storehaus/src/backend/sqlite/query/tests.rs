@@ -80,6 +80,10 @@ async fn a_missing_column_fails_instead_of_reading_as_its_name() {
     let unqualified = sqlx::query_scalar::<_, String>(r#"SELECT "title" FROM "notes""#).fetch_one(&mut *conn).await;
     assert_eq!(unqualified.unwrap(), "title", "SQLite's double-quoted string fallback");
     let statement = select(&QueryBuilder::new().resolve(NOTES).unwrap()).unwrap();
-    let err = sqlx::query_with(&statement.sql, statement.args).fetch_all(&mut *conn).await.err().unwrap();
+    let err = sqlx::query_with(sqlx::AssertSqlSafe(&*statement.sql), statement.args)
+        .fetch_all(&mut *conn)
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("no such column"), "{err}");
 }

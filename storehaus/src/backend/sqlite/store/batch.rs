@@ -68,7 +68,7 @@ pub(crate) async fn upsert_many<T: Model>(
 }
 
 /// The columns written on both create and update, as an upsert writes them to an existing row.
-fn bind_upsert_columns<T: Model>(args: &mut SqliteArguments<'static>, item: &T) -> Result<(), StoreError> {
+fn bind_upsert_columns<T: Model>(args: &mut SqliteArguments, item: &T) -> Result<(), StoreError> {
     let mut values = Vec::new();
     item.write_values(Write::Create, &mut values)?;
     for (value, column) in values.into_iter().zip(T::TABLE.written_columns(Write::Create)) {

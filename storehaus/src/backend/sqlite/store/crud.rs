@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
-type Args = SqliteArguments<'static>;
+type Args = SqliteArguments;
 
 const TEXT_ARRAY: ColumnType = ColumnType::Array(ScalarType::Text);
 const TIMESTAMPTZ: ColumnType = ColumnType::Scalar(ScalarType::TimestampTz);
@@ -306,7 +306,7 @@ pub(crate) async fn stream<T: Model>(
     let statement = query::select(q)?;
     match exec {
         SqliteExec::Pool(db) => {
-            let mut rows = sqlx::query_with(&statement.sql, statement.args).fetch(db.pool());
+            let mut rows = sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), statement.args).fetch(db.pool());
             while let Some(row) = rows.try_next().await? {
                 if sink.send(read_record(&row)).await.is_err() {
                     break;

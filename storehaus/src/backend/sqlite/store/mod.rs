@@ -96,7 +96,7 @@ pub(crate) enum SqliteExec<'a> {
 /// Runs `$method` (`fetch_all`, …) of a query on the executor.
 macro_rules! run {
     ($exec:expr, $sql:expr, $args:expr, $method:ident) => {{
-        let query = sqlx::query_with($sql, $args);
+        let query = sqlx::query_with(sqlx::AssertSqlSafe($sql), $args);
         match $exec {
             SqliteExec::Pool(db) => query.$method(db.pool()).await.map_err(StoreError::from),
             SqliteExec::Tx(cell) => {
@@ -113,23 +113,19 @@ macro_rules! run {
 }
 
 impl<'a> SqliteExec<'a> {
-    pub(crate) async fn fetch_all(
-        self,
-        sql: &str,
-        args: SqliteArguments<'static>,
-    ) -> Result<Vec<SqliteRow>, StoreError> {
+    pub(crate) async fn fetch_all(self, sql: &str, args: SqliteArguments) -> Result<Vec<SqliteRow>, StoreError> {
         run!(self, sql, args, fetch_all)
     }
 
     pub(crate) async fn fetch_optional(
         self,
         sql: &str,
-        args: SqliteArguments<'static>,
+        args: SqliteArguments,
     ) -> Result<Option<SqliteRow>, StoreError> {
         run!(self, sql, args, fetch_optional)
     }
 
-    pub(crate) async fn fetch_one(self, sql: &str, args: SqliteArguments<'static>) -> Result<SqliteRow, StoreError> {
+    pub(crate) async fn fetch_one(self, sql: &str, args: SqliteArguments) -> Result<SqliteRow, StoreError> {
         run!(self, sql, args, fetch_one)
     }
 

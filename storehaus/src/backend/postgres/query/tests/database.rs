@@ -64,15 +64,18 @@ async fn setup(db: &TestDatabase) -> PgPool {
 }
 
 async fn ids(pool: &PgPool, statement: Statement) -> Vec<i64> {
-    let rows = sqlx::query_with(&statement.sql, statement.args).fetch_all(pool).await.unwrap_or_else(|e| {
-        panic!("{e}\n{}", statement.sql);
-    });
+    let rows = sqlx::query_with(sqlx::AssertSqlSafe(&*statement.sql), statement.args)
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("{e}\n{}", statement.sql);
+        });
     rows.iter().map(|r| r.get::<i64, _>(0)).collect()
 }
 
 async fn count_of(pool: &PgPool, q: &ResolvedQuery) -> i64 {
     let statement = count(q).unwrap();
-    sqlx::query_with(&statement.sql, statement.args).fetch_one(pool).await.unwrap().get(0)
+    sqlx::query_with(sqlx::AssertSqlSafe(&*statement.sql), statement.args).fetch_one(pool).await.unwrap().get(0)
 }
 
 #[tokio::test]
@@ -151,7 +154,8 @@ async fn keyset_pages_concatenate_to_the_full_order() {
                 None => base.clone().limit(7),
             };
             let statement = select(&resolve(q)).unwrap();
-            let rows = sqlx::query_with(&statement.sql, statement.args).fetch_all(&pool).await.unwrap();
+            let rows =
+                sqlx::query_with(sqlx::AssertSqlSafe(&*statement.sql), statement.args).fetch_all(&pool).await.unwrap();
             let Some(last) = rows.last() else { break };
             paged.extend(rows.iter().map(|r| r.get::<i64, _>(0)));
             let values = order
@@ -175,7 +179,7 @@ async fn writes_change_and_return_the_matching_rows() {
     let a = resolve(QueryBuilder::new().filter(QueryFilter::eq("title", "a")));
     let set = UpdateSet::new().increment("views", json!(10)).set("rating", json!(null)).resolve(POSTS).unwrap();
     let statement = update(&a, &set).unwrap();
-    let rows = sqlx::query_with(&statement.sql, statement.args).fetch_all(&pool).await.unwrap();
+    let rows = sqlx::query_with(sqlx::AssertSqlSafe(&*statement.sql), statement.args).fetch_all(&pool).await.unwrap();
     assert_eq!(rows.len(), 20);
     for row in &rows {
         assert!(row.get::<i32, _>("views") >= 10);
@@ -198,10 +202,11 @@ async fn writes_change_and_return_the_matching_rows() {
 
     let mut tx = pool.begin().await.unwrap();
     let statement = select(&resolve(QueryBuilder::new().for_update_skip_locked().limit(2))).unwrap();
-    let locked = sqlx::query_with(&statement.sql, statement.args).fetch_all(&mut *tx).await.unwrap();
+    let locked =
+        sqlx::query_with(sqlx::AssertSqlSafe(&*statement.sql), statement.args).fetch_all(&mut *tx).await.unwrap();
     assert_eq!(locked.len(), 2);
     let statement = select(&resolve(QueryBuilder::new().for_update_skip_locked().limit(2))).unwrap();
-    let others = sqlx::query_with(&statement.sql, statement.args).fetch_all(&pool).await.unwrap();
+    let others = sqlx::query_with(sqlx::AssertSqlSafe(&*statement.sql), statement.args).fetch_all(&pool).await.unwrap();
     let first = |rows: &[sqlx::postgres::PgRow]| rows.iter().map(|r| r.get::<i64, _>(0)).collect::<Vec<_>>();
     assert!(first(&locked).iter().all(|id| !first(&others).contains(id)), "skip locked handed out a locked row");
     tx.rollback().await.unwrap();

@@ -104,7 +104,10 @@ fn system_types() -> impl Iterator<Item = ColumnType> {
 
 pub(super) async fn rows(pool: &SqlitePool, statement: Statement) -> Vec<SqliteRow> {
     let sql = statement.sql.clone();
-    sqlx::query_with(&statement.sql, statement.args).fetch_all(pool).await.unwrap_or_else(|e| panic!("{e}\n{sql}"))
+    sqlx::query_with(sqlx::AssertSqlSafe(&*statement.sql), statement.args)
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{sql}"))
 }
 
 pub(super) async fn ids(pool: &SqlitePool, statement: Statement) -> Vec<i64> {
