@@ -75,9 +75,17 @@ impl Inbox {
 /// writes to that manager (on the same pool, as SQLite's in-process events require) and an
 /// inbox of everything the manager delivers.
 async fn setup(db: &impl TestBackend) -> (StoreHaus, Arc<SignalManager>, GenericStore<Item>, Inbox) {
+    setup_with(db, config()).await
+}
+
+/// [`setup`] with a manager of the given settings.
+async fn setup_with(
+    db: &impl TestBackend,
+    config: SignalConfig,
+) -> (StoreHaus, Arc<SignalManager>, GenericStore<Item>, Inbox) {
     let storehaus = db.storehaus().await;
     storehaus.auto_migrate::<Item>(false).await.unwrap();
-    let manager = storehaus.signal_manager(config()).await.unwrap();
+    let manager = storehaus.signal_manager(config).await.unwrap();
     let store = GenericStore::<Item>::new(storehaus.pool().clone(), Some(manager.clone()), None);
     let inbox = Inbox::default();
     inbox.attach(&manager);
@@ -379,6 +387,39 @@ on_both_backends! {
         let actor = Some("user:1".to_owned());
         assert_eq!(got, [(Paid { order: 2 }, actor.clone()), (Paid { order: 3 }, actor)]);
         manager.shutdown().await;
+    }
+}
+
+/// Settings for the shutdown tests: the default heartbeat, so that a write transaction of some
+/// other database on a busy test server, which holds back every listener of the server for as
+/// long as it runs, is waited for long enough.
+fn patient_config() -> SignalConfig {
+    SignalConfig::default()
+}
+
+on_both_backends! {
+    /// `shutdown` delivers what was committed before it: the callback of a row created just
+    /// before the call has run, once, when it returns.
+    async fn shutdown_right_after_a_write_delivers_its_event(db) {
+        let (_storehaus, manager, store, inbox) = setup_with(&db, patient_config()).await;
+        let created = store.create(item("last words"), None).await.unwrap();
+        manager.shutdown().await;
+        assert_eq!(inbox.kinds_and_keys(), [(EventType::Create, created.id)]);
+        assert_eq!(inbox.events()[0].payload["name"], "last words");
+        assert_eq!(manager.get_stats().events_delivered, 1);
+        tokio::time::sleep(QUIET).await;
+        assert_eq!(inbox.events().len(), 1, "delivered once");
+    }
+
+    /// `StoreHaus::close` shuts the managers it started down the same way before it closes the
+    /// pool: the last write's callback has run when it returns.
+    async fn close_right_after_a_write_delivers_its_event(db) {
+        let (storehaus, manager, store, inbox) = setup_with(&db, patient_config()).await;
+        let created = store.create(item("last words"), None).await.unwrap();
+        storehaus.close().await;
+        assert!(manager.is_shut_down());
+        assert_eq!(inbox.kinds_and_keys(), [(EventType::Create, created.id)]);
+        assert_eq!(manager.get_stats().events_delivered, 1);
     }
 }
 

@@ -90,6 +90,17 @@ pub struct Everything {
     pub docs: Vec<serde_json::Value>,
 }
 
+/// A model written for the original StoreHaus: its JSON fields are sqlx's wrapper.
+#[model]
+#[table(name = "batch_sqlx_json")]
+#[derive(PartialEq)]
+pub struct SqlxJson {
+    #[primary_key]
+    pub id: Uuid,
+    pub settings: sqlx::types::Json<Settings>,
+    pub maybe: Option<sqlx::types::Json<Settings>>,
+}
+
 fn item(i: i64) -> Item {
     Item { id: i, code: format!("code-{i}"), n: i32::try_from(i % 1000).unwrap() }
 }
@@ -261,6 +272,42 @@ on_both_backends! {
             assert_eq!(stored[0], stored[1]);
             assert!(stored[0].contains(r#""doubles": ["NaN", 1]"#), "{}", stored[0]);
         }
+    }
+}
+
+on_both_backends! {
+    /// `sqlx::types::Json<T>` fields are JSON documents like `Json<T>`: written by `create` and
+    /// `create_many`, read back by `get_by_id`, refused when they hold NUL.
+    async fn sqlx_json_fields_round_trip(db) {
+        let storehaus = db.storehaus().await;
+        let store = setup::<SqlxJson>(&storehaus).await;
+        let settings = |theme: &str| sqlx::types::Json(Settings { theme: theme.to_owned(), sizes: vec![0, 255] });
+
+        let one = SqlxJson { id: Uuid::new_v4(), settings: settings("dark"), maybe: Some(settings("light")) };
+        let two = SqlxJson { id: Uuid::new_v4(), settings: settings("plain"), maybe: None };
+        assert_eq!(store.create(one.clone(), None).await.unwrap().into_inner(), one);
+        assert_eq!(store.create_many(vec![two.clone()], None).await.unwrap()[0].data(), &two);
+        for row in [&one, &two] {
+            assert_eq!(&store.get_by_id(&row.id).await.unwrap().unwrap().into_inner(), row);
+        }
+
+        // Stored as the document itself, in the column type of `Json<T>`.
+        let sql = format!(r#"SELECT CAST("settings" AS TEXT) FROM "batch_sqlx_json" WHERE "id" = '{}'"#, one.id);
+        let stored = raw::texts(&storehaus, &sql).await;
+        let stored: serde_json::Value = serde_json::from_str(stored[0].as_deref().unwrap()).unwrap();
+        assert_eq!(stored, json!({"theme": "dark", "sizes": [0, 255]}));
+        let column = SqlxJson::TABLE.columns.iter().find(|c| c.name == "settings").unwrap();
+        assert_eq!(column.ty, <Json<Settings> as storehaus::SqlType>::COLUMN_TYPE);
+        if B::NAME == "postgres" {
+            let columns = storehaus_suite::columns(&storehaus, "batch_sqlx_json").await;
+            let jsonb: Vec<&str> = columns.iter().filter(|c| c.udt_name == "jsonb").map(|c| c.name.as_str()).collect();
+            assert_eq!(jsonb, ["settings", "maybe"]);
+        }
+
+        let nul = SqlxJson { id: Uuid::new_v4(), settings: settings("a\0b"), maybe: None };
+        let err = store.create(nul, None).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Validation { field: Some(f), .. } if f == "settings"), "{err}");
+        assert_eq!(store.count().await.unwrap(), 2);
     }
 }
 

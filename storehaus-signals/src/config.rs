@@ -44,6 +44,9 @@ impl ConfigError {
 
 /// How callbacks are run and when misbehaving or idle ones are dropped.
 ///
+/// Build it with [`SignalConfig::new`] (the first seven settings in order), or with [`Default`]
+/// plus struct update syntax to set a few by name:
+///
 /// ```
 /// use storehaus_signals::SignalConfig;
 ///
@@ -100,6 +103,37 @@ impl Default for SignalConfig {
 }
 
 impl SignalConfig {
+    /// Settings from the values of the first seven keys of the `[signal]` section, in its order,
+    /// the others at their defaults. Not validated; see [`SignalConfig::validate`], which
+    /// [`SignalManager::start`](crate::SignalManager::start) calls.
+    ///
+    /// ```
+    /// use storehaus_signals::SignalConfig;
+    ///
+    /// let config = SignalConfig::new(30, 100, true, 3, 60, true, 300);
+    /// assert_eq!(config, SignalConfig::default());
+    /// ```
+    pub fn new(
+        callback_timeout_seconds: u64,
+        max_callbacks: usize,
+        remove_failing_callbacks: bool,
+        max_consecutive_failures: u32,
+        cleanup_interval_seconds: u64,
+        auto_remove_inactive_callbacks: bool,
+        inactive_callback_threshold_seconds: u64,
+    ) -> Self {
+        SignalConfig {
+            callback_timeout_seconds,
+            max_callbacks,
+            remove_failing_callbacks,
+            max_consecutive_failures,
+            cleanup_interval_seconds,
+            auto_remove_inactive_callbacks,
+            inactive_callback_threshold_seconds,
+            ..SignalConfig::default()
+        }
+    }
+
     /// Checks every setting; the error names the first one that is wrong.
     ///
     /// Zero is refused for every count and duration: a zero timeout or interval would fail or
@@ -223,6 +257,27 @@ mod tests {
         assert_eq!(config.read_batch_size, 500);
         assert_eq!(config.queue_capacity, 1_024);
         config.validate().unwrap();
+    }
+
+    #[test]
+    fn new_takes_the_first_seven_keys_in_order_and_keeps_the_other_defaults() {
+        let config = SignalConfig::new(5, 7, false, 9, 11, false, 13);
+        let expected = SignalConfig {
+            callback_timeout_seconds: 5,
+            max_callbacks: 7,
+            remove_failing_callbacks: false,
+            max_consecutive_failures: 9,
+            cleanup_interval_seconds: 11,
+            auto_remove_inactive_callbacks: false,
+            inactive_callback_threshold_seconds: 13,
+            ..SignalConfig::default()
+        };
+        assert_eq!(config, expected);
+        assert_eq!(SignalConfig::new(30, 100, true, 3, 60, true, 300), SignalConfig::default());
+        // Not validated: out-of-range values are kept for `validate` to name.
+        let zero = SignalConfig::new(0, 100, true, 3, 60, true, 300);
+        assert_eq!(zero.callback_timeout_seconds, 0);
+        assert_eq!(zero.validate().unwrap_err().key, "signal.callback_timeout_seconds");
     }
 
     #[test]

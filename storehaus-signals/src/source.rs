@@ -35,6 +35,17 @@ pub trait EventSource: Send + Sync + 'static {
     /// The current end of the log: a listener that starts here receives only later events.
     fn tail(&self) -> BoxFuture<'_, Result<Position, SourceError>>;
 
+    /// The position of the last event committed so far: a reader that has reached it has read
+    /// every event committed before the call. A shutting-down manager reads up to here.
+    ///
+    /// Where events become readable in position order, as in [`MemorySource`](crate::MemorySource),
+    /// this is the [`tail`](Self::tail), the default. A log whose `tail` lies before events
+    /// already committed (PostgreSQL's stops before the oldest transaction still running) says
+    /// where its last committed event is.
+    fn last_committed(&self) -> BoxFuture<'_, Result<Position, SourceError>> {
+        self.tail()
+    }
+
     /// Up to `limit` committed events after `after`, in commit order for each writer. Events of
     /// transactions still in progress are never skipped: they appear in a later read.
     fn read(&self, after: Position, limit: usize) -> BoxFuture<'_, Result<Batch, SourceError>>;

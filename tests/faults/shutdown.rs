@@ -1,13 +1,17 @@
-//! Graceful shutdown. Promise: `StoreHaus::close()` ends the signal listener, the pool and every
+//! Graceful shutdown. Promises: `StoreHaus::close()` ends the signal listener, the pool and every
 //! background task within 10 s, even while other tasks are still calling the store, and leaves
-//! no session of its own in `pg_stat_activity`.
+//! no session of its own in `pg_stat_activity`; a signal manager's `shutdown` returns within
+//! `heartbeat_seconds` when its database stops answering, and what it could not deliver stays in
+//! the log.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use storehaus::prelude::*;
+use storehaus::signals::DatabaseEvent;
 use storehaus::testing::TestDatabase;
-use storehaus_suite::pg;
+use storehaus_suite::fault_proxy::{Fault, in_front_of};
+use storehaus_suite::{pg, time_until};
 
 #[model]
 #[table(name = "shutdown_items")]
@@ -118,4 +122,65 @@ async fn close_ends_listener_pool_and_tasks_within_ten_seconds() {
          no session in pg_stat_activity after {sessions_gone_in:?}; tasks {tasks_before} before, {tasks_after} after"
     );
     admin.close().await;
+}
+
+/// Timer and scheduling slack on a loaded 2-core machine, on top of the heartbeat.
+const SLACK: Duration = Duration::from_secs(1);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_with_the_database_blackholed_returns_within_the_heartbeat() {
+    let Some(db) = TestDatabase::new().await else { return };
+    // The writer talks to PostgreSQL directly; the listening process goes through the proxy.
+    let writer_side = db.storehaus().await;
+    writer_side.auto_migrate::<Item>(false).await.unwrap();
+    let (proxy, proxied) = in_front_of(db.config()).await;
+    let listener_side = StoreHaus::new(DatabaseConfig { connection_timeout_seconds: 3, ..proxied }).await.unwrap();
+    let config = SignalConfig { heartbeat_seconds: 2, ..SignalConfig::default() };
+    let heartbeat = Duration::from_secs(config.heartbeat_seconds);
+    let listening = listener_side.signal_manager(config.clone()).await.unwrap();
+    let inbox: Arc<Mutex<Vec<DatabaseEvent>>> = Arc::default();
+    let sink = Arc::clone(&inbox);
+    listening
+        .add_callback(move |event| {
+            sink.lock().unwrap().push(event);
+            async { Ok(()) }
+        })
+        .unwrap();
+    let emitting = writer_side.signal_manager(config.clone()).await.unwrap();
+    let store = GenericStore::<Item>::new(writer_side.pool().clone(), Some(emitting.clone()), None);
+
+    store.create(Item::new(Uuid::new_v4(), "before".into()), None).await.unwrap();
+    let heard = time_until(Duration::from_secs(10), || inbox.lock().unwrap().len() == 1).await;
+    assert!(heard.is_some(), "the listener works before the fault: {:?}", listening.get_stats());
+
+    proxy.set(Fault::Blackhole);
+    let unheard = store.create(Item::new(Uuid::new_v4(), "during".into()), None).await.unwrap();
+    let closing = Instant::now();
+    tokio::time::timeout(heartbeat * 10, listening.shutdown()).await.expect("shutdown returns");
+    let took = closing.elapsed();
+    println!("figure: shutdown with the database blackholed returned in {took:?} (heartbeat {heartbeat:?})");
+    assert!(took <= heartbeat + SLACK, "shutdown took {took:?}, heartbeat {heartbeat:?}");
+    assert_eq!(inbox.lock().unwrap().len(), 1, "nothing could be read during the blackhole");
+
+    // What it could not deliver is still in the log, after the position it reached.
+    let resumed = SignalManager::start_from(
+        config,
+        writer_side.pool().event_source().await.unwrap(),
+        listening.get_stats().position,
+    )
+    .unwrap();
+    let replayed: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = Arc::clone(&replayed);
+    resumed
+        .add_callback(move |event| {
+            sink.lock().unwrap().push(event.record_id);
+            async { Ok(()) }
+        })
+        .unwrap();
+    let found = time_until(Duration::from_secs(10), || !replayed.lock().unwrap().is_empty()).await;
+    assert!(found.is_some(), "the undelivered event is in the log: {:?}", resumed.get_stats());
+    resumed.shutdown().await;
+    assert_eq!(*replayed.lock().unwrap(), [unheard.id.to_string()]);
+    emitting.shutdown().await;
+    drop(proxy);
 }

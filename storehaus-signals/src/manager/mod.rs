@@ -21,6 +21,24 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+/// Where the manager is in its life; its background tasks watch it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Running,
+    /// [`SignalManager::shutdown`] was called: the listener reads what was committed before, the
+    /// dispatcher delivers it, and both end.
+    Draining,
+    /// Every task ends at once.
+    Stopped,
+}
+
+/// The manager's background tasks.
+struct Tasks {
+    listener: JoinHandle<()>,
+    dispatcher: JoinHandle<()>,
+    maintenance: JoinHandle<()>,
+}
+
 /// What the manager's tasks, channels and the manager itself share.
 pub(crate) struct Shared {
     pub(crate) config: SignalConfig,
@@ -73,8 +91,9 @@ impl Shared {
 /// ```
 pub struct SignalManager {
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
+    phase: watch::Sender<Phase>,
+    /// Taken by the first [`shutdown`](Self::shutdown).
+    tasks: Mutex<Option<Tasks>>,
 }
 
 impl SignalManager {
@@ -108,13 +127,14 @@ impl SignalManager {
             closed: AtomicBool::new(false),
         });
         shared.counters.set_position(position);
-        let (stop, _) = watch::channel(false);
-        let tasks = vec![
-            runtime.spawn(until_stopped(&stop, listener::listen(Arc::clone(&shared), position, queue_tx))),
-            runtime.spawn(until_stopped(&stop, dispatch::dispatch_all(Arc::clone(&shared), queue_rx))),
-            runtime.spawn(until_stopped(&stop, maintenance::maintain(Arc::clone(&shared)))),
-        ];
-        Ok(Arc::new(SignalManager { shared, stop, tasks: Mutex::new(tasks) }))
+        let (phase, _) = watch::channel(Phase::Running);
+        let listen = listener::listen(Arc::clone(&shared), position, queue_tx, phase.subscribe());
+        let tasks = Tasks {
+            listener: runtime.spawn(until_stopped(&phase, listen)),
+            dispatcher: runtime.spawn(until_stopped(&phase, dispatch::dispatch_all(Arc::clone(&shared), queue_rx))),
+            maintenance: runtime.spawn(until_stopped(&phase, maintenance::maintain(Arc::clone(&shared)))),
+        };
+        Ok(Arc::new(SignalManager { shared, phase, tasks: Mutex::new(Some(tasks)) }))
     }
 
     /// The manager's settings.
@@ -193,15 +213,33 @@ impl SignalManager {
         }
     }
 
-    /// Stops the listener and the cleanup, then waits for callback runs still going (each is
-    /// bounded by `callback_timeout_seconds`). Events not yet dispatched are left in the log; no
-    /// callback can be added afterwards. Calling it again does nothing.
+    /// Delivers the events committed before the call, then stops.
+    ///
+    /// The listener reads the log up to the last event committed so far (from where it is, so
+    /// nothing is delivered twice) and stops listening; the callbacks of those events and of
+    /// the events already read run as usual, each bounded by `callback_timeout_seconds`, and
+    /// `shutdown` returns once they have finished. So a program that writes a row and then shuts
+    /// down (or calls `StoreHaus::close`) does not lose the last callback. Events committed
+    /// after the call may or may not be delivered.
+    ///
+    /// A source that cannot be read does not hold the shutdown up: each read gets half of
+    /// `heartbeat_seconds` and a failed one ends the drain, and events held back behind a
+    /// transaction still running are waited for one heartbeat interval at most. What is not
+    /// delivered stays in the log, for a manager started with
+    /// [`start_from`](Self::start_from) at [`SignalStats::position`].
+    ///
+    /// No callback can be added once it is called; calling it again does nothing.
     pub async fn shutdown(&self) {
         self.shared.closed.store(true, Ordering::Release);
-        self.stop.send_replace(true);
-        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
-        for task in tasks {
-            let _ = task.await;
+        let tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(Tasks { listener, dispatcher, maintenance }) = tasks {
+            // The listener ends once it has queued what was committed before; dropping the
+            // queue's sender then ends the dispatcher once it has dispatched all of it.
+            self.phase.send_replace(Phase::Draining);
+            let _ = listener.await;
+            let _ = dispatcher.await;
+            self.phase.send_replace(Phase::Stopped);
+            let _ = maintenance.await;
         }
         self.shared.counters.listener_connected.store(false, Ordering::Relaxed);
         let grace = self.shared.config.callback_timeout() + Duration::from_secs(1);
@@ -214,11 +252,12 @@ impl SignalManager {
     }
 }
 
-/// Dropping the last handle stops the background tasks too; runs already started finish.
+/// Dropping the last handle stops the background tasks too, without delivering what is left;
+/// runs already started finish.
 impl Drop for SignalManager {
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::Release);
-        self.stop.send_replace(true);
+        self.phase.send_replace(Phase::Stopped);
     }
 }
 
@@ -233,11 +272,11 @@ impl fmt::Debug for SignalManager {
 }
 
 /// Runs `task` until it ends or the manager stops (or is dropped), whichever comes first.
-fn until_stopped<T: Future<Output = ()>>(stop: &watch::Sender<bool>, task: T) -> impl Future<Output = ()> + use<T> {
-    let mut stop = stop.subscribe();
+fn until_stopped<T: Future<Output = ()>>(phase: &watch::Sender<Phase>, task: T) -> impl Future<Output = ()> + use<T> {
+    let mut phase = phase.subscribe();
     async move {
         let stopped = async move {
-            let _ = stop.wait_for(|stopped| *stopped).await;
+            let _ = phase.wait_for(|phase| *phase == Phase::Stopped).await;
         };
         future::select(std::pin::pin!(task), std::pin::pin!(stopped)).await;
     }

@@ -1,4 +1,4 @@
-//! `Json<T>`: any serde type stored as a JSONB document.
+//! `Json<T>`: any serde type stored as a JSONB document; sqlx's `Json<T>` is stored the same way.
 
 use super::{ColumnType, ScalarType, SqlType, Value, ValueError};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -46,16 +46,43 @@ where
     const COLUMN_TYPE: ColumnType = ColumnType::Scalar(ScalarType::Json);
 
     fn to_value(&self) -> Result<Value, ValueError> {
-        let json = serde_json::to_value(&self.0).map_err(|e| ValueError::new(e.to_string()))?;
-        check_json(&json)?;
-        Ok(Value::Json(json))
+        encode(&self.0)
     }
 
     fn from_value(value: Value) -> Result<Self, ValueError> {
-        match value {
-            Value::Json(v) => serde_json::from_value(v).map(Json).map_err(|e| ValueError::new(e.to_string())),
-            other => Err(ValueError::unexpected("Json", &other)),
-        }
+        decode(value).map(Json)
+    }
+}
+
+/// sqlx's wrapper, stored exactly as [`Json<T>`]: models written for sqlx, or for the original
+/// StoreHaus, keep their `sqlx::types::Json<T>` fields.
+impl<T> SqlType for sqlx::types::Json<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    const COLUMN_TYPE: ColumnType = ColumnType::Scalar(ScalarType::Json);
+
+    fn to_value(&self) -> Result<Value, ValueError> {
+        encode(&self.0)
+    }
+
+    fn from_value(value: Value) -> Result<Self, ValueError> {
+        decode(value).map(sqlx::types::Json)
+    }
+}
+
+/// `value` as a JSON document, refused when it could not be stored or read back ([`check_json`]).
+fn encode<T: Serialize>(value: &T) -> Result<Value, ValueError> {
+    let json = serde_json::to_value(value).map_err(|e| ValueError::new(e.to_string()))?;
+    check_json(&json)?;
+    Ok(Value::Json(json))
+}
+
+/// A JSON document read back through serde.
+fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ValueError> {
+    match value {
+        Value::Json(v) => serde_json::from_value(v).map_err(|e| ValueError::new(e.to_string())),
+        other => Err(ValueError::unexpected("Json", &other)),
     }
 }
 
@@ -143,6 +170,39 @@ mod tests {
         assert!(check_json(&deep).is_err());
         // Dropping it would recurse as deep as it nests.
         std::mem::forget(deep);
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Settings {
+        theme: String,
+        sizes: Vec<u8>,
+    }
+
+    #[test]
+    fn sqlx_json_maps_and_round_trips_like_json() {
+        let settings = Settings { theme: "dark".into(), sizes: vec![1, 2] };
+        let ours = Json(settings.clone());
+        let theirs = sqlx::types::Json(settings.clone());
+        assert_eq!(<sqlx::types::Json<Settings> as SqlType>::COLUMN_TYPE, <Json<Settings> as SqlType>::COLUMN_TYPE);
+        assert_eq!(<sqlx::types::Json<Settings> as SqlType>::COLUMN_TYPE, ColumnType::Scalar(ScalarType::Json));
+        let value = theirs.to_value().unwrap();
+        assert_eq!(value, Value::Json(json!({"theme": "dark", "sizes": [1, 2]})));
+        assert_eq!(value, ours.to_value().unwrap());
+        assert_eq!(sqlx::types::Json::<Settings>::from_value(value).unwrap(), theirs);
+        // Optional fields too.
+        let none: Option<sqlx::types::Json<Settings>> = None;
+        assert_eq!(none.to_value().unwrap(), Value::Null);
+        assert_eq!(Option::<sqlx::types::Json<Settings>>::from_value(Value::Null).unwrap(), None);
+
+        let wrong_shape = sqlx::types::Json::<Settings>::from_value(Value::Json(json!({"theme": 1}))).unwrap_err();
+        assert!(wrong_shape.to_string().contains("invalid type"), "{wrong_shape}");
+        let not_json = sqlx::types::Json::<Settings>::from_value(Value::Text("dark".into())).unwrap_err();
+        assert_eq!(not_json.to_string(), "expected Json, found text");
+        assert!(sqlx::types::Json(nested(MAX_JSON_DEPTH)).to_value().is_ok());
+        let deep = sqlx::types::Json(nested(MAX_JSON_DEPTH + 1)).to_value().unwrap_err();
+        assert!(deep.to_string().contains("more than 127 deep"), "{deep}");
+        let nul = sqlx::types::Json(json!({"k": "a\0b"})).to_value().unwrap_err();
+        assert_eq!(nul.to_string(), "JSON contains a NUL byte");
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! | `DateTime<Utc>` | `TIMESTAMPTZ` |
 //! | `NaiveDateTime` / `NaiveDate` / `NaiveTime` | `TIMESTAMP` / `DATE` / `TIME` |
 //! | `Decimal` | `NUMERIC` |
-//! | `serde_json::Value`, [`Json<T>`] | `JSONB` |
+//! | `serde_json::Value`, [`Json<T>`], `sqlx::types::Json<T>` | `JSONB` |
 //! | `Vec<u8>` | `BYTEA` |
 //! | `Vec<T>` of the scalars above | `T[]` |
 //! | `Option<T>` | the column of `T`, nullable |

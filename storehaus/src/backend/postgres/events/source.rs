@@ -70,6 +70,16 @@ impl EventSource for PgEventSource {
         })
     }
 
+    /// Past the tail, which stops before the oldest transaction still running anywhere on the
+    /// server: the last event in read order that this statement's snapshot sees committed.
+    fn last_committed(&self) -> BoxFuture<'_, Result<Position, SourceError>> {
+        Box::pin(async move {
+            let sql = format!("SELECT \"xid\", \"id\" FROM \"{EVENT_LOG}\" ORDER BY \"xid\" DESC, \"id\" DESC LIMIT 1");
+            let last: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_optional(&self.pool).await?;
+            Ok(last.map_or(Position::default(), |(xid, id)| Position(xid, id)))
+        })
+    }
+
     fn read(&self, after: Position, limit: usize) -> BoxFuture<'_, Result<Batch, SourceError>> {
         Box::pin(async move {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
