@@ -1,6 +1,8 @@
 //! The one error type of StoreHaus.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 
 /// A specialized `Result` type for StoreHaus.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -97,11 +99,10 @@ pub enum StoreError {
     /// The database reported an error; `code` is its SQLSTATE when it has one.
     #[error("database error{}: {source}", code.as_ref().map(|c| format!(" [{c}]")).unwrap_or_default())]
     Database {
-        /// The SQLSTATE code, such as `"40001"`.
+        /// The error code: PostgreSQL's SQLSTATE, such as `"40001"`, or SQLite's result code.
         code: Option<String>,
-        /// The driver error.
-        #[source]
-        source: std::sync::Arc<sqlx::Error>,
+        /// The driver's error.
+        source: DriverError,
     },
 
     /// The cache layer failed (reads fall back to the database; this surfaces only from cache APIs).
@@ -154,11 +155,21 @@ impl StoreError {
         StoreError::Validation { field: Some(field.into()), message: message.into() }
     }
 
-    /// The SQLSTATE of a database error, if any.
+    /// The SQLSTATE (or SQLite result code) of a database error, if any.
     pub fn sqlstate(&self) -> Option<&str> {
         match self {
             StoreError::Database { code, .. } => code.as_deref(),
             StoreError::UniqueViolation { .. } => Some("23505"),
+            _ => None,
+        }
+    }
+
+    /// The constraint a write violated, when the database named one: the unique constraint of a
+    /// [`StoreError::UniqueViolation`], or a foreign-key, check or not-null constraint.
+    pub fn constraint(&self) -> Option<&str> {
+        match self {
+            StoreError::UniqueViolation { constraint } => Some(constraint),
+            StoreError::Database { source, .. } => source.constraint(),
             _ => None,
         }
     }
@@ -168,43 +179,63 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Timeout(_) => true,
-            StoreError::Database { code: Some(code), .. } => is_transient_sqlstate(code),
-            StoreError::Database { source, .. } => matches!(
-                **source,
-                sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::WorkerCrashed
-                    | sqlx::Error::Protocol(_)
-            ),
+            StoreError::Database { source, .. } => source.is_transient(),
             _ => false,
         }
     }
 }
 
-/// Connection exceptions (08), serialization failure, deadlock, and operator intervention (57P0x);
-/// for SQLite, whose codes are numeric result codes, a busy or locked database.
-fn is_transient_sqlstate(code: &str) -> bool {
-    code.starts_with("08")
-        || matches!(code, "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300")
-        || matches!(code, "5" | "6" | "261" | "517" | "262")
+/// The error a database driver reported, behind [`StoreError::Database`]. It displays as the
+/// driver's message; [`DriverError::downcast_ref`] reaches the driver's own error type.
+#[derive(Clone)]
+pub struct DriverError {
+    error: Arc<dyn std::error::Error + Send + Sync>,
+    transient: bool,
+    constraint: Option<String>,
 }
 
-impl From<sqlx::Error> for StoreError {
-    fn from(error: sqlx::Error) -> Self {
-        if matches!(error, sqlx::Error::PoolTimedOut) {
-            return StoreError::Timeout("waiting for a database connection".into());
-        }
-        let db_error = error.as_database_error();
-        let code = db_error.and_then(|e| e.code()).map(|c| c.into_owned());
-        if let Some(db_error) = db_error
-            && matches!(db_error.kind(), sqlx::error::ErrorKind::UniqueViolation)
-        {
-            // PostgreSQL names the constraint; SQLite only says which columns, in its message.
-            let constraint = db_error.constraint().map_or_else(|| db_error.message().to_owned(), str::to_owned);
-            return StoreError::UniqueViolation { constraint };
-        }
-        StoreError::Database { code, source: std::sync::Arc::new(error) }
+impl DriverError {
+    /// The backend's reading of `error`: whether retrying may succeed, and the constraint it names.
+    pub(crate) fn new(
+        error: impl std::error::Error + Send + Sync + 'static,
+        transient: bool,
+        constraint: Option<String>,
+    ) -> Self {
+        DriverError { error: Arc::new(error), transient, constraint }
+    }
+
+    /// Whether the same call may succeed if retried.
+    pub fn is_transient(&self) -> bool {
+        self.transient
+    }
+
+    /// The constraint the database named, if any.
+    pub fn constraint(&self) -> Option<&str> {
+        self.constraint.as_deref()
+    }
+
+    /// The driver's error as its own type (such as `sqlx::Error`), if it is one.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.error.downcast_ref()
+    }
+}
+
+impl fmt::Debug for DriverError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.error, f)
+    }
+}
+
+impl fmt::Display for DriverError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+/// The driver's own cause, not the driver error itself, whose message this one already shows.
+impl std::error::Error for DriverError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
     }
 }
 
@@ -214,12 +245,15 @@ mod tests {
 
     #[test]
     fn transient_classification() {
+        use crate::backend::{Backend, postgres::Postgres, sqlite::Sqlite};
         assert!(StoreError::Timeout("x".into()).is_transient());
         assert!(StoreError::from(sqlx::Error::PoolClosed).is_transient());
         assert!(!StoreError::UnboundedWrite { table: "t".into() }.is_transient());
-        assert!(is_transient_sqlstate("08006"));
-        assert!(is_transient_sqlstate("40001"));
-        assert!(!is_transient_sqlstate("23505"));
+        assert!(Postgres::transient_code("08006"));
+        assert!(Postgres::transient_code("40001"));
+        assert!(!Postgres::transient_code("23505"));
+        assert!(Sqlite::transient_code("5") && Sqlite::transient_code("517"));
+        assert!(!Sqlite::transient_code("19"));
     }
 
     #[test]

@@ -42,7 +42,6 @@
 //!
 //! The guides in the repository's `docs/` folder cover each topic at length.
 
-mod app;
 pub mod backend;
 pub mod config;
 mod error;
@@ -50,15 +49,16 @@ pub mod model;
 pub mod query;
 pub mod schema;
 pub mod store;
+mod storehaus;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transaction;
 pub mod types;
 
-pub use app::{HealthStatus, StoreHaus};
+pub use crate::storehaus::{HealthStatus, StoreHaus};
 pub use backend::DbPool;
 pub use config::{AppConfig, DatabaseConfig};
-pub use error::{Result, StoreError};
+pub use error::{DriverError, Result, StoreError};
 pub use model::{Column, Model};
 pub use query::{Cursor, QueryBuilder, QueryFilter, SortOrder, UpdateSet};
 pub use schema::{MigrateOptions, MigrationPlan};

@@ -1,7 +1,6 @@
 //! Transactions: store calls on one connection, committed or rolled back together.
 
-use crate::app::StoreHaus;
-use crate::backend::{DbPool, TxState};
+use crate::backend::{DbPool, TxHandle};
 use crate::error::{Result, StoreError};
 use crate::signals::BoxFuture;
 use crate::signals::Channel;
@@ -16,7 +15,7 @@ use std::sync::{Arc, Mutex};
 /// half-done transaction behind.
 #[derive(Clone)]
 pub struct Transaction {
-    state: Arc<TxState>,
+    handle: Arc<dyn TxHandle>,
     after_commit: Arc<Mutex<Vec<AfterCommit>>>,
 }
 
@@ -27,11 +26,11 @@ pub(crate) type AfterCommit = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>
 impl Transaction {
     /// Starts a transaction on a connection of `pool`.
     pub async fn begin(pool: &DbPool) -> Result<Self> {
-        Ok(Transaction { state: Arc::new(pool.begin().await?), after_commit: Arc::default() })
+        Ok(Transaction { handle: pool.begin().await?, after_commit: Arc::default() })
     }
 
-    pub(crate) fn state(&self) -> &TxState {
-        &self.state
+    pub(crate) fn handle(&self) -> &dyn TxHandle {
+        &*self.handle
     }
 
     /// Runs `work` after this transaction commits; never if it rolls back.
@@ -46,7 +45,7 @@ impl Transaction {
 
     /// Makes every write of the transaction permanent.
     pub async fn commit(self) -> Result<()> {
-        let committed = self.state.commit().await;
+        let committed = self.handle.commit().await;
         let pending = std::mem::take(&mut *self.pending());
         if committed.is_ok() {
             for work in pending {
@@ -59,74 +58,26 @@ impl Transaction {
     /// Discards every write of the transaction.
     pub async fn rollback(self) -> Result<()> {
         self.pending().clear();
-        self.state.rollback().await
+        self.handle.rollback().await
     }
 
     /// Publishes `data` on a signal channel as part of this transaction: subscribers in every
     /// process receive it if, and only after, the transaction commits.
     ///
-    /// The database needs the event log, which [`StoreHaus::signal_manager`] creates.
+    /// The database needs the event log, which [`StoreHaus::signal_manager`](crate::StoreHaus::signal_manager) creates.
     pub async fn publish<T: serde::Serialize>(&self, channel: &Channel<T>, data: &T) -> Result<()> {
         let payload = channel.envelope(data).to_json().map_err(|e| StoreError::Signal(e.to_string()))?;
-        self.state.publish(channel.name(), payload).await
+        self.handle.publish(channel.name(), payload).await
     }
 
     /// Whether it was committed or rolled back already.
     pub async fn is_finished(&self) -> bool {
-        self.state.is_finished().await
+        self.handle.is_finished().await
     }
 }
 
 impl fmt::Debug for Transaction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transaction").finish_non_exhaustive()
-    }
-}
-
-impl StoreHaus {
-    /// Starts a transaction; commit or roll it back explicitly.
-    pub async fn begin(&self) -> Result<Transaction> {
-        Transaction::begin(self.pool()).await
-    }
-
-    /// Runs `work` in a transaction: commits when it returns `Ok`, rolls back when it returns `Err`
-    /// (or is cancelled).
-    ///
-    /// ```no_run
-    /// # use storehaus::prelude::*;
-    /// # #[model] #[table(name = "accounts")] pub struct Account { #[primary_key] pub id: Uuid, pub balance: i64 }
-    /// # async fn run(storehaus: StoreHaus, accounts: GenericStore<Account>, a: Account, b: Account) -> Result<(), StoreError> {
-    /// storehaus
-    ///     .transaction(|tx| async move {
-    ///         let accounts = accounts.with_transaction(&tx);
-    ///         accounts.create(a, None).await?;
-    ///         accounts.create(b, None).await?;
-    ///         Ok::<_, StoreError>(())
-    ///     })
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn transaction<F, Fut, R, E>(&self, work: F) -> std::result::Result<R, E>
-    where
-        F: FnOnce(Transaction) -> Fut,
-        Fut: Future<Output = std::result::Result<R, E>>,
-        E: From<StoreError>,
-    {
-        let tx = self.begin().await?;
-        match work(tx.clone()).await {
-            Ok(value) => {
-                tx.commit().await?;
-                Ok(value)
-            }
-            Err(error) => {
-                // The work's error is the one to report; a failed rollback also ends the transaction.
-                if let Err(rollback) = tx.rollback().await
-                    && !matches!(rollback, StoreError::Transaction(_))
-                {
-                    tracing::warn!(error = %rollback, "rollback failed");
-                }
-                Err(error)
-            }
-        }
     }
 }

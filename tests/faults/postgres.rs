@@ -274,9 +274,9 @@ fn kind(error: &StoreError) -> String {
     let first_word = |debug: String| debug.split(['(', ' ', '{']).next().unwrap_or_default().to_owned();
     match error {
         StoreError::Database { code: Some(code), .. } => format!("Database[{code}]"),
-        StoreError::Database { source, .. } => match &**source {
-            sqlx::Error::Io(io) => format!("Database(Io {:?})", io.kind()),
-            other => format!("Database({})", first_word(format!("{other:?}"))),
+        StoreError::Database { source, .. } => match source.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::Io(io)) => format!("Database(Io {:?})", io.kind()),
+            _ => format!("Database({})", first_word(format!("{source:?}"))),
         },
         other => first_word(format!("{other:?}")),
     }

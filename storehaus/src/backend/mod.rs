@@ -1,164 +1,158 @@
 //! The database seam: everything that differs between database systems lives below this folder.
 //!
-//! [`DbPool`] is the handle the rest of StoreHaus uses; it dispatches to the backend the
-//! configuration chose: PostgreSQL (`postgres::`) or the embedded SQLite (`sqlite::`). No other
-//! module looks at which one it is.
+//! [`DbPool`] is the handle the rest of StoreHaus uses, and the one place that looks at which
+//! database it holds. Below it everything is written once over the [`Backend`] trait: the
+//! executor that runs statements on a pool or a transaction (`executor.rs`), the operations a
+//! store runs on its table (`table/`), migrations (`migrate.rs`), and the SQL writer (`sql/`),
+//! which asks the backend's [`Dialect`](sql::Dialect) for what is spelled differently. What really
+//! differs is a small module per database: `postgres/` and `sqlite/`.
 
-mod layout;
-mod ops;
-mod ops_batch;
-mod outcome;
+mod error;
+mod executor;
+mod migrate;
+mod pool;
 pub(crate) mod postgres;
+pub(crate) mod sql;
 pub(crate) mod sqlite;
+mod table;
 
-pub(crate) use ops::{ModelStatements, Ops, TagEdit, TxState};
+pub(crate) use executor::TxHandle;
+pub use pool::DbPool;
+pub(crate) use table::{Table, TagEdit};
 
-use crate::config::DatabaseConfig;
 use crate::error::StoreError;
 use crate::model::TableDef;
-use crate::schema::{MigrateOptions, MigrationPlan};
-use std::fmt;
+use crate::schema::{MigrateOptions, MigrationPlan, Planned, TableSchema};
+use crate::signals::{DatabaseEvent, EventSource, EventType};
+use crate::types::{ColumnType, SqlType, Value};
+use sql::{Dialect, SqlText};
+use std::future::Future;
+use std::sync::Arc;
 
-/// A pool of database connections, cheap to clone.
-#[derive(Clone)]
-pub struct DbPool {
-    inner: Pool,
-}
+/// A database system StoreHaus runs on, in the style of `sqlx::Database`: its sqlx driver with its
+/// argument and row types, how values are bound and read, how transactions start, where change
+/// events are recorded, and how the schema is read and changed. The SQL it speaks is its
+/// [`Dialect`].
+pub(crate) trait Backend: Dialect + Sized + Send + Sync + 'static {
+    /// The sqlx driver.
+    type Database: sqlx::Database<Arguments = Self::Arguments, Row = Self::Row>;
+    /// Bound parameters of one statement.
+    type Arguments: sqlx::Arguments<Database = Self::Database> + sqlx::IntoArguments<Self::Database> + Default;
+    /// One row of a result.
+    type Row: sqlx::Row<Database = Self::Database>;
+    /// What migrations know of an existing table besides its [`TableSchema`] (SQLite: the
+    /// layout a table rebuild reproduces).
+    type Layout: Default + Send;
 
-#[derive(Clone)]
-enum Pool {
-    Postgres(sqlx::PgPool),
-    Sqlite(sqlite::SqliteDb),
-}
+    /// The backend's name, as [`DbPool::backend_name`] gives it.
+    const NAME: &'static str;
+    /// The OpenTelemetry `db.system` of the backend.
+    const DB_SYSTEM: &'static str;
+    /// Where change events are recorded.
+    const EVENTS: Events;
 
-impl DbPool {
-    /// Opens a pool for `config`: SQLite when it names a SQLite database, PostgreSQL otherwise.
-    pub async fn connect(config: &DatabaseConfig) -> Result<Self, StoreError> {
-        config.validate()?;
-        let inner = match &config.sqlite {
-            Some(path) => Pool::Sqlite(sqlite::SqliteDb::connect(path, config).await?),
-            None => Pool::Postgres(postgres::connect(config).await?),
-        };
-        Ok(DbPool { inner })
+    /// The pool as a sqlx executor.
+    fn on_pool(pool: &sqlx::Pool<Self::Database>) -> impl sqlx::Executor<'_, Database = Self::Database>;
+
+    /// A connection as a sqlx executor.
+    fn on_connection(connection: &mut Connection<Self>) -> impl sqlx::Executor<'_, Database = Self::Database>;
+
+    /// Starts a transaction on a connection of `pool`.
+    fn begin(
+        pool: &sqlx::Pool<Self::Database>,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Database>, StoreError>> + Send;
+
+    /// Adds `value` to `args` as a parameter of column type `ty`.
+    fn bind(args: &mut Self::Arguments, value: Value, ty: ColumnType) -> Result<(), StoreError>;
+
+    /// Decodes column `index` of `row` as a field of type `T`.
+    fn read<T: SqlType>(row: &Self::Row, index: usize) -> Result<T, String>;
+
+    /// Decodes column `index` of `row` as a value of column type `ty`.
+    fn read_value(row: &Self::Row, index: usize, ty: ColumnType) -> Result<Value, String>;
+
+    /// Whether a database error code means that retrying the same call may succeed.
+    fn transient_code(code: &str) -> bool;
+
+    /// The change events of a write that returned `rows` (laid out as the record columns of
+    /// `table`), for backends that record events in this process ([`Events::InProcess`]).
+    fn row_events(table: &TableDef, kind: EventType, rows: &[Self::Row]) -> Result<Vec<DatabaseEvent>, StoreError>;
+
+    /// The event log in the database, created if missing, as a source for a signal manager
+    /// ([`Events::InDatabase`]; an in-process log belongs to the pool).
+    fn event_source(
+        _pool: &sqlx::Pool<Self::Database>,
+    ) -> impl Future<Output = Result<Arc<dyn EventSource>, StoreError>> + Send {
+        async { Err(StoreError::Unsupported { backend: Self::NAME, operation: "an event log in the database".into() }) }
     }
 
-    /// Wraps a PostgreSQL pool the application already has.
-    pub fn from_postgres(pool: sqlx::PgPool) -> Self {
-        DbPool { inner: Pool::Postgres(pool) }
+    /// What the database says of `table`; `None` when it does not exist.
+    fn introspect(
+        connection: &mut Connection<Self>,
+        table: &TableDef,
+    ) -> impl Future<Output = Result<Option<(TableSchema, Self::Layout)>, StoreError>> + Send;
+
+    /// How this backend spells a column type in DDL and in what introspection reports.
+    fn type_name(ty: ColumnType) -> String;
+
+    /// The statement of one planned change to `table`, or `None` for a change this backend has
+    /// no equivalent of; `layout` describes the table before the change and after.
+    fn ddl(table: &str, layout: &mut Self::Layout, planned: &Planned) -> Result<Option<String>, StoreError>;
+
+    /// Rows a batch statement writes at once ([`BatchStatements`]); `None`: batches run row by
+    /// row through the per-call statements, in one transaction.
+    const BATCH_ROWS: Option<usize> = None;
+
+    /// The statements of chunked batch writes (backends with [`Backend::BATCH_ROWS`]).
+    fn batch_statements(table: &'static TableDef, _emit: bool) -> Result<BatchStatements, StoreError> {
+        Err(StoreError::Unsupported {
+            backend: Self::NAME,
+            operation: format!("chunked batch writes of `{}`", table.name).into(),
+        })
     }
 
-    /// Wraps a SQLite pool the application already has. Change events of its stores are
-    /// delivered in this process only.
-    pub fn from_sqlite(pool: sqlx::SqlitePool) -> Self {
-        DbPool { inner: Pool::Sqlite(sqlite::SqliteDb::new(pool)) }
+    /// Adds one column of a chunk to `args`, as a batch statement takes it.
+    fn bind_column(_args: &mut Self::Arguments, _values: Vec<Value>, _ty: ColumnType) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported { backend: Self::NAME, operation: "chunked batch writes".into() })
     }
 
-    /// The underlying PostgreSQL pool, for queries StoreHaus does not cover.
-    pub fn as_postgres(&self) -> Option<&sqlx::PgPool> {
-        match &self.inner {
-            Pool::Postgres(pool) => Some(pool),
-            Pool::Sqlite(_) => None,
-        }
+    /// A driver error as a [`StoreError`], its code read with this backend's table.
+    fn error(error: sqlx::Error) -> StoreError {
+        error::from_sqlx(error, Self::transient_code)
     }
 
-    /// The underlying SQLite pool, for queries StoreHaus does not cover.
-    pub fn as_sqlite(&self) -> Option<&sqlx::SqlitePool> {
-        match &self.inner {
-            Pool::Postgres(_) => None,
-            Pool::Sqlite(db) => Some(db.pool()),
-        }
-    }
-
-    /// The backend's name: `"postgres"` or `"sqlite"`.
-    pub fn backend_name(&self) -> &'static str {
-        match &self.inner {
-            Pool::Postgres(_) => "postgres",
-            Pool::Sqlite(_) => "sqlite",
-        }
-    }
-
-    /// The OpenTelemetry `db.system` name of the backend: `"postgresql"` or `"sqlite"`.
-    pub fn db_system(&self) -> &'static str {
-        match &self.inner {
-            Pool::Postgres(_) => "postgresql",
-            Pool::Sqlite(_) => "sqlite",
-        }
-    }
-
-    /// Whether change events reach other processes (PostgreSQL) or only this one (SQLite).
-    pub fn signals_cross_process(&self) -> bool {
-        matches!(self.inner, Pool::Postgres(_))
-    }
-
-    /// Connections currently open, and of those, idle.
-    pub fn connections(&self) -> (u32, usize) {
-        match &self.inner {
-            Pool::Postgres(pool) => (pool.size(), pool.num_idle()),
-            Pool::Sqlite(db) => (db.pool().size(), db.pool().num_idle()),
-        }
-    }
-
-    /// Checks that the database answers.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        match &self.inner {
-            Pool::Postgres(pool) => postgres::ping(pool).await,
-            Pool::Sqlite(db) => db.ping().await,
-        }
-    }
-
-    /// Closes every connection; waits for checked-out ones to return.
-    pub async fn close(&self) {
-        match &self.inner {
-            Pool::Postgres(pool) => close_pool(pool).await,
-            Pool::Sqlite(db) => close_pool(db.pool()).await,
-        }
-    }
-
-    /// The per-call statements of the model stored in `table`; with `emit`, writes also append
-    /// their change events to the event log.
-    pub(crate) fn statements(&self, table: &'static TableDef, emit: bool) -> ModelStatements {
-        match &self.inner {
-            Pool::Postgres(_) => ModelStatements::Postgres(postgres::store::Statements::new(table, emit)),
-            Pool::Sqlite(_) => ModelStatements::Sqlite(sqlite::store::Statements::new(table, emit)),
-        }
-    }
-
-    /// The event log of this database, created if missing, as a source for a signal manager.
-    pub async fn event_source(&self) -> Result<std::sync::Arc<dyn crate::signals::EventSource>, StoreError> {
-        match &self.inner {
-            Pool::Postgres(pool) => {
-                postgres::events::ensure_event_log(pool).await?;
-                Ok(std::sync::Arc::new(postgres::events::PgEventSource::new(pool.clone())))
-            }
-            Pool::Sqlite(db) => Ok(db.events()),
-        }
-    }
-
-    /// Starts a transaction on one connection of the pool.
-    pub(crate) async fn begin(&self) -> Result<TxState, StoreError> {
-        match &self.inner {
-            Pool::Postgres(pool) => Ok(TxState::Postgres(postgres::store::TxCell::new(pool.begin().await?))),
-            Pool::Sqlite(db) => Ok(TxState::Sqlite(db.begin().await?)),
-        }
-    }
-
-    pub(crate) async fn plan(&self, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
-        match &self.inner {
-            Pool::Postgres(pool) => postgres::plan(pool, table, options).await,
-            Pool::Sqlite(db) => sqlite::plan(db.pool(), table, options).await,
-        }
-    }
-
-    pub(crate) async fn migrate(
-        &self,
+    /// Plans and applies the migration of `table` in one transaction, serialized with the
+    /// migrations of other connections and processes.
+    fn migrate(
+        pool: &sqlx::Pool<Self::Database>,
         table: &TableDef,
         options: &MigrateOptions,
-    ) -> Result<MigrationPlan, StoreError> {
-        match &self.inner {
-            Pool::Postgres(pool) => postgres::migrate(pool, table, options).await,
-            Pool::Sqlite(db) => sqlite::migrate(db.pool(), table, options).await,
-        }
-    }
+    ) -> impl Future<Output = Result<MigrationPlan, StoreError>> + Send;
+}
+
+/// The statements of chunked batch writes, each taking one array parameter per column.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchStatements {
+    /// The tags of every row, then the create columns.
+    pub insert: SqlText,
+    /// Upserts keeping (`[0]`) or replacing (`[1]`) the tags of existing rows; parameters as
+    /// `insert`. A soft-deleted row is left alone and not returned.
+    pub upsert: [SqlText; 2],
+    /// The keys, then the update columns.
+    pub update: SqlText,
+    /// The keys; `Err` when the key cannot be matched this way.
+    pub delete: Result<SqlText, StoreError>,
+}
+
+/// Where a backend records change events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Events {
+    /// In the database's event log, by the write's own statement (so in its transaction); every
+    /// process connected to the database reads them. `publish` appends an application event:
+    /// `$1` the channel, `$2` the payload.
+    InDatabase { publish: &'static str },
+    /// Built from the rows a write returns and handed to this process's log after commit.
+    InProcess,
 }
 
 /// A pool timeout from its setting in seconds; zero means "no limit" in the configuration.
@@ -166,33 +160,5 @@ fn non_zero_seconds(seconds: u64) -> Option<std::time::Duration> {
     (seconds > 0).then(|| std::time::Duration::from_secs(seconds))
 }
 
-/// A double-quoted identifier (inner quotes doubled), for the few SQL fragments the statement
-/// builders cannot make; names come from model metadata. Both dialects quote alike.
-pub(crate) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-impl fmt::Debug for DbPool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (size, idle) = self.connections();
-        f.debug_struct("DbPool")
-            .field("backend", &self.backend_name())
-            .field("size", &size)
-            .field("idle", &idle)
-            .finish()
-    }
-}
-
-/// Closes `pool` and every connection it holds.
-///
-/// sqlx's `Pool::close` stops after waiting for the last checked-out connection, so a connection
-/// that came back to the idle queue during that wait stays open (and its server session alive)
-/// until the pool is dropped. Each further pass closes such stragglers; once nothing is checked
-/// out, which the first pass waited for, one more pass suffices.
-async fn close_pool<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) {
-    pool.close().await;
-    while pool.size() > 0 {
-        pool.close().await;
-        tokio::task::yield_now().await;
-    }
-}
+/// A connection of `B`.
+pub(crate) type Connection<B> = <<B as Backend>::Database as sqlx::Database>::Connection;

@@ -3,9 +3,12 @@
 //! Users do not implement [`Model`] by hand; `#[model]` does, from the struct and its attributes.
 
 mod column;
+mod record;
 pub mod system;
 
 pub use column::Column;
+pub use record::{Record, SystemFields};
+pub(crate) use record::{ValuesReader, read_record};
 
 use crate::error::StoreError;
 use crate::types::{ColumnType, SqlType, Value};

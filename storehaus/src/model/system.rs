@@ -101,6 +101,11 @@ pub const SYSTEM_COLUMNS: &[SystemColumn] = &[
     },
 ];
 
+/// The system column `name` (one of the constants above).
+pub(crate) fn column(name: &str) -> &'static SystemColumn {
+    SYSTEM_COLUMNS.iter().find(|c| c.name == name).unwrap_or(&SYSTEM_COLUMNS[0])
+}
+
 /// Whether `name` is reserved for a system column (every name that starts and ends with `__`).
 pub fn is_reserved(name: &str) -> bool {
     name.len() >= 4 && name.starts_with("__") && name.ends_with("__")

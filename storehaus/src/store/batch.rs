@@ -24,7 +24,8 @@ impl<T: Model> GenericStore<T> {
         self.traced("create_many", async {
             let tx = self.batch_transaction(data.len()).await?;
             let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
-            let records = on_tx.as_ref().unwrap_or(self).ops().create_many(&data, &tags).await?;
+            let store = on_tx.as_ref().unwrap_or(self);
+            let records = store.table().create_many(store.tx(), &data, &tags).await?;
             commit(tx).await?;
             self.written(&records).await;
             Ok(records)
@@ -41,13 +42,12 @@ impl<T: Model> GenericStore<T> {
     pub async fn upsert(&self, data: T, tags: Option<Vec<String>>) -> Result<Record<T>> {
         let tags = tags.map(checked_tags).transpose()?;
         self.traced("upsert", async {
-            let ops = self.ops();
-            match ops.upsert_many(std::slice::from_ref(&data), tags.as_deref()).await?.pop() {
+            match self.table().upsert_many(self.tx(), std::slice::from_ref(&data), tags.as_deref()).await?.pop() {
                 Some(record) => {
                     self.written(std::slice::from_ref(&record)).await;
                     Ok(record)
                 }
-                None => Err(ops.why_unchanged::<T>(data.key(), None).await),
+                None => Err(self.table().why_unchanged(self.tx(), data.key(), None).await),
             }
         })
         .await
@@ -66,7 +66,8 @@ impl<T: Model> GenericStore<T> {
         self.traced("upsert_many", async {
             let tx = self.batch_transaction(data.len()).await?;
             let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
-            let records = on_tx.as_ref().unwrap_or(self).ops().upsert_many(&data, tags.as_deref()).await?;
+            let store = on_tx.as_ref().unwrap_or(self);
+            let records = store.table().upsert_many(store.tx(), &data, tags.as_deref()).await?;
             commit(tx).await?;
             self.written(&records).await;
             Ok(records)
@@ -88,7 +89,8 @@ impl<T: Model> GenericStore<T> {
         self.traced("update_many", async {
             let tx = self.batch_transaction(items.len()).await?;
             let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
-            let records = on_tx.as_ref().unwrap_or(self).ops().update_many(&items).await?;
+            let store = on_tx.as_ref().unwrap_or(self);
+            let records = store.table().update_many(store.tx(), &items).await?;
             commit(tx).await?;
             self.written(&records).await;
             Ok(records)
@@ -105,7 +107,8 @@ impl<T: Model> GenericStore<T> {
         self.traced("delete_many", async {
             let tx = self.batch_transaction(ids.len()).await?;
             let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
-            let deleted = on_tx.as_ref().unwrap_or(self).ops().delete_many::<T>(&ids).await?;
+            let store = on_tx.as_ref().unwrap_or(self);
+            let deleted = store.table().delete_many(store.tx(), &ids).await?;
             commit(tx).await?;
             self.written(&deleted).await;
             Ok(deleted.len() as u64)
@@ -116,7 +119,7 @@ impl<T: Model> GenericStore<T> {
     /// The transaction a batch of `rows` needs of its own: none on a transaction already, nor
     /// when one statement holds them all.
     async fn batch_transaction(&self, rows: usize) -> Result<Option<Transaction>> {
-        if self.tx.is_some() || rows <= self.ops().batch_rows() {
+        if self.tx.is_some() || rows <= self.table().batch_rows() {
             return Ok(None);
         }
         Transaction::begin(self.pool()).await.map(Some)

@@ -1,9 +1,10 @@
 //! The read-through cache of a store: rows by key, invalidated after every committed write.
 
-use super::{GenericStore, Record, ValuesReader, read_record};
+use super::{GenericStore, Record};
 use crate::cache::{CacheParams, TableKeys};
 use crate::error::{Result, StoreError};
 use crate::model::Model;
+use crate::model::{ValuesReader, read_record};
 use crate::query::QueryBuilder;
 use crate::query::resolved::ResolvedQuery;
 use crate::types::wire::Wire;
@@ -43,11 +44,11 @@ impl<T: Model> GenericStore<T> {
     /// tell `Some(json!(null))` from `None` nor carry NaN.
     pub(crate) async fn read_by_id(&self, id: &T::Key) -> Result<Option<Record<T>>> {
         let Some(cache) = self.shared.cache.as_ref().filter(|_| self.tx.is_none()) else {
-            return self.ops().get(id, false).await;
+            return self.table().get(self.tx(), id, false).await;
         };
         let key = cache.table.row(&key_text(id));
         let load = || async {
-            let values = self.ops().get_values::<T>(id).await?;
+            let values = self.table().get_values(self.tx(), id).await?;
             Ok::<_, StoreError>(values.map(|values| values.into_iter().map(Wire::from).collect::<Vec<_>>()))
         };
         let row: Option<Vec<Wire>> = cache.params.manager().get_or_load(&key, cache.params.ttl(), load).await?;
@@ -90,10 +91,10 @@ impl<T: Model> GenericStore<T> {
         let cache = self.shared.cache.as_ref().filter(|_| self.tx.is_none() && q.lock.is_none());
         self.traced("find", async {
             match cache {
-                None => self.ops().find(&q).await,
+                None => self.table().find(self.tx(), &q).await,
                 Some(cache) => {
                     let fingerprint = format!("{:?}", QueryFingerprint(&q));
-                    let load = || async { self.ops().find(&q).await };
+                    let load = || async { self.table().find(self.tx(), &q).await };
                     cache.params.manager().get_or_load_query(&cache.table, &fingerprint, cache.params.ttl(), load).await
                 }
             }

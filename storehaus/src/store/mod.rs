@@ -3,22 +3,19 @@
 mod batch;
 mod cache;
 mod queries;
-mod record;
 mod stream;
 
+pub use crate::model::{Record, SystemFields};
 pub use queries::Page;
-pub use record::{Record, SystemFields};
-pub(crate) use record::{ValuesReader, read_record};
 pub use stream::RecordStream;
 
-use crate::backend::{DbPool, ModelStatements, Ops, TagEdit};
+use crate::backend::{DbPool, Table, TagEdit, TxHandle};
 use crate::cache::CacheParams;
 use crate::error::{Result, StoreError};
 use crate::model::Model;
 use crate::signals::SignalManager;
 use crate::transaction::Transaction;
 use std::fmt;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -27,31 +24,33 @@ use tracing::Instrument;
 /// Cheap to clone (an `Arc` inside) and `Send + Sync`. Calls run on the pool, or on a transaction
 /// for a store obtained with [`GenericStore::with_transaction`].
 pub struct GenericStore<T: Model> {
-    shared: Arc<Shared>,
+    shared: Arc<Shared<T>>,
     tx: Option<Transaction>,
-    _model: PhantomData<fn() -> T>,
 }
 
-struct Shared {
+struct Shared<T: Model> {
     pool: DbPool,
-    statements: ModelStatements,
+    /// The operations of `T` on its table, on the pool's backend.
+    table: Arc<dyn Table<T>>,
     signals: Option<Arc<SignalManager>>,
     cache: Option<cache::StoreCache>,
 }
 
 impl<T: Model> GenericStore<T> {
-    /// A store of `T` on `pool`, with optional signals and cache.
+    /// A store of `T` on `pool` (a [`DbPool`], or a `sqlx::PgPool` / `sqlx::SqlitePool` the
+    /// application already has), with optional signals and cache.
     ///
     /// The statements the model runs on every call are built here, once.
-    pub fn new(pool: DbPool, signals: Option<Arc<SignalManager>>, cache: Option<CacheParams>) -> Self {
-        let statements = pool.statements(T::TABLE, signals.is_some());
+    pub fn new(pool: impl Into<DbPool>, signals: Option<Arc<SignalManager>>, cache: Option<CacheParams>) -> Self {
+        let pool = pool.into();
+        let table = pool.table::<T>(signals.is_some());
         let cache = cache.map(|params| cache::StoreCache::new(params, T::TABLE.name));
-        GenericStore { shared: Arc::new(Shared { pool, statements, signals, cache }), tx: None, _model: PhantomData }
+        GenericStore { shared: Arc::new(Shared { pool, table, signals, cache }), tx: None }
     }
 
     /// The same store, running its calls on `tx`.
     pub fn with_transaction(&self, tx: &Transaction) -> Self {
-        GenericStore { shared: Arc::clone(&self.shared), tx: Some(tx.clone()), _model: PhantomData }
+        GenericStore { shared: Arc::clone(&self.shared), tx: Some(tx.clone()) }
     }
 
     /// The pool the store uses.
@@ -69,8 +68,14 @@ impl<T: Model> GenericStore<T> {
         self.shared.cache.as_ref().map(|cache| &cache.params)
     }
 
-    pub(crate) fn ops(&self) -> Ops<'_> {
-        Ops::new(&self.shared.pool, &self.shared.statements, self.tx.as_ref().map(Transaction::state))
+    /// The operations of `T` on its table.
+    pub(crate) fn table(&self) -> &dyn Table<T> {
+        &*self.shared.table
+    }
+
+    /// The transaction calls run on, if any.
+    pub(crate) fn tx(&self) -> Option<&dyn TxHandle> {
+        self.tx.as_ref().map(Transaction::handle)
     }
 
     /// Runs `op` inside a span carrying the OpenTelemetry database attributes.
@@ -87,7 +92,7 @@ impl<T: Model> GenericStore<T> {
     /// Inserts `data` with `tags`; returns the stored record with its system fields.
     pub async fn create(&self, data: T, tags: Option<Vec<String>>) -> Result<Record<T>> {
         let tags = checked_tags(tags.unwrap_or_default())?;
-        let record = self.traced("create", self.ops().insert(&data, &tags)).await?;
+        let record = self.traced("create", self.table().insert(self.tx(), &data, &tags)).await?;
         // A cached "no such row" must not outlive the insert.
         self.written(std::slice::from_ref(&record)).await;
         Ok(record)
@@ -100,17 +105,17 @@ impl<T: Model> GenericStore<T> {
 
     /// The record with key `id`, soft-deleted or not.
     pub async fn get_by_id_with_deleted(&self, id: &T::Key) -> Result<Option<Record<T>>> {
-        self.traced("get_by_id", self.ops().get(id, true)).await
+        self.traced("get_by_id", self.table().get(self.tx(), id, true)).await
     }
 
     /// Every live record, ordered by key. Prefer [`GenericStore::find`] with a limit on large tables.
     pub async fn list_all(&self) -> Result<Vec<Record<T>>> {
-        self.traced("list_all", self.ops().list_all()).await
+        self.traced("list_all", self.table().list_all(self.tx())).await
     }
 
     /// How many live records there are.
     pub async fn count(&self) -> Result<u64> {
-        self.traced("count", self.ops().count()).await
+        self.traced("count", self.table().count(self.tx())).await
     }
 
     /// Writes the update fields of `data` to the live row `id` (the key inside `data` is ignored).
@@ -151,7 +156,7 @@ impl<T: Model> GenericStore<T> {
         tags: Option<&[String]>,
         version: Option<i64>,
     ) -> Result<Record<T>> {
-        let record = self.ops().update(id, data, tags, version).await?;
+        let record = self.table().update(self.tx(), id, data, tags, version).await?;
         self.written_keys([id]).await;
         Ok(record)
     }
@@ -160,7 +165,7 @@ impl<T: Model> GenericStore<T> {
     /// Returns whether a row was deleted.
     pub async fn delete(&self, id: &T::Key) -> Result<bool> {
         self.traced("delete", async {
-            let deleted = self.ops().delete::<T>(id).await?.is_some();
+            let deleted = self.table().delete(self.tx(), id).await?.is_some();
             if deleted {
                 self.written_keys([id]).await;
             }
@@ -178,7 +183,7 @@ impl<T: Model> GenericStore<T> {
             return Err(no_soft_delete::<T>("restore"));
         }
         self.traced("restore", async {
-            let record = self.ops().restore(id).await?.ok_or_else(|| StoreError::NotFound {
+            let record = self.table().restore(self.tx(), id).await?.ok_or_else(|| StoreError::NotFound {
                 table: T::TABLE.name.to_owned(),
                 key: format!("{id:?} (deleted)"),
             })?;
@@ -191,7 +196,7 @@ impl<T: Model> GenericStore<T> {
     /// Removes the row `id` for good, deleted or not. Returns whether a row was removed.
     pub async fn force_delete(&self, id: &T::Key) -> Result<bool> {
         self.traced("force_delete", async {
-            let removed = self.ops().force_delete::<T>(id).await?.is_some();
+            let removed = self.table().force_delete(self.tx(), id).await?.is_some();
             if removed {
                 self.written_keys([id]).await;
             }
@@ -227,12 +232,12 @@ impl<T: Model> GenericStore<T> {
     ) -> Result<Record<T>> {
         let tags = checked_tags(tags.into_iter().map(Into::into).collect())?;
         self.traced("tags", async {
-            match self.ops().tags(edit, id, &tags).await? {
+            match self.table().tags(self.tx(), edit, id, &tags).await? {
                 Some(record) => {
                     self.written_keys([id]).await;
                     Ok(record)
                 }
-                None => Err(self.ops().why_unchanged::<T>(id, None).await),
+                None => Err(self.table().why_unchanged(self.tx(), id, None).await),
             }
         })
         .await
@@ -267,7 +272,7 @@ fn no_soft_delete<T: Model>(operation: &'static str) -> StoreError {
 
 impl<T: Model> Clone for GenericStore<T> {
     fn clone(&self) -> Self {
-        GenericStore { shared: Arc::clone(&self.shared), tx: self.tx.clone(), _model: PhantomData }
+        GenericStore { shared: Arc::clone(&self.shared), tx: self.tx.clone() }
     }
 }
 

@@ -20,13 +20,13 @@ impl<T: Model> GenericStore<T> {
     /// The live records matching `query`.
     pub async fn find(&self, query: QueryBuilder) -> Result<Vec<Record<T>>> {
         let q = query.resolve(T::TABLE)?;
-        self.traced("find", self.ops().find(&q)).await
+        self.traced("find", self.table().find(self.tx(), &q)).await
     }
 
     /// The first record matching `query` (in its order), if any.
     pub async fn find_one(&self, query: QueryBuilder) -> Result<Option<Record<T>>> {
         let q = query.limit(1).resolve(T::TABLE)?;
-        self.traced("find", async { Ok(self.ops().find(&q).await?.into_iter().next()) }).await
+        self.traced("find", async { Ok(self.table().find(self.tx(), &q).await?.into_iter().next()) }).await
     }
 
     /// A page of at most `query`'s limit records, with a cursor to the next page.
@@ -46,7 +46,7 @@ impl<T: Model> GenericStore<T> {
             ));
         }
         self.traced("find", async {
-            let (records, last) = self.ops().find_page(&q).await?;
+            let (records, last) = self.table().find_page(self.tx(), &q).await?;
             let full = u64::try_from(records.len()).is_ok_and(|n| n >= limit);
             let next = last.filter(|_| full).map(|values| Cursor::from_values(&q.order, values));
             Ok(Page { records, next })
@@ -60,7 +60,7 @@ impl<T: Model> GenericStore<T> {
         let store = self.clone();
         tokio::spawn(async move {
             let result = match query.resolve(T::TABLE) {
-                Ok(q) => store.traced("find_stream", store.ops().stream(&q, &sender)).await,
+                Ok(q) => store.traced("find_stream", store.table().stream(store.tx(), &q, &sender)).await,
                 Err(error) => Err(error),
             };
             if let Err(error) = result {
@@ -74,7 +74,7 @@ impl<T: Model> GenericStore<T> {
     /// How many live records match `query`.
     pub async fn count_where(&self, query: QueryBuilder) -> Result<u64> {
         let q = query.resolve(T::TABLE)?;
-        self.traced("count", self.ops().count_where(&q)).await
+        self.traced("count", self.table().count_where(self.tx(), &q)).await
     }
 
     /// Applies `set` to every live record matching `query`; returns the updated records.
@@ -85,7 +85,7 @@ impl<T: Model> GenericStore<T> {
         let q = bounded(query.resolve(T::TABLE)?)?;
         let assignments = set.resolve(T::TABLE)?;
         self.traced("update_where", async {
-            let records = self.ops().update_where(&q, &assignments).await?;
+            let records = self.table().update_where(self.tx(), &q, &assignments).await?;
             self.written(&records).await;
             Ok(records)
         })
@@ -97,7 +97,7 @@ impl<T: Model> GenericStore<T> {
     pub async fn delete_where(&self, query: QueryBuilder) -> Result<u64> {
         let q = bounded(query.resolve(T::TABLE)?)?;
         self.traced("delete_where", async {
-            let records = self.ops().delete_where::<T>(&q, false).await?;
+            let records = self.table().delete_where(self.tx(), &q, false).await?;
             self.written(&records).await;
             Ok(records.len() as u64)
         })
@@ -109,7 +109,7 @@ impl<T: Model> GenericStore<T> {
     pub async fn force_delete_where(&self, query: QueryBuilder) -> Result<u64> {
         let q = bounded(query.resolve(T::TABLE)?)?;
         self.traced("force_delete_where", async {
-            let records = self.ops().delete_where::<T>(&q, true).await?;
+            let records = self.table().delete_where(self.tx(), &q, true).await?;
             self.written(&records).await;
             Ok(records.len() as u64)
         })
@@ -123,7 +123,7 @@ impl<T: Model> GenericStore<T> {
         }
         let q = bounded(query.resolve(T::TABLE)?)?;
         self.traced("restore_where", async {
-            let records = self.ops().restore_where(&q).await?;
+            let records = self.table().restore_where(self.tx(), &q).await?;
             self.written(&records).await;
             Ok(records)
         })

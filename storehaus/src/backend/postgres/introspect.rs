@@ -1,8 +1,8 @@
 //! Reading a table's columns and indexes from the PostgreSQL catalog.
 
 use super::types::from_typname;
+use crate::backend::sql::{SqlText, quote_ident};
 use crate::schema::{ExistingColumn, ExistingIndex, TableSchema};
-use sea_query::{Alias, Expr, PostgresQueryBuilder, Query};
 use sqlx::{PgConnection, Row};
 
 /// Columns of a table in the current schema, in order; none when the table does not exist.
@@ -53,7 +53,7 @@ pub(crate) async fn table_schema(conn: &mut PgConnection, table: &str) -> Result
         .iter()
         .map(|row| Ok(ExistingIndex { unique: row.try_get(0)?, columns: row.try_get(1)? }))
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let probe = Query::select().expr(Expr::val(1)).from(Alias::new(table)).limit(1).to_string(PostgresQueryBuilder);
-    let has_rows = sqlx::query(sqlx::AssertSqlSafe(probe)).fetch_optional(&mut *conn).await?.is_some();
+    let probe = SqlText::assembled(format!("SELECT 1 FROM {} LIMIT 1", quote_ident(table)));
+    let has_rows = sqlx::query(probe.into_sqlx()).fetch_optional(&mut *conn).await?.is_some();
     Ok(Some(TableSchema { columns, indexes, has_rows }))
 }

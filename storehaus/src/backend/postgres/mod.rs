@@ -1,22 +1,33 @@
-//! The PostgreSQL backend: connections, type names, DDL, introspection, parameter binding.
+//! PostgreSQL, the reference backend: connections, value binding, DDL and introspection, the
+//! event log with its `NOTIFY` doorbell, chunked batch writes and error codes. Its SQL spelling
+//! is in `dialect.rs`.
 
+mod batch;
 mod ddl;
+mod dialect;
 pub(crate) mod events;
 mod introspect;
-pub(crate) mod query;
-pub(crate) mod record;
-pub(crate) mod store;
 pub(crate) mod types;
 pub(crate) mod values;
 
-use super::non_zero_seconds;
+#[cfg(test)]
+mod tests;
+
+use super::{Backend, BatchStatements, Connection, Events, migrate};
 use crate::config::DatabaseConfig;
 use crate::error::StoreError;
 use crate::model::TableDef;
-use crate::schema::{self, MigrateOptions, MigrationPlan, MigrationStep};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Connection, PgConnection};
+use crate::schema::{self, MigrateOptions, MigrationPlan, Planned, TableSchema};
+use crate::signals::{DatabaseEvent, EventSource, EventType};
+use crate::types::{ColumnType, SqlType, Value};
+use sqlx::Connection as _;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The PostgreSQL backend.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Postgres;
 
 /// Opens a pool with the settings of `config`.
 pub(crate) async fn connect(config: &DatabaseConfig) -> Result<PgPool, StoreError> {
@@ -31,68 +42,110 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<PgPool, StoreErro
         .min_connections(config.min_connections)
         .max_connections(config.max_connections)
         .acquire_timeout(Duration::from_secs(config.connection_timeout_seconds))
-        .idle_timeout(non_zero_seconds(config.idle_timeout_seconds))
-        .max_lifetime(non_zero_seconds(config.max_lifetime_seconds))
+        .idle_timeout(super::non_zero_seconds(config.idle_timeout_seconds))
+        .max_lifetime(super::non_zero_seconds(config.max_lifetime_seconds))
         .connect_with(options)
-        .await?;
+        .await
+        .map_err(Postgres::error)?;
     tracing::debug!(url = %config.redacted_url(), "connected to PostgreSQL");
     Ok(pool)
 }
 
-pub(crate) use super::quote_ident;
+impl Backend for Postgres {
+    type Database = sqlx::Postgres;
+    type Arguments = PgArguments;
+    type Row = PgRow;
+    type Layout = ();
 
-/// The plan that would bring `table` in line with its model; runs nothing.
-pub(crate) async fn plan(
-    pool: &PgPool,
-    table: &TableDef,
-    options: &MigrateOptions,
-) -> Result<MigrationPlan, StoreError> {
-    let mut conn = pool.acquire().await?;
-    plan_on(&mut conn, table, options).await
-}
+    const NAME: &'static str = "postgres";
+    const DB_SYSTEM: &'static str = "postgresql";
+    const EVENTS: Events = Events::InDatabase { publish: events::PUBLISH };
+    /// Enough to amortize the round trip, few enough to keep each statement's arrays, and the
+    /// server's memory for them, modest.
+    const BATCH_ROWS: Option<usize> = Some(5_000);
 
-/// Plans and applies the migration of `table` in one transaction, serialized across processes by an
-/// advisory lock on the table name, so concurrent start-ups neither race nor fail.
-pub(crate) async fn migrate(
-    pool: &PgPool,
-    table: &TableDef,
-    options: &MigrateOptions,
-) -> Result<MigrationPlan, StoreError> {
-    let mut conn = pool.acquire().await?;
-    let mut tx = conn.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(migration_lock_key(table.name)).execute(&mut *tx).await?;
-    let plan = plan_on(&mut tx, table, options).await?;
-    for sql in plan.statements() {
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+    fn on_pool(pool: &PgPool) -> impl sqlx::Executor<'_, Database = sqlx::Postgres> {
+        pool
     }
-    tx.commit().await?;
-    if !plan.is_empty() {
-        tracing::info!(table = table.name, steps = plan.steps.len(), "migrated");
-    }
-    Ok(plan)
-}
 
-async fn plan_on(
-    conn: &mut PgConnection,
-    table: &TableDef,
-    options: &MigrateOptions,
-) -> Result<MigrationPlan, StoreError> {
-    let existing = introspect::table_schema(conn, table.name).await?;
-    let planned = schema::diff(table, existing.as_ref(), options, types::type_name)?;
-    let steps = planned
-        .iter()
-        .map(|p| MigrationStep { change: p.change(types::type_name), sql: ddl::statement(table.name, p) })
-        .collect();
-    Ok(MigrationPlan { table: table.name.to_owned(), steps })
+    fn on_connection(connection: &mut Connection<Self>) -> impl sqlx::Executor<'_, Database = sqlx::Postgres> {
+        connection
+    }
+
+    async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        pool.begin().await.map_err(Postgres::error)
+    }
+
+    fn bind(args: &mut PgArguments, value: Value, ty: ColumnType) -> Result<(), StoreError> {
+        values::bind(args, value, ty)
+    }
+
+    #[inline]
+    fn read<T: SqlType>(row: &PgRow, index: usize) -> Result<T, String> {
+        values::read(row, index)
+    }
+
+    fn read_value(row: &PgRow, index: usize, ty: ColumnType) -> Result<Value, String> {
+        values::read_value(row, index, ty).map_err(|e| e.to_string())
+    }
+
+    /// Connection exceptions (08), serialization failure, deadlock, operator intervention (57P0x)
+    /// and too many connections.
+    fn transient_code(code: &str) -> bool {
+        code.starts_with("08") || matches!(code, "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300")
+    }
+
+    /// Never called: the events of a write are in its own statement.
+    fn row_events(_: &TableDef, _: EventType, _: &[PgRow]) -> Result<Vec<DatabaseEvent>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn event_source(pool: &PgPool) -> Result<Arc<dyn EventSource>, StoreError> {
+        events::ensure_event_log(pool).await?;
+        Ok(Arc::new(events::PgEventSource::new(pool.clone())))
+    }
+
+    async fn introspect(
+        connection: &mut Connection<Self>,
+        table: &TableDef,
+    ) -> Result<Option<(TableSchema, ())>, StoreError> {
+        let schema = introspect::table_schema(connection, table.name).await.map_err(Postgres::error)?;
+        Ok(schema.map(|schema| (schema, ())))
+    }
+
+    fn type_name(ty: ColumnType) -> String {
+        types::type_name(ty)
+    }
+
+    fn ddl(table: &str, _: &mut (), planned: &Planned) -> Result<Option<String>, StoreError> {
+        Ok(Some(ddl::statement(table, planned)))
+    }
+
+    fn batch_statements(table: &'static TableDef, emit: bool) -> Result<BatchStatements, StoreError> {
+        batch::statements(table, emit)
+    }
+
+    fn bind_column(args: &mut PgArguments, values: Vec<Value>, ty: ColumnType) -> Result<(), StoreError> {
+        batch::bind_column(args, values, ty)
+    }
+
+    /// In one transaction, serialized across processes by an advisory lock on the table name, so
+    /// concurrent start-ups neither race nor fail.
+    async fn migrate(pool: &PgPool, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
+        let mut connection = pool.acquire().await.map_err(Postgres::error)?;
+        let mut tx = connection.begin().await.map_err(Postgres::error)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(migration_lock_key(table.name))
+            .execute(&mut *tx)
+            .await
+            .map_err(Postgres::error)?;
+        let plan = migrate::plan_and_apply::<Postgres>(&mut tx, table, options).await?;
+        tx.commit().await.map_err(Postgres::error)?;
+        Ok(plan)
+    }
 }
 
 /// The advisory-lock key of migrations of `table`, the same in every process.
 fn migration_lock_key(table: &str) -> i64 {
     i64::from_ne_bytes(schema::fnv1a(format!("storehaus:migrate:{table}").as_bytes()).to_ne_bytes())
-}
-
-/// Runs `SELECT 1` on a pooled connection.
-pub(crate) async fn ping(pool: &PgPool) -> Result<(), StoreError> {
-    sqlx::query("SELECT 1").execute(pool).await?;
-    Ok(())
 }

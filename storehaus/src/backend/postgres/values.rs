@@ -1,7 +1,6 @@
 //! Binding [`Value`]s as PostgreSQL parameters and reading them back from rows.
 
 use crate::error::StoreError;
-use crate::model::RowReader;
 use crate::types::{ColumnType, ScalarType, SqlType, Value};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
@@ -105,35 +104,16 @@ fn bind_array(args: &mut PgArguments, value: Value, scalar: ScalarType) -> Resul
     added.map_err(|e| e.to_string())
 }
 
-/// Reads a row's columns in order; generated `Model::read_row` drives it.
-#[derive(Debug)]
-pub(crate) struct PgRowReader<'r> {
-    row: &'r PgRow,
-    index: usize,
-}
-
-impl<'r> PgRowReader<'r> {
-    /// A reader positioned at column `start` of `row`.
-    pub(crate) fn new(row: &'r PgRow, start: usize) -> Self {
-        PgRowReader { row, index: start }
-    }
-}
-
-impl RowReader for PgRowReader<'_> {
-    // Inlined into each model's generated `read_row`, where the type tests of `read_native`
-    // fold away: a call per column was a tenth of the time of reading a large result.
-    #[inline]
-    fn read<T: SqlType>(&mut self) -> Result<T, StoreError> {
-        let index = self.index;
-        self.index += 1;
-        let column = || self.row.columns().get(index).map(|c| sqlx::Column::name(c).to_owned()).unwrap_or_default();
-        let decoded = match read_native::<T>(self.row, index) {
-            Some(direct) => direct.map_err(|e| e.to_string()),
-            None => read_value(self.row, index, T::COLUMN_TYPE)
-                .map_err(|e| e.to_string())
-                .and_then(|value| T::from_value(value).map_err(|e| e.to_string())),
-        };
-        decoded.map_err(|message| StoreError::Decode { column: column(), message })
+/// Decodes column `index` of `row` as a field of type `T`.
+// Inlined into each model's generated `read_row`, where the type tests of `read_native` fold
+// away: a call per column was a tenth of the time of reading a large result.
+#[inline]
+pub(crate) fn read<T: SqlType>(row: &PgRow, index: usize) -> Result<T, String> {
+    match read_native::<T>(row, index) {
+        Some(direct) => direct.map_err(|e| e.to_string()),
+        None => read_value(row, index, T::COLUMN_TYPE)
+            .map_err(|e| e.to_string())
+            .and_then(|value| T::from_value(value).map_err(|e| e.to_string())),
     }
 }
 
@@ -234,6 +214,9 @@ pub(crate) fn read_value(row: &PgRow, index: usize, ty: ColumnType) -> Result<Va
 #[cfg(all(test, feature = "testing"))]
 mod tests {
     use super::*;
+    use crate::backend::executor::RowReader;
+    use crate::backend::postgres::Postgres;
+    use crate::model::RowReader as _;
     use crate::testing::TestDatabase;
     use crate::types::fixtures::each_type;
     use sqlx::Executor;
@@ -312,14 +295,14 @@ mod tests {
         let sql =
             "SELECT 'ada'::text AS name, 36::int4 AS age, NULL::text AS nick, ARRAY['a','b'] AS tags, 'x'::text AS bad";
         let row = pool.fetch_one(sqlx::query(sql)).await.unwrap();
-        let mut reader = PgRowReader::new(&row, 0);
+        let mut reader = RowReader::<Postgres>::at(&row, 0);
         assert_eq!(reader.read::<String>().unwrap(), "ada");
         assert_eq!(reader.read::<u16>().unwrap(), 36);
         assert_eq!(reader.read::<Option<String>>().unwrap(), None);
         assert_eq!(reader.read::<Vec<String>>().unwrap(), ["a", "b"]);
         let err = reader.read::<i32>().unwrap_err();
         assert!(matches!(&err, StoreError::Decode { column, .. } if column == "bad"), "{err}");
-        let err = PgRowReader::new(&row, 2).read::<String>().unwrap_err();
+        let err = RowReader::<Postgres>::at(&row, 2).read::<String>().unwrap_err();
         assert!(matches!(&err, StoreError::Decode { column, .. } if column == "nick"), "{err}");
     }
 

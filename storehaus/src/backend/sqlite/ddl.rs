@@ -13,7 +13,7 @@
 use super::types::{conversion, default_expr, from_declared, type_name};
 use super::unsupported;
 use super::values::timestamptz_text;
-use crate::backend::quote_ident as q;
+use crate::backend::sql::quote_ident as q;
 use crate::error::StoreError;
 use crate::model::system::SystemDefault;
 use crate::schema::{ColumnSpec, IndexSpec, Planned};

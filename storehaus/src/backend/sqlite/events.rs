@@ -4,8 +4,8 @@
 //! data-modifying CTEs and no second process to tell, so the rows a write returns become
 //! [`DatabaseEvent`]s here and reach the in-process log when the write commits.
 
-use super::record::{read_values, record_types};
 use super::values::{self, Stored, encode};
+use crate::backend::sql::record_types;
 use crate::error::StoreError;
 use crate::model::TableDef;
 use crate::model::system::TAGS;
@@ -23,7 +23,13 @@ pub(crate) fn row_events(
 }
 
 fn row_event(table: &TableDef, kind: EventType, row: &SqliteRow) -> Result<DatabaseEvent, StoreError> {
-    let values = read_values(row, table)?;
+    let values = record_types(table)
+        .enumerate()
+        .map(|(index, (name, ty))| {
+            values::read_value(row, index, ty)
+                .map_err(|message| StoreError::Decode { column: name.to_owned(), message })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut payload = serde_json::Map::new();
     let mut record_id = String::new();
     let mut tags = Vec::new();

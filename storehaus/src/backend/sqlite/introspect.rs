@@ -2,7 +2,8 @@
 
 use super::ddl::{Layout, LiveColumn, LiveIndex};
 use super::types::from_declared;
-use crate::backend::quote_ident;
+use crate::backend::sql::{SqlText, quote_ident};
+use crate::model::TableDef;
 use crate::schema::{ExistingColumn, ExistingIndex, TableSchema};
 use sqlx::{Row, SqliteConnection};
 
@@ -25,11 +26,13 @@ ORDER BY il.seq, ii.seqno";
 
 const TRIGGERS: &str = "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE";
 
-/// What the schema says of `table`, for the diff and for DDL; `None` when it does not exist.
+/// What the schema says of the table of `model`, for the diff and for DDL, with column names
+/// spelled as the model spells them; `None` when it does not exist.
 pub(crate) async fn table_schema(
     conn: &mut SqliteConnection,
-    table: &str,
+    model: &TableDef,
 ) -> Result<Option<(TableSchema, Layout)>, sqlx::Error> {
+    let table = model.name;
     if sqlx::query(EXISTS).bind(table).fetch_optional(&mut *conn).await?.is_none() {
         return Ok(None);
     }
@@ -65,9 +68,11 @@ pub(crate) async fn table_schema(
     for row in sqlx::query(TRIGGERS).bind(table).fetch_all(&mut *conn).await? {
         layout.triggers.extend(row.try_get::<Option<String>, _>(0)?);
     }
-    let probe = format!("SELECT 1 FROM {} LIMIT 1", quote_ident(table));
-    let has_rows = sqlx::query(sqlx::AssertSqlSafe(probe)).fetch_optional(&mut *conn).await?.is_some();
-    Ok(Some((schema(&layout, has_rows), layout)))
+    let probe = SqlText::assembled(format!("SELECT 1 FROM {} LIMIT 1", quote_ident(table)));
+    let has_rows = sqlx::query(probe.into_sqlx()).fetch_optional(&mut *conn).await?.is_some();
+    let mut schema = schema(&layout, has_rows);
+    model_spelling(model, &mut schema, &mut layout);
+    Ok(Some((schema, layout)))
 }
 
 /// The diff's view of a layout: declared types mapped, and, as on PostgreSQL, partial and
@@ -92,4 +97,20 @@ fn schema(layout: &Layout, has_rows: bool) -> TableSchema {
         .map(|index| ExistingIndex { columns: index.columns.clone(), unique: index.unique })
         .collect();
     TableSchema { columns, indexes, has_rows }
+}
+
+/// Spells the table's column names as the model does where they differ only in ASCII case: SQLite
+/// matches column names without regard to it, so `Name` already is the model's `name`, and adding
+/// `name` would fail as a duplicate.
+fn model_spelling(table: &TableDef, schema: &mut TableSchema, layout: &mut Layout) {
+    let names: Vec<&str> = table.columns.iter().map(|c| c.name).chain(table.system_columns().map(|c| c.name)).collect();
+    let respell = |found: &mut String| {
+        if let Some(name) = names.iter().find(|n| n.eq_ignore_ascii_case(found)) {
+            (*name).clone_into(found);
+        }
+    };
+    schema.columns.iter_mut().for_each(|c| respell(&mut c.name));
+    schema.indexes.iter_mut().flat_map(|i| &mut i.columns).for_each(respell);
+    layout.columns.iter_mut().for_each(|c| respell(&mut c.name));
+    layout.indexes.iter_mut().flat_map(|i| &mut i.columns).for_each(respell);
 }

@@ -18,8 +18,7 @@
 //! | arrays | TEXT, a JSON array of the elements' encodings: bytes as lower-case hex, non-finite floats as `"NaN"`/`"inf"`/`"-inf"`, JSON documents as their text (so a JSON `null` element stays apart from a SQL `NULL` one) |
 
 use crate::error::StoreError;
-use crate::model::RowReader;
-use crate::types::{ColumnType, ScalarType, SqlType, Value};
+use crate::types::{ColumnType, ScalarType, Value};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -234,36 +233,6 @@ fn from_hex(hex: &str) -> Result<Vec<u8>, String> {
         .step_by(2)
         .map(|i| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("zz"), 16).map_err(|e| e.to_string()))
         .collect()
-}
-
-/// Reads a row's columns in order; generated `Model::read_row` drives it.
-pub(crate) struct SqliteRowReader<'r> {
-    row: &'r SqliteRow,
-    index: usize,
-}
-
-impl std::fmt::Debug for SqliteRowReader<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteRowReader").field("index", &self.index).finish_non_exhaustive()
-    }
-}
-
-impl<'r> SqliteRowReader<'r> {
-    /// A reader positioned at column `start` of `row`.
-    pub(crate) fn new(row: &'r SqliteRow, start: usize) -> Self {
-        SqliteRowReader { row, index: start }
-    }
-}
-
-impl RowReader for SqliteRowReader<'_> {
-    fn read<T: SqlType>(&mut self) -> Result<T, StoreError> {
-        let index = self.index;
-        self.index += 1;
-        let column = || self.row.columns().get(index).map(|c| sqlx::Column::name(c).to_owned()).unwrap_or_default();
-        let value = read_value(self.row, index, T::COLUMN_TYPE)
-            .map_err(|message| StoreError::Decode { column: column(), message })?;
-        T::from_value(value).map_err(|e| StoreError::Decode { column: column(), message: e.to_string() })
-    }
 }
 
 #[cfg(test)]

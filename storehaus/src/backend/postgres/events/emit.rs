@@ -1,33 +1,20 @@
 //! Writing events in the same statement as the change they describe.
 
 use super::EVENT_LOG;
-use crate::backend::postgres::quote_ident;
+use crate::backend::sql::{EventKind, quote_ident, quote_literal, record_columns};
 use crate::model::TableDef;
 use crate::model::system::TAGS;
 
-/// Which event a write produces for each row it returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EventKind {
-    Create,
-    Update,
-    Delete,
-    SoftDelete,
-    Restore,
-    /// An upsert: `create` for inserted rows, `update` for updated ones. The inner statement
-    /// returns one extra trailing column `"__inserted"` (`xmax = 0`).
-    Upsert,
-}
-
-impl EventKind {
-    fn name(self) -> &'static str {
-        match self {
-            EventKind::Create => "'create'",
-            EventKind::Update => "'update'",
-            EventKind::Delete => "'delete'",
-            EventKind::SoftDelete => "'soft_delete'",
-            EventKind::Restore => "'restore'",
-            EventKind::Upsert => "CASE WHEN \"__w\".\"__inserted\" THEN 'create' ELSE 'update' END",
-        }
+/// The event type a write of `kind` records, as an SQL expression over the written row.
+fn event_type(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Create => "'create'",
+        EventKind::Update => "'update'",
+        EventKind::Delete => "'delete'",
+        EventKind::SoftDelete => "'soft_delete'",
+        EventKind::Restore => "'restore'",
+        // The upsert returns one extra trailing column `"__inserted"` (`xmax = 0`).
+        EventKind::Upsert => "CASE WHEN \"__w\".\"__inserted\" THEN 'create' ELSE 'update' END",
     }
 }
 
@@ -44,11 +31,7 @@ pub(crate) fn with_events(write: &str, table: &TableDef, kind: EventKind) -> Str
         "to_jsonb(\"__w\".*)".to_owned()
     };
     let output = if kind == EventKind::Upsert {
-        super::super::record::record_columns(table)
-            .into_iter()
-            .map(|c| format!("\"__w\".{}", quote_ident(c)))
-            .collect::<Vec<_>>()
-            .join(", ")
+        record_columns(table).map(|c| format!("\"__w\".{}", quote_ident(c))).collect::<Vec<_>>().join(", ")
     } else {
         "\"__w\".*".to_owned()
     };
@@ -57,18 +40,8 @@ pub(crate) fn with_events(write: &str, table: &TableDef, kind: EventKind) -> Str
          INSERT INTO \"{EVENT_LOG}\" (\"event_type\", \"table_name\", \"record_id\", \"tags\", \"payload\") \
          SELECT {kind}, {table_literal}, \"__w\".{key}::text, \"__w\".\"{TAGS}\", {payload} FROM \"__w\") \
          SELECT {output} FROM \"__w\"",
-        kind = kind.name(),
+        kind = event_type(kind),
     )
-}
-
-/// `write` wrapped by [`with_events`] when `emit`, unchanged otherwise.
-pub(crate) fn events_if(emit: bool, write: String, table: &TableDef, kind: EventKind) -> String {
-    if emit { with_events(&write, table, kind) } else { write }
-}
-
-/// A standard SQL string literal (quotes doubled), for names from model metadata.
-fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 #[cfg(test)]

@@ -4,16 +4,23 @@
 //! The log is the truth; the doorbell carries no data (one channel, empty payload, so PostgreSQL
 //! folds it to one notification per transaction and its 8 000-byte limit never applies).
 
+/// The event-log table's name, as a literal for the fixed statements of this module.
+macro_rules! event_log {
+    () => {
+        "storehaus_events"
+    };
+}
+
 mod emit;
 mod log;
 mod source;
 
-pub(crate) use emit::{EventKind, events_if, with_events};
-pub(crate) use log::{ensure_event_log, publish};
+pub(crate) use emit::with_events;
+pub(crate) use log::{PUBLISH, ensure_event_log};
 pub(crate) use source::PgEventSource;
 
 /// The event-log table.
-pub(crate) const EVENT_LOG: &str = "storehaus_events";
+pub(crate) const EVENT_LOG: &str = event_log!();
 
 /// The notification channel listeners subscribe to.
 pub(crate) const CHANNEL: &str = "storehaus_events";

@@ -1,8 +1,11 @@
 //! [`PgEventSource`]: the event log and its doorbell, read by a signal manager's listener.
 
-use super::{CHANNEL, EVENT_LOG};
-use crate::backend::postgres::store::PgExec;
+use super::{CHANNEL, PUBLISH};
+use crate::backend::Backend;
+use crate::backend::postgres::Postgres;
+use crate::backend::sql::{JSON, TEXT};
 use crate::signals::{Batch, BoxFuture, DatabaseEvent, Doorbell, EventSource, EventType, Position, SourceError};
+use crate::types::Value;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::{PgListener, PgPool};
@@ -16,23 +19,34 @@ const HELD_BACK_RETRY: Duration = Duration::from_millis(25);
 /// Reads committed events from the log. The horizon is the oldest transaction still running:
 /// events of transactions at or past it are not final yet (one may still commit with a smaller
 /// event id), so they are left for a later read instead of being skipped.
-fn read_sql() -> String {
-    format!(
-        "WITH \"horizon\" AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS \"xmin\")
-         SELECT e.\"id\", e.\"xid\", e.\"event_type\", e.\"table_name\", e.\"record_id\", e.\"tags\",
-                e.\"payload\", e.\"created_at\", e.\"xid\" >= h.\"xmin\" AS \"pending\"
-         FROM \"{EVENT_LOG}\" e, \"horizon\" h
-         WHERE (e.\"xid\", e.\"id\") > ($1, $2)
-         ORDER BY e.\"xid\", e.\"id\"
-         LIMIT $3"
-    )
-}
+const READ: &str = concat!(
+    "WITH \"horizon\" AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS \"xmin\") ",
+    "SELECT e.\"id\", e.\"xid\", e.\"event_type\", e.\"table_name\", e.\"record_id\", e.\"tags\", ",
+    "e.\"payload\", e.\"created_at\", e.\"xid\" >= h.\"xmin\" AS \"pending\" ",
+    "FROM \"",
+    event_log!(),
+    "\" e, \"horizon\" h WHERE (e.\"xid\", e.\"id\") > ($1, $2) ORDER BY e.\"xid\", e.\"id\" LIMIT $3"
+);
+
+/// The horizon and the last event id.
+const TAIL: &str = concat!(
+    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, COALESCE((SELECT max(\"id\") FROM \"",
+    event_log!(),
+    "\"), 0)"
+);
+
+/// The last event in read order that the statement's snapshot sees committed.
+const LAST_COMMITTED: &str =
+    concat!("SELECT \"xid\", \"id\" FROM \"", event_log!(), "\" ORDER BY \"xid\" DESC, \"id\" DESC LIMIT 1");
+
+/// Removes events older than `$1` seconds.
+const PRUNE: &str =
+    concat!("DELETE FROM \"", event_log!(), "\" WHERE \"created_at\" < now() - make_interval(secs => $1)");
 
 /// The event log of one PostgreSQL database.
 #[derive(Debug, Clone)]
 pub(crate) struct PgEventSource {
     pool: PgPool,
-    read_sql: Arc<str>,
     /// Set when a read saw events waiting behind a running transaction: the doorbell then rings
     /// again shortly, since that transaction's end may not ring on its own (a rollback does not).
     held_back: Arc<AtomicBool>,
@@ -40,7 +54,7 @@ pub(crate) struct PgEventSource {
 
 impl PgEventSource {
     pub(crate) fn new(pool: PgPool) -> Self {
-        PgEventSource { pool, read_sql: read_sql().into(), held_back: Arc::new(AtomicBool::new(false)) }
+        PgEventSource { pool, held_back: Arc::new(AtomicBool::new(false)) }
     }
 }
 
@@ -60,11 +74,7 @@ fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<DatabaseEvent, SourceEr
 impl EventSource for PgEventSource {
     fn tail(&self) -> BoxFuture<'_, Result<Position, SourceError>> {
         Box::pin(async move {
-            let sql = format!(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, \
-                 COALESCE((SELECT max(\"id\") FROM \"{EVENT_LOG}\"), 0)"
-            );
-            let (xmin, _): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(&self.pool).await?;
+            let (xmin, _): (i64, i64) = sqlx::query_as(TAIL).fetch_one(&self.pool).await?;
             // Everything of transactions older than the horizon is in the past.
             Ok(Position(xmin - 1, i64::MAX))
         })
@@ -74,8 +84,7 @@ impl EventSource for PgEventSource {
     /// server: the last event in read order that this statement's snapshot sees committed.
     fn last_committed(&self) -> BoxFuture<'_, Result<Position, SourceError>> {
         Box::pin(async move {
-            let sql = format!("SELECT \"xid\", \"id\" FROM \"{EVENT_LOG}\" ORDER BY \"xid\" DESC, \"id\" DESC LIMIT 1");
-            let last: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_optional(&self.pool).await?;
+            let last: Option<(i64, i64)> = sqlx::query_as(LAST_COMMITTED).fetch_optional(&self.pool).await?;
             Ok(last.map_or(Position::default(), |(xid, id)| Position(xid, id)))
         })
     }
@@ -83,12 +92,7 @@ impl EventSource for PgEventSource {
     fn read(&self, after: Position, limit: usize) -> BoxFuture<'_, Result<Batch, SourceError>> {
         Box::pin(async move {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = sqlx::query(sqlx::AssertSqlSafe(self.read_sql.clone()))
-                .bind(after.0)
-                .bind(after.1)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
+            let rows = sqlx::query(READ).bind(after.0).bind(after.1).bind(limit).fetch_all(&self.pool).await?;
             let mut events = Vec::with_capacity(rows.len());
             let mut next = after;
             let mut held_back = false;
@@ -116,14 +120,20 @@ impl EventSource for PgEventSource {
 
     fn prune(&self, age: Duration) -> BoxFuture<'_, Result<u64, SourceError>> {
         Box::pin(async move {
-            let sql = format!("DELETE FROM \"{EVENT_LOG}\" WHERE \"created_at\" < now() - make_interval(secs => $1)");
-            let done = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(age.as_secs_f64()).execute(&self.pool).await?;
+            let done = sqlx::query(PRUNE).bind(age.as_secs_f64()).execute(&self.pool).await?;
             Ok(done.rows_affected())
         })
     }
 
     fn publish<'a>(&'a self, channel: &'a str, payload: serde_json::Value) -> BoxFuture<'a, Result<(), SourceError>> {
-        Box::pin(async move { Ok(super::publish(PgExec::Pool(&self.pool), channel, payload).await?) })
+        Box::pin(async move {
+            // Bound as every value is, so a NUL byte or an over-deep document is refused here too.
+            let mut args = sqlx::postgres::PgArguments::default();
+            Postgres::bind(&mut args, Value::Text(channel.to_owned()), TEXT)?;
+            Postgres::bind(&mut args, Value::Json(payload), JSON)?;
+            sqlx::query_with(PUBLISH, args).fetch_one(&self.pool).await?;
+            Ok(())
+        })
     }
 }
 

@@ -6,6 +6,10 @@ use crate::schema::Change;
 use crate::types::{ColumnType, ScalarType};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
+async fn plan(pool: &SqlitePool, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
+    migrate::plan::<Sqlite>(pool, table, options).await
+}
+
 const fn column(name: &'static str, scalar: ScalarType, nullable: bool) -> ColumnDef {
     ColumnDef { name, ty: ColumnType::Scalar(scalar), nullable, primary_key: false, create: true, update: true }
 }

@@ -1,7 +1,12 @@
 use super::*;
+use crate::backend::executor::RowReader;
+use crate::backend::sqlite::Sqlite;
+use crate::error::StoreError;
+use crate::model::RowReader as _;
 use crate::types::ColumnType;
 use crate::types::fixtures::each_type;
 use sqlx::SqlitePool;
+use uuid::Uuid;
 
 async fn memory() -> SqlitePool {
     SqlitePool::connect("sqlite::memory:").await.unwrap()
@@ -55,7 +60,7 @@ async fn row_reader_decodes_by_position_and_names_bad_columns() {
     let pool = memory().await;
     let sql = "SELECT 'ada' AS name, 36 AS age, NULL AS nick, '[\"a\",\"b\"]' AS tags, 'x' AS bad";
     let row = sqlx::query(sql).fetch_one(&pool).await.unwrap();
-    let mut reader = SqliteRowReader::new(&row, 0);
+    let mut reader = RowReader::<Sqlite>::at(&row, 0);
     assert_eq!(reader.read::<String>().unwrap(), "ada");
     assert_eq!(reader.read::<u16>().unwrap(), 36);
     assert_eq!(reader.read::<Option<String>>().unwrap(), None);

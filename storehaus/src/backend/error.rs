@@ -1,0 +1,57 @@
+//! Driver errors as [`StoreError`]s: the error-code tables are the backends' own
+//! ([`Backend::transient_code`]); what is read here is the same for every driver.
+
+use super::Backend;
+use super::postgres::Postgres;
+use super::sqlite::Sqlite;
+use crate::error::{DriverError, StoreError};
+
+/// `error` as a [`StoreError`], its code judged by `transient_code`.
+pub(super) fn from_sqlx(error: sqlx::Error, transient_code: fn(&str) -> bool) -> StoreError {
+    if matches!(error, sqlx::Error::PoolTimedOut) {
+        return StoreError::Timeout("waiting for a database connection".into());
+    }
+    let database = error.as_database_error();
+    let code = database.and_then(|e| e.code()).map(|code| code.into_owned());
+    let constraint = database.and_then(|e| e.constraint()).map(str::to_owned);
+    if let Some(database) = database
+        && matches!(database.kind(), sqlx::error::ErrorKind::UniqueViolation)
+    {
+        // PostgreSQL names the constraint; SQLite only says which columns, in its message.
+        let constraint = constraint.unwrap_or_else(|| database.message().to_owned());
+        return StoreError::UniqueViolation { constraint };
+    }
+    let transient = match &code {
+        Some(code) => transient_code(code),
+        None => matches!(
+            error,
+            sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_)
+        ),
+    };
+    StoreError::Database { code, source: DriverError::new(error, transient, constraint) }
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Reads the error's code with the table of the database that reported it.
+    fn from(error: sqlx::Error) -> Self {
+        let sqlite =
+            error.as_database_error().is_some_and(|e| e.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some());
+        if sqlite { Sqlite::error(error) } else { Postgres::error(error) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_errors_without_a_code_are_transient_when_the_connection_failed() {
+        assert!(StoreError::from(sqlx::Error::PoolClosed).is_transient());
+        assert!(matches!(StoreError::from(sqlx::Error::PoolTimedOut), StoreError::Timeout(_)));
+        let closed = StoreError::from(sqlx::Error::PoolClosed);
+        assert!(
+            matches!(&closed, StoreError::Database { code: None, source } if source.downcast_ref::<sqlx::Error>().is_some())
+        );
+        assert!(!StoreError::from(sqlx::Error::RowNotFound).is_transient());
+    }
+}

@@ -1,0 +1,387 @@
+//! The one executor: statements run on a pool or on a transaction's connection, the same way on
+//! every backend.
+
+use super::sql::SqlText;
+use super::{Backend, Events};
+use crate::error::StoreError;
+use crate::model::{Model, Record, read_record};
+use crate::signals::{BoxFuture, DatabaseEvent, EventType, MemorySource};
+use chrono::{DateTime, SubsecRound, Utc};
+use futures_util::{Stream, TryStreamExt};
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// A pool of one backend and, for backends that record change events in this process, the log
+/// they go to.
+pub(crate) struct Db<B: Backend> {
+    pub(crate) pool: sqlx::Pool<B::Database>,
+    /// Set for [`Events::InProcess`].
+    pub(crate) log: Option<Arc<MemorySource>>,
+}
+
+impl<B: Backend> Db<B> {
+    pub(crate) fn new(pool: sqlx::Pool<B::Database>) -> Self {
+        let log = (B::EVENTS == Events::InProcess).then(|| Arc::new(MemorySource::new()));
+        Db { pool, log }
+    }
+}
+
+impl<B: Backend> Clone for Db<B> {
+    fn clone(&self) -> Self {
+        Db { pool: self.pool.clone(), log: self.log.clone() }
+    }
+}
+
+impl<B: Backend> fmt::Debug for Db<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db").field("backend", &B::NAME).finish_non_exhaustive()
+    }
+}
+
+/// An open transaction, as the rest of StoreHaus holds it whatever its backend.
+pub(crate) trait TxHandle: Any + Send + Sync + fmt::Debug {
+    fn commit(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn rollback(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Appends an application event on `channel`, delivered if the transaction commits.
+    fn publish<'a>(&'a self, channel: &'a str, payload: serde_json::Value) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Whether commit or rollback already ran.
+    fn is_finished(&self) -> BoxFuture<'_, bool>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// An open transaction of backend `B`, shared by every store call made on it.
+pub(crate) struct TxCell<B: Backend> {
+    state: Mutex<TxState<B>>,
+    db: Db<B>,
+    /// The clock of every write in the transaction, as PostgreSQL's `now()` is its start time
+    /// (used by backends that bind the clock).
+    now: DateTime<Utc>,
+}
+
+struct TxState<B: Backend> {
+    /// `None` once committed or rolled back.
+    tx: Option<sqlx::Transaction<'static, B::Database>>,
+    /// A statement failed. PostgreSQL aborts the transaction, so a `COMMIT` would silently roll
+    /// back; SQLite would carry on. Both refuse to commit, so code behaves the same on either.
+    aborted: bool,
+    /// Events of the writes so far ([`Events::InProcess`]), logged on commit, dropped on rollback.
+    events: Vec<DatabaseEvent>,
+}
+
+impl<B: Backend> TxCell<B> {
+    pub(crate) async fn begin(db: &Db<B>) -> Result<Self, StoreError> {
+        let tx = B::begin(&db.pool).await?;
+        let state = TxState { tx: Some(tx), aborted: false, events: Vec::new() };
+        Ok(TxCell { state: Mutex::new(state), db: db.clone(), now: now() })
+    }
+
+    async fn commit(&self) -> Result<(), StoreError> {
+        let mut state = self.state.lock().await;
+        let tx = state.tx.take().ok_or_else(finished)?;
+        let events = std::mem::take(&mut state.events);
+        if state.aborted {
+            tx.rollback().await.map_err(B::error)?;
+            return Err(StoreError::Transaction(
+                "rolled back instead of committed: a statement in the transaction failed".into(),
+            ));
+        }
+        tx.commit().await.map_err(B::error)?;
+        if let (Some(log), false) = (&self.db.log, events.is_empty()) {
+            log.append_committed(events);
+        }
+        Ok(())
+    }
+
+    async fn rollback(&self) -> Result<(), StoreError> {
+        let mut state = self.state.lock().await;
+        state.events.clear();
+        let tx = state.tx.take().ok_or_else(finished)?;
+        tx.rollback().await.map_err(B::error)
+    }
+}
+
+impl<B: Backend> TxHandle for TxCell<B> {
+    fn commit(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(TxCell::commit(self))
+    }
+
+    fn rollback(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(TxCell::rollback(self))
+    }
+
+    fn publish<'a>(&'a self, channel: &'a str, payload: serde_json::Value) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(Executor::Tx(self).publish(channel, payload))
+    }
+
+    fn is_finished(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async { self.state.lock().await.tx.is_none() })
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl<B: Backend> fmt::Debug for TxCell<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TxCell").field("backend", &B::NAME).finish_non_exhaustive()
+    }
+}
+
+/// The current time at the precision the backends store (microseconds).
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// The error for a statement on a transaction that already ended.
+pub(crate) fn finished() -> StoreError {
+    StoreError::Transaction("the transaction was already committed or rolled back".into())
+}
+
+/// Whether a failed statement stops the transaction from committing: client-side decoding errors
+/// do not, as nothing failed on the server.
+fn aborts_transaction(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Database(_) | sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed
+    )
+}
+
+/// Where a statement runs: any pooled connection, or the connection of a transaction.
+pub(crate) enum Executor<'a, B: Backend> {
+    Pool(&'a Db<B>),
+    Tx(&'a TxCell<B>),
+}
+
+impl<B: Backend> Clone for Executor<'_, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<B: Backend> Copy for Executor<'_, B> {}
+
+/// Runs `$work` with `$on` bound to the executor's sqlx executor: the pool, or the transaction's
+/// connection, which is marked aborted when `$work` fails in a way that aborts it on the server.
+/// `$work` gives `Result<_, E>` where `E: AbortsTransaction`.
+macro_rules! run {
+    ($exec:expr, |$on:ident| $work:expr) => {{
+        match $exec {
+            Executor::Pool(db) => {
+                let $on = B::on_pool(&db.pool);
+                $work.await.map_err(Failure::into_store_error::<B>)
+            }
+            Executor::Tx(cell) => {
+                let mut state = cell.state.lock().await;
+                let connection = &mut **state.tx.as_mut().ok_or_else(finished)?;
+                let $on = B::on_connection(connection);
+                let result = $work.await;
+                if let Err(Failure::Database(error)) = &result
+                    && aborts_transaction(error)
+                {
+                    state.aborted = true;
+                }
+                result.map_err(Failure::into_store_error::<B>)
+            }
+        }
+    }};
+}
+
+/// Why running a statement stopped: the database failed, or a row did not decode (which leaves a
+/// transaction intact).
+enum Failure {
+    Database(sqlx::Error),
+    Decode(StoreError),
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(error: sqlx::Error) -> Self {
+        Failure::Database(error)
+    }
+}
+
+impl Failure {
+    fn into_store_error<B: Backend>(self) -> StoreError {
+        match self {
+            Failure::Database(error) => B::error(error),
+            Failure::Decode(error) => error,
+        }
+    }
+}
+
+impl<'a, B: Backend> Executor<'a, B> {
+    /// The rows of a statement as records, each decoded as it arrives: a large result never sits
+    /// in memory twice, as rows and as records.
+    pub(crate) async fn fetch_records<T: Model>(
+        self,
+        sql: SqlText,
+        args: B::Arguments,
+    ) -> Result<Vec<Record<T>>, StoreError> {
+        run!(self, |on| decode_each::<B, T>(sqlx::query_with(sql.into_sqlx(), args).fetch(on)))
+    }
+
+    pub(crate) async fn fetch_all(self, sql: SqlText, args: B::Arguments) -> Result<Vec<B::Row>, StoreError> {
+        run!(self, |on| async { Ok::<_, Failure>(sqlx::query_with(sql.into_sqlx(), args).fetch_all(on).await?) })
+    }
+
+    pub(crate) async fn fetch_optional(self, sql: SqlText, args: B::Arguments) -> Result<Option<B::Row>, StoreError> {
+        run!(self, |on| async { Ok::<_, Failure>(sqlx::query_with(sql.into_sqlx(), args).fetch_optional(on).await?) })
+    }
+
+    pub(crate) async fn fetch_one(self, sql: SqlText, args: B::Arguments) -> Result<B::Row, StoreError> {
+        run!(self, |on| async { Ok::<_, Failure>(sqlx::query_with(sql.into_sqlx(), args).fetch_one(on).await?) })
+    }
+
+    /// Sends the records of a statement to `sink` as they are read; stops early when the consumer
+    /// is gone.
+    pub(crate) async fn stream<T: Model>(
+        self,
+        sql: SqlText,
+        args: B::Arguments,
+        sink: &tokio::sync::mpsc::Sender<Result<Record<T>, StoreError>>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Executor::Pool(db) => {
+                let mut rows = sqlx::query_with(sql.into_sqlx(), args).fetch(B::on_pool(&db.pool));
+                while let Some(row) = rows.try_next().await.map_err(B::error)? {
+                    if sink.send(read_record::<T, _>(&mut RowReader::<B>::new(&row))).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            // A transaction's connection cannot be held across the consumer's awaits without
+            // blocking the transaction's other calls, so its rows are read first.
+            Executor::Tx(_) => {
+                for row in self.fetch_all(sql, args).await? {
+                    if sink.send(read_record::<T, _>(&mut RowReader::<B>::new(&row))).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The clock of a write made now: the transaction's, or the current time.
+    pub(crate) fn now(self) -> DateTime<Utc> {
+        match self {
+            Executor::Pool(_) => now(),
+            Executor::Tx(cell) => cell.now,
+        }
+    }
+
+    /// Hands the events of a write that succeeded to the in-process log: at once outside a
+    /// transaction (the statement committed), at commit inside one.
+    pub(crate) async fn emit(self, events: Vec<DatabaseEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        match self {
+            Executor::Pool(db) => {
+                if let Some(log) = &db.log {
+                    log.append_committed(events);
+                }
+            }
+            Executor::Tx(cell) => cell.state.lock().await.events.extend(events),
+        }
+    }
+
+    /// Appends an application event on `channel`, part of the transaction when there is one.
+    pub(crate) async fn publish(self, channel: &str, payload: serde_json::Value) -> Result<(), StoreError> {
+        match B::EVENTS {
+            Events::InDatabase { publish } => {
+                let mut args = B::Arguments::default();
+                B::bind(&mut args, crate::types::Value::Text(channel.to_owned()), super::sql::TEXT)?;
+                B::bind(&mut args, crate::types::Value::Json(payload), super::sql::JSON)?;
+                self.fetch_one(SqlText::fixed(publish), args).await?;
+            }
+            Events::InProcess => self.emit(vec![DatabaseEvent::new(EventType::Channel, channel, "", payload)]).await,
+        }
+        Ok(())
+    }
+
+    /// Runs `work` atomically: in the caller's transaction, or in one of its own that commits when
+    /// `work` succeeds and rolls back when it fails.
+    pub(crate) async fn atomically<R>(
+        self,
+        work: impl AsyncFnOnce(Executor<'_, B>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        match self {
+            Executor::Tx(_) => work(self).await,
+            Executor::Pool(db) => {
+                let cell = TxCell::begin(db).await?;
+                match work(Executor::Tx(&cell)).await {
+                    Ok(result) => {
+                        cell.commit().await?;
+                        Ok(result)
+                    }
+                    Err(error) => {
+                        // The error that matters is the one `work` returned.
+                        let _ = cell.rollback().await;
+                        Err(error)
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn decode_each<B: Backend, T: Model>(
+    mut rows: impl Stream<Item = Result<B::Row, sqlx::Error>> + Unpin,
+) -> Result<Vec<Record<T>>, Failure> {
+    let mut records = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        records.push(read_record(&mut RowReader::<B>::new(&row)).map_err(Failure::Decode)?);
+    }
+    Ok(records)
+}
+
+/// Reads a row's columns in order; a model's generated `read_row` drives it.
+pub(crate) struct RowReader<'r, B: Backend> {
+    row: &'r B::Row,
+    index: usize,
+}
+
+impl<'r, B: Backend> RowReader<'r, B> {
+    pub(crate) fn new(row: &'r B::Row) -> Self {
+        Self::at(row, 0)
+    }
+
+    /// A reader positioned at column `index`.
+    pub(crate) fn at(row: &'r B::Row, index: usize) -> Self {
+        RowReader { row, index }
+    }
+}
+
+impl<B: Backend> fmt::Debug for RowReader<'_, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RowReader").field("index", &self.index).finish_non_exhaustive()
+    }
+}
+
+impl<B: Backend> crate::model::RowReader for RowReader<'_, B> {
+    // Inlined into each model's generated `read_row`, where a backend's type tests fold away: a
+    // call per column was a tenth of the time of reading a large result.
+    #[inline]
+    fn read<T: crate::types::SqlType>(&mut self) -> Result<T, StoreError> {
+        let index = self.index;
+        self.index += 1;
+        B::read::<T>(self.row, index)
+            .map_err(|message| StoreError::Decode { column: column_name(self.row, index), message })
+    }
+}
+
+/// The name of column `index` of `row`, for errors.
+pub(crate) fn column_name<R: sqlx::Row>(row: &R, index: usize) -> String {
+    row.columns().get(index).map(|c| sqlx::Column::name(c).to_owned()).unwrap_or_default()
+}
+
+/// Reads an open transaction of `B` out of a handle; `Err` when the transaction belongs to
+/// another backend's pool.
+pub(crate) fn tx_cell<B: Backend>(tx: &dyn TxHandle) -> Result<&TxCell<B>, StoreError> {
+    tx.as_any().downcast_ref::<TxCell<B>>().ok_or_else(|| {
+        StoreError::Transaction(format!("the transaction is not on this store's {} database", B::NAME).into())
+    })
+}

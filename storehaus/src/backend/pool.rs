@@ -1,0 +1,205 @@
+//! [`DbPool`]: the one place that tells the backends apart.
+
+use super::executor::{Db, TxCell, TxHandle};
+use super::postgres::{self, Postgres};
+use super::sqlite::{self, Sqlite};
+use super::table::{BackendTable, Table};
+use super::{Backend, migrate};
+use crate::config::DatabaseConfig;
+use crate::error::StoreError;
+use crate::model::{Model, TableDef};
+use crate::schema::{MigrateOptions, MigrationPlan};
+use crate::signals::EventSource;
+use std::fmt;
+use std::sync::Arc;
+
+/// A pool of database connections, cheap to clone: PostgreSQL or the embedded SQLite.
+#[derive(Clone)]
+pub struct DbPool {
+    inner: Pool,
+}
+
+#[derive(Clone)]
+enum Pool {
+    Postgres(Db<Postgres>),
+    Sqlite(Db<Sqlite>),
+}
+
+/// Evaluates `$body` with `$db` bound to the pool's [`Db`], whichever backend it has; `$body` is
+/// written once and compiled for each.
+macro_rules! with_db {
+    ($pool:expr, |$db:ident| $body:expr) => {
+        match &$pool.inner {
+            Pool::Postgres($db) => $body,
+            Pool::Sqlite($db) => $body,
+        }
+    };
+}
+
+impl DbPool {
+    /// Opens a pool for `config`: SQLite when it names a SQLite database, PostgreSQL otherwise.
+    pub async fn connect(config: &DatabaseConfig) -> Result<Self, StoreError> {
+        config.validate()?;
+        let inner = match &config.sqlite {
+            Some(path) => Pool::Sqlite(Db::new(sqlite::connect(path, config).await?)),
+            None => Pool::Postgres(Db::new(postgres::connect(config).await?)),
+        };
+        Ok(DbPool { inner })
+    }
+
+    /// Wraps a PostgreSQL pool the application already has.
+    pub fn from_postgres(pool: sqlx::PgPool) -> Self {
+        DbPool { inner: Pool::Postgres(Db::new(pool)) }
+    }
+
+    /// Wraps a SQLite pool the application already has. Change events of its stores are
+    /// delivered in this process only.
+    pub fn from_sqlite(pool: sqlx::SqlitePool) -> Self {
+        DbPool { inner: Pool::Sqlite(Db::new(pool)) }
+    }
+
+    /// The underlying PostgreSQL pool, for queries StoreHaus does not cover.
+    pub fn as_postgres(&self) -> Option<&sqlx::PgPool> {
+        match &self.inner {
+            Pool::Postgres(db) => Some(&db.pool),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
+    /// The underlying SQLite pool, for queries StoreHaus does not cover.
+    pub fn as_sqlite(&self) -> Option<&sqlx::SqlitePool> {
+        match &self.inner {
+            Pool::Postgres(_) => None,
+            Pool::Sqlite(db) => Some(&db.pool),
+        }
+    }
+
+    /// The backend's name: `"postgres"` or `"sqlite"`.
+    pub fn backend_name(&self) -> &'static str {
+        with_db!(self, |db| db.name())
+    }
+
+    /// The OpenTelemetry `db.system` name of the backend: `"postgresql"` or `"sqlite"`.
+    pub fn db_system(&self) -> &'static str {
+        with_db!(self, |db| db.db_system())
+    }
+
+    /// Whether change events reach other processes (PostgreSQL) or only this one (SQLite).
+    pub fn signals_cross_process(&self) -> bool {
+        with_db!(self, |db| db.log.is_none())
+    }
+
+    /// Connections currently open, and of those, idle.
+    pub fn connections(&self) -> (u32, usize) {
+        with_db!(self, |db| (db.pool.size(), db.pool.num_idle()))
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_db!(self, |db| db.ping().await)
+    }
+
+    /// Closes every connection; waits for checked-out ones to return.
+    pub async fn close(&self) {
+        with_db!(self, |db| close_pool(&db.pool).await)
+    }
+
+    /// The operations of model `T` on its table; with `emit`, writes also record their change
+    /// events. Builds the statements the model runs on every call.
+    pub(crate) fn table<T: Model>(&self, emit: bool) -> Arc<dyn Table<T>> {
+        with_db!(self, |db| Arc::new(BackendTable::<_, T>::new(db.clone(), emit)) as Arc<dyn Table<T>>)
+    }
+
+    /// The event log of this database, created if missing, as a source for a signal manager.
+    pub async fn event_source(&self) -> Result<Arc<dyn EventSource>, StoreError> {
+        with_db!(self, |db| db.event_source().await)
+    }
+
+    /// Starts a transaction on one connection of the pool.
+    pub(crate) async fn begin(&self) -> Result<Arc<dyn TxHandle>, StoreError> {
+        with_db!(self, |db| Ok(Arc::new(TxCell::begin(db).await?) as Arc<dyn TxHandle>))
+    }
+
+    pub(crate) async fn plan(&self, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
+        with_db!(self, |db| db.plan(table, options).await)
+    }
+
+    pub(crate) async fn migrate(
+        &self,
+        table: &TableDef,
+        options: &MigrateOptions,
+    ) -> Result<MigrationPlan, StoreError> {
+        let plan = with_db!(self, |db| db.migrate(table, options).await)?;
+        if !plan.is_empty() {
+            tracing::info!(table = table.name, steps = plan.steps.len(), "migrated");
+        }
+        Ok(plan)
+    }
+}
+
+impl From<sqlx::PgPool> for DbPool {
+    fn from(pool: sqlx::PgPool) -> Self {
+        DbPool::from_postgres(pool)
+    }
+}
+
+impl From<sqlx::SqlitePool> for DbPool {
+    fn from(pool: sqlx::SqlitePool) -> Self {
+        DbPool::from_sqlite(pool)
+    }
+}
+
+impl<B: Backend> Db<B> {
+    fn name(&self) -> &'static str {
+        B::NAME
+    }
+
+    fn db_system(&self) -> &'static str {
+        B::DB_SYSTEM
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(B::on_pool(&self.pool)).await.map_err(B::error)?;
+        Ok(())
+    }
+
+    async fn event_source(&self) -> Result<Arc<dyn EventSource>, StoreError> {
+        match &self.log {
+            Some(log) => Ok(log.clone()),
+            None => B::event_source(&self.pool).await,
+        }
+    }
+
+    async fn plan(&self, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
+        migrate::plan::<B>(&self.pool, table, options).await
+    }
+
+    async fn migrate(&self, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
+        B::migrate(&self.pool, table, options).await
+    }
+}
+
+impl fmt::Debug for DbPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (size, idle) = self.connections();
+        f.debug_struct("DbPool")
+            .field("backend", &self.backend_name())
+            .field("size", &size)
+            .field("idle", &idle)
+            .finish()
+    }
+}
+
+/// Closes `pool` and every connection it holds.
+///
+/// sqlx's `Pool::close` stops after waiting for the last checked-out connection, so a connection
+/// that came back to the idle queue during that wait stays open (and its server session alive)
+/// until the pool is dropped. Each further pass closes such stragglers; once nothing is checked
+/// out, which the first pass waited for, one more pass suffices.
+async fn close_pool<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) {
+    pool.close().await;
+    while pool.size() > 0 {
+        pool.close().await;
+        tokio::task::yield_now().await;
+    }
+}

@@ -1,0 +1,354 @@
+//! Chunked batch writes on PostgreSQL: each chunk is one statement with one array parameter per
+//! column, unnested by the server.
+//!
+//! `UNNEST` flattens multi-dimensional arrays, so an array column cannot travel as an array of
+//! arrays: each row's array is sent as one JSONB document (`JSONB[]` for the column) and rebuilt
+//! into the column's element type by the statement.
+
+use super::Postgres;
+use super::types::{scalar_name, type_name};
+use super::values::bind;
+use crate::backend::BatchStatements;
+use crate::backend::sql::{Dialect, EventKind, Sql, SqlText, record_columns};
+use crate::error::StoreError;
+use crate::model::system::{DELETED_AT, TAGS, UPDATED_AT, VERSION};
+use crate::model::{TableDef, Write};
+use crate::types::{ColumnType, ScalarType, Value};
+use chrono::{Datelike, SecondsFormat};
+use serde_json::Value as Json;
+use std::fmt::Write as _;
+
+/// The alias of the unnested rows. Reserved-looking, so it never clashes with the target table.
+const ROWS: &str = "__batch__";
+
+type Columns = Vec<(&'static str, ColumnType)>;
+
+/// The batch statements of `table`, with its events when the store records them.
+pub(super) fn statements(table: &'static TableDef, emit: bool) -> Result<BatchStatements, StoreError> {
+    let events = |sql: String, kind| match emit {
+        true => Postgres::with_events(sql, table, kind),
+        false => sql,
+    };
+    let upsert = |with_tags| {
+        let sql = insert(table, Some(with_tags));
+        // `xmax = 0` tells the rows the upsert inserted from the ones it updated.
+        let sql = if emit { events(format!("{sql}, (xmax = 0) AS \"__inserted\""), EventKind::Upsert) } else { sql };
+        SqlText::assembled(sql).shared()
+    };
+    Ok(BatchStatements {
+        insert: SqlText::assembled(events(insert(table, None), EventKind::Create)).shared(),
+        upsert: [upsert(false), upsert(true)],
+        update: SqlText::assembled(events(update(table), EventKind::Update)).shared(),
+        delete: delete(table).map(|sql| SqlText::assembled(events(sql, EventKind::delete(table))).shared()),
+    })
+}
+
+/// Adds one column of a chunk to `args`: an array of the column's scalar, or of JSONB documents
+/// for an array column.
+pub(super) fn bind_column(
+    args: &mut sqlx::postgres::PgArguments,
+    values: Vec<Value>,
+    ty: ColumnType,
+) -> Result<(), StoreError> {
+    let values = match ty {
+        ColumnType::Scalar(_) => values,
+        ColumnType::Array(scalar) => values
+            .into_iter()
+            .map(|value| array_document(value, scalar))
+            .collect::<Result<_, _>>()
+            .map_err(|message| StoreError::Validation { field: None, message })?,
+    };
+    bind(args, Value::Array(values), transport(ty))
+}
+
+/// How a column's values travel: an array of the scalar, or JSONB documents for array columns.
+fn transport(ty: ColumnType) -> ColumnType {
+    match ty {
+        ColumnType::Scalar(s) => ColumnType::Array(s),
+        ColumnType::Array(_) => ColumnType::Array(ScalarType::Json),
+    }
+}
+
+/// `UNNEST(CAST($1 AS T1[]), …) AS "__batch__"("c1", …)`: a slot per column, in order.
+fn unnest(sql: &mut Sql<'_, Postgres>, columns: &[(&'static str, ColumnType)]) {
+    sql.push("UNNEST(");
+    for (i, (_, ty)) in columns.iter().enumerate() {
+        sql.push(if i > 0 { ", CAST(" } else { "CAST(" });
+        sql.slot();
+        sql.push(" AS ");
+        sql.push(&type_name(transport(*ty)));
+        sql.push(")");
+    }
+    sql.push(") AS ");
+    sql.ident(ROWS);
+    sql.push("(");
+    sql.names(columns.iter().map(|(name, _)| *name));
+    sql.push(")");
+}
+
+/// The value of column `name` in the unnested row, in the column's own type.
+fn unnested(sql: &mut Sql<'_, Postgres>, name: &str, ty: ColumnType) {
+    let column = |sql: &mut Sql<'_, Postgres>| {
+        sql.ident(ROWS);
+        sql.push(".");
+        sql.ident(name);
+    };
+    let ColumnType::Array(scalar) = ty else { return column(sql) };
+    let (elements, item) = match scalar {
+        ScalarType::Json => ("jsonb_array_elements", "e.v".to_owned()),
+        s => ("jsonb_array_elements_text", format!("e.v::{}", scalar_name(s))),
+    };
+    // WITH ORDINALITY: the array keeps its element order by contract, not by plan luck.
+    sql.push("CASE WHEN ");
+    column(sql);
+    sql.push(&format!(" IS NULL THEN NULL ELSE ARRAY(SELECT {item} FROM {elements}("));
+    column(sql);
+    sql.push(") WITH ORDINALITY AS e(v, i) ORDER BY e.i) END");
+}
+
+/// `RETURNING "t"."c1", …`: qualified, as the unnested rows have columns of the same names.
+fn returning_qualified(sql: &mut Sql<'_, Postgres>, table: &TableDef) {
+    sql.push(" RETURNING ");
+    for (i, name) in record_columns(table).enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.ident(table.name);
+        sql.push(".");
+        sql.ident(name);
+    }
+}
+
+fn create_columns(table: &TableDef) -> Columns {
+    table.written_columns(Write::Create).map(|c| (c.name, c.ty)).collect()
+}
+
+/// Writes a statement with the writer, which quotes every identifier.
+fn write(table: &'static TableDef, body: impl FnOnce(&mut Sql<'static, Postgres>)) -> String {
+    let mut sql = Sql::template(table);
+    body(&mut sql);
+    sql.finish_template().0.into_string()
+}
+
+/// `INSERT … SELECT … FROM UNNEST(…)`: the tags of every row, then the create columns. With
+/// `upsert`, a conflicting live row gets the columns written on both create and update (and the
+/// tags when `upsert == Some(true)`); a soft-deleted one is left alone and not returned.
+fn insert(table: &'static TableDef, upsert: Option<bool>) -> String {
+    let columns = create_columns(table);
+    write(table, |sql| {
+        sql.push("INSERT INTO ");
+        sql.ident(table.name);
+        sql.push(" (");
+        sql.names(columns.iter().map(|(name, _)| *name).chain([TAGS]));
+        sql.push(") SELECT ");
+        for (name, ty) in &columns {
+            unnested(sql, name, *ty);
+            sql.push(", ");
+        }
+        sql.push("CAST(");
+        sql.slot();
+        sql.push(" AS TEXT[]) FROM ");
+        unnest(sql, &columns);
+        if let Some(with_tags) = upsert {
+            sql.push(" ON CONFLICT (");
+            sql.ident(table.primary_key().name);
+            sql.push(") DO UPDATE SET ");
+            let updated = table.columns.iter().filter(|c| c.create && c.update).map(|c| c.name);
+            for name in updated.chain(with_tags.then_some(TAGS)) {
+                sql.assign(name);
+                sql.push("\"excluded\".");
+                sql.ident(name);
+                sql.push(", ");
+            }
+            sql.assign(UPDATED_AT);
+            sql.push("now()");
+            if table.versioned {
+                sql.push(", ");
+                sql.assign(VERSION);
+                qualified(sql, table, VERSION);
+                sql.push(" + 1");
+            }
+            if table.soft_delete {
+                sql.push(" WHERE ");
+                qualified(sql, table, DELETED_AT);
+                sql.push(" IS NULL");
+            }
+        }
+        sql.returning();
+    })
+}
+
+/// `"t"."c"`
+fn qualified(sql: &mut Sql<'_, Postgres>, table: &TableDef, name: &str) {
+    sql.ident(table.name);
+    sql.push(".");
+    sql.ident(name);
+}
+
+/// `UPDATE … FROM UNNEST(…)`: the keys, then the update columns. Live rows only.
+fn update(table: &'static TableDef) -> String {
+    let key = table.primary_key();
+    let columns: Columns = std::iter::once((key.name, key.ty))
+        .chain(table.written_columns(Write::Update).map(|c| (c.name, c.ty)))
+        .collect();
+    write(table, |sql| {
+        sql.push("UPDATE ");
+        sql.ident(table.name);
+        sql.push(" SET ");
+        for (name, ty) in &columns[1..] {
+            sql.assign(name);
+            unnested(sql, name, *ty);
+            sql.push(", ");
+        }
+        sql.assign(UPDATED_AT);
+        sql.push("now()");
+        if table.versioned {
+            sql.push(", ");
+            sql.assign(VERSION);
+            qualified(sql, table, VERSION);
+            sql.push(" + 1");
+        }
+        sql.push(" FROM ");
+        unnest(sql, &columns);
+        sql.push(" WHERE ");
+        qualified(sql, table, key.name);
+        sql.push(" = ");
+        unnested(sql, key.name, key.ty);
+        if table.soft_delete {
+            sql.push(" AND ");
+            qualified(sql, table, DELETED_AT);
+            sql.push(" IS NULL");
+        }
+        returning_qualified(sql, table);
+    })
+}
+
+/// `… WHERE "pk" = ANY(CAST($1 AS K[]))`: soft delete of live rows where the table has it, else a
+/// delete.
+fn delete(table: &'static TableDef) -> Result<String, StoreError> {
+    let key = table.primary_key();
+    if key.ty.is_array() {
+        return Err(StoreError::Unsupported {
+            backend: "postgres",
+            operation: format!("delete_many on `{}`, whose key is an array", table.name).into(),
+        });
+    }
+    Ok(write(table, |sql| {
+        if table.soft_delete {
+            sql.push("UPDATE ");
+            sql.ident(table.name);
+            sql.push(" SET ");
+            sql.assign(DELETED_AT);
+            sql.push("now(), ");
+            sql.assign(UPDATED_AT);
+            sql.push("now()");
+        } else {
+            sql.push("DELETE FROM ");
+            sql.ident(table.name);
+        }
+        sql.push(" WHERE ");
+        sql.ident(key.name);
+        sql.push(" = ANY(CAST(");
+        sql.slot();
+        sql.push(" AS ");
+        sql.push(&type_name(transport(key.ty)));
+        sql.push("))");
+        if table.soft_delete {
+            sql.push(" AND ");
+            sql.ident(DELETED_AT);
+            sql.push(" IS NULL");
+        }
+        sql.returning();
+    }))
+}
+
+/// An array column's value as one JSONB document (`NULL` stays `NULL`).
+fn array_document(value: Value, scalar: ScalarType) -> Result<Value, String> {
+    match value {
+        Value::Null => Ok(Value::Null),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| element(item, scalar))
+            .collect::<Result<_, _>>()
+            .map(|v| Value::Json(Json::Array(v))),
+        other => Err(format!("expected Array, found {}", other.kind_name())),
+    }
+}
+
+/// One array element as JSON whose text the statement casts back to `scalar`: the same
+/// PostgreSQL input syntax the type's own text form uses, so nothing is lost on the way.
+fn element(value: Value, scalar: ScalarType) -> Result<Json, String> {
+    use ScalarType as S;
+    let text = |s: String| Ok(Json::String(s));
+    match (scalar, value) {
+        (_, Value::Null) => Ok(Json::Null),
+        (S::Bool, Value::Bool(b)) => Ok(Json::Bool(b)),
+        (S::SmallInt, Value::SmallInt(n)) => Ok(n.into()),
+        (S::Integer, Value::Integer(n)) => Ok(n.into()),
+        (S::BigInt, Value::BigInt(n)) => Ok(n.into()),
+        (S::Real, Value::Real(f)) => text(float(f64::from(f), format!("{f:?}"))),
+        (S::Double, Value::Double(f)) => text(float(f, format!("{f:?}"))),
+        (S::Text, Value::Text(s)) if s.contains('\0') => Err("text contains a NUL byte".to_owned()),
+        (S::Text, Value::Text(s)) => text(s),
+        (S::Uuid, Value::Uuid(u)) => text(u.to_string()),
+        (S::TimestampTz, Value::TimestampTz(t)) => {
+            in_range(t.year()).and_then(|()| text(t.to_rfc3339_opts(SecondsFormat::Micros, true)))
+        }
+        (S::Timestamp, Value::Timestamp(t)) => {
+            in_range(t.year()).and_then(|()| text(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()))
+        }
+        (S::Date, Value::Date(d)) => in_range(d.year()).and_then(|()| text(d.format("%Y-%m-%d").to_string())),
+        (S::Time, Value::Time(t)) => text(t.format("%H:%M:%S%.6f").to_string()),
+        (S::Decimal, Value::Decimal(d)) => text(d.to_string()),
+        (S::Json, Value::Json(j)) => Ok(j),
+        (S::Bytes, Value::Bytes(b)) => {
+            let mut hex = String::with_capacity(2 + 2 * b.len());
+            hex.push_str("\\x");
+            for byte in b {
+                let _ = write!(hex, "{byte:02x}");
+            }
+            text(hex)
+        }
+        (scalar, other) => Err(format!("expected {scalar:?} array elements, found {}", other.kind_name())),
+    }
+}
+
+/// Shortest round-trip digits, and the spellings PostgreSQL reads for the special values.
+fn float(f: f64, digits: String) -> String {
+    if f.is_nan() {
+        "NaN".to_owned()
+    } else if f.is_infinite() {
+        if f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
+    } else {
+        digits
+    }
+}
+
+/// Years outside 1…9999 have no unambiguous ISO 8601 text form for PostgreSQL to read.
+fn in_range(year: i32) -> Result<(), String> {
+    if (1..=9999).contains(&year) {
+        Ok(())
+    } else {
+        Err(format!("year {year} is outside 1..=9999, which batch writes of arrays support"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elements_keep_their_exact_text_form() {
+        let doc = |items: Vec<Value>, s| array_document(Value::Array(items), s).unwrap();
+        let floats = vec![Value::Double(0.1), Value::Double(f64::NAN), Value::Double(f64::NEG_INFINITY), Value::Null];
+        assert_eq!(doc(floats, ScalarType::Double), Value::Json(serde_json::json!(["0.1", "NaN", "-Infinity", null])));
+        assert_eq!(doc(vec![Value::Real(0.1)], ScalarType::Real), Value::Json(serde_json::json!(["0.1"])));
+        assert_eq!(
+            doc(vec![Value::Bytes(vec![0, 255])], ScalarType::Bytes),
+            Value::Json(serde_json::json!(["\\x00ff"]))
+        );
+        assert!(array_document(Value::Array(vec![Value::Text("5".into())]), ScalarType::Integer).is_err());
+        assert!(array_document(Value::Array(vec![Value::Text("a\0".into())]), ScalarType::Text).is_err());
+        assert_eq!(array_document(Value::Null, ScalarType::Text).unwrap(), Value::Null);
+    }
+}

@@ -1,0 +1,149 @@
+//! PostgreSQL's spelling: numbered placeholders, the transaction's `now()`, `= ANY` lists, the
+//! array and JSONB operators the GIN indexes serve, row locks, and events written by the write's
+//! own statement.
+
+use super::Postgres;
+use super::types::type_name;
+use crate::backend::sql::{BIGINT, Dialect, EventKind, JSON, Sql, TEXT, TEXT_ARRAY, TagEdit};
+use crate::error::StoreError;
+use crate::model::system::TAGS;
+use crate::model::{ColumnDef, TableDef};
+use crate::query::resolved::{ColumnRef, JsonCondition, RowLock};
+use crate::types::{ColumnType, Value};
+
+impl Dialect for Postgres {
+    const NUMBERED_PARAMS: bool = true;
+    const QUALIFIED_COLUMNS: bool = false;
+    const SERVER_CLOCK: Option<&'static str> = Some("now()");
+    const TRUE: &'static str = "TRUE";
+    const FALSE: &'static str = "FALSE";
+    const NULL_BIGINT: &'static str = "NULL::bigint";
+
+    fn like(
+        sql: &mut Sql<'_, Self>,
+        column: ColumnRef,
+        pattern: &str,
+        case_insensitive: bool,
+        negated: bool,
+    ) -> Result<(), StoreError> {
+        sql.column(column.name());
+        sql.push(match (case_insensitive, negated) {
+            (false, false) => " LIKE ",
+            (false, true) => " NOT LIKE ",
+            (true, false) => " ILIKE ",
+            (true, true) => " NOT ILIKE ",
+        });
+        sql.param(Value::Text(pattern.to_owned()), TEXT)
+    }
+
+    /// One array parameter whatever the list length: one text, one prepared statement.
+    fn in_list(sql: &mut Sql<'_, Self>, column: ColumnRef, values: &[Value], negated: bool) -> Result<(), StoreError> {
+        sql.push(if negated { "NOT (" } else { "" });
+        sql.column(column.name());
+        sql.push(" = ANY(");
+        sql.param(Value::Array(values.to_vec()), ColumnType::Array(column.ty().scalar()))?;
+        sql.push(if negated { "))" } else { ")" });
+        Ok(())
+    }
+
+    /// `column && $n::T[]` / `column @> $n::T[]`: the explicit type keeps the operator the one the
+    /// GIN index serves.
+    fn array_match(sql: &mut Sql<'_, Self>, column: ColumnRef, values: Value, all: bool) -> Result<(), StoreError> {
+        sql.column(column.name());
+        sql.push(if all { " @> " } else { " && " });
+        sql.param(values, column.ty())?;
+        sql.push("::");
+        sql.push(&type_name(column.ty()));
+        Ok(())
+    }
+
+    fn json(sql: &mut Sql<'_, Self>, column: ColumnRef, condition: &JsonCondition) -> Result<(), StoreError> {
+        let path = |path: &[String]| Value::Array(path.iter().cloned().map(Value::Text).collect());
+        match condition {
+            JsonCondition::PathEq { path: p, value } => {
+                sql.push("(");
+                sql.column(column.name());
+                sql.push(" #> ");
+                sql.param(path(p), TEXT_ARRAY)?;
+                sql.push(") = ");
+                sql.param(Value::Json(value.clone()), JSON)
+            }
+            JsonCondition::PathTextEq { path: p, value } => {
+                sql.push("(");
+                sql.column(column.name());
+                sql.push(" #>> ");
+                sql.param(path(p), TEXT_ARRAY)?;
+                sql.push(") = ");
+                sql.param(Value::Text(value.clone()), TEXT)
+            }
+            JsonCondition::Contains(value) => {
+                sql.column(column.name());
+                sql.push(" @> ");
+                sql.param(Value::Json(value.clone()), JSON)
+            }
+            // `?` is an operator here, not a placeholder: PostgreSQL's placeholders are `$n`.
+            JsonCondition::HasKey(key) => {
+                sql.column(column.name());
+                sql.push(" ? ");
+                sql.param(Value::Text(key.clone()), TEXT)
+            }
+        }
+    }
+
+    /// Bound, so every page of a query shares one prepared statement.
+    fn paging(sql: &mut Sql<'_, Self>, limit: Option<u64>, offset: Option<u64>) -> Result<(), StoreError> {
+        let count = |n: u64| Value::BigInt(i64::try_from(n).unwrap_or(i64::MAX));
+        if let Some(limit) = limit {
+            sql.push(" LIMIT ");
+            sql.param(count(limit), BIGINT)?;
+        }
+        if let Some(offset) = offset {
+            sql.push(" OFFSET ");
+            sql.param(count(offset), BIGINT)?;
+        }
+        Ok(())
+    }
+
+    fn lock(sql: &mut Sql<'_, Self>, lock: RowLock) {
+        sql.push(match lock {
+            RowLock::ForUpdate => " FOR UPDATE",
+            RowLock::ForUpdateSkipLocked => " FOR UPDATE SKIP LOCKED",
+        });
+    }
+
+    /// PostgreSQL checks the result against the column's range itself.
+    fn add(sql: &mut Sql<'_, Self>, column: &'static ColumnDef, value: Value) -> Result<(), StoreError> {
+        sql.column(column.name);
+        sql.push(" + ");
+        sql.param(value, column.ty)
+    }
+
+    /// Edits keep the existing order and append only tags not already present.
+    fn tags_value(sql: &mut Sql<'_, Self>, edit: TagEdit) {
+        match edit {
+            TagEdit::Add => {
+                sql.column(TAGS);
+                sql.push(" || ARRAY(SELECT t FROM unnest(");
+                sql.slot();
+                sql.push("::text[]) WITH ORDINALITY AS n(t, i) WHERE t <> ALL(");
+                sql.column(TAGS);
+                sql.push(") ORDER BY i)");
+            }
+            TagEdit::Remove => {
+                sql.push("ARRAY(SELECT t FROM unnest(");
+                sql.column(TAGS);
+                sql.push(") WITH ORDINALITY AS n(t, i) WHERE t <> ALL(");
+                sql.slot();
+                sql.push("::text[]) ORDER BY i)");
+            }
+            TagEdit::Set => {
+                sql.slot();
+                sql.push("::text[]");
+            }
+        }
+    }
+
+    fn with_events(write: String, table: &TableDef, kind: EventKind) -> String {
+        super::events::with_events(&write, table, kind)
+    }
+}

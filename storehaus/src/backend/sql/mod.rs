@@ -1,0 +1,315 @@
+//! The one SQL writer, for every dialect.
+//!
+//! Statements are text assembled from the model's identifiers (always quoted), fixed keywords of
+//! this module and the dialects, and placeholders; every value is bound as a parameter of its
+//! column's type as the statement is written, so nothing a user gives ever becomes SQL text.
+//! What is spelled differently per database comes from its [`Dialect`].
+
+mod condition;
+mod dialect;
+mod query;
+mod statements;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use dialect::{Dialect, EventKind, TagEdit};
+pub(crate) use query::{count, delete, restore, select, soft_delete, update};
+pub(crate) use statements::{Statement, Statements};
+
+use crate::error::StoreError;
+use crate::model::TableDef;
+use crate::query::resolved::ColumnRef;
+use crate::types::{ColumnType, ScalarType, Value};
+use chrono::{DateTime, Utc};
+use std::fmt::Write as _;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+pub(crate) const TEXT: ColumnType = ColumnType::Scalar(ScalarType::Text);
+pub(crate) const TEXT_ARRAY: ColumnType = ColumnType::Array(ScalarType::Text);
+pub(crate) const JSON: ColumnType = ColumnType::Scalar(ScalarType::Json);
+pub(crate) const BIGINT: ColumnType = ColumnType::Scalar(ScalarType::BigInt);
+pub(crate) const TIMESTAMPTZ: ColumnType = ColumnType::Scalar(ScalarType::TimestampTz);
+
+/// SQL text this module or a backend wrote: quoted identifiers from model metadata, fixed keywords
+/// and placeholders, never a user's value. The executor runs nothing else.
+#[derive(Debug, Clone)]
+pub(crate) struct SqlText(Repr);
+
+#[derive(Debug, Clone)]
+enum Repr {
+    Fixed(&'static str),
+    /// A statement kept for many calls; handing it to sqlx copies nothing.
+    Shared(Arc<str>),
+    Owned(String),
+}
+
+impl SqlText {
+    /// A statement of the backend's own, written in the source.
+    pub(crate) const fn fixed(sql: &'static str) -> Self {
+        SqlText(Repr::Fixed(sql))
+    }
+
+    /// Text assembled from model identifiers (quoted), fixed keywords and placeholders: what the
+    /// writer below and the backends' DDL produce.
+    pub(crate) fn assembled(sql: String) -> Self {
+        SqlText(Repr::Owned(sql))
+    }
+
+    pub(crate) fn into_string(self) -> String {
+        match self.0 {
+            Repr::Fixed(sql) => sql.to_owned(),
+            Repr::Shared(sql) => sql.as_ref().to_owned(),
+            Repr::Owned(sql) => sql,
+        }
+    }
+
+    /// The same text, cheap to clone from now on.
+    pub(crate) fn shared(self) -> Self {
+        match self.0 {
+            Repr::Owned(sql) => SqlText(Repr::Shared(sql.into())),
+            other => SqlText(other),
+        }
+    }
+
+    /// The text as sqlx takes it.
+    pub(crate) fn into_sqlx(self) -> sqlx::SqlStr {
+        use sqlx::{AssertSqlSafe, SqlSafeStr};
+        match self.0 {
+            Repr::Fixed(sql) => sql.into_sql_str(),
+            // Safe to assert: a `SqlText` holds only what its constructors promise, identifiers
+            // from model metadata (quoted), fixed keywords and placeholders; values are bound.
+            Repr::Shared(sql) => AssertSqlSafe(sql).into_sql_str(),
+            Repr::Owned(sql) => AssertSqlSafe(sql).into_sql_str(),
+        }
+    }
+}
+
+/// Where a statement's parameters go as it is written: a backend's arguments, or, in tests, a
+/// list of what was bound.
+pub(crate) trait Bind {
+    fn bind(&mut self, value: Value, ty: ColumnType) -> Result<(), StoreError>;
+}
+
+/// A statement being written for a table of dialect `D`: its text and the parameters bound so far.
+pub(crate) struct Sql<'a, D: Dialect> {
+    text: String,
+    /// `None` in statements kept for many calls, which have slots instead of values.
+    args: Option<&'a mut dyn Bind>,
+    params: usize,
+    table: &'static TableDef,
+    /// The clock of a write, where the dialect binds it; `None` in statements kept for many
+    /// calls, whose clock is a slot bound per call.
+    now: Option<DateTime<Utc>>,
+    /// Clock slots written so far.
+    clocks: usize,
+    /// A failure to bind the clock, reported by [`Sql::finish`]: the clock is the writer's own
+    /// value, so writing it never fails on the spot.
+    clock_error: Option<StoreError>,
+    dialect: PhantomData<D>,
+}
+
+impl<'a, D: Dialect> Sql<'a, D> {
+    /// A statement on `table` binding its values into `args`, with `now` as the clock of writes.
+    pub(crate) fn new(table: &'static TableDef, args: &'a mut dyn Bind, now: DateTime<Utc>) -> Self {
+        Sql {
+            text: String::with_capacity(256),
+            args: Some(args),
+            params: 0,
+            table,
+            now: Some(now),
+            clocks: 0,
+            clock_error: None,
+            dialect: PhantomData,
+        }
+    }
+
+    pub(crate) fn push(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    /// A bare quoted name: a table, the target of an assignment, a column of an insert list.
+    pub(crate) fn ident(&mut self, name: &str) {
+        quote_into(&mut self.text, name);
+    }
+
+    /// `"name" = `, the start of an assignment.
+    pub(crate) fn assign(&mut self, name: &str) {
+        self.ident(name);
+        self.push(" = ");
+    }
+
+    /// A column of the table, as an expression: qualified where the dialect wants it.
+    pub(crate) fn column(&mut self, name: &str) {
+        if D::QUALIFIED_COLUMNS {
+            self.ident(self.table.name);
+            self.text.push('.');
+        }
+        self.ident(name);
+    }
+
+    /// The next placeholder, bound to `value` as a parameter of type `ty`.
+    pub(crate) fn param(&mut self, value: Value, ty: ColumnType) -> Result<(), StoreError> {
+        match &mut self.args {
+            Some(args) => args.bind(value, ty)?,
+            None => {
+                return Err(StoreError::Validation {
+                    field: None,
+                    message: "a statement kept for many calls binds no values".into(),
+                });
+            }
+        }
+        self.placeholder();
+        Ok(())
+    }
+
+    /// The next placeholder, bound per call (statements kept for many calls).
+    pub(crate) fn slot(&mut self) {
+        self.placeholder();
+    }
+
+    fn placeholder(&mut self) {
+        self.params += 1;
+        if D::NUMBERED_PARAMS {
+            let _ = write!(self.text, "${}", self.params);
+        } else {
+            self.text.push('?');
+        }
+    }
+
+    /// The clock of a write: the server's (`now()`), or the transaction's, bound (a slot in
+    /// statements kept for many calls).
+    pub(crate) fn clock(&mut self) {
+        match (D::SERVER_CLOCK, self.now) {
+            (Some(expression), _) => self.push(expression),
+            (None, Some(now)) => {
+                if let Err(error) = self.param(Value::TimestampTz(now), TIMESTAMPTZ) {
+                    self.clock_error.get_or_insert(error);
+                }
+            }
+            (None, None) => {
+                self.clocks += 1;
+                self.slot();
+            }
+        }
+    }
+
+    /// Quoted `names` separated by `", "`.
+    pub(crate) fn names<'n>(&mut self, names: impl IntoIterator<Item = &'n str>) {
+        for (i, name) in names.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.ident(name);
+        }
+    }
+
+    /// `items` separated by `", "`, each written by `each`.
+    pub(crate) fn list<T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        mut each: impl FnMut(&mut Self, T) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            each(self, item)?;
+        }
+        Ok(())
+    }
+
+    /// The record columns of the table, as expressions: what every statement returns.
+    pub(crate) fn record_columns(&mut self) {
+        for (i, name) in record_columns(self.table).enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.column(name);
+        }
+    }
+
+    /// ` RETURNING <record columns>`
+    pub(crate) fn returning(&mut self) {
+        self.push(" RETURNING ");
+        self.record_columns();
+    }
+
+    pub(crate) fn table(&self) -> &'static TableDef {
+        self.table
+    }
+
+    /// The statement's text; `Err` when the clock could not be bound.
+    pub(crate) fn finish(self) -> Result<SqlText, StoreError> {
+        match self.clock_error {
+            Some(error) => Err(error),
+            None => Ok(SqlText::assembled(self.text)),
+        }
+    }
+}
+
+impl<D: Dialect> Sql<'static, D> {
+    /// A statement kept for many calls: its values are slots, bound per call.
+    pub(crate) fn template(table: &'static TableDef) -> Self {
+        Sql {
+            text: String::with_capacity(256),
+            args: None,
+            params: 0,
+            table,
+            now: None,
+            clocks: 0,
+            clock_error: None,
+            dialect: PhantomData,
+        }
+    }
+
+    /// The text, and how many clock slots it holds.
+    pub(crate) fn finish_template(self) -> (SqlText, usize) {
+        (SqlText::assembled(self.text).shared(), self.clocks)
+    }
+}
+
+/// A double-quoted identifier (inner quotes doubled); names come from model metadata. Every
+/// dialect quotes alike.
+pub(crate) fn quote_ident(name: &str) -> String {
+    let mut quoted = String::with_capacity(name.len() + 2);
+    quote_into(&mut quoted, name);
+    quoted
+}
+
+fn quote_into(out: &mut String, name: &str) {
+    out.push('"');
+    for c in name.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// A standard SQL string literal (quotes doubled), for names from model metadata.
+pub(crate) fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The columns a record is read from, in order: the declared fields, then `__created_at__`,
+/// `__updated_at__`, `__tags__`, and `__deleted_at__` / `__version__` where the table has them.
+pub(crate) fn record_columns(table: &TableDef) -> impl Iterator<Item = &'static str> + '_ {
+    record_types(table).map(|(name, _)| name)
+}
+
+/// The names and types of [`record_columns`], in order.
+pub(crate) fn record_types(table: &TableDef) -> impl Iterator<Item = (&'static str, ColumnType)> + '_ {
+    table.columns.iter().map(|c| (c.name, c.ty)).chain(table.system_columns().map(|c| (c.name, c.ty)))
+}
+
+/// The position of `column` in [`record_columns`].
+pub(crate) fn record_column_index(table: &TableDef, column: ColumnRef) -> usize {
+    match column {
+        ColumnRef::Declared(c) => table.columns.iter().position(|d| d.name == c.name).unwrap_or_default(),
+        ColumnRef::System(s) => {
+            table.columns.len() + table.system_columns().position(|c| c.name == s.name).unwrap_or_default()
+        }
+    }
+}

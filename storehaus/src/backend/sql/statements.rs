@@ -1,0 +1,289 @@
+//! The statements a model runs on every call, written once per store and kept, so each
+//! connection's prepared-statement cache hits.
+//!
+//! Every one takes its parameters in the same order, whichever of them it has: the model's
+//! written values, the tags, the clock slots (dialects that bind the clock), the key, the expected
+//! version.
+
+use super::dialect::{Dialect, EventKind, TagEdit};
+use super::query::{bump_version, set_deleted};
+use super::{Sql, SqlText};
+use crate::error::StoreError;
+use crate::model::system::{CREATED_AT, DELETED_AT, TAGS, UPDATED_AT, VERSION};
+use crate::model::{TableDef, Write};
+
+/// A statement kept for many calls.
+#[derive(Debug, Clone)]
+pub(crate) struct Statement {
+    pub sql: SqlText,
+    /// How many clock slots it holds, bound after the tags.
+    pub clocks: usize,
+}
+
+impl Statement {
+    fn write<D: Dialect>(
+        table: &'static TableDef,
+        events: Option<EventKind>,
+        write: impl FnOnce(&mut Sql<'static, D>),
+    ) -> Self {
+        let mut sql = Sql::template(table);
+        write(&mut sql);
+        let (sql, clocks) = sql.finish_template();
+        let sql = match events {
+            Some(kind) => SqlText::assembled(D::with_events(sql.into_string(), table, kind)).shared(),
+            None => sql,
+        };
+        Statement { sql, clocks }
+    }
+}
+
+/// The statements of one model.
+#[derive(Debug, Clone)]
+pub(crate) struct Statements {
+    /// The create columns, the tags.
+    pub insert: Statement,
+    /// The key. Live rows only.
+    pub get: Statement,
+    /// The key. Deleted rows too.
+    pub get_with_deleted: Statement,
+    /// The update columns, the tags when `[true]`, the key; then the expected version in
+    /// `versioned` (versioned tables only).
+    pub update: [Statement; 2],
+    pub update_versioned: Option<[Statement; 2]>,
+    /// The key. Soft delete where the table has it, else a delete.
+    pub delete: Statement,
+    /// The key. Soft-deleted rows come back (soft-delete tables only).
+    pub restore: Option<Statement>,
+    /// The key. Removes the row whatever its state.
+    pub force_delete: Statement,
+    /// The key. The state of the row: (`is_deleted`, `version`), for telling errors apart.
+    pub probe: Statement,
+    /// Live rows ordered by key.
+    pub list_all: Statement,
+    /// Live rows.
+    pub count: Statement,
+    /// The tags, the key: one statement per [`TagEdit`].
+    pub tags: [Statement; 3],
+    /// An upsert's write to an existing row, for batches written row by row: the columns written
+    /// on both create and update, the tags when `[true]`, the key. No soft-delete filter: the
+    /// caller skips deleted rows.
+    pub upsert_update: [Statement; 2],
+    /// Whether writes also produce change events (the store has signals).
+    pub emit: bool,
+}
+
+impl Statements {
+    /// The statements of `table`; with `emit`, writes also produce their change events.
+    pub(crate) fn new<D: Dialect>(table: &'static TableDef, emit: bool) -> Self {
+        let events = |kind: EventKind| emit.then_some(kind);
+        let update = |with_tags, versioned| {
+            Statement::write::<D>(table, events(EventKind::Update), |sql| {
+                let columns = table.written_columns(Write::Update).map(|c| c.name);
+                update_sql(sql, columns, with_tags);
+                where_key(sql, Live::Only);
+                if versioned {
+                    sql.push(" AND ");
+                    sql.column(VERSION);
+                    sql.push(" = ");
+                    sql.slot();
+                }
+                sql.returning();
+            })
+        };
+        let pair = |versioned| [update(false, versioned), update(true, versioned)];
+        let set_deleted_by_key = |deleting: bool| {
+            let kind = if deleting { EventKind::SoftDelete } else { EventKind::Restore };
+            Statement::write::<D>(table, events(kind), |sql| {
+                sql.push("UPDATE ");
+                sql.ident(table.name);
+                sql.push(" SET ");
+                set_deleted(sql, deleting);
+                where_key(sql, if deleting { Live::Only } else { Live::Deleted });
+                sql.returning();
+            })
+        };
+        let force_delete = |kind| {
+            Statement::write::<D>(table, events(kind), |sql| {
+                sql.push("DELETE FROM ");
+                sql.ident(table.name);
+                where_key(sql, Live::Any);
+                sql.returning();
+            })
+        };
+        let tags = |edit| {
+            Statement::write::<D>(table, events(EventKind::Update), |sql| {
+                sql.push("UPDATE ");
+                sql.ident(table.name);
+                sql.push(" SET ");
+                sql.assign(TAGS);
+                D::tags_value(sql, edit);
+                sql.push(", ");
+                sql.assign(UPDATED_AT);
+                sql.clock();
+                if table.versioned {
+                    sql.push(", ");
+                    bump_version(sql);
+                }
+                where_key(sql, Live::Only);
+                sql.returning();
+            })
+        };
+        let upsert_update = |with_tags| {
+            Statement::write::<D>(table, events(EventKind::Update), |sql| {
+                let columns = table.written_columns(Write::Create).filter(|c| c.update).map(|c| c.name);
+                update_sql(sql, columns, with_tags);
+                where_key(sql, Live::Any);
+                sql.returning();
+            })
+        };
+        Statements {
+            insert: Statement::write::<D>(table, events(EventKind::Create), insert_sql),
+            get: Statement::write::<D>(table, None, |sql| select_sql(sql, Live::Only, true)),
+            get_with_deleted: Statement::write::<D>(table, None, |sql| select_sql(sql, Live::Any, true)),
+            update: pair(false),
+            update_versioned: table.versioned.then(|| pair(true)),
+            delete: if table.soft_delete { set_deleted_by_key(true) } else { force_delete(EventKind::Delete) },
+            restore: table.soft_delete.then(|| set_deleted_by_key(false)),
+            force_delete: force_delete(EventKind::Delete),
+            probe: Statement::write::<D>(table, None, probe_sql),
+            list_all: Statement::write::<D>(table, None, |sql| select_sql(sql, Live::Only, false)),
+            count: Statement::write::<D>(table, None, |sql| {
+                sql.push("SELECT COUNT(*) FROM ");
+                sql.ident(table.name);
+                if table.soft_delete {
+                    sql.push(" WHERE ");
+                    sql.column(DELETED_AT);
+                    sql.push(" IS NULL");
+                }
+            }),
+            tags: [tags(TagEdit::Add), tags(TagEdit::Remove), tags(TagEdit::Set)],
+            upsert_update: [upsert_update(false), upsert_update(true)],
+            emit,
+        }
+    }
+
+    /// The update statement for these parameters; `Err` for a version on an unversioned table.
+    pub(crate) fn update(&self, table: &TableDef, with_tags: bool, versioned: bool) -> Result<&Statement, StoreError> {
+        let set = match versioned {
+            false => &self.update,
+            true => self.update_versioned.as_ref().ok_or_else(|| StoreError::Validation {
+                field: None,
+                message: format!("`{}` is not versioned; declare #[table(versioned)] to update by version", table.name),
+            })?,
+        };
+        Ok(&set[usize::from(with_tags)])
+    }
+}
+
+/// Which rows a by-key statement reaches on a soft-delete table.
+#[derive(Clone, Copy)]
+enum Live {
+    Only,
+    Deleted,
+    Any,
+}
+
+/// ` WHERE "key" = <slot>`, and the soft-delete test of `live`.
+fn where_key<D: Dialect>(sql: &mut Sql<'_, D>, live: Live) {
+    let table = sql.table();
+    sql.push(" WHERE ");
+    sql.column(table.primary_key().name);
+    sql.push(" = ");
+    sql.slot();
+    let test = match live {
+        Live::Only => " IS NULL",
+        Live::Deleted => " IS NOT NULL",
+        Live::Any => return,
+    };
+    if table.soft_delete {
+        sql.push(" AND ");
+        sql.column(DELETED_AT);
+        sql.push(test);
+    }
+}
+
+/// `INSERT INTO t (<create columns>, "__tags__"[, clocks]) VALUES (…) RETURNING …`; where the
+/// server has the clock, the column defaults set both timestamps.
+fn insert_sql<D: Dialect>(sql: &mut Sql<'_, D>) {
+    let table = sql.table();
+    let mut columns: Vec<&str> = table.written_columns(Write::Create).map(|c| c.name).collect();
+    columns.push(TAGS);
+    let slots = columns.len();
+    if D::SERVER_CLOCK.is_none() {
+        columns.extend([CREATED_AT, UPDATED_AT]);
+    }
+    sql.push("INSERT INTO ");
+    sql.ident(table.name);
+    sql.push(" (");
+    sql.names(columns.iter().copied());
+    sql.push(") VALUES (");
+    for i in 0..columns.len() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        if i < slots { sql.slot() } else { sql.clock() }
+    }
+    sql.push(")");
+    sql.returning();
+}
+
+/// `SELECT <record columns> FROM t WHERE "key" = <slot> …`, or every row ordered by key.
+fn select_sql<D: Dialect>(sql: &mut Sql<'_, D>, live: Live, by_key: bool) {
+    let table = sql.table();
+    sql.push("SELECT ");
+    sql.record_columns();
+    sql.push(" FROM ");
+    sql.ident(table.name);
+    if by_key {
+        where_key(sql, live);
+    } else {
+        if table.soft_delete {
+            sql.push(" WHERE ");
+            sql.column(DELETED_AT);
+            sql.push(" IS NULL");
+        }
+        sql.push(" ORDER BY ");
+        sql.column(table.primary_key().name);
+        sql.push(" ASC");
+    }
+}
+
+/// `UPDATE t SET <columns> = <slots>[, "__tags__" = <slot>], "__updated_at__" = <clock>[, version bump]`
+fn update_sql<D: Dialect>(sql: &mut Sql<'_, D>, columns: impl Iterator<Item = &'static str>, with_tags: bool) {
+    let table = sql.table();
+    sql.push("UPDATE ");
+    sql.ident(table.name);
+    sql.push(" SET ");
+    for name in columns.chain(with_tags.then_some(TAGS)) {
+        sql.assign(name);
+        sql.slot();
+        sql.push(", ");
+    }
+    sql.assign(UPDATED_AT);
+    sql.clock();
+    if table.versioned {
+        sql.push(", ");
+        bump_version(sql);
+    }
+}
+
+/// `SELECT <is deleted>, <version> FROM t WHERE "key" = <slot>`
+fn probe_sql<D: Dialect>(sql: &mut Sql<'_, D>) {
+    let table = sql.table();
+    sql.push("SELECT ");
+    if table.soft_delete {
+        sql.column(DELETED_AT);
+        sql.push(" IS NOT NULL");
+    } else {
+        sql.push(D::FALSE);
+    }
+    sql.push(", ");
+    if table.versioned {
+        sql.column(VERSION);
+    } else {
+        sql.push(D::NULL_BIGINT);
+    }
+    sql.push(" FROM ");
+    sql.ident(table.name);
+    where_key(sql, Live::Any);
+}
