@@ -72,7 +72,7 @@ async fn plan_is_a_dry_run_showing_the_ddl() {
     let plan = storehaus.plan::<User>().await.unwrap();
     let script = plan.to_string();
     assert!(
-        script.starts_with(r#"CREATE TABLE "users" ( "id" UUID PRIMARY KEY NOT NULL, "name" TEXT NOT NULL"#),
+        script.starts_with(r#"CREATE TABLE "users" ("id" UUID PRIMARY KEY NOT NULL, "name" TEXT NOT NULL"#),
         "{script}"
     );
     assert!(script.contains(r#"CREATE INDEX "users_tags_gin" ON "users" USING GIN ("__tags__");"#), "{script}");

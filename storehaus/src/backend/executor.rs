@@ -7,7 +7,7 @@ use crate::error::StoreError;
 use crate::model::{Model, Record, read_record};
 use crate::signals::{BoxFuture, DatabaseEvent, EventType, MemorySource};
 use chrono::{DateTime, SubsecRound, Utc};
-use futures_util::{Stream, TryStreamExt};
+use futures_util::{Stream, TryFutureExt, TryStreamExt};
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
@@ -140,13 +140,19 @@ pub(crate) fn finished() -> StoreError {
     StoreError::Transaction("the transaction was already committed or rolled back".into())
 }
 
-/// Whether a failed statement stops the transaction from committing: client-side decoding errors
-/// do not, as nothing failed on the server.
-fn aborts_transaction(error: &sqlx::Error) -> bool {
-    matches!(
-        error,
-        sqlx::Error::Database(_) | sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed
-    )
+/// Whether a failed statement stops the transaction from committing: a row that did not decode
+/// does not, as nothing failed on the server.
+fn aborts_transaction(error: &StoreError) -> bool {
+    match error {
+        StoreError::UniqueViolation { .. } => true,
+        StoreError::Database { source, .. } => source.downcast_ref::<sqlx::Error>().is_none_or(|error| {
+            matches!(
+                error,
+                sqlx::Error::Database(_) | sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed
+            )
+        }),
+        _ => false,
+    }
 }
 
 /// Where a statement runs: any pooled connection, or the connection of a transaction.
@@ -163,52 +169,28 @@ impl<B: Backend> Clone for Executor<'_, B> {
 
 impl<B: Backend> Copy for Executor<'_, B> {}
 
-/// Runs `$work` with `$on` bound to the executor's sqlx executor: the pool, or the transaction's
-/// connection, which is marked aborted when `$work` fails in a way that aborts it on the server.
-/// `$work` gives `Result<_, E>` where `E: AbortsTransaction`.
+/// Runs `$work` (a future of `Result<_, StoreError>`) with `$on` bound to the executor's sqlx
+/// executor: the pool, or the transaction's connection, which is marked aborted when `$work`
+/// fails in a way that aborts it on the server.
 macro_rules! run {
     ($exec:expr, |$on:ident| $work:expr) => {{
         match $exec {
             Executor::Pool(db) => {
                 let $on = B::on_pool(&db.pool);
-                $work.await.map_err(Failure::into_store_error::<B>)
+                $work.await
             }
             Executor::Tx(cell) => {
                 let mut state = cell.state.lock().await;
                 let connection = &mut **state.tx.as_mut().ok_or_else(finished)?;
                 let $on = B::on_connection(connection);
                 let result = $work.await;
-                if let Err(Failure::Database(error)) = &result
-                    && aborts_transaction(error)
-                {
+                if result.as_ref().is_err_and(aborts_transaction) {
                     state.aborted = true;
                 }
-                result.map_err(Failure::into_store_error::<B>)
+                result
             }
         }
     }};
-}
-
-/// Why running a statement stopped: the database failed, or a row did not decode (which leaves a
-/// transaction intact).
-enum Failure {
-    Database(sqlx::Error),
-    Decode(StoreError),
-}
-
-impl From<sqlx::Error> for Failure {
-    fn from(error: sqlx::Error) -> Self {
-        Failure::Database(error)
-    }
-}
-
-impl Failure {
-    fn into_store_error<B: Backend>(self) -> StoreError {
-        match self {
-            Failure::Database(error) => B::error(error),
-            Failure::Decode(error) => error,
-        }
-    }
 }
 
 impl<'a, B: Backend> Executor<'a, B> {
@@ -223,15 +205,15 @@ impl<'a, B: Backend> Executor<'a, B> {
     }
 
     pub(crate) async fn fetch_all(self, sql: SqlText, args: B::Arguments) -> Result<Vec<B::Row>, StoreError> {
-        run!(self, |on| async { Ok::<_, Failure>(sqlx::query_with(sql.into_sqlx(), args).fetch_all(on).await?) })
+        run!(self, |on| sqlx::query_with(sql.into_sqlx(), args).fetch_all(on).map_err(B::error))
     }
 
     pub(crate) async fn fetch_optional(self, sql: SqlText, args: B::Arguments) -> Result<Option<B::Row>, StoreError> {
-        run!(self, |on| async { Ok::<_, Failure>(sqlx::query_with(sql.into_sqlx(), args).fetch_optional(on).await?) })
+        run!(self, |on| sqlx::query_with(sql.into_sqlx(), args).fetch_optional(on).map_err(B::error))
     }
 
     pub(crate) async fn fetch_one(self, sql: SqlText, args: B::Arguments) -> Result<B::Row, StoreError> {
-        run!(self, |on| async { Ok::<_, Failure>(sqlx::query_with(sql.into_sqlx(), args).fetch_one(on).await?) })
+        run!(self, |on| sqlx::query_with(sql.into_sqlx(), args).fetch_one(on).map_err(B::error))
     }
 
     /// Sends the records of a statement to `sink` as they are read; stops early when the consumer
@@ -330,10 +312,10 @@ impl<'a, B: Backend> Executor<'a, B> {
 
 async fn decode_each<B: Backend, T: Model>(
     mut rows: impl Stream<Item = Result<B::Row, sqlx::Error>> + Unpin,
-) -> Result<Vec<Record<T>>, Failure> {
+) -> Result<Vec<Record<T>>, StoreError> {
     let mut records = Vec::new();
-    while let Some(row) = rows.try_next().await? {
-        records.push(read_record(&mut RowReader::<B>::new(&row)).map_err(Failure::Decode)?);
+    while let Some(row) = rows.try_next().await.map_err(B::error)? {
+        records.push(read_record(&mut RowReader::<B>::new(&row))?);
     }
     Ok(records)
 }

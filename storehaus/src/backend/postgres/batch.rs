@@ -26,7 +26,7 @@ type Columns = Vec<(&'static str, ColumnType)>;
 /// The batch statements of `table`, with its events when the store records them.
 pub(super) fn statements(table: &'static TableDef, emit: bool) -> Result<BatchStatements, StoreError> {
     let events = |sql: String, kind| match emit {
-        true => Postgres::with_events(sql, table, kind),
+        true => Postgres::with_events(&sql, table, kind),
         false => sql,
     };
     let upsert = |with_tags| {
@@ -127,7 +127,7 @@ fn create_columns(table: &TableDef) -> Columns {
 fn write(table: &'static TableDef, body: impl FnOnce(&mut Sql<'static, Postgres>)) -> String {
     let mut sql = Sql::template(table);
     body(&mut sql);
-    sql.finish_template().0.into_string()
+    sql.finish_template().0.as_str().to_owned()
 }
 
 /// `INSERT … SELECT … FROM UNNEST(…)`: the tags of every row, then the create columns. With
@@ -160,14 +160,7 @@ fn insert(table: &'static TableDef, upsert: Option<bool>) -> String {
                 sql.ident(name);
                 sql.push(", ");
             }
-            sql.assign(UPDATED_AT);
-            sql.push("now()");
-            if table.versioned {
-                sql.push(", ");
-                sql.assign(VERSION);
-                qualified(sql, table, VERSION);
-                sql.push(" + 1");
-            }
+            touch(sql, table);
             if table.soft_delete {
                 sql.push(" WHERE ");
                 qualified(sql, table, DELETED_AT);
@@ -176,6 +169,18 @@ fn insert(table: &'static TableDef, upsert: Option<bool>) -> String {
         }
         sql.returning();
     })
+}
+
+/// `"__updated_at__" = now()`, and on versioned tables `"__version__" = "t"."__version__" + 1`.
+fn touch(sql: &mut Sql<'_, Postgres>, table: &TableDef) {
+    sql.assign(UPDATED_AT);
+    sql.push("now()");
+    if table.versioned {
+        sql.push(", ");
+        sql.assign(VERSION);
+        qualified(sql, table, VERSION);
+        sql.push(" + 1");
+    }
 }
 
 /// `"t"."c"`
@@ -200,14 +205,7 @@ fn update(table: &'static TableDef) -> String {
             unnested(sql, name, *ty);
             sql.push(", ");
         }
-        sql.assign(UPDATED_AT);
-        sql.push("now()");
-        if table.versioned {
-            sql.push(", ");
-            sql.assign(VERSION);
-            qualified(sql, table, VERSION);
-            sql.push(" + 1");
-        }
+        touch(sql, table);
         sql.push(" FROM ");
         unnest(sql, &columns);
         sql.push(" WHERE ");
@@ -334,21 +332,4 @@ fn in_range(year: i32) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn elements_keep_their_exact_text_form() {
-        let doc = |items: Vec<Value>, s| array_document(Value::Array(items), s).unwrap();
-        let floats = vec![Value::Double(0.1), Value::Double(f64::NAN), Value::Double(f64::NEG_INFINITY), Value::Null];
-        assert_eq!(doc(floats, ScalarType::Double), Value::Json(serde_json::json!(["0.1", "NaN", "-Infinity", null])));
-        assert_eq!(doc(vec![Value::Real(0.1)], ScalarType::Real), Value::Json(serde_json::json!(["0.1"])));
-        assert_eq!(
-            doc(vec![Value::Bytes(vec![0, 255])], ScalarType::Bytes),
-            Value::Json(serde_json::json!(["\\x00ff"]))
-        );
-        assert!(array_document(Value::Array(vec![Value::Text("5".into())]), ScalarType::Integer).is_err());
-        assert!(array_document(Value::Array(vec![Value::Text("a\0".into())]), ScalarType::Text).is_err());
-        assert_eq!(array_document(Value::Null, ScalarType::Text).unwrap(), Value::Null);
-    }
-}
+mod tests;

@@ -4,7 +4,7 @@
 
 use super::Postgres;
 use super::types::type_name;
-use crate::backend::sql::{BIGINT, Dialect, EventKind, JSON, Sql, TEXT, TEXT_ARRAY, TagEdit};
+use crate::backend::sql::{BIGINT, Dialect, EventKind, JSON, LikeMatch, Sql, TEXT, TEXT_ARRAY, TagEdit};
 use crate::error::StoreError;
 use crate::model::system::TAGS;
 use crate::model::{ColumnDef, TableDef};
@@ -19,15 +19,9 @@ impl Dialect for Postgres {
     const FALSE: &'static str = "FALSE";
     const NULL_BIGINT: &'static str = "NULL::bigint";
 
-    fn like(
-        sql: &mut Sql<'_, Self>,
-        column: ColumnRef,
-        pattern: &str,
-        case_insensitive: bool,
-        negated: bool,
-    ) -> Result<(), StoreError> {
+    fn like(sql: &mut Sql<'_, Self>, column: ColumnRef, pattern: &str, how: LikeMatch) -> Result<(), StoreError> {
         sql.column(column.name());
-        sql.push(match (case_insensitive, negated) {
+        sql.push(match (how.case_insensitive, how.negated) {
             (false, false) => " LIKE ",
             (false, true) => " NOT LIKE ",
             (true, false) => " ILIKE ",
@@ -143,7 +137,7 @@ impl Dialect for Postgres {
         }
     }
 
-    fn with_events(write: String, table: &TableDef, kind: EventKind) -> String {
-        super::events::with_events(&write, table, kind)
+    fn with_events(write: &str, table: &TableDef, kind: EventKind) -> String {
+        super::events::with_events(write, table, kind)
     }
 }

@@ -8,7 +8,6 @@ mod hostile;
 mod statements;
 
 use super::Postgres;
-use crate::backend::Backend;
 use crate::backend::sql::{self, Bind, Sql};
 use crate::error::StoreError;
 use crate::model::TableDef;
@@ -43,7 +42,7 @@ fn render(
     let mut values = Values::default();
     let mut sql = Sql::new(table, &mut values, Utc::now());
     write(&mut sql)?;
-    let text = sql.finish()?.into_string();
+    let text = sql.finish()?.as_str().to_owned();
     Ok((text, values))
 }
 
@@ -75,23 +74,12 @@ pub(super) struct Statement {
     pub args: PgArguments,
 }
 
-struct Args(PgArguments);
-
-impl Bind for Args {
-    fn bind(&mut self, value: Value, ty: ColumnType) -> Result<(), StoreError> {
-        Postgres::bind(&mut self.0, value, ty)
-    }
-}
-
 fn statement(
     table: &'static TableDef,
     write: impl FnOnce(&mut Sql<'_, Postgres>) -> Result<(), StoreError>,
 ) -> Result<Statement, StoreError> {
-    let mut args = Args(PgArguments::default());
-    let mut sql = Sql::new(table, &mut args, Utc::now());
-    write(&mut sql)?;
-    let text = sql.finish()?.into_string();
-    Ok(Statement { sql: text, args: args.0 })
+    let (sql, args) = crate::backend::table::write_statement(table, Utc::now(), write)?;
+    Ok(Statement { sql: sql.as_str().to_owned(), args })
 }
 
 pub(super) fn select(q: &ResolvedQuery) -> Result<Statement, StoreError> {
@@ -146,14 +134,7 @@ pub(super) const TEXT_ARRAY: ColumnType = ColumnType::Array(ScalarType::Text);
 
 #[test]
 fn statements_bind_one_argument_per_placeholder() {
-    let q = resolve(
-        QueryBuilder::new()
-            .filter(QueryFilter::in_values("views", [1, 2, 3]))
-            .filter_by_any_tag(["a"])
-            .filter(QueryFilter::like("title", "x%"))
-            .limit(5)
-            .offset(10),
-    );
+    let q = resolve(crate::query::tests::fixtures::bound_posts());
     let statement = select(&q).unwrap();
     assert_eq!(statement.args.len(), 5, "{}", statement.sql);
     assert!(statement.sql.contains("$5") && !statement.sql.contains("$6"), "{}", statement.sql);

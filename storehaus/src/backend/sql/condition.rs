@@ -4,7 +4,7 @@
 //! `NOT` without thinking about precedence. Columns come only from [`ColumnRef`]s (the model's
 //! metadata); values, patterns and paths are always parameters.
 
-use super::{Dialect, Sql, TEXT_ARRAY};
+use super::{Dialect, LikeMatch, Sql, TEXT_ARRAY};
 use crate::error::StoreError;
 use crate::model::system::{self, TAGS};
 use crate::query::resolved::{ColumnRef, CompareOp, Condition, Order, Visibility};
@@ -30,7 +30,7 @@ pub(super) fn condition<D: Dialect>(sql: &mut Sql<'_, D>, condition: &Condition)
             sql.param(value.clone(), column.ty())?;
         }
         Condition::Like { column, pattern, case_insensitive, negated } => {
-            D::like(sql, *column, pattern, *case_insensitive, *negated)?;
+            D::like(sql, *column, pattern, LikeMatch { case_insensitive: *case_insensitive, negated: *negated })?;
         }
         Condition::In { column, values, negated } => D::in_list(sql, *column, values, *negated)?,
         Condition::IsNull { column, negated } => {

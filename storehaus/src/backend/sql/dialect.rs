@@ -30,14 +30,8 @@ pub(crate) trait Dialect: Sized {
         Ok(())
     }
 
-    /// `column [NOT] LIKE pattern`, case-insensitive when asked (PostgreSQL's `ILIKE` syntax).
-    fn like(
-        sql: &mut Sql<'_, Self>,
-        column: ColumnRef,
-        pattern: &str,
-        case_insensitive: bool,
-        negated: bool,
-    ) -> Result<(), StoreError>;
+    /// `column [NOT] LIKE pattern` (PostgreSQL's pattern syntax), case-insensitive when asked.
+    fn like(sql: &mut Sql<'_, Self>, column: ColumnRef, pattern: &str, how: LikeMatch) -> Result<(), StoreError>;
 
     /// `column [NOT] IN values`, `values` of the column's scalar type.
     fn in_list(sql: &mut Sql<'_, Self>, column: ColumnRef, values: &[Value], negated: bool) -> Result<(), StoreError>;
@@ -69,8 +63,8 @@ pub(crate) trait Dialect: Sized {
     /// `write` (returning the record columns of `table`) made to also append one event of `kind`
     /// per returned row to the event log, in the same statement, where the database records
     /// events itself; the result has the same columns and parameters.
-    fn with_events(write: String, _table: &TableDef, _kind: EventKind) -> String {
-        write
+    fn with_events(write: &str, _table: &TableDef, _kind: EventKind) -> String {
+        write.to_owned()
     }
 }
 
@@ -80,6 +74,13 @@ pub(crate) enum TagEdit {
     Add,
     Remove,
     Set,
+}
+
+/// How a LIKE pattern matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LikeMatch {
+    pub case_insensitive: bool,
+    pub negated: bool,
 }
 
 /// Which event a write produces for each row it returns.

@@ -6,13 +6,14 @@
 //! What is spelled differently per database comes from its [`Dialect`].
 
 mod condition;
+pub(crate) mod ddl;
 mod dialect;
 mod query;
 mod statements;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use dialect::{Dialect, EventKind, TagEdit};
+pub(crate) use dialect::{Dialect, EventKind, LikeMatch, TagEdit};
 pub(crate) use query::{count, delete, restore, select, soft_delete, update};
 pub(crate) use statements::{Statement, Statements};
 
@@ -23,7 +24,6 @@ use crate::types::{ColumnType, ScalarType, Value};
 use chrono::{DateTime, Utc};
 use std::fmt::Write as _;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 pub(crate) const TEXT: ColumnType = ColumnType::Scalar(ScalarType::Text);
 pub(crate) const TEXT_ARRAY: ColumnType = ColumnType::Array(ScalarType::Text);
@@ -34,54 +34,35 @@ pub(crate) const TIMESTAMPTZ: ColumnType = ColumnType::Scalar(ScalarType::Timest
 /// SQL text this module or a backend wrote: quoted identifiers from model metadata, fixed keywords
 /// and placeholders, never a user's value. The executor runs nothing else.
 #[derive(Debug, Clone)]
-pub(crate) struct SqlText(Repr);
-
-#[derive(Debug, Clone)]
-enum Repr {
-    Fixed(&'static str),
-    /// A statement kept for many calls; handing it to sqlx copies nothing.
-    Shared(Arc<str>),
-    Owned(String),
-}
+pub(crate) struct SqlText(sqlx::SqlStr);
 
 impl SqlText {
     /// A statement of the backend's own, written in the source.
     pub(crate) const fn fixed(sql: &'static str) -> Self {
-        SqlText(Repr::Fixed(sql))
+        SqlText(sqlx::SqlStr::from_static(sql))
     }
 
     /// Text assembled from model identifiers (quoted), fixed keywords and placeholders: what the
     /// writer below and the backends' DDL produce.
     pub(crate) fn assembled(sql: String) -> Self {
-        SqlText(Repr::Owned(sql))
+        // The one place StoreHaus vouches to sqlx for the text it runs: a `SqlText` is only ever
+        // built from quoted identifiers of model metadata, fixed keywords and placeholders; every
+        // value is bound as a parameter.
+        SqlText(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql)))
     }
 
-    pub(crate) fn into_string(self) -> String {
-        match self.0 {
-            Repr::Fixed(sql) => sql.to_owned(),
-            Repr::Shared(sql) => sql.as_ref().to_owned(),
-            Repr::Owned(sql) => sql,
-        }
-    }
-
-    /// The same text, cheap to clone from now on.
+    /// The same text, cheap to clone from now on (sqlx keeps a cloned text behind an `Arc`).
     pub(crate) fn shared(self) -> Self {
-        match self.0 {
-            Repr::Owned(sql) => SqlText(Repr::Shared(sql.into())),
-            other => SqlText(other),
-        }
+        SqlText(self.0.clone())
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        self.0.as_str()
     }
 
     /// The text as sqlx takes it.
     pub(crate) fn into_sqlx(self) -> sqlx::SqlStr {
-        use sqlx::{AssertSqlSafe, SqlSafeStr};
-        match self.0 {
-            Repr::Fixed(sql) => sql.into_sql_str(),
-            // Safe to assert: a `SqlText` holds only what its constructors promise, identifiers
-            // from model metadata (quoted), fixed keywords and placeholders; values are bound.
-            Repr::Shared(sql) => AssertSqlSafe(sql).into_sql_str(),
-            Repr::Owned(sql) => AssertSqlSafe(sql).into_sql_str(),
-        }
+        self.0
     }
 }
 

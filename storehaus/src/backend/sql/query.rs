@@ -54,22 +54,23 @@ pub(crate) fn update<D: Dialect>(
         }
     })?;
     sql.push(", ");
-    sql.assign(UPDATED_AT);
-    sql.clock();
-    if q.table.versioned {
-        sql.push(", ");
-        bump_version(sql);
-    }
+    touch(sql);
     filter(sql, q, q.visibility, false)?;
     sql.returning();
     Ok(())
 }
 
-/// `"__version__" = "__version__" + 1`
-pub(super) fn bump_version<D: Dialect>(sql: &mut Sql<'_, D>) {
-    sql.assign(VERSION);
-    sql.column(VERSION);
-    sql.push(" + 1");
+/// `"__updated_at__" = <clock>`, and on versioned tables `"__version__" = "__version__" + 1`: what
+/// every update of a row writes besides its columns.
+pub(super) fn touch<D: Dialect>(sql: &mut Sql<'_, D>) {
+    sql.assign(UPDATED_AT);
+    sql.clock();
+    if sql.table().versioned {
+        sql.push(", ");
+        sql.assign(VERSION);
+        sql.column(VERSION);
+        sql.push(" + 1");
+    }
 }
 
 /// `UPDATE t SET __deleted_at__ = <clock>, __updated_at__ = <clock> WHERE <live> AND … RETURNING …`

@@ -6,7 +6,7 @@
 //! version.
 
 use super::dialect::{Dialect, EventKind, TagEdit};
-use super::query::{bump_version, set_deleted};
+use super::query::{set_deleted, touch};
 use super::{Sql, SqlText};
 use crate::error::StoreError;
 use crate::model::system::{CREATED_AT, DELETED_AT, TAGS, UPDATED_AT, VERSION};
@@ -30,7 +30,7 @@ impl Statement {
         write(&mut sql);
         let (sql, clocks) = sql.finish_template();
         let sql = match events {
-            Some(kind) => SqlText::assembled(D::with_events(sql.into_string(), table, kind)).shared(),
+            Some(kind) => SqlText::assembled(D::with_events(sql.as_str(), table, kind)).shared(),
             None => sql,
         };
         Statement { sql, clocks }
@@ -118,12 +118,7 @@ impl Statements {
                 sql.assign(TAGS);
                 D::tags_value(sql, edit);
                 sql.push(", ");
-                sql.assign(UPDATED_AT);
-                sql.clock();
-                if table.versioned {
-                    sql.push(", ");
-                    bump_version(sql);
-                }
+                touch(sql);
                 where_key(sql, Live::Only);
                 sql.returning();
             })
@@ -259,12 +254,7 @@ fn update_sql<D: Dialect>(sql: &mut Sql<'_, D>, columns: impl Iterator<Item = &'
         sql.slot();
         sql.push(", ");
     }
-    sql.assign(UPDATED_AT);
-    sql.clock();
-    if table.versioned {
-        sql.push(", ");
-        bump_version(sql);
-    }
+    touch(sql);
 }
 
 /// `SELECT <is deleted>, <version> FROM t WHERE "key" = <slot>`

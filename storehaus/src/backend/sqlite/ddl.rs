@@ -13,10 +13,10 @@
 use super::types::{conversion, default_expr, from_declared, type_name};
 use super::unsupported;
 use super::values::timestamptz_text;
-use crate::backend::sql::quote_ident as q;
+use crate::backend::sql::{ddl, quote_ident as q, quote_literal};
 use crate::error::StoreError;
 use crate::model::system::SystemDefault;
-use crate::schema::{ColumnSpec, IndexSpec, Planned};
+use crate::schema::{ColumnSpec, Planned};
 use chrono::{DateTime, Utc};
 
 /// A column as the table declares it.
@@ -136,7 +136,7 @@ pub(crate) fn statement(
             Err(unsupported(format!("the inverted index `{}` (SQLite cannot index array elements)", index.name)))
         }
         Planned::CreateIndex(index) => {
-            let sql = create_index(&name, index);
+            let sql = ddl::create_index(table, index, None);
             layout.indexes.push(LiveIndex {
                 name: index.name.clone(),
                 columns: index.columns.iter().map(|c| (*c).to_owned()).collect(),
@@ -170,29 +170,9 @@ fn find<'l>(table: &str, layout: &'l mut Layout, column: &str) -> Result<&'l mut
         .ok_or_else(|| unsupported(format!("changing `{table}`.`{column}`, which the table does not have")))
 }
 
-fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-/// `"name" TYPE [PRIMARY KEY] [NOT NULL] [DEFAULT …]`; `primary_key` when the key is this column alone.
+/// The definition of `column`; `primary_key` when the key is this column alone.
 fn column_def(column: &LiveColumn, primary_key: bool) -> String {
-    let mut def = q(&column.name);
-    for part in [
-        (!column.declared.is_empty()).then_some(column.declared.as_str()),
-        primary_key.then_some("PRIMARY KEY"),
-        column.not_null.then_some("NOT NULL"),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        def.push(' ');
-        def.push_str(part);
-    }
-    if let Some(default) = &column.default {
-        def.push_str(" DEFAULT ");
-        def.push_str(default);
-    }
-    def
+    ddl::column_def(&column.name, &column.declared, primary_key, column.not_null, column.default.as_deref())
 }
 
 /// `CREATE TABLE` with the columns, primary key and `UNIQUE` constraints of `layout`.
@@ -209,12 +189,6 @@ fn create_table(name: &str, layout: &Layout) -> String {
         parts.push(format!("UNIQUE ({})", list(&mut index.columns.iter())));
     }
     format!("CREATE TABLE {name} ({})", parts.join(", "))
-}
-
-fn create_index(name: &str, index: &IndexSpec) -> String {
-    let columns: Vec<String> = index.columns.iter().map(|c| q(c)).collect();
-    let unique = if index.unique { "UNIQUE " } else { "" };
-    format!("CREATE {unique}INDEX {} ON {name} ({})", q(&index.name), columns.join(", "))
 }
 
 /// The statements that turn the table `old` describes into the one `new` describes, keeping the

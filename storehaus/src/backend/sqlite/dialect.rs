@@ -13,7 +13,7 @@
 //! equal JSON compares as equal text.
 
 use super::{Sqlite, unsupported};
-use crate::backend::sql::{Dialect, JSON, Sql, TEXT, TagEdit};
+use crate::backend::sql::{Dialect, JSON, LikeMatch, Sql, TEXT, TagEdit};
 use crate::error::StoreError;
 use crate::model::ColumnDef;
 use crate::model::system::TAGS;
@@ -40,16 +40,10 @@ impl Dialect for Sqlite {
         Err(unsupported(format!("{what} {kind} column `{}`", column.name())))
     }
 
-    fn like(
-        sql: &mut Sql<'_, Self>,
-        column: ColumnRef,
-        pattern: &str,
-        case_insensitive: bool,
-        negated: bool,
-    ) -> Result<(), StoreError> {
-        sql.push(if negated { "NOT (" } else { "" });
+    fn like(sql: &mut Sql<'_, Self>, column: ColumnRef, pattern: &str, how: LikeMatch) -> Result<(), StoreError> {
+        sql.push(if how.negated { "NOT (" } else { "" });
         sql.column(column.name());
-        if case_insensitive {
+        if how.case_insensitive {
             // PostgreSQL's ILIKE pattern syntax is SQLite's LIKE with `\` as escape. SQLite folds
             // ASCII letters only: `é` does not match `É`.
             check_escape(column, pattern)?;
@@ -61,7 +55,7 @@ impl Dialect for Sqlite {
             sql.push(" GLOB ");
             sql.param(Value::Text(like_to_glob(column, pattern)?), TEXT)?;
         }
-        sql.push(if negated { ")" } else { "" });
+        sql.push(if how.negated { ")" } else { "" });
         Ok(())
     }
 

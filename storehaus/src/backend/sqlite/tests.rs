@@ -9,7 +9,7 @@ mod writes;
 
 use super::*;
 use crate::backend::executor::{Db, TxCell, TxHandle};
-use crate::backend::sql::{self, Bind, Sql, record_columns};
+use crate::backend::sql::{self, Sql, record_columns};
 use crate::query::resolved::{Assignment, Condition, ResolvedQuery};
 use crate::query::{QueryBuilder, QueryFilter, SortOrder, UpdateSet};
 use chrono::{DateTime, Utc};
@@ -24,25 +24,14 @@ pub(super) struct Statement {
     pub args: SqliteArguments,
 }
 
-struct Args(SqliteArguments);
-
-impl Bind for Args {
-    fn bind(&mut self, value: Value, ty: ColumnType) -> Result<(), StoreError> {
-        Sqlite::bind(&mut self.0, value, ty)
-    }
-}
-
 /// The statement `write` writes on `table` with `now` as the clock of writes.
 fn statement(
     table: &'static TableDef,
     now: DateTime<Utc>,
     write: impl FnOnce(&mut Sql<'_, Sqlite>) -> Result<(), StoreError>,
 ) -> Result<Statement, StoreError> {
-    let mut args = Args(SqliteArguments::default());
-    let mut sql = Sql::new(table, &mut args, now);
-    write(&mut sql)?;
-    let text = sql.finish()?.into_string();
-    Ok(Statement { sql: text, args: args.0 })
+    let (sql, args) = crate::backend::table::write_statement(table, now, write)?;
+    Ok(Statement { sql: sql.as_str().to_owned(), args })
 }
 
 pub(super) fn select(q: &ResolvedQuery) -> Result<Statement, StoreError> {
@@ -113,15 +102,11 @@ pub(super) fn now() -> DateTime<Utc> {
 
 #[test]
 fn statements_bind_one_argument_per_placeholder() {
-    let q = resolve(
-        QueryBuilder::new()
-            .filter(QueryFilter::in_values("views", [1, 2, 3]))
-            .filter_by_any_tag(["a"])
-            .filter(QueryFilter::like("title", "x%"))
-            .filter(QueryFilter::json_path_text_eq("meta", ["a", "0"], "v"))
-            .limit(5)
-            .offset(10),
-    );
+    let q = resolve(crate::query::tests::fixtures::bound_posts().filter(QueryFilter::json_path_text_eq(
+        "meta",
+        ["a", "0"],
+        "v",
+    )));
     let statement = select(&q).unwrap();
     assert_eq!(statement.args.len(), 7, "{}", statement.sql);
     assert_eq!(statement.sql.matches('?').count(), 7, "{}", statement.sql);

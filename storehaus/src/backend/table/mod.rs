@@ -8,6 +8,9 @@ mod batch;
 mod crud;
 mod query;
 
+#[cfg(test)]
+pub(crate) use query::write_statement;
+
 use super::executor::{Db, Executor, TxHandle, tx_cell};
 use super::sql::Statements;
 pub(crate) use super::sql::TagEdit;
@@ -29,94 +32,67 @@ pub(crate) type PageRows<T> = (Vec<Record<T>>, Option<Vec<Value>>);
 /// An open transaction to run a call on, or none for the pool.
 pub(crate) type Tx<'a> = Option<&'a dyn TxHandle>;
 
+/// The future of an operation.
+type Fut<'a, R> = BoxFuture<'a, Result<R>>;
+
+/// The rows a write returns.
+type Rows<T> = Vec<Record<T>>;
+
 /// The operations of model `T` on its table. Every call runs on `tx` when given, else on the pool.
 pub(crate) trait Table<T: Model>: Send + Sync + fmt::Debug {
-    fn insert<'a>(&'a self, tx: Tx<'a>, data: &'a T, tags: &'a [String]) -> BoxFuture<'a, Result<Record<T>>>;
-    fn get<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key, with_deleted: bool) -> BoxFuture<'a, Result<Option<Record<T>>>>;
+    fn insert<'a>(&'a self, tx: Tx<'a>, data: &'a T, tags: &'a [String]) -> Fut<'a, Record<T>>;
+    fn get<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key, with_deleted: bool) -> Fut<'a, Option<Record<T>>>;
     /// The live row `key` as values in record-column order (for keeping it outside the database).
-    fn get_values<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> BoxFuture<'a, Result<Option<Vec<Value>>>>;
-    fn list_all<'a>(&'a self, tx: Tx<'a>) -> BoxFuture<'a, Result<Vec<Record<T>>>>;
-    fn count<'a>(&'a self, tx: Tx<'a>) -> BoxFuture<'a, Result<u64>>;
-    /// Writes the update columns of `data` to the live row `key` (and its tags when given), if
-    /// its version is `expected_version` when given.
+    fn get_values<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Vec<Value>>>;
+    fn list_all<'a>(&'a self, tx: Tx<'a>) -> Fut<'a, Rows<T>>;
+    fn count<'a>(&'a self, tx: Tx<'a>) -> Fut<'a, u64>;
+    /// Writes the update columns of `data` to the live row `key` (and its tags when given), if its
+    /// version is `expected` when given.
     fn update<'a>(
         &'a self,
         tx: Tx<'a>,
         key: &'a T::Key,
         data: &'a T,
         tags: Option<&'a [String]>,
-        expected_version: Option<i64>,
-    ) -> BoxFuture<'a, Result<Record<T>>>;
+        expected: Option<i64>,
+    ) -> Fut<'a, Record<T>>;
     /// Soft-deletes (or deletes, without soft delete) the live row `key`.
-    fn delete<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> BoxFuture<'a, Result<Option<Record<T>>>>;
+    fn delete<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Record<T>>>;
     /// Brings a soft-deleted row back; `None` without soft delete or when not deleted.
-    fn restore<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> BoxFuture<'a, Result<Option<Record<T>>>>;
-    fn force_delete<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> BoxFuture<'a, Result<Option<Record<T>>>>;
+    fn restore<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Record<T>>>;
+    fn force_delete<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Record<T>>>;
     /// `None` when no live row has the key.
-    fn tags<'a>(
-        &'a self,
-        tx: Tx<'a>,
-        edit: TagEdit,
-        key: &'a T::Key,
-        tags: &'a [String],
-    ) -> BoxFuture<'a, Result<Option<Record<T>>>>;
+    fn tags<'a>(&'a self, tx: Tx<'a>, edit: TagEdit, key: &'a T::Key, tags: &'a [String])
+    -> Fut<'a, Option<Record<T>>>;
     /// Explains a write by key that changed nothing: no such row, a soft-deleted row, or a stale
     /// version.
-    fn why_unchanged<'a>(
-        &'a self,
-        tx: Tx<'a>,
-        key: &'a T::Key,
-        expected_version: Option<i64>,
-    ) -> BoxFuture<'a, StoreError>;
+    fn why_unchanged<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key, expected: Option<i64>) -> BoxFuture<'a, StoreError>;
 
-    fn find<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> BoxFuture<'a, Result<Vec<Record<T>>>>;
-    /// A page of records and the sort-key values of its last row (for the next page's cursor).
-    fn find_page<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> BoxFuture<'a, Result<PageRows<T>>>;
+    fn find<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> Fut<'a, Rows<T>>;
+    fn find_page<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> Fut<'a, PageRows<T>>;
     /// Sends the records of `q` to `sink` as they are read; stops early when the consumer is gone.
-    fn stream<'a>(
-        &'a self,
-        tx: Tx<'a>,
-        q: &'a ResolvedQuery,
-        sink: &'a tokio::sync::mpsc::Sender<Result<Record<T>>>,
-    ) -> BoxFuture<'a, Result<()>>;
-    fn count_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> BoxFuture<'a, Result<u64>>;
-    fn update_where<'a>(
-        &'a self,
-        tx: Tx<'a>,
-        q: &'a ResolvedQuery,
-        set: &'a [Assignment],
-    ) -> BoxFuture<'a, Result<Vec<Record<T>>>>;
+    fn stream<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery, sink: &'a Sink<T>) -> Fut<'a, ()>;
+    fn count_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> Fut<'a, u64>;
+    fn update_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery, set: &'a [Assignment]) -> Fut<'a, Rows<T>>;
     /// Soft-deletes (where the table has it, unless `hard`) or deletes the matching rows.
-    fn delete_where<'a>(
-        &'a self,
-        tx: Tx<'a>,
-        q: &'a ResolvedQuery,
-        hard: bool,
-    ) -> BoxFuture<'a, Result<Vec<Record<T>>>>;
-    fn restore_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> BoxFuture<'a, Result<Vec<Record<T>>>>;
+    fn delete_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery, hard: bool) -> Fut<'a, Rows<T>>;
+    fn restore_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> Fut<'a, Rows<T>>;
 
     /// How many rows one batch statement writes; a batch of more spans several statements.
     fn batch_rows(&self) -> usize;
     /// Inserts every row of `data` with `tags`; returns the records in the order given.
-    fn create_many<'a>(
-        &'a self,
-        tx: Tx<'a>,
-        data: &'a [T],
-        tags: &'a [String],
-    ) -> BoxFuture<'a, Result<Vec<Record<T>>>>;
+    fn create_many<'a>(&'a self, tx: Tx<'a>, data: &'a [T], tags: &'a [String]) -> Fut<'a, Rows<T>>;
     /// Inserts `data`, updating live rows whose key exists; rows whose key belongs to a
     /// soft-deleted row are left alone and not returned. `tags: None` keeps existing rows' tags.
-    fn upsert_many<'a>(
-        &'a self,
-        tx: Tx<'a>,
-        data: &'a [T],
-        tags: Option<&'a [String]>,
-    ) -> BoxFuture<'a, Result<Vec<Record<T>>>>;
+    fn upsert_many<'a>(&'a self, tx: Tx<'a>, data: &'a [T], tags: Option<&'a [String]>) -> Fut<'a, Rows<T>>;
     /// Writes the update columns of each value to the live row of its key; returns the rows updated.
-    fn update_many<'a>(&'a self, tx: Tx<'a>, items: &'a [(T::Key, T)]) -> BoxFuture<'a, Result<Vec<Record<T>>>>;
+    fn update_many<'a>(&'a self, tx: Tx<'a>, items: &'a [(T::Key, T)]) -> Fut<'a, Rows<T>>;
     /// Soft-deletes (or deletes, without soft delete) the live rows with these keys.
-    fn delete_many<'a>(&'a self, tx: Tx<'a>, keys: &'a [T::Key]) -> BoxFuture<'a, Result<Vec<Record<T>>>>;
+    fn delete_many<'a>(&'a self, tx: Tx<'a>, keys: &'a [T::Key]) -> Fut<'a, Rows<T>>;
 }
+
+/// Where a stream's records go.
+pub(crate) type Sink<T> = tokio::sync::mpsc::Sender<Result<Record<T>>>;
 
 /// The table of model `T` on backend `B`.
 pub(crate) struct BackendTable<B: Backend, T> {
@@ -155,23 +131,23 @@ impl<B: Backend, T> fmt::Debug for BackendTable<B, T> {
 }
 
 impl<B: Backend, T: Model> Table<T> for BackendTable<B, T> {
-    fn insert<'a>(&'a self, tx: Tx<'a>, data: &'a T, tags: &'a [String]) -> BoxFuture<'a, Result<Record<T>>> {
+    fn insert<'a>(&'a self, tx: Tx<'a>, data: &'a T, tags: &'a [String]) -> Fut<'a, Record<T>> {
         Box::pin(async move { crud::insert(self.exec(tx)?, &self.statements, data, tags).await })
     }
 
-    fn get<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key, with_deleted: bool) -> BoxFuture<'a, Result<Option<Record<T>>>> {
+    fn get<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key, with_deleted: bool) -> Fut<'a, Option<Record<T>>> {
         Box::pin(async move { crud::get(self.exec(tx)?, &self.statements, key, with_deleted).await })
     }
 
-    fn get_values<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> BoxFuture<'a, Result<Option<Vec<Value>>>> {
+    fn get_values<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Vec<Value>>> {
         Box::pin(async move { crud::get_values::<B, T>(self.exec(tx)?, &self.statements, key).await })
     }
 
-    fn list_all<'a>(&'a self, tx: Tx<'a>) -> BoxFuture<'a, Result<Vec<Record<T>>>> {
+    fn list_all<'a>(&'a self, tx: Tx<'a>) -> Fut<'a, Rows<T>> {
         Box::pin(async move { crud::list_all(self.exec(tx)?, &self.statements).await })
     }
 
-    fn count<'a>(&'a self, tx: Tx<'a>) -> BoxFuture<'a, Result<u64>> {
+    fn count<'a>(&'a self, tx: Tx<'a>) -> Fut<'a, u64> {
         Box::pin(async move { crud::count(self.exec(tx)?, &self.statements).await })
     }
 
@@ -181,20 +157,20 @@ impl<B: Backend, T: Model> Table<T> for BackendTable<B, T> {
         key: &'a T::Key,
         data: &'a T,
         tags: Option<&'a [String]>,
-        expected_version: Option<i64>,
-    ) -> BoxFuture<'a, Result<Record<T>>> {
-        Box::pin(async move { crud::update(self.exec(tx)?, &self.statements, key, data, tags, expected_version).await })
+        expected: Option<i64>,
+    ) -> Fut<'a, Record<T>> {
+        Box::pin(async move { crud::update(self.exec(tx)?, &self.statements, key, data, tags, expected).await })
     }
 
-    fn delete<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> BoxFuture<'a, Result<Option<Record<T>>>> {
+    fn delete<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Record<T>>> {
         Box::pin(async move { crud::delete(self.exec(tx)?, &self.statements, key).await })
     }
 
-    fn restore<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> BoxFuture<'a, Result<Option<Record<T>>>> {
+    fn restore<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Record<T>>> {
         Box::pin(async move { crud::restore(self.exec(tx)?, &self.statements, key).await })
     }
 
-    fn force_delete<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> BoxFuture<'a, Result<Option<Record<T>>>> {
+    fn force_delete<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Record<T>>> {
         Box::pin(async move { crud::force_delete(self.exec(tx)?, &self.statements, key).await })
     }
 
@@ -204,64 +180,44 @@ impl<B: Backend, T: Model> Table<T> for BackendTable<B, T> {
         edit: TagEdit,
         key: &'a T::Key,
         tags: &'a [String],
-    ) -> BoxFuture<'a, Result<Option<Record<T>>>> {
+    ) -> Fut<'a, Option<Record<T>>> {
         Box::pin(async move { crud::tags(self.exec(tx)?, &self.statements, edit, key, tags).await })
     }
 
-    fn why_unchanged<'a>(
-        &'a self,
-        tx: Tx<'a>,
-        key: &'a T::Key,
-        expected_version: Option<i64>,
-    ) -> BoxFuture<'a, StoreError> {
+    fn why_unchanged<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key, expected: Option<i64>) -> BoxFuture<'a, StoreError> {
         Box::pin(async move {
             match self.exec(tx) {
-                Ok(exec) => crud::why_unchanged::<B, T>(exec, &self.statements, key, expected_version).await,
+                Ok(exec) => crud::why_unchanged::<B, T>(exec, &self.statements, key, expected).await,
                 Err(error) => error,
             }
         })
     }
 
-    fn find<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> BoxFuture<'a, Result<Vec<Record<T>>>> {
+    fn find<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> Fut<'a, Rows<T>> {
         Box::pin(async move { query::find(self.exec(tx)?, q).await })
     }
 
-    fn find_page<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> BoxFuture<'a, Result<PageRows<T>>> {
+    fn find_page<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> Fut<'a, PageRows<T>> {
         Box::pin(async move { query::find_page(self.exec(tx)?, q).await })
     }
 
-    fn stream<'a>(
-        &'a self,
-        tx: Tx<'a>,
-        q: &'a ResolvedQuery,
-        sink: &'a tokio::sync::mpsc::Sender<Result<Record<T>>>,
-    ) -> BoxFuture<'a, Result<()>> {
+    fn stream<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery, sink: &'a Sink<T>) -> Fut<'a, ()> {
         Box::pin(async move { query::stream(self.exec(tx)?, q, sink).await })
     }
 
-    fn count_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> BoxFuture<'a, Result<u64>> {
+    fn count_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> Fut<'a, u64> {
         Box::pin(async move { query::count_where(self.exec(tx)?, q).await })
     }
 
-    fn update_where<'a>(
-        &'a self,
-        tx: Tx<'a>,
-        q: &'a ResolvedQuery,
-        set: &'a [Assignment],
-    ) -> BoxFuture<'a, Result<Vec<Record<T>>>> {
+    fn update_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery, set: &'a [Assignment]) -> Fut<'a, Rows<T>> {
         Box::pin(async move { query::update_where(self.exec(tx)?, self.statements.emit, q, set).await })
     }
 
-    fn delete_where<'a>(
-        &'a self,
-        tx: Tx<'a>,
-        q: &'a ResolvedQuery,
-        hard: bool,
-    ) -> BoxFuture<'a, Result<Vec<Record<T>>>> {
+    fn delete_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery, hard: bool) -> Fut<'a, Rows<T>> {
         Box::pin(async move { query::delete_where(self.exec(tx)?, self.statements.emit, q, hard).await })
     }
 
-    fn restore_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> BoxFuture<'a, Result<Vec<Record<T>>>> {
+    fn restore_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> Fut<'a, Rows<T>> {
         Box::pin(async move { query::restore_where(self.exec(tx)?, self.statements.emit, q).await })
     }
 
@@ -269,29 +225,19 @@ impl<B: Backend, T: Model> Table<T> for BackendTable<B, T> {
         B::BATCH_ROWS.unwrap_or(usize::MAX)
     }
 
-    fn create_many<'a>(
-        &'a self,
-        tx: Tx<'a>,
-        data: &'a [T],
-        tags: &'a [String],
-    ) -> BoxFuture<'a, Result<Vec<Record<T>>>> {
+    fn create_many<'a>(&'a self, tx: Tx<'a>, data: &'a [T], tags: &'a [String]) -> Fut<'a, Rows<T>> {
         Box::pin(async move { batch::create_many(self, self.exec(tx)?, data, tags).await })
     }
 
-    fn upsert_many<'a>(
-        &'a self,
-        tx: Tx<'a>,
-        data: &'a [T],
-        tags: Option<&'a [String]>,
-    ) -> BoxFuture<'a, Result<Vec<Record<T>>>> {
+    fn upsert_many<'a>(&'a self, tx: Tx<'a>, data: &'a [T], tags: Option<&'a [String]>) -> Fut<'a, Rows<T>> {
         Box::pin(async move { batch::upsert_many(self, self.exec(tx)?, data, tags).await })
     }
 
-    fn update_many<'a>(&'a self, tx: Tx<'a>, items: &'a [(T::Key, T)]) -> BoxFuture<'a, Result<Vec<Record<T>>>> {
+    fn update_many<'a>(&'a self, tx: Tx<'a>, items: &'a [(T::Key, T)]) -> Fut<'a, Rows<T>> {
         Box::pin(async move { batch::update_many(self, self.exec(tx)?, items).await })
     }
 
-    fn delete_many<'a>(&'a self, tx: Tx<'a>, keys: &'a [T::Key]) -> BoxFuture<'a, Result<Vec<Record<T>>>> {
+    fn delete_many<'a>(&'a self, tx: Tx<'a>, keys: &'a [T::Key]) -> Fut<'a, Rows<T>> {
         Box::pin(async move { batch::delete_many(self, self.exec(tx)?, keys).await })
     }
 }

@@ -9,6 +9,7 @@ use crate::error::StoreError;
 use crate::model::{Model, Record, TableDef};
 use crate::query::resolved::{Assignment, ResolvedQuery};
 use crate::types::{ColumnType, Value};
+use chrono::{DateTime, Utc};
 
 /// A backend's arguments as the SQL writer binds into them.
 struct Args<B: Backend>(B::Arguments);
@@ -19,17 +20,26 @@ impl<B: Backend> Bind for Args<B> {
     }
 }
 
-/// The statement `write` writes on `table`, with its arguments.
+/// The statement `write` writes on `table` with `now` as the clock of writes, with its arguments.
+pub(crate) fn write_statement<B: Backend>(
+    table: &'static TableDef,
+    now: DateTime<Utc>,
+    write: impl FnOnce(&mut Sql<'_, B>) -> Result<()>,
+) -> Result<(SqlText, B::Arguments)> {
+    let mut args = Args::<B>(B::Arguments::default());
+    let mut sql = Sql::new(table, &mut args, now);
+    write(&mut sql)?;
+    let text = sql.finish()?;
+    Ok((text, args.0))
+}
+
+/// [`write_statement`] for a call on `exec`.
 fn statement<B: Backend>(
     exec: Executor<'_, B>,
     table: &'static TableDef,
     write: impl FnOnce(&mut Sql<'_, B>) -> Result<()>,
 ) -> Result<(SqlText, B::Arguments)> {
-    let mut args = Args::<B>(B::Arguments::default());
-    let mut sql = Sql::new(table, &mut args, exec.now());
-    write(&mut sql)?;
-    let text = sql.finish()?;
-    Ok((text, args.0))
+    write_statement(table, exec.now(), write)
 }
 
 pub(super) async fn find<B: Backend, T: Model>(exec: Executor<'_, B>, q: &ResolvedQuery) -> Result<Vec<Record<T>>> {
@@ -113,7 +123,7 @@ pub(super) async fn restore_where<B: Backend, T: Model>(
 /// `write` made to append its events in the same statement, where the dialect does that.
 fn events<B: Backend>(emit: bool, write: SqlText, table: &TableDef, kind: EventKind) -> SqlText {
     match emit {
-        true => SqlText::assembled(B::with_events(write.into_string(), table, kind)),
+        true => SqlText::assembled(B::with_events(write.as_str(), table, kind)),
         false => write,
     }
 }

@@ -86,3 +86,28 @@ pub(crate) const SCORE: Column<User, f64> = Column::new("score", 9);
 pub(crate) const META: Column<User, serde_json::Value> = Column::new("meta", 12);
 pub(crate) const LABELS: Column<User, Vec<String>> = Column::new("labels", 18);
 pub(crate) const LUCKY: Column<User, Vec<i32>> = Column::new("lucky", 19);
+
+/// A read of [`POSTS`] with a filter, two sort keys, paging and a row lock: every clause of a
+/// `SELECT`, for the dialects' statement tests.
+pub(crate) fn paged_posts() -> crate::query::QueryBuilder {
+    use crate::query::{QueryBuilder, QueryFilter, SortOrder};
+    QueryBuilder::new()
+        .filter(QueryFilter::gt("views", 10))
+        .order_by("rating", SortOrder::Desc)
+        .order_by("title", SortOrder::Asc)
+        .limit(20)
+        .offset(40)
+        .for_update_skip_locked()
+}
+
+/// A read of [`POSTS`] whose values are a list, tags, a pattern and paging: the parameters of
+/// every kind, for the dialects' binding tests.
+pub(crate) fn bound_posts() -> crate::query::QueryBuilder {
+    use crate::query::{QueryBuilder, QueryFilter};
+    QueryBuilder::new()
+        .filter(QueryFilter::in_values("views", [1, 2, 3]))
+        .filter_by_any_tag(["a"])
+        .filter(QueryFilter::like("title", "x%"))
+        .limit(5)
+        .offset(10)
+}

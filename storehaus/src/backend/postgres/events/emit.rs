@@ -45,37 +45,4 @@ pub(crate) fn with_events(write: &str, table: &TableDef, kind: EventKind) -> Str
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::ColumnDef;
-    use crate::types::{ColumnType, ScalarType};
-
-    const TABLE: TableDef = TableDef {
-        name: "it's",
-        model: "Odd",
-        columns: &[ColumnDef {
-            name: "id",
-            ty: ColumnType::Scalar(ScalarType::BigInt),
-            nullable: false,
-            primary_key: true,
-            create: true,
-            update: false,
-        }],
-        primary_key: 0,
-        indexes: &[],
-        soft_delete: false,
-        versioned: false,
-    };
-
-    #[test]
-    fn wraps_a_write_in_one_statement() {
-        let sql = with_events("DELETE FROM \"it's\" WHERE \"id\" = $1 RETURNING *", &TABLE, EventKind::Delete);
-        assert_eq!(
-            sql,
-            "WITH \"__w\" AS (DELETE FROM \"it's\" WHERE \"id\" = $1 RETURNING *), \"__e\" AS (INSERT INTO \
-             \"storehaus_events\" (\"event_type\", \"table_name\", \"record_id\", \"tags\", \"payload\") SELECT \
-             'delete', 'it''s', \"__w\".\"id\"::text, \"__w\".\"__tags__\", to_jsonb(\"__w\".*) FROM \"__w\") \
-             SELECT \"__w\".* FROM \"__w\""
-        );
-    }
-}
+mod tests;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::schema::IndexSpec;
 use crate::types::{ColumnType, ScalarType};
 use chrono::TimeZone;
 

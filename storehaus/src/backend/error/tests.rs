@@ -1,0 +1,12 @@
+use super::*;
+
+#[test]
+fn driver_errors_without_a_code_are_transient_when_the_connection_failed() {
+    assert!(StoreError::from(sqlx::Error::PoolClosed).is_transient());
+    assert!(matches!(StoreError::from(sqlx::Error::PoolTimedOut), StoreError::Timeout(_)));
+    let closed = StoreError::from(sqlx::Error::PoolClosed);
+    assert!(
+        matches!(&closed, StoreError::Database { code: None, source } if source.downcast_ref::<sqlx::Error>().is_some())
+    );
+    assert!(!StoreError::from(sqlx::Error::RowNotFound).is_transient());
+}

@@ -1,0 +1,54 @@
+use super::*;
+use crate::model::system::SystemDefault;
+use crate::schema::IndexSpec;
+use crate::types::{ColumnType, ScalarType};
+
+fn spec(name: &'static str, ty: ColumnType, nullable: bool) -> ColumnSpec {
+    ColumnSpec { name, ty, nullable, default: None, primary_key: false }
+}
+
+#[test]
+fn identifiers_are_quoted() {
+    let columns = vec![
+        ColumnSpec { primary_key: true, ..spec("id", ColumnType::Scalar(ScalarType::Uuid), false) },
+        spec("order", ColumnType::Scalar(ScalarType::Text), true),
+        ColumnSpec {
+            default: Some(SystemDefault::EmptyArray),
+            ..spec("__tags__", ColumnType::Array(ScalarType::Text), false)
+        },
+    ];
+    let sql = statement("odd\"name", &Planned::CreateTable(columns));
+    assert_eq!(
+        sql,
+        r#"CREATE TABLE "odd""name" ("id" UUID PRIMARY KEY NOT NULL, "order" TEXT, "__tags__" TEXT[] NOT NULL DEFAULT '{}')"#
+    );
+}
+
+#[test]
+fn gin_index_on_tags() {
+    let index = IndexSpec { name: "t_tags_gin".into(), columns: vec!["__tags__"], unique: false, inverted: true };
+    assert_eq!(
+        statement("t", &Planned::CreateIndex(index)),
+        r#"CREATE INDEX "t_tags_gin" ON "t" USING GIN ("__tags__")"#
+    );
+}
+
+#[test]
+fn type_change_casts() {
+    let planned =
+        Planned::AlterType { column: spec("n", ColumnType::Scalar(ScalarType::BigInt), false), from: "INTEGER".into() };
+    assert_eq!(statement("t", &planned), r#"ALTER TABLE "t" ALTER COLUMN "n" TYPE BIGINT USING CAST("n" AS BIGINT)"#);
+}
+
+#[test]
+fn column_changes() {
+    let sql = |planned: Planned| statement("t", &planned);
+    assert_eq!(sql(Planned::DropTable), r#"DROP TABLE IF EXISTS "t" CASCADE"#);
+    let added = spec("n", ColumnType::Scalar(ScalarType::BigInt), true);
+    assert_eq!(sql(Planned::AddColumn(added)), r#"ALTER TABLE "t" ADD COLUMN "n" BIGINT"#);
+    assert_eq!(sql(Planned::DropColumn("n".into())), r#"ALTER TABLE "t" DROP COLUMN "n""#);
+    assert_eq!(sql(Planned::SetNotNull("n".into())), r#"ALTER TABLE "t" ALTER COLUMN "n" SET NOT NULL"#);
+    assert_eq!(sql(Planned::DropNotNull("n".into())), r#"ALTER TABLE "t" ALTER COLUMN "n" DROP NOT NULL"#);
+    let unique = IndexSpec { name: "t_a_b_key".into(), columns: vec!["a", "b"], unique: true, inverted: false };
+    assert_eq!(sql(Planned::CreateIndex(unique)), r#"CREATE UNIQUE INDEX "t_a_b_key" ON "t" ("a", "b")"#);
+}
