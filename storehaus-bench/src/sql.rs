@@ -1,7 +1,7 @@
 //! The SQL the raw contenders send. Where StoreHaus can send the same statement, the text is
-//! copied from what StoreHaus sends (`storehaus/src/backend/postgres/store/statements.rs`,
-//! `batch.rs` and `query.rs`); `parity::check` confirms at the end of a run that StoreHaus
-//! prepared exactly these texts.
+//! copied from what StoreHaus sends (`storehaus/src/backend/sql/statements.rs` and `query.rs`,
+//! `storehaus/src/backend/postgres/batch.rs`); `parity::check` confirms at the end of a run that
+//! StoreHaus prepared exactly these texts.
 
 /// The columns StoreHaus reads for a `bench_users` record, in its order.
 macro_rules! user_columns {
@@ -29,11 +29,12 @@ pub const INSERT_USER: &str = concat!(
     user_columns!()
 );
 
-/// `create_many(users, None)`: one array per column, unnested by the server, then the tags.
+/// `create_many(users, None)`: the tags of every row, then one array per column, unnested by the
+/// server.
 pub const INSERT_USERS_UNNEST: &str = concat!(
     r#"INSERT INTO "bench_users" ("id", "name", "hair_color", "__tags__") "#,
-    r#"SELECT "__batch__"."id", "__batch__"."name", "__batch__"."hair_color", CAST(($4) AS TEXT[]) "#,
-    r#"FROM UNNEST(CAST(($1) AS INTEGER[]), CAST(($2) AS TEXT[]), CAST(($3) AS TEXT[])) "#,
+    r#"SELECT "__batch__"."id", "__batch__"."name", "__batch__"."hair_color", CAST($1 AS TEXT[]) "#,
+    r#"FROM UNNEST(CAST($2 AS INTEGER[]), CAST($3 AS TEXT[]), CAST($4 AS TEXT[])) "#,
     r#"AS "__batch__"("id", "name", "hair_color") RETURNING "#,
     user_columns!()
 );

@@ -75,10 +75,8 @@ pub use storehaus_cache as cache;
 
 /// The names most applications need: `use storehaus::prelude::*;`.
 pub mod prelude {
-    pub use crate::cache::CacheConfig;
-    pub use crate::cache::CacheParams;
-    pub use crate::signals::SignalConfig;
-    pub use crate::signals::SignalManager;
+    pub use crate::cache::{CacheConfig, CacheError, CacheManager, CacheParams};
+    pub use crate::signals::{CallbackHandle, DatabaseEvent, EventType, SignalConfig, SignalManager, SignalStats};
     pub use crate::{
         AppConfig, Cursor, DatabaseConfig, DbPool, GenericStore, Json, MigrateOptions, Model, Page, QueryBuilder,
         QueryFilter, Record, SortOrder, StoreError, StoreHaus, Transaction, UpdateSet, model, table,

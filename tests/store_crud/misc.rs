@@ -111,4 +111,23 @@ on_both_backends! {
         let err = storehaus.register_store("people".to_string(), store).unwrap_err();
         assert!(matches!(err, StoreError::Registry(_)), "{err:?}");
     }
+
+    /// Code written for the original StoreHaus hands the sqlx pool it has to the store.
+    async fn a_store_takes_the_sqlx_pool_an_application_already_has(db) {
+        let (storehaus, _) = people(&db).await;
+        let store = match (storehaus.pool().as_postgres(), storehaus.pool().as_sqlite()) {
+            (Some(pg), _) => GenericStore::<Person>::new(pg.clone(), None, None),
+            (_, Some(lite)) => GenericStore::<Person>::new(lite.clone(), None, None),
+            _ => panic!("a pool of neither backend"),
+        };
+        assert_eq!(store.pool().backend_name(), B::NAME);
+        let ada = store.create(person("Ada"), None).await.unwrap();
+        assert_eq!(row(&storehaus, ada.id).await.unwrap().name, "Ada");
+        let pool: DbPool = match storehaus.pool().as_postgres() {
+            Some(pg) => pg.clone().into(),
+            None => storehaus.pool().as_sqlite().unwrap().clone().into(),
+        };
+        let other = GenericStore::<Person>::new(pool, None, None);
+        assert_eq!(other.get_by_id(&ada.id).await.unwrap().unwrap().email, ada.email);
+    }
 }

@@ -71,10 +71,10 @@ pub async fn sqlx_unnest(b: &Bench, users: &[User]) -> Result<usize> {
         let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
         let hairs: Vec<Option<&str>> = users.iter().map(|u| u.hair_color.as_deref()).collect();
         let rows = sqlx::query_as::<_, UserRow>(sql::INSERT_USERS_UNNEST)
+            .bind(Vec::<String>::new())
             .bind(ids)
             .bind(names)
             .bind(hairs)
-            .bind(Vec::<String>::new())
             .fetch_all(conn)
             .await?;
         Ok(rows.len())

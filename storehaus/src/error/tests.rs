@@ -2,15 +2,12 @@ use super::*;
 
 #[test]
 fn transient_classification() {
-    use crate::backend::{Backend, postgres::Postgres, sqlite::Sqlite};
     assert!(StoreError::Timeout("x".into()).is_transient());
-    assert!(StoreError::from(sqlx::Error::PoolClosed).is_transient());
     assert!(!StoreError::UnboundedWrite { table: "t".into() }.is_transient());
-    assert!(Postgres::transient_code("08006"));
-    assert!(Postgres::transient_code("40001"));
-    assert!(!Postgres::transient_code("23505"));
-    assert!(Sqlite::transient_code("5") && Sqlite::transient_code("517"));
-    assert!(!Sqlite::transient_code("19"));
+    let lost = DriverError::new(std::io::Error::other("reset"), true, None);
+    assert!(StoreError::Database { code: None, source: lost }.is_transient());
+    let unique = StoreError::UniqueViolation { constraint: "users_email_key".into() };
+    assert_eq!((unique.sqlstate(), unique.constraint()), (Some("23505"), Some("users_email_key")));
 }
 
 #[test]
