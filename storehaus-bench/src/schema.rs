@@ -147,7 +147,8 @@ pub fn medium_hair(i: usize) -> Option<&'static str> {
 /// Posts each seeded user gets in the medium-complex workload.
 pub const POSTS_PER_USER: usize = 2;
 
-/// Empties the bench tables (outside any timed region).
+/// Empties the bench tables (outside any timed region). Here and below, statement text names only
+/// the bench's own tables and database, so sqlx is told it is safe (`AssertSqlSafe`).
 pub async fn truncate(pool: &PgPool, tables: &[&str]) -> Result<()> {
     let list = tables.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
     sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {list}"))).execute(pool).await?;

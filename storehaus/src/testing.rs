@@ -111,6 +111,8 @@ pub fn require_services() -> bool {
     set("CI") || set("STOREHAUS_REQUIRE_SERVICES")
 }
 
+/// Runs `sql`, one of this module's `CREATE DATABASE` / `DROP DATABASE` statements for the name it
+/// generated (a UUID), on the admin database.
 async fn admin_execute(admin: &DatabaseConfig, sql: &str) -> Result<(), sqlx::Error> {
     let options = sqlx::postgres::PgConnectOptions::new()
         .host(&admin.host)
@@ -122,6 +124,7 @@ async fn admin_execute(admin: &DatabaseConfig, sql: &str) -> Result<(), sqlx::Er
     let mut conn = tokio::time::timeout(std::time::Duration::from_secs(10), connect)
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)??;
+    // Safe to assert: the only names in `sql` are the generated database's.
     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
     conn.close().await
 }

@@ -1,11 +1,9 @@
 //! [`PgEventSource`]: the event log and its doorbell, read by a signal manager's listener.
 
-use super::{CHANNEL, PUBLISH};
-use crate::backend::Backend;
+use super::CHANNEL;
+use crate::backend::executor::{Db, Executor};
 use crate::backend::postgres::Postgres;
-use crate::backend::sql::{JSON, TEXT};
 use crate::signals::{Batch, BoxFuture, DatabaseEvent, Doorbell, EventSource, EventType, Position, SourceError};
-use crate::types::Value;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::{PgListener, PgPool};
@@ -46,7 +44,7 @@ const PRUNE: &str =
 /// The event log of one PostgreSQL database.
 #[derive(Debug, Clone)]
 pub(crate) struct PgEventSource {
-    pool: PgPool,
+    db: Db<Postgres>,
     /// Set when a read saw events waiting behind a running transaction: the doorbell then rings
     /// again shortly, since that transaction's end may not ring on its own (a rollback does not).
     held_back: Arc<AtomicBool>,
@@ -54,7 +52,7 @@ pub(crate) struct PgEventSource {
 
 impl PgEventSource {
     pub(crate) fn new(pool: PgPool) -> Self {
-        PgEventSource { pool, held_back: Arc::new(AtomicBool::new(false)) }
+        PgEventSource { db: Db::new(pool), held_back: Arc::new(AtomicBool::new(false)) }
     }
 }
 
@@ -74,7 +72,7 @@ fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<DatabaseEvent, SourceEr
 impl EventSource for PgEventSource {
     fn tail(&self) -> BoxFuture<'_, Result<Position, SourceError>> {
         Box::pin(async move {
-            let (xmin, _): (i64, i64) = sqlx::query_as(TAIL).fetch_one(&self.pool).await?;
+            let (xmin, _): (i64, i64) = sqlx::query_as(TAIL).fetch_one(&self.db.pool).await?;
             // Everything of transactions older than the horizon is in the past.
             Ok(Position(xmin - 1, i64::MAX))
         })
@@ -84,7 +82,7 @@ impl EventSource for PgEventSource {
     /// server: the last event in read order that this statement's snapshot sees committed.
     fn last_committed(&self) -> BoxFuture<'_, Result<Position, SourceError>> {
         Box::pin(async move {
-            let last: Option<(i64, i64)> = sqlx::query_as(LAST_COMMITTED).fetch_optional(&self.pool).await?;
+            let last: Option<(i64, i64)> = sqlx::query_as(LAST_COMMITTED).fetch_optional(&self.db.pool).await?;
             Ok(last.map_or(Position::default(), |(xid, id)| Position(xid, id)))
         })
     }
@@ -92,7 +90,7 @@ impl EventSource for PgEventSource {
     fn read(&self, after: Position, limit: usize) -> BoxFuture<'_, Result<Batch, SourceError>> {
         Box::pin(async move {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = sqlx::query(READ).bind(after.0).bind(after.1).bind(limit).fetch_all(&self.pool).await?;
+            let rows = sqlx::query(READ).bind(after.0).bind(after.1).bind(limit).fetch_all(&self.db.pool).await?;
             let mut events = Vec::with_capacity(rows.len());
             let mut next = after;
             let mut held_back = false;
@@ -111,7 +109,7 @@ impl EventSource for PgEventSource {
 
     fn subscribe(&self) -> BoxFuture<'_, Result<Box<dyn Doorbell>, SourceError>> {
         Box::pin(async move {
-            let mut listener = PgListener::connect_with(&self.pool).await?;
+            let mut listener = PgListener::connect_with(&self.db.pool).await?;
             listener.listen(CHANNEL).await?;
             let doorbell: Box<dyn Doorbell> = Box::new(PgDoorbell { listener, held_back: Arc::clone(&self.held_back) });
             Ok(doorbell)
@@ -120,20 +118,13 @@ impl EventSource for PgEventSource {
 
     fn prune(&self, age: Duration) -> BoxFuture<'_, Result<u64, SourceError>> {
         Box::pin(async move {
-            let done = sqlx::query(PRUNE).bind(age.as_secs_f64()).execute(&self.pool).await?;
+            let done = sqlx::query(PRUNE).bind(age.as_secs_f64()).execute(&self.db.pool).await?;
             Ok(done.rows_affected())
         })
     }
 
     fn publish<'a>(&'a self, channel: &'a str, payload: serde_json::Value) -> BoxFuture<'a, Result<(), SourceError>> {
-        Box::pin(async move {
-            // Bound as every value is, so a NUL byte or an over-deep document is refused here too.
-            let mut args = sqlx::postgres::PgArguments::default();
-            Postgres::bind(&mut args, Value::Text(channel.to_owned()), TEXT)?;
-            Postgres::bind(&mut args, Value::Json(payload), JSON)?;
-            sqlx::query_with(PUBLISH, args).fetch_one(&self.pool).await?;
-            Ok(())
-        })
+        Box::pin(async move { Ok(Executor::Pool(&self.db).publish(channel, payload).await?) })
     }
 }
 
