@@ -3,14 +3,14 @@
 //! once the network is back, catches up from the log, and delivers every event once, in commit
 //! order, although the writers never stopped.
 
+use crate::ProxiedListener;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storehaus::prelude::*;
-use storehaus::signals::DatabaseEvent;
 use storehaus::testing::TestDatabase;
-use storehaus_suite::fault_proxy::{Fault, in_front_of};
+use storehaus_suite::fault_proxy::Fault;
 use storehaus_suite::time_until;
 
 #[model]
@@ -33,22 +33,9 @@ async fn a_blackholed_listener_is_noticed_within_the_heartbeat_and_loses_nothing
     let Some(db) = TestDatabase::new().await else { return };
     // The writers' process talks to PostgreSQL directly; the listening process goes through the
     // proxy, so only the listener's network fails.
-    let writer_side = db.storehaus().await;
-    writer_side.auto_migrate::<Item>(false).await.unwrap();
-    let (proxy, proxied) = in_front_of(db.config()).await;
-    let listener_side = StoreHaus::new(DatabaseConfig { connection_timeout_seconds: 3, ..proxied }).await.unwrap();
     let config = SignalConfig { heartbeat_seconds: HEARTBEAT_SECONDS, ..SignalConfig::default() };
-    let listening = listener_side.signal_manager(config.clone()).await.unwrap();
-    let inbox: Arc<Mutex<Vec<DatabaseEvent>>> = Arc::default();
-    let sink = Arc::clone(&inbox);
-    listening
-        .add_callback(move |event| {
-            sink.lock().unwrap().push(event);
-            async { Ok(()) }
-        })
-        .unwrap();
-    let emitting = writer_side.signal_manager(config).await.unwrap();
-    let store = GenericStore::<Item>::new(writer_side.pool().clone(), Some(emitting.clone()), None);
+    let ProxiedListener { proxy, inbox, listening, emitting, store, .. } =
+        ProxiedListener::<Item>::start(&db, config).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..WRITERS)

@@ -4,13 +4,13 @@
 //! `heartbeat_seconds` when its database stops answering, and what it could not deliver stays in
 //! the log.
 
+use crate::ProxiedListener;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use storehaus::prelude::*;
-use storehaus::signals::DatabaseEvent;
 use storehaus::testing::TestDatabase;
-use storehaus_suite::fault_proxy::{Fault, in_front_of};
+use storehaus_suite::fault_proxy::Fault;
 use storehaus_suite::{pg, time_until};
 
 #[model]
@@ -131,23 +131,10 @@ const SLACK: Duration = Duration::from_secs(1);
 async fn shutdown_with_the_database_blackholed_returns_within_the_heartbeat() {
     let Some(db) = TestDatabase::new().await else { return };
     // The writer talks to PostgreSQL directly; the listening process goes through the proxy.
-    let writer_side = db.storehaus().await;
-    writer_side.auto_migrate::<Item>(false).await.unwrap();
-    let (proxy, proxied) = in_front_of(db.config()).await;
-    let listener_side = StoreHaus::new(DatabaseConfig { connection_timeout_seconds: 3, ..proxied }).await.unwrap();
     let config = SignalConfig { heartbeat_seconds: 2, ..SignalConfig::default() };
     let heartbeat = Duration::from_secs(config.heartbeat_seconds);
-    let listening = listener_side.signal_manager(config.clone()).await.unwrap();
-    let inbox: Arc<Mutex<Vec<DatabaseEvent>>> = Arc::default();
-    let sink = Arc::clone(&inbox);
-    listening
-        .add_callback(move |event| {
-            sink.lock().unwrap().push(event);
-            async { Ok(()) }
-        })
-        .unwrap();
-    let emitting = writer_side.signal_manager(config.clone()).await.unwrap();
-    let store = GenericStore::<Item>::new(writer_side.pool().clone(), Some(emitting.clone()), None);
+    let ProxiedListener { proxy, writer: writer_side, inbox, listening, emitting, store, .. } =
+        ProxiedListener::<Item>::start(&db, config.clone()).await;
 
     store.create(Item::new(Uuid::new_v4(), "before".into()), None).await.unwrap();
     let heard = time_until(Duration::from_secs(10), || inbox.lock().unwrap().len() == 1).await;
