@@ -101,10 +101,8 @@ pub const SYSTEM_COLUMNS: &[SystemColumn] = &[
     },
 ];
 
-/// The system column `name` (one of the constants above).
-pub(crate) fn column(name: &str) -> &'static SystemColumn {
-    SYSTEM_COLUMNS.iter().find(|c| c.name == name).unwrap_or(&SYSTEM_COLUMNS[0])
-}
+/// The `__tags__` column, which tag filters test.
+pub(crate) const TAGS_COLUMN: &SystemColumn = &SYSTEM_COLUMNS[2];
 
 /// Whether `name` is reserved for a system column (every name that starts and ends with `__`).
 pub fn is_reserved(name: &str) -> bool {

@@ -4,9 +4,9 @@
 //! `NOT` without thinking about precedence. Columns come only from [`ColumnRef`]s (the model's
 //! metadata); values, patterns and paths are always parameters.
 
-use super::{Dialect, LikeMatch, Sql, TEXT_ARRAY};
+use super::{Dialect, LikeMatch, Sql};
 use crate::error::StoreError;
-use crate::model::system::{self, TAGS};
+use crate::model::system::TAGS_COLUMN;
 use crate::query::resolved::{ColumnRef, CompareOp, Condition, Order, Visibility};
 use crate::types::Value;
 
@@ -75,12 +75,11 @@ fn junction<D: Dialect>(
 }
 
 fn tags_column() -> ColumnRef {
-    ColumnRef::System(system::column(TAGS))
+    ColumnRef::System(TAGS_COLUMN)
 }
 
 /// Tags as a text array value.
 fn texts(items: &[String]) -> Value {
-    debug_assert_eq!(tags_column().ty(), TEXT_ARRAY);
     Value::Array(items.iter().cloned().map(Value::Text).collect())
 }
 

@@ -13,6 +13,7 @@ use crate::query::{Cursor, QueryBuilder, QueryFilter, UpdateSet};
 fn system_columns_follow_declared_ones_in_the_order_read_record_reads_them() {
     let order: Vec<_> = SYSTEM_COLUMNS.iter().map(|c| c.name).collect();
     assert_eq!(order, [CREATED_AT, UPDATED_AT, TAGS, DELETED_AT, VERSION]);
+    assert_eq!(crate::model::system::TAGS_COLUMN.name, TAGS);
     let notes: Vec<_> = record_columns(NOTES).collect();
     assert_eq!(notes, ["title", "key", CREATED_AT, UPDATED_AT, TAGS]);
 }
