@@ -1,10 +1,10 @@
-//! The database seam: everything that differs between database systems lives below this folder.
+//! The database seam: everything that differs between database systems lives in this module.
 //!
 //! [`DbPool`] is the handle the rest of StoreHaus uses, and the one place that looks at which
-//! database it holds. Below it everything is written once over the [`Backend`] trait: the
+//! database it holds. Below it everything is written once over the `Backend` trait: the
 //! executor that runs statements on a pool or a transaction (`executor.rs`), the operations a
 //! store runs on its table (`table/`), migrations (`migrate.rs`), and the SQL writer (`sql/`),
-//! which asks the backend's [`Dialect`](sql::Dialect) for what is spelled differently. What really
+//! which asks the backend's `Dialect` for what is spelled differently. What really
 //! differs is a small module per database: `postgres/` and `sqlite/`.
 
 mod error;
