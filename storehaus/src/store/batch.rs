@@ -5,6 +5,7 @@
 //! already), so a failing row leaves nothing of the call behind.
 
 use super::{GenericStore, Record, checked_tags};
+use crate::backend::TxHandle;
 use crate::error::{Result, StoreError};
 use crate::model::Model;
 use crate::transaction::Transaction;
@@ -23,9 +24,7 @@ impl<T: Model> GenericStore<T> {
         }
         self.traced("create_many", async {
             let tx = self.batch_transaction(data.len()).await?;
-            let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
-            let store = on_tx.as_ref().unwrap_or(self);
-            let records = store.table().create_many(store.tx(), &data, &tags).await?;
+            let records = self.table().create_many(self.batch_tx(&tx), &data, &tags).await?;
             commit(tx).await?;
             self.written(&records).await;
             Ok(records)
@@ -65,9 +64,7 @@ impl<T: Model> GenericStore<T> {
         }
         self.traced("upsert_many", async {
             let tx = self.batch_transaction(data.len()).await?;
-            let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
-            let store = on_tx.as_ref().unwrap_or(self);
-            let records = store.table().upsert_many(store.tx(), &data, tags.as_deref()).await?;
+            let records = self.table().upsert_many(self.batch_tx(&tx), &data, tags.as_deref()).await?;
             commit(tx).await?;
             self.written(&records).await;
             Ok(records)
@@ -88,9 +85,7 @@ impl<T: Model> GenericStore<T> {
         }
         self.traced("update_many", async {
             let tx = self.batch_transaction(items.len()).await?;
-            let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
-            let store = on_tx.as_ref().unwrap_or(self);
-            let records = store.table().update_many(store.tx(), &items).await?;
+            let records = self.table().update_many(self.batch_tx(&tx), &items).await?;
             commit(tx).await?;
             self.written(&records).await;
             Ok(records)
@@ -106,14 +101,17 @@ impl<T: Model> GenericStore<T> {
         }
         self.traced("delete_many", async {
             let tx = self.batch_transaction(ids.len()).await?;
-            let on_tx = tx.as_ref().map(|tx| self.with_transaction(tx));
-            let store = on_tx.as_ref().unwrap_or(self);
-            let deleted = store.table().delete_many(store.tx(), &ids).await?;
+            let deleted = self.table().delete_many(self.batch_tx(&tx), &ids).await?;
             commit(tx).await?;
             self.written(&deleted).await;
             Ok(deleted.len() as u64)
         })
         .await
+    }
+
+    /// Where a batch runs: its own transaction when it has one, else the store's.
+    fn batch_tx<'a>(&'a self, own: &'a Option<Transaction>) -> Option<&'a dyn TxHandle> {
+        own.as_ref().map(Transaction::handle).or_else(|| self.tx())
     }
 
     /// The transaction a batch of `rows` needs of its own: none on a transaction already, nor
