@@ -51,12 +51,11 @@ pub(super) async fn upsert_many<B: Backend, T: Model>(
                 let mut records = Vec::with_capacity(data.len());
                 for item in data {
                     let key = item.key();
-                    let probe = s.probe.sql.clone();
-                    match exec.fetch_optional(probe, Params::<B>::new().key::<T>(key)?.into_args()).await? {
+                    match crud::probe::<B, T>(exec, s, key).await? {
                         None => records.push(crud::insert(exec, s, item, tags.unwrap_or_default()).await?),
                         // A soft-deleted row is left alone.
-                        Some(row) if B::read::<bool>(&row, 0).unwrap_or(false) => {}
-                        Some(_) => {
+                        Some((true, _)) => {}
+                        Some((false, _)) => {
                             let mut params = Params::new().upsert_values(item)?;
                             if let Some(tags) = tags {
                                 params = params.tags(tags)?;

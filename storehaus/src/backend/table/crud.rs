@@ -138,8 +138,9 @@ pub(super) async fn insert<B: Backend, T: Model>(
 ) -> Result<Record<T>> {
     let params = Params::new().values(data, Write::Create)?.tags(tags)?.clocks(&s.insert, exec.now())?;
     let record = write_row(exec, s.emit, EventKind::Create, &s.insert, params).await?;
-    // An insert that succeeded returned its row.
-    record.ok_or_else(|| StoreError::Transaction("an insert returned no row".into()))
+    // An insert that succeeded returned its row; none is the driver's "no row" error, as a
+    // `fetch_one` reports it.
+    record.ok_or_else(|| B::error(sqlx::Error::RowNotFound))
 }
 
 pub(super) async fn get<B: Backend, T: Model>(
@@ -212,17 +213,10 @@ pub(super) async fn why_unchanged<B: Backend, T: Model>(
     key: &T::Key,
     expected_version: Option<i64>,
 ) -> StoreError {
-    let probe = async {
-        let row = exec.fetch_optional(s.probe.sql.clone(), Params::<B>::new().key::<T>(key)?.into_args()).await?;
-        let decode = |column: &'static str| move |message| StoreError::Decode { column: column.to_owned(), message };
-        let state = |row: B::Row| -> Result<(bool, Option<i64>)> {
-            Ok((B::read(&row, 0).map_err(decode("is_deleted"))?, B::read(&row, 1).map_err(decode("version"))?))
-        };
-        row.map(state).transpose()
-    };
+    let probe = probe::<B, T>(exec, s, key).await;
     let table = T::TABLE.name.to_owned();
     let key = format!("{key:?}");
-    match probe.await {
+    match probe {
         Err(e) => e,
         Ok(None) => StoreError::NotFound { table, key },
         Ok(Some((true, _))) => StoreError::Deleted { table, key },
@@ -231,6 +225,21 @@ pub(super) async fn why_unchanged<B: Backend, T: Model>(
         }
         Ok(Some(_)) => StoreError::NotFound { table, key },
     }
+}
+
+/// The state of the row `key`, whatever it is: whether it is soft-deleted, and its version
+/// (versioned tables only); `None` when there is no such row.
+pub(super) async fn probe<B: Backend, T: Model>(
+    exec: Executor<'_, B>,
+    s: &Statements,
+    key: &T::Key,
+) -> Result<Option<(bool, Option<i64>)>> {
+    let row = exec.fetch_optional(s.probe.sql.clone(), Params::<B>::new().key::<T>(key)?.into_args()).await?;
+    let decode = |column: &'static str| move |message| StoreError::Decode { column: column.to_owned(), message };
+    let state = |row: B::Row| -> Result<(bool, Option<i64>)> {
+        Ok((B::read(&row, 0).map_err(decode("is_deleted"))?, B::read(&row, 1).map_err(decode("version"))?))
+    };
+    row.map(state).transpose()
 }
 
 /// Soft-deletes (or deletes, without soft delete) the live row with `key`.
