@@ -60,7 +60,7 @@ pub use backend::DbPool;
 pub use config::{AppConfig, DatabaseConfig};
 pub use error::{DriverError, Result, StoreError};
 pub use model::{Column, Model};
-pub use query::{Cursor, QueryBuilder, QueryFilter, SortOrder, UpdateSet};
+pub use query::{Cursor, CursorKey, QueryBuilder, QueryFilter, SortOrder, UpdateSet};
 pub use schema::{MigrateOptions, MigrationPlan};
 pub use store::{GenericStore, Page, Record, RecordStream};
 pub use storehaus_derive::{model, table};
@@ -78,7 +78,7 @@ pub mod prelude {
     pub use crate::cache::{CacheConfig, CacheError, CacheManager, CacheParams};
     pub use crate::signals::{CallbackHandle, DatabaseEvent, EventType, SignalConfig, SignalManager, SignalStats};
     pub use crate::{
-        AppConfig, Cursor, DatabaseConfig, DbPool, GenericStore, Json, MigrateOptions, Model, Page, QueryBuilder,
+        AppConfig, Cursor, CursorKey, DatabaseConfig, DbPool, GenericStore, Json, MigrateOptions, Model, Page, QueryBuilder,
         QueryFilter, Record, SortOrder, StoreError, StoreHaus, Transaction, UpdateSet, model, table,
     };
     pub use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};

@@ -28,8 +28,8 @@ pub(crate) mod resolved;
 mod typed;
 mod update;
 
-pub use cursor::Cursor;
-pub use filter::QueryFilter;
+pub use cursor::{Cursor, CursorKey, MAX_CURSOR_LEN};
+pub use filter::{MAX_FILTER_DEPTH, QueryFilter};
 pub use typed::{ArrayColumn, TextColumn};
 pub use update::UpdateSet;
 

@@ -1,4 +1,4 @@
-//! [`Cursor`]: where a keyset-paginated query continues.
+//! [`Cursor`]: where a keyset-paginated query continues, as plain or sealed text.
 
 use super::from_json::value_from_json;
 use super::resolved::Order;
@@ -9,12 +9,31 @@ use serde_json::{Value as Json, json};
 use std::fmt;
 use std::str::FromStr;
 
+mod sealed;
+
+pub use sealed::CursorKey;
+
+/// The longest cursor text [`Cursor::decode`] and [`Cursor::open`] read, in bytes; longer text is
+/// `StoreError::Validation` before it is decoded.
+///
+/// A cursor holds the last row's sort values, so sorting by long text can make one longer than
+/// this: page by short columns (ids, timestamps, numbers) when cursors travel as text.
+pub const MAX_CURSOR_LEN: usize = 4096;
+
 /// The position after the last row of a page, for [`QueryBuilder::after`](super::QueryBuilder::after).
 ///
-/// It records the query's sort keys and the last row's values of them. Its text form
-/// ([`encode`](Self::encode), `Display`) is URL-safe and opaque: hand it to a client and take it
-/// back with [`decode`](Self::decode) (or `str::parse`). A cursor only fits a query that sorts the
-/// same way as the one that produced it.
+/// It records the query's sort keys and the last row's values of them. A cursor only fits a query
+/// that sorts the same way as the one that produced it. It has two text forms, both URL-safe:
+///
+/// - plain: [`encode`](Self::encode) (or `Display`) and [`decode`](Self::decode) (or
+///   `str::parse`). This is base64 of JSON: a client can read the sort values (columns an API may
+///   otherwise hide) and write a cursor of its own choosing.
+/// - sealed: [`seal`](Self::seal) and [`open`](Self::open) with a [`CursorKey`] of the
+///   application. Encrypted and authenticated: a client can neither read nor alter it, and an
+///   altered, truncated or foreign one is refused.
+///
+/// Both readers refuse text longer than [`MAX_CURSOR_LEN`] with `StoreError::Validation` before
+/// decoding it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cursor {
     /// Sort-key column names with their direction (`true` = descending).
@@ -51,17 +70,28 @@ impl Cursor {
             .collect()
     }
 
-    /// The cursor as URL-safe text.
+    /// The cursor as URL-safe plain text, which shows its sort values to whoever holds it; see
+    /// [`seal`](Self::seal) for text a client can neither read nor alter.
     pub fn encode(&self) -> String {
-        let keys: Vec<Json> = self.keys.iter().map(|(name, desc)| json!([name, desc])).collect();
-        base64url::encode(json!([1, keys, self.values]).to_string().as_bytes())
+        base64url::encode(&self.to_bytes())
     }
 
-    /// Reads a cursor written by [`encode`](Self::encode); anything else is `StoreError::Validation`.
+    /// Reads a cursor written by [`encode`](Self::encode); anything else, or text longer than
+    /// [`MAX_CURSOR_LEN`], is `StoreError::Validation`.
     pub fn decode(text: &str) -> Result<Cursor, StoreError> {
-        let malformed = || StoreError::Validation { field: None, message: "malformed cursor".to_owned() };
+        check_len(text)?;
         let bytes = base64url::decode(text.trim()).ok_or_else(malformed)?;
-        let json: Json = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
+        Cursor::from_bytes(&bytes)
+    }
+
+    /// The JSON document both text forms carry.
+    fn to_bytes(&self) -> Vec<u8> {
+        let keys: Vec<Json> = self.keys.iter().map(|(name, desc)| json!([name, desc])).collect();
+        json!([1, keys, self.values]).to_string().into_bytes()
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Cursor, StoreError> {
+        let json: Json = serde_json::from_slice(bytes).map_err(|_| malformed())?;
         let parts = json.as_array().filter(|p| p.len() == 3 && p[0] == json!(1)).ok_or_else(malformed)?;
         let (Some(keys), Some(values)) = (parts[1].as_array(), parts[2].as_array()) else {
             return Err(malformed());
@@ -79,6 +109,21 @@ impl Cursor {
         }
         Ok(Cursor { keys, values: values.clone() })
     }
+}
+
+fn malformed() -> StoreError {
+    StoreError::Validation { field: None, message: "malformed cursor".to_owned() }
+}
+
+/// Refuses cursor text longer than [`MAX_CURSOR_LEN`], before any work proportional to it.
+fn check_len(text: &str) -> Result<(), StoreError> {
+    if text.len() > MAX_CURSOR_LEN {
+        return Err(StoreError::Validation {
+            field: None,
+            message: format!("cursor text is longer than {MAX_CURSOR_LEN} bytes (MAX_CURSOR_LEN)"),
+        });
+    }
+    Ok(())
 }
 
 impl fmt::Display for Cursor {

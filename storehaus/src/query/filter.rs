@@ -2,6 +2,19 @@
 
 use super::resolved::CompareOp;
 use crate::types::{ColumnType, Value};
+use std::fmt;
+
+/// How many levels of [`and`](QueryFilter::and), [`or`](QueryFilter::or) and
+/// [`not`](QueryFilter::not) a filter may nest: `not(eq(..))` is one level, `not(not(eq(..)))`
+/// two.
+///
+/// A deeper filter can still be built (the builders stay infallible), but it keeps none of its
+/// conditions and a query holding it fails with `StoreError::Validation` naming this limit, before
+/// anything is sent. So every filter that exists is at most this deep, and cloning, comparing,
+/// printing, resolving and rendering it never run out of stack. To match one of many values, use
+/// one `or` with many items or [`in_values`](QueryFilter::in_values): only nesting is limited, not
+/// width.
+pub const MAX_FILTER_DEPTH: usize = 64;
 
 /// A condition on a model's fields, combined into a [`QueryBuilder`](super::QueryBuilder) with
 /// [`filter`](super::QueryBuilder::filter).
@@ -21,9 +34,14 @@ use crate::types::{ColumnType, Value};
 /// let not_banned = QueryFilter::not(QueryFilter::eq("status", json!("banned")));
 /// # let _ = (adults_named_ada, not_banned);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Filters nest at most [`MAX_FILTER_DEPTH`] levels deep.
+#[derive(Clone, PartialEq)]
 pub struct QueryFilter {
     pub(super) kind: FilterKind,
+    /// Levels of `and`/`or`/`not` above the deepest condition; `MAX_FILTER_DEPTH + 1` for
+    /// [`FilterKind::TooDeep`]. Known at construction, so the limit is checked without a walk.
+    depth: usize,
 }
 
 /// A value given to a filter: JSON to convert by the column's type, or already typed by a
@@ -53,11 +71,62 @@ pub(super) enum FilterKind {
     And(Vec<QueryFilter>),
     Or(Vec<QueryFilter>),
     Not(Box<QueryFilter>),
+    /// What `and`/`or`/`not` give instead of a filter deeper than [`MAX_FILTER_DEPTH`]; resolving
+    /// it is an error. Wrapping it again gives it back, so no filter grows past the limit.
+    TooDeep,
 }
 
 impl From<FilterKind> for QueryFilter {
     fn from(kind: FilterKind) -> Self {
-        QueryFilter { kind }
+        let depth = match &kind {
+            FilterKind::And(items) | FilterKind::Or(items) => 1 + items.iter().map(|f| f.depth).max().unwrap_or(0),
+            FilterKind::Not(inner) => 1 + inner.depth,
+            FilterKind::TooDeep => MAX_FILTER_DEPTH + 1,
+            _ => 0,
+        };
+        if depth > MAX_FILTER_DEPTH {
+            // `kind`'s children are at most `MAX_FILTER_DEPTH` deep, so dropping them is shallow.
+            return QueryFilter { kind: FilterKind::TooDeep, depth: MAX_FILTER_DEPTH + 1 };
+        }
+        QueryFilter { kind, depth }
+    }
+}
+
+impl QueryFilter {
+    /// Whether this filter nests deeper than [`MAX_FILTER_DEPTH`] (and so holds no conditions).
+    pub(super) fn is_too_deep(&self) -> bool {
+        self.depth > MAX_FILTER_DEPTH
+    }
+}
+
+impl fmt::Debug for QueryFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueryFilter").field("kind", &self.kind).finish()
+    }
+}
+
+/// Drops nested filters with a list instead of one stack frame per level, so no shape of filter
+/// can overflow the stack when it goes away.
+impl Drop for QueryFilter {
+    fn drop(&mut self) {
+        let mut pending = Vec::new();
+        detach_children(&mut self.kind, &mut pending);
+        while let Some(mut filter) = pending.pop() {
+            detach_children(&mut filter.kind, &mut pending);
+        }
+    }
+}
+
+/// Moves the filters nested in `kind` to `pending`, leaving `kind` without children.
+fn detach_children(kind: &mut FilterKind, pending: &mut Vec<QueryFilter>) {
+    match kind {
+        FilterKind::And(items) | FilterKind::Or(items) => pending.append(items),
+        FilterKind::Not(_) => {
+            if let FilterKind::Not(inner) = std::mem::replace(kind, FilterKind::TooDeep) {
+                pending.push(*inner);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -164,17 +233,20 @@ impl QueryFilter {
         FilterKind::IsNull { field: field.into(), negated: true }.into()
     }
 
-    /// All of `filters` hold (an empty list always holds).
+    /// All of `filters` hold (an empty list always holds). Adds a level of nesting; see
+    /// [`MAX_FILTER_DEPTH`].
     pub fn and(filters: Vec<QueryFilter>) -> Self {
         FilterKind::And(filters).into()
     }
 
-    /// At least one of `filters` holds (an empty list never holds).
+    /// At least one of `filters` holds (an empty list never holds). Adds a level of nesting; see
+    /// [`MAX_FILTER_DEPTH`].
     pub fn or(filters: Vec<QueryFilter>) -> Self {
         FilterKind::Or(filters).into()
     }
 
-    /// `filter` does not hold (also written `!filter`).
+    /// `filter` does not hold (also written `!filter`). Adds a level of nesting; see
+    /// [`MAX_FILTER_DEPTH`].
     #[allow(clippy::should_implement_trait)] // the seed's name; `Not` is implemented as well
     pub fn not(filter: QueryFilter) -> Self {
         FilterKind::Not(Box::new(filter)).into()
@@ -255,3 +327,6 @@ impl std::ops::Not for QueryFilter {
         QueryFilter::not(self)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -3,7 +3,7 @@
 use super::QueryBuilder;
 use super::SortOrder;
 use super::cursor::Cursor;
-use super::filter::{FilterKind, Operand, QueryFilter};
+use super::filter::{FilterKind, MAX_FILTER_DEPTH, Operand, QueryFilter};
 use super::from_json::{check_json, check_nul, value_from_json};
 use super::resolved::{ColumnRef, CompareOp, Condition, JsonCondition, Keyset, Order, ResolvedQuery, Visibility};
 use crate::error::StoreError;
@@ -27,6 +27,10 @@ impl QueryBuilder {
             }
             (_, false) => Visibility::Live,
         };
+        // Before any walk over the filters: every pass below recurses once per level.
+        if self.filters.iter().any(QueryFilter::is_too_deep) {
+            return Err(too_deep());
+        }
         let conditions = self.filters.iter().map(|f| resolve_filter(table, f)).collect::<Result<Vec<_>, _>>()?;
         let order = resolve_order(table, &self.order)?;
         let keyset = self.after.as_ref().map(|cursor| resolve_keyset(cursor, &order)).transpose()?;
@@ -80,6 +84,16 @@ pub(super) fn nullable(column: ColumnRef) -> bool {
 
 fn invalid(column: ColumnRef, message: impl Into<String>) -> StoreError {
     StoreError::validation(column.name(), message)
+}
+
+fn too_deep() -> StoreError {
+    StoreError::Validation {
+        field: None,
+        message: format!(
+            "filters nest at most {MAX_FILTER_DEPTH} levels of and/or/not (MAX_FILTER_DEPTH); \
+             use one `or` with many items, or `in_values`, instead of deeper nesting"
+        ),
+    }
 }
 
 fn resolve_filter(table: &TableDef, filter: &QueryFilter) -> Result<Condition, StoreError> {
@@ -152,6 +166,7 @@ fn resolve_filter(table: &TableDef, filter: &QueryFilter) -> Result<Condition, S
         FilterKind::And(filters) => Condition::And(nested(filters)?),
         FilterKind::Or(filters) => Condition::Or(nested(filters)?),
         FilterKind::Not(filter) => Condition::Not(Box::new(resolve_filter(table, filter)?)),
+        FilterKind::TooDeep => return Err(too_deep()),
     })
 }
 

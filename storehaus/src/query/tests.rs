@@ -1,6 +1,7 @@
 //! Resolution tests: names, values and options checked against hand-written models.
 
 mod cursor;
+mod depth;
 pub(crate) mod fixtures;
 pub(crate) mod hostile;
 mod update;
