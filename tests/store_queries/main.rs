@@ -7,6 +7,7 @@ use storehaus::prelude::*;
 use storehaus_suite::raw::rows;
 use storehaus_suite::{TestBackend, on_both_backends, raw};
 
+mod deep_filters;
 mod filters;
 mod paging;
 mod postgres_only;

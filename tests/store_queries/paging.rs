@@ -153,6 +153,60 @@ on_both_backends! {
         }
     }
 
+    /// Sealed cursors page through a table like plain ones, show none of the sort values, and
+    /// are refused when altered, cut short, sealed with another key or longer than the limit.
+    async fn sealed_cursors_page_through_and_refuse_tampering(db) {
+        let (_storehaus, store) = products(&db).await;
+        let key = CursorKey::new(SECRET).unwrap();
+        let by_sku = || QueryBuilder::new().order_by("sku", SortOrder::Desc);
+        let everything = ids(&store.find(by_sku()).await.unwrap());
+        let mut paged = Vec::new();
+        let mut sealed: Option<String> = None;
+        let mut texts = Vec::new();
+        loop {
+            let q = match &sealed {
+                Some(text) => by_sku().limit(2).after(&Cursor::open(text, &key).unwrap()),
+                None => by_sku().limit(2),
+            };
+            let page = store.find_page(q).await.unwrap();
+            paged.extend(ids(&page.records));
+            let Some(next) = page.next else { break };
+            let last = page.records.last().unwrap();
+            let text = next.seal(&key);
+            let bytes = base64url_decode(&text).expect("URL-safe base64");
+            for shown in [last.sku.as_bytes(), b"sku"] {
+                assert!(!bytes.windows(shown.len()).any(|w| w == shown), "{text} shows {:?}", last.sku);
+            }
+            assert!(Cursor::decode(&text).is_err(), "a sealed cursor is not readable as a plain one");
+            texts.push(text.clone());
+            sealed = Some(text);
+        }
+        assert_eq!(paged, everything, "sealed cursors skipped or repeated rows");
+        assert_eq!(texts.len(), 2, "five rows in pages of two");
+
+        let text = &texts[0];
+        let invalid = |result: Result<Cursor, StoreError>, what: &str| {
+            assert!(matches!(result, Err(StoreError::Validation { .. })), "{what}: {result:?}");
+        };
+        let mut altered = text.clone().into_bytes();
+        let middle = altered.len() / 2;
+        altered[middle] = if altered[middle] == b'A' { b'B' } else { b'A' };
+        invalid(Cursor::open(std::str::from_utf8(&altered).unwrap(), &key), "one character changed");
+        invalid(Cursor::open(&text[..text.len() - 1], &key), "the last character cut");
+        invalid(Cursor::open(&text[..text.len() / 2], &key), "cut in half");
+        invalid(Cursor::open(text, &CursorKey::new([7_u8; 32]).unwrap()), "another key");
+        let plain = store.find_page(by_sku().limit(2)).await.unwrap().next.unwrap().encode();
+        invalid(Cursor::open(&plain, &key), "a plain cursor, which a client can write");
+        let oversized = "A".repeat(storehaus::query::MAX_CURSOR_LEN + 1);
+        invalid(Cursor::open(&oversized, &key), "a sealed cursor over the limit");
+        invalid(Cursor::decode(&oversized), "a plain cursor over the limit");
+        // The same page again from the genuine text.
+        let again = store.find_page(by_sku().limit(2).after(&Cursor::open(text, &key).unwrap())).await.unwrap();
+        assert_eq!(ids(&again.records), everything[2..4]);
+        let err = CursorKey::new(b"too short").unwrap_err();
+        assert!(matches!(err, StoreError::Config { .. }), "{err:?}");
+    }
+
     async fn find_page_refuses_a_nullable_sort_column_before_running(db) {
         let storehaus = db.storehaus().await;
         storehaus.auto_migrate::<Product>(false).await.unwrap();
@@ -197,6 +251,26 @@ on_both_backends! {
             rows(&storehaus, r#"SELECT "id", "type", "select" FROM "order" ORDER BY "id""#).await;
         assert_eq!(rows, [(1, "a".to_owned(), 110), (2, "b".to_owned(), 102)]);
     }
+}
+
+/// The application secret of the sealed-cursor tests.
+const SECRET: &[u8] = b"an application secret of 32 bytes or more";
+
+/// URL-safe base64 without padding, read here without StoreHaus.
+fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0_u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in text.bytes() {
+        bits = (bits << 6) | ALPHABET.iter().position(|&a| a == c)? as u32;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+        }
+    }
+    Some(out)
 }
 
 /// Many rows sharing few sort values, for keyset pagination.
