@@ -52,6 +52,10 @@ async fn replay(storehaus: StoreHaus, backend: &str) {
     for (path, bytes) in &inputs {
         let _replaying = Replaying(path);
         let outcome = query_input::run(&store, bytes).await;
+        // A reproducer the decoder ignores would check nothing.
+        if path.starts_with(Path::new(env!("CARGO_MANIFEST_DIR")).join(DIRS[1])) {
+            assert_ne!(outcome, query_input::Outcome::Ignored, "{} no longer decodes", path.display());
+        }
         *tally.entry(outcome.label()).or_default() += 1;
     }
     println!("{backend}: {} inputs replayed in {:.2?}", inputs.len(), started.elapsed());

@@ -7,6 +7,9 @@
 //!   fixed reference value, and ends in a result or a typed error, never a panic;
 //! - records written with arbitrary strings read back equal, and a NUL byte is refused with
 //!   `StoreError::Validation` before anything is written;
+//! - filters nested up to `MAX_FILTER_DEPTH` levels of `and` / `or` / `not` find exactly the rows
+//!   they describe; deeper ones (up to 100 000 levels, far past the 128 a JSON decoder allows) are
+//!   `StoreError::Validation` naming the limit, before any statement is sent;
 //! - a sentinel table no model knows about keeps its rows, and the rows a property does not write
 //!   keep their content.
 //!
@@ -25,6 +28,7 @@ use std::mem::Discriminant;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 use storehaus::prelude::*;
+use storehaus::query::MAX_FILTER_DEPTH;
 use storehaus::testing::TestDatabase;
 use storehaus_suite::pg;
 use tracing::field::{Field, Visit};
@@ -1083,4 +1087,125 @@ fn arbitrary_strings_are_written_and_read_back_unchanged() {
     let count = fx.run(fx.store.count_where(QueryBuilder::new().filter(QueryFilter::gte("id", 1_000)))).unwrap();
     assert_eq!(count, stored.get(), "exactly the accepted records were stored");
     eprintln!("writes: {} cases in {:.1?}", config().cases, untouched.started.elapsed());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property 5: nested filters.
+
+/// One level of nesting: `not`, or `and` / `or` with a sibling leaf (placed first or second).
+#[derive(Debug, Clone, Copy)]
+enum Wrap {
+    Not,
+    And(usize, bool),
+    Or(usize, bool),
+}
+
+/// Leaves on columns that are never NULL (or NULL tests), so `not` is the complement of a set of
+/// rows, and the seeded rows each matches (ids as bits, in the order of `SEEDS`).
+fn leaf(index: usize) -> (QueryFilter, u8) {
+    match index {
+        0 => (QueryFilter::eq("qty", 20), 0b00010),
+        1 => (QueryFilter::gt("id", 2), 0b11100),
+        2 => (QueryFilter::is_null("note"), 0b01010),
+        3 => (QueryFilter::eq("active", false), 0b10101),
+        4 => (QueryFilter::has_any_tag(["a"]), 0b01001),
+        5 => (QueryFilter::in_values("id", [1, SCRATCH]), 0b10001),
+        6 => (QueryFilter::json_has_key("meta", "color"), 0b00011),
+        // The one leaf that is not a column: `UnknownField` within the limit.
+        _ => (QueryFilter::eq("no_such_field", 1), 0),
+    }
+}
+
+const KNOWN_LEAVES: usize = 7;
+const ALL_ROWS: u8 = 0b11111;
+
+fn wrap(filter: QueryFilter, rows: u8, level: Wrap) -> (QueryFilter, u8) {
+    match level {
+        Wrap::Not => (!filter, ALL_ROWS & !rows),
+        Wrap::And(sibling, first) | Wrap::Or(sibling, first) => {
+            let (other, other_rows) = leaf(sibling);
+            let items = if first { vec![other, filter] } else { vec![filter, other] };
+            match level {
+                Wrap::And(..) => (QueryFilter::and(items), rows & other_rows),
+                _ => (QueryFilter::or(items), rows | other_rows),
+            }
+        }
+    }
+}
+
+/// A leaf inside `times` levels of one kind, inside `outer` levels of mixed kinds.
+#[derive(Debug, Clone)]
+struct Nesting {
+    leaf: usize,
+    repeated: Wrap,
+    times: usize,
+    outer: Vec<Wrap>,
+}
+
+impl Nesting {
+    fn depth(&self) -> usize {
+        self.times + self.outer.len()
+    }
+
+    /// The filter, built in loops, and the seeded rows it matches.
+    fn build(&self) -> (QueryFilter, u8) {
+        let start = leaf(self.leaf);
+        let repeated = (0..self.times).fold(start, |(f, rows), _| wrap(f, rows, self.repeated));
+        self.outer.iter().fold(repeated, |(f, rows), level| wrap(f, rows, *level))
+    }
+}
+
+fn level() -> BoxedStrategy<Wrap> {
+    prop_oneof![
+        Just(Wrap::Not),
+        (0..KNOWN_LEAVES, any::<bool>()).prop_map(|(s, first)| Wrap::And(s, first)),
+        (0..KNOWN_LEAVES, any::<bool>()).prop_map(|(s, first)| Wrap::Or(s, first)),
+    ]
+    .boxed()
+}
+
+/// Depths around the limit mostly, past the JSON decoder's 128 levels often, and now and then
+/// 1 000 or 100 000 levels deep.
+fn nesting() -> BoxedStrategy<Nesting> {
+    let times = prop_oneof![6 => 0..=70_usize, 3 => 71..=300_usize, 1 => select(vec![1_000_usize, 100_000])];
+    (0..=KNOWN_LEAVES, level(), times, vec(level(), 0..24))
+        .prop_map(|(leaf, repeated, times, outer)| Nesting { leaf, repeated, times, outer })
+        .boxed()
+}
+
+#[test]
+fn nested_filters_find_their_rows_up_to_the_limit_and_are_refused_beyond() {
+    let Some((fx, _guard)) = fixture() else { return };
+    let untouched = fx.untouched("true");
+    let bit = |id: i64| 1_u8 << SEEDS.iter().position(|s| s.id == id).unwrap();
+
+    let result = TestRunner::new(config()).run(&nesting(), |nesting| {
+        let (filter, rows) = nesting.build();
+        let result = fx.run(fx.store.find(QueryBuilder::new().filter(filter)));
+        let sent = fx.statements.take();
+        let depth = nesting.depth();
+        if depth > MAX_FILTER_DEPTH {
+            prop_assert!(
+                matches!(&result, Err(StoreError::Validation { field: None, message })
+                    if message.contains(&MAX_FILTER_DEPTH.to_string())),
+                "depth {depth}: {result:?}"
+            );
+            prop_assert!(sent.is_empty(), "depth {depth} sent {sent:?}");
+        } else if nesting.leaf == KNOWN_LEAVES {
+            prop_assert!(matches!(&result, Err(StoreError::UnknownField { .. })), "depth {depth}: {result:?}");
+            prop_assert!(sent.is_empty(), "depth {depth} sent {sent:?}");
+        } else {
+            let found = result.map_err(|e| TestCaseError::fail(format!("depth {depth}: {e:?}")))?;
+            let found = ids(&found).into_iter().fold(0, |acc, id| acc | bit(id));
+            prop_assert_eq!(found, rows, "depth {}: rows found, as bits in the order of SEEDS", depth);
+            prop_assert_eq!(sent.len(), 1, "depth {}: {:?}", depth, sent);
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+
+    fx.assert_untouched(&untouched, "a read changes nothing");
+    eprintln!("nested filters: {} cases in {:.1?}", config().cases, untouched.started.elapsed());
 }

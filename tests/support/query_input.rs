@@ -27,6 +27,8 @@
 //!   is_null is_not_null                  "field"
 //!   and or                               "filters": [FILTER, ...]
 //!   not                                  "filter": FILTER
+//!   nest                                 "filter": FILTER, "levels": 0..=200000,
+//!                                        "with": "not" | "and" | "or"   (default "not")
 //!   any_tag all_tags                     "tags": [STRING, ...]
 //!   json_path_eq                         "field", "path": [STRING, ...], "value"
 //!   json_path_text_eq                    "field", "path": [STRING, ...], "value": STRING
@@ -34,6 +36,10 @@
 //!   json_has_key                         "field", "key"
 //!   array_contains array_overlaps        "field", "values": [...]
 //! ```
+//!
+//! `nest` wraps its filter in `levels` of `not`, `and([..])` or `or([..])`, built in a loop: the
+//! only way to reach nesting deeper than the JSON decoder's 128 levels. A query whose filters nest
+//! deeper than `MAX_FILTER_DEPTH` must be refused with `StoreError::Validation`.
 //!
 //! Unknown keys are skipped; a known key with a value of the wrong shape ignores the input.
 //!
@@ -43,7 +49,7 @@
 use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeSet;
 use storehaus::prelude::*;
-use storehaus::query::SortKey;
+use storehaus::query::{MAX_FILTER_DEPTH, SortKey};
 
 /// Every column kind a filter can meet, on a soft-delete table.
 #[model]
@@ -63,6 +69,9 @@ pub struct FuzzItem {
     pub doc: serde_json::Value,
     pub labels: Vec<String>,
 }
+
+/// The most levels a `nest` filter adds: far past the limit, yet quick to build and drop.
+const MAX_NEST_LEVELS: u64 = 200_000;
 
 /// A table no query of the input can name: it must keep its one row whatever the input does.
 #[model]
@@ -267,6 +276,8 @@ struct Plan {
     /// rows a bulk write touches must equal `count_where` of the same query.
     plain: bool,
     deleted: Option<bool>,
+    /// The deepest nesting of `and`/`or`/`not` among the filters.
+    depth: usize,
 }
 
 /// Shape mismatch: the input is ignored.
@@ -291,8 +302,9 @@ fn get<'a>(object: &'a Map<String, Json>, key: &str) -> Decoded<&'a Json> {
     object.get(key).ok_or(Mismatch)
 }
 
-/// A filter object; records the field names it uses in `names`.
-fn filter(json: &Json, names: &mut BTreeSet<String>) -> Decoded<QueryFilter> {
+/// A filter object and how deeply it nests `and`/`or`/`not`; records the field names it uses in
+/// `names`.
+fn filter(json: &Json, names: &mut BTreeSet<String>) -> Decoded<(QueryFilter, usize)> {
     let object = json.as_object().ok_or(Mismatch)?;
     let op = get(object, "op")?.as_str().ok_or(Mismatch)?;
     let mut field = || -> Decoded<String> {
@@ -300,7 +312,7 @@ fn filter(json: &Json, names: &mut BTreeSet<String>) -> Decoded<QueryFilter> {
         names.insert(field.clone());
         Ok(field)
     };
-    Ok(match op {
+    let leaf = match op {
         "eq" => QueryFilter::eq(field()?, get(object, "value")?.clone()),
         "ne" => QueryFilter::ne(field()?, get(object, "value")?.clone()),
         "gt" => QueryFilter::gt(field()?, get(object, "value")?.clone()),
@@ -332,11 +344,32 @@ fn filter(json: &Json, names: &mut BTreeSet<String>) -> Decoded<QueryFilter> {
         "and" | "or" => {
             let nested = get(object, "filters")?.as_array().ok_or(Mismatch)?;
             let nested = nested.iter().map(|f| filter(f, names)).collect::<Decoded<Vec<_>>>()?;
-            if op == "and" { QueryFilter::and(nested) } else { QueryFilter::or(nested) }
+            let depth = 1 + nested.iter().map(|(_, depth)| *depth).max().unwrap_or(0);
+            let nested = nested.into_iter().map(|(f, _)| f).collect();
+            return Ok((if op == "and" { QueryFilter::and(nested) } else { QueryFilter::or(nested) }, depth));
         }
-        "not" => QueryFilter::not(filter(get(object, "filter")?, names)?),
+        "not" => {
+            let (inner, depth) = filter(get(object, "filter")?, names)?;
+            return Ok((QueryFilter::not(inner), depth + 1));
+        }
+        "nest" => return nest(object, names),
         _ => return Err(Mismatch),
-    })
+    };
+    Ok((leaf, 0))
+}
+
+/// A `nest` filter: its inner filter wrapped in `levels` of one combinator, in a loop.
+fn nest(object: &Map<String, Json>, names: &mut BTreeSet<String>) -> Decoded<(QueryFilter, usize)> {
+    let levels = get(object, "levels")?.as_u64().filter(|n| *n <= MAX_NEST_LEVELS).ok_or(Mismatch)?;
+    let wrap: fn(QueryFilter) -> QueryFilter = match object.get("with").map(Json::as_str) {
+        None | Some(Some("not")) => QueryFilter::not,
+        Some(Some("and")) => |f| QueryFilter::and(vec![f]),
+        Some(Some("or")) => |f| QueryFilter::or(vec![f]),
+        _ => return Err(Mismatch),
+    };
+    let (inner, depth) = filter(get(object, "filter")?, names)?;
+    let nested = (0..levels).fold(inner, |f, _| wrap(f));
+    Ok((nested, depth + levels as usize))
 }
 
 /// A JSON integer as the builder takes it: `u64` when it fits, else `i64` (negative), so both
@@ -390,9 +423,12 @@ fn decode(input: &[u8]) -> Decoded<Plan> {
     let mut query = QueryBuilder::new();
     let mut plain = true;
     let mut limit = None;
+    let mut depth = 0;
     if let Some(filters) = object.get("filters") {
         for f in filters.as_array().ok_or(Mismatch)? {
-            query = query.filter(filter(f, &mut names)?);
+            let (f, f_depth) = filter(f, &mut names)?;
+            depth = depth.max(f_depth);
+            query = query.filter(f);
         }
     }
     if let Some(order) = object.get("order") {
@@ -486,7 +522,7 @@ fn decode(input: &[u8]) -> Decoded<Plan> {
         Some(Some("restore")) => Action::Restore,
         Some(_) => return Err(Mismatch),
     };
-    Ok(Plan { action, query, update, after, names, limit, plain, deleted })
+    Ok(Plan { action, query, update, after, names, limit, plain, deleted, depth })
 }
 
 /// Decodes `input`, runs it on `store` (made by [`setup`]) inside a transaction that is rolled
@@ -509,6 +545,14 @@ pub async fn run(store: &GenericStore<FuzzItem>, input: &[u8]) -> Outcome {
         Ok(()) => Outcome::Ok,
         Err(error) => Outcome::Error(error_name(error)),
     };
+    if plan.depth > MAX_FILTER_DEPTH {
+        assert!(
+            matches!(&result, Err(StoreError::Validation { .. })),
+            "filters {} levels deep gave {result:?}, not Validation\ninput: {}",
+            plan.depth,
+            show()
+        );
+    }
     match &result {
         Ok(()) if !unknown.is_empty() => panic!("unknown fields {unknown:?} were accepted\ninput: {}", show()),
         Err(StoreError::UnknownField { table, field }) => {
