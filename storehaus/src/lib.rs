@@ -78,8 +78,8 @@ pub mod prelude {
     pub use crate::cache::{CacheConfig, CacheError, CacheManager, CacheParams};
     pub use crate::signals::{CallbackHandle, DatabaseEvent, EventType, SignalConfig, SignalManager, SignalStats};
     pub use crate::{
-        AppConfig, Cursor, CursorKey, DatabaseConfig, DbPool, GenericStore, Json, MigrateOptions, Model, Page, QueryBuilder,
-        QueryFilter, Record, SortOrder, StoreError, StoreHaus, Transaction, UpdateSet, model, table,
+        AppConfig, Cursor, CursorKey, DatabaseConfig, DbPool, GenericStore, Json, MigrateOptions, Model, Page,
+        QueryBuilder, QueryFilter, Record, SortOrder, StoreError, StoreHaus, Transaction, UpdateSet, model, table,
     };
     pub use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
     pub use rust_decimal::Decimal;

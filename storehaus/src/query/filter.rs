@@ -71,8 +71,8 @@ pub(super) enum FilterKind {
     And(Vec<QueryFilter>),
     Or(Vec<QueryFilter>),
     Not(Box<QueryFilter>),
-    /// What `and`/`or`/`not` give instead of a filter deeper than [`MAX_FILTER_DEPTH`]; resolving
-    /// it is an error. Wrapping it again gives it back, so no filter grows past the limit.
+    // What `and`/`or`/`not` give instead of a filter deeper than `MAX_FILTER_DEPTH`; resolving it
+    // is an error. Wrapping it again gives it back, so no filter grows past the limit.
     TooDeep,
 }
 

@@ -49,7 +49,9 @@ fn deeper_filters_are_refused_even_with_unknown_fields() {
             let deep = nested(depth, QueryFilter::eq("name", "x"));
             assert_too_deep(QueryBuilder::new().filter(deep.clone()).resolve(USERS));
             // The limit comes first, before any field is looked up.
-            assert_too_deep(QueryBuilder::new().filter(nested(depth, QueryFilter::eq("no_such_field", 1))).resolve(USERS));
+            assert_too_deep(
+                QueryBuilder::new().filter(nested(depth, QueryFilter::eq("no_such_field", 1))).resolve(USERS),
+            );
             let q = QueryBuilder::new().filter(QueryFilter::eq("no_such_field", 1)).filter(deep);
             assert_too_deep(q.resolve(USERS));
         }

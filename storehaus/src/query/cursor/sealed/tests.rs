@@ -6,7 +6,10 @@ const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 const OTHER: &[u8] = b"fedcba9876543210fedcba9876543210";
 
 fn cursor() -> Cursor {
-    Cursor { keys: vec![("email".into(), false), ("id".into(), false)], values: vec![json!("ada@example.com"), json!(7)] }
+    Cursor {
+        keys: vec![("email".into(), false), ("id".into(), false)],
+        values: vec![json!("ada@example.com"), json!(7)],
+    }
 }
 
 fn refused(result: Result<Cursor, StoreError>) -> bool {
