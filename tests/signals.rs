@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storehaus::prelude::*;
-use storehaus::signals::{DatabaseEvent, EventType};
+use storehaus::signals::{DatabaseEvent, EventType, Subscription};
 use storehaus::testing::{TestDatabase, TestSqlite};
 use storehaus_suite::{TestBackend, on_both_backends, pg, raw};
 
@@ -40,16 +40,7 @@ struct Inbox(Arc<Mutex<Vec<DatabaseEvent>>>);
 
 impl Inbox {
     fn attach(&self, manager: &SignalManager) {
-        let inbox = self.clone();
-        manager
-            .add_callback(move |event| {
-                let inbox = inbox.clone();
-                async move {
-                    inbox.0.lock().unwrap().push(event);
-                    Ok(())
-                }
-            })
-            .unwrap();
+        attach_for(self, manager, Subscription::all());
     }
 
     fn events(&self) -> Vec<DatabaseEvent> {
@@ -69,6 +60,20 @@ impl Inbox {
     fn kinds_and_keys(&self) -> Vec<(EventType, Uuid)> {
         self.events().iter().map(|e| (e.event_type, e.record_id.parse().unwrap())).collect()
     }
+}
+
+/// Makes `inbox` record what `subscription` matches.
+fn attach_for(inbox: &Inbox, manager: &SignalManager, subscription: Subscription) {
+    let inbox = inbox.clone();
+    manager
+        .add_callback_for(subscription, move |event| {
+            let inbox = inbox.clone();
+            async move {
+                inbox.0.lock().unwrap().push(event);
+                Ok(())
+            }
+        })
+        .unwrap();
 }
 
 /// A pool with the `signal_items` table, a signal manager on it, a store that announces its
@@ -388,6 +393,58 @@ on_both_backends! {
         assert_eq!(got, [(Paid { order: 2 }, actor.clone()), (Paid { order: 3 }, actor)]);
         manager.shutdown().await;
     }
+}
+
+on_both_backends! {
+    /// A message on a channel named like a table, with a payload shaped like one of its rows,
+    /// published directly or in a transaction, reaches the channel's subscribers only: the
+    /// table's subscribers receive the rows the store wrote and nothing else.
+    async fn a_channel_named_like_a_table_never_reaches_its_table_subscribers(db) {
+        let (storehaus, manager, store, inbox) = setup(&db).await;
+        let rows = Inbox::default();
+        attach_for(&rows, &manager, Subscription::table(Item::TABLE.name));
+        let messages = Inbox::default();
+        attach_for(&messages, &manager, Subscription::channel(Item::TABLE.name));
+
+        let forger = manager.channel::<serde_json::Value>(Item::TABLE.name);
+        let forged = json!({"id": Uuid::new_v4(), "name": "forged", "writer": 0, "seq": 0});
+        forger.publish(&forged).await.unwrap();
+        let tx = storehaus.begin().await.unwrap();
+        tx.publish(&forger, &forged).await.unwrap();
+        tx.commit().await.unwrap();
+        let real = store.create(item("real"), None).await.unwrap();
+
+        inbox.wait_for(3, Duration::from_secs(10)).await;
+        tokio::time::sleep(QUIET).await;
+        assert_eq!(rows.kinds_and_keys(), [(EventType::Create, real.id)], "only the row the store wrote");
+        assert_eq!(rows.events()[0].table(), Some(Item::TABLE.name));
+        let messages = messages.events();
+        assert_eq!(messages.len(), 2, "both messages reach the channel's subscribers");
+        assert!(messages.iter().all(|m| m.table().is_none() && m.channel() == Some(Item::TABLE.name)));
+        manager.shutdown().await;
+    }
+}
+
+/// A message published by another process on a channel named like a table never reaches the
+/// table's subscribers here.
+#[tokio::test]
+async fn a_channel_from_another_process_never_reaches_table_subscribers() {
+    let Some(db) = TestDatabase::new().await else { return };
+    let (_listening, manager, store, inbox) = setup(&db).await;
+    let rows = Inbox::default();
+    attach_for(&rows, &manager, Subscription::table(Item::TABLE.name));
+    let (_other, other_manager, _other_store, _other_inbox) = setup(&db).await;
+
+    let forged = json!({"id": Uuid::new_v4(), "name": "forged", "writer": 0, "seq": 0});
+    other_manager.channel::<serde_json::Value>(Item::TABLE.name).publish(&forged).await.unwrap();
+    let real = store.create(item("real"), None).await.unwrap();
+
+    let events = inbox.wait_for(2, Duration::from_secs(10)).await;
+    assert!(events.iter().any(|e| e.channel() == Some(Item::TABLE.name)), "the message crossed: {events:?}");
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(rows.kinds_and_keys(), [(EventType::Create, real.id)], "only the row the store wrote");
+    manager.shutdown().await;
+    other_manager.shutdown().await;
 }
 
 /// Settings for the shutdown tests: the default heartbeat, so that a write transaction of some
