@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storehaus::prelude::*;
-use storehaus::signals::{DatabaseEvent, EventType, Subscription};
+use storehaus::signals::{DatabaseEvent, EventType, Position, Subscription};
 use storehaus::testing::{TestDatabase, TestSqlite};
 use storehaus_suite::{TestBackend, on_both_backends, pg, raw};
 
@@ -421,6 +421,95 @@ on_both_backends! {
         let messages = messages.events();
         assert_eq!(messages.len(), 2, "both messages reach the channel's subscribers");
         assert!(messages.iter().all(|m| m.table().is_none() && m.channel() == Some(Item::TABLE.name)));
+        manager.shutdown().await;
+    }
+}
+
+/// A model with secrets that its events must not carry.
+#[model]
+#[table(name = "signal_accounts", soft_delete)]
+pub struct Account {
+    #[primary_key]
+    pub id: Uuid,
+    pub name: String,
+    #[field(no_signal)]
+    pub password_hash: String,
+    #[field(create, no_signal)]
+    pub salt: String,
+}
+
+/// The text every secret of [`Account`] contains, to look for in payloads and in the log.
+const SECRET: &str = "s3cr3t";
+
+fn account(name: &str) -> Account {
+    Account::new(Uuid::new_v4(), name.into(), format!("{SECRET}-hash-{name}"), format!("{SECRET}-salt-{name}"))
+}
+
+on_both_backends! {
+    /// `#[field(no_signal)]` fields are absent from the payload of every event of every write
+    /// path, and from the event log itself; the other fields are there.
+    async fn no_signal_fields_are_absent_from_every_event_and_from_the_log(db) {
+        let storehaus = db.storehaus().await;
+        storehaus.auto_migrate::<Account>(false).await.unwrap();
+        let manager = storehaus.signal_manager(config()).await.unwrap();
+        let store = GenericStore::<Account>::new(storehaus.pool().clone(), Some(manager.clone()), None);
+        let inbox = Inbox::default();
+        inbox.attach(&manager);
+
+        let a = store.create(account("a"), Some(vec!["t".into()])).await.unwrap();
+        store.update(&a.id, Account { name: "a2".into(), ..account("a") }, None).await.unwrap();
+        store.add_tags(&a.id, ["u"]).await.unwrap();
+        store.set_tags(&a.id, ["v"]).await.unwrap();
+        let mut record = store.get_by_id(&a.id).await.unwrap().unwrap();
+        record.name = "saved".into();
+        store.save(&record).await.unwrap();
+        store.delete(&a.id).await.unwrap();
+        store.restore(&a.id).await.unwrap();
+        let many = store.create_many(vec![account("m1"), account("m2")], None).await.unwrap();
+        store.update_many(vec![(many[0].id, Account { name: "m1b".into(), ..account("m1") })]).await.unwrap();
+        let starts_with_m = || QueryBuilder::new().filter(QueryFilter::like("name", "m%"));
+        store
+            .update_where(starts_with_m(), UpdateSet::new().set("password_hash", json!(format!("{SECRET}-new"))))
+            .await
+            .unwrap();
+        store.delete_where(starts_with_m()).await.unwrap();
+        store.restore_where(starts_with_m().only_deleted()).await.unwrap();
+        let u = account("u");
+        store.upsert(u.clone(), None).await.unwrap();
+        store.upsert(Account { name: "u2".into(), ..u.clone() }, None).await.unwrap();
+        store.upsert_many(vec![account("w"), Account { name: "u3".into(), ..u.clone() }], None).await.unwrap();
+        store.delete_many(vec![u.id]).await.unwrap();
+        store.force_delete(&a.id).await.unwrap();
+        store.force_delete_where(starts_with_m().with_deleted()).await.unwrap();
+        let tx = storehaus.begin().await.unwrap();
+        store.with_transaction(&tx).create(account("tx"), None).await.unwrap();
+        tx.commit().await.unwrap();
+
+        const EVENTS: usize = 25;
+        let events = inbox.wait_for(EVENTS, Duration::from_secs(20)).await;
+        tokio::time::sleep(QUIET).await;
+        assert_eq!(inbox.events().len(), EVENTS, "{:?}", inbox.kinds_and_keys());
+        for kind in [EventType::Create, EventType::Update, EventType::SoftDelete, EventType::Restore, EventType::Delete] {
+            assert!(events.iter().any(|e| e.event_type == kind), "a {kind:?} event");
+        }
+        for event in &events {
+            let payload = event.payload.as_object().expect("a row");
+            assert!(payload.contains_key("name") && payload.contains_key("__tags__"), "{payload:?}");
+            assert!(!payload.contains_key("password_hash") && !payload.contains_key("salt"), "{event:?}");
+            assert!(!serde_json::to_string(event).unwrap().contains(SECRET), "{event:?}");
+        }
+        // What the log holds, as a listener starting from its beginning reads it.
+        let log = storehaus.pool().event_source().await.unwrap();
+        let stored = log.read(Position::default(), 1_000).await.unwrap().events;
+        assert_eq!(stored.len(), EVENTS);
+        assert!(stored.iter().all(|e| !e.payload.to_string().contains(SECRET)), "{stored:?}");
+        if storehaus.pool().signals_cross_process() {
+            let sql = format!("SELECT count(*) FROM storehaus_events WHERE payload::text LIKE '%{SECRET}%'");
+            assert_eq!(raw::int(&storehaus, &sql).await, 0, "storehaus_events holds a secret");
+        }
+        // The rows themselves keep their secrets.
+        let kept = raw::int(&storehaus, "SELECT count(*) FROM signal_accounts WHERE password_hash LIKE 's3cr3t%'").await;
+        assert_eq!(kept, 3);
         manager.shutdown().await;
     }
 }
