@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storehaus::prelude::*;
-use storehaus::signals::{DatabaseEvent, EventType};
+use storehaus::signals::{DatabaseEvent, EventType, Position, Subscription};
 use storehaus::testing::{TestDatabase, TestSqlite};
 use storehaus_suite::{TestBackend, on_both_backends, pg, raw};
 
@@ -40,16 +40,7 @@ struct Inbox(Arc<Mutex<Vec<DatabaseEvent>>>);
 
 impl Inbox {
     fn attach(&self, manager: &SignalManager) {
-        let inbox = self.clone();
-        manager
-            .add_callback(move |event| {
-                let inbox = inbox.clone();
-                async move {
-                    inbox.0.lock().unwrap().push(event);
-                    Ok(())
-                }
-            })
-            .unwrap();
+        attach_for(self, manager, Subscription::all());
     }
 
     fn events(&self) -> Vec<DatabaseEvent> {
@@ -69,6 +60,20 @@ impl Inbox {
     fn kinds_and_keys(&self) -> Vec<(EventType, Uuid)> {
         self.events().iter().map(|e| (e.event_type, e.record_id.parse().unwrap())).collect()
     }
+}
+
+/// Makes `inbox` record what `subscription` matches.
+fn attach_for(inbox: &Inbox, manager: &SignalManager, subscription: Subscription) {
+    let inbox = inbox.clone();
+    manager
+        .add_callback_for(subscription, move |event| {
+            let inbox = inbox.clone();
+            async move {
+                inbox.0.lock().unwrap().push(event);
+                Ok(())
+            }
+        })
+        .unwrap();
 }
 
 /// A pool with the `signal_items` table, a signal manager on it, a store that announces its
@@ -388,6 +393,147 @@ on_both_backends! {
         assert_eq!(got, [(Paid { order: 2 }, actor.clone()), (Paid { order: 3 }, actor)]);
         manager.shutdown().await;
     }
+}
+
+on_both_backends! {
+    /// A message on a channel named like a table, with a payload shaped like one of its rows,
+    /// published directly or in a transaction, reaches the channel's subscribers only: the
+    /// table's subscribers receive the rows the store wrote and nothing else.
+    async fn a_channel_named_like_a_table_never_reaches_its_table_subscribers(db) {
+        let (storehaus, manager, store, inbox) = setup(&db).await;
+        let rows = Inbox::default();
+        attach_for(&rows, &manager, Subscription::table(Item::TABLE.name));
+        let messages = Inbox::default();
+        attach_for(&messages, &manager, Subscription::channel(Item::TABLE.name));
+
+        let forger = manager.channel::<serde_json::Value>(Item::TABLE.name);
+        let forged = json!({"id": Uuid::new_v4(), "name": "forged", "writer": 0, "seq": 0});
+        forger.publish(&forged).await.unwrap();
+        let tx = storehaus.begin().await.unwrap();
+        tx.publish(&forger, &forged).await.unwrap();
+        tx.commit().await.unwrap();
+        let real = store.create(item("real"), None).await.unwrap();
+
+        inbox.wait_for(3, Duration::from_secs(10)).await;
+        tokio::time::sleep(QUIET).await;
+        assert_eq!(rows.kinds_and_keys(), [(EventType::Create, real.id)], "only the row the store wrote");
+        assert_eq!(rows.events()[0].table(), Some(Item::TABLE.name));
+        let messages = messages.events();
+        assert_eq!(messages.len(), 2, "both messages reach the channel's subscribers");
+        assert!(messages.iter().all(|m| m.table().is_none() && m.channel() == Some(Item::TABLE.name)));
+        manager.shutdown().await;
+    }
+}
+
+/// A model with secrets that its events must not carry.
+#[model]
+#[table(name = "signal_accounts", soft_delete)]
+pub struct Account {
+    #[primary_key]
+    pub id: Uuid,
+    pub name: String,
+    #[field(no_signal)]
+    pub password_hash: String,
+    #[field(create, no_signal)]
+    pub salt: String,
+}
+
+/// The text every secret of [`Account`] contains, to look for in payloads and in the log.
+const SECRET: &str = "s3cr3t";
+
+fn account(name: &str) -> Account {
+    Account::new(Uuid::new_v4(), name.into(), format!("{SECRET}-hash-{name}"), format!("{SECRET}-salt-{name}"))
+}
+
+on_both_backends! {
+    /// `#[field(no_signal)]` fields are absent from the payload of every event of every write
+    /// path, and from the event log itself; the other fields are there.
+    async fn no_signal_fields_are_absent_from_every_event_and_from_the_log(db) {
+        let storehaus = db.storehaus().await;
+        storehaus.auto_migrate::<Account>(false).await.unwrap();
+        let manager = storehaus.signal_manager(config()).await.unwrap();
+        let store = GenericStore::<Account>::new(storehaus.pool().clone(), Some(manager.clone()), None);
+        let inbox = Inbox::default();
+        inbox.attach(&manager);
+
+        let a = store.create(account("a"), Some(vec!["t".into()])).await.unwrap();
+        store.update(&a.id, Account { name: "a2".into(), ..account("a") }, None).await.unwrap();
+        store.add_tags(&a.id, ["u"]).await.unwrap();
+        store.set_tags(&a.id, ["v"]).await.unwrap();
+        let mut record = store.get_by_id(&a.id).await.unwrap().unwrap();
+        record.name = "saved".into();
+        store.save(&record).await.unwrap();
+        store.delete(&a.id).await.unwrap();
+        store.restore(&a.id).await.unwrap();
+        let many = store.create_many(vec![account("m1"), account("m2")], None).await.unwrap();
+        store.update_many(vec![(many[0].id, Account { name: "m1b".into(), ..account("m1") })]).await.unwrap();
+        let starts_with_m = || QueryBuilder::new().filter(QueryFilter::like("name", "m%"));
+        store
+            .update_where(starts_with_m(), UpdateSet::new().set("password_hash", json!(format!("{SECRET}-new"))))
+            .await
+            .unwrap();
+        store.delete_where(starts_with_m()).await.unwrap();
+        store.restore_where(starts_with_m().only_deleted()).await.unwrap();
+        let u = account("u");
+        store.upsert(u.clone(), None).await.unwrap();
+        store.upsert(Account { name: "u2".into(), ..u.clone() }, None).await.unwrap();
+        store.upsert_many(vec![account("w"), Account { name: "u3".into(), ..u.clone() }], None).await.unwrap();
+        store.delete_many(vec![u.id]).await.unwrap();
+        store.force_delete(&a.id).await.unwrap();
+        store.force_delete_where(starts_with_m().with_deleted()).await.unwrap();
+        let tx = storehaus.begin().await.unwrap();
+        store.with_transaction(&tx).create(account("tx"), None).await.unwrap();
+        tx.commit().await.unwrap();
+
+        const EVENTS: usize = 25;
+        let events = inbox.wait_for(EVENTS, Duration::from_secs(20)).await;
+        tokio::time::sleep(QUIET).await;
+        assert_eq!(inbox.events().len(), EVENTS, "{:?}", inbox.kinds_and_keys());
+        for kind in [EventType::Create, EventType::Update, EventType::SoftDelete, EventType::Restore, EventType::Delete] {
+            assert!(events.iter().any(|e| e.event_type == kind), "a {kind:?} event");
+        }
+        for event in &events {
+            let payload = event.payload.as_object().expect("a row");
+            assert!(payload.contains_key("name") && payload.contains_key("__tags__"), "{payload:?}");
+            assert!(!payload.contains_key("password_hash") && !payload.contains_key("salt"), "{event:?}");
+            assert!(!serde_json::to_string(event).unwrap().contains(SECRET), "{event:?}");
+        }
+        // What the log holds, as a listener starting from its beginning reads it.
+        let log = storehaus.pool().event_source().await.unwrap();
+        let stored = log.read(Position::default(), 1_000).await.unwrap().events;
+        assert_eq!(stored.len(), EVENTS);
+        assert!(stored.iter().all(|e| !e.payload.to_string().contains(SECRET)), "{stored:?}");
+        if storehaus.pool().signals_cross_process() {
+            let sql = format!("SELECT count(*) FROM storehaus_events WHERE payload::text LIKE '%{SECRET}%'");
+            assert_eq!(raw::int(&storehaus, &sql).await, 0, "storehaus_events holds a secret");
+        }
+        // The rows themselves keep their secrets.
+        let kept = raw::int(&storehaus, "SELECT count(*) FROM signal_accounts WHERE password_hash LIKE 's3cr3t%'").await;
+        assert_eq!(kept, 3);
+        manager.shutdown().await;
+    }
+}
+
+/// A message published by another process on a channel named like a table never reaches the
+/// table's subscribers here.
+#[tokio::test]
+async fn a_channel_from_another_process_never_reaches_table_subscribers() {
+    let Some(db) = TestDatabase::new().await else { return };
+    let (_listening, manager, store, inbox) = setup(&db).await;
+    let rows = Inbox::default();
+    attach_for(&rows, &manager, Subscription::table(Item::TABLE.name));
+    let (_other, other_manager, _other_store, _other_inbox) = setup(&db).await;
+
+    let forged = json!({"id": Uuid::new_v4(), "name": "forged", "writer": 0, "seq": 0});
+    other_manager.channel::<serde_json::Value>(Item::TABLE.name).publish(&forged).await.unwrap();
+    let real = store.create(item("real"), None).await.unwrap();
+
+    let events = inbox.wait_for(2, Duration::from_secs(10)).await;
+    assert!(events.iter().any(|e| e.channel() == Some(Item::TABLE.name)), "the message crossed: {events:?}");
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(rows.kinds_and_keys(), [(EventType::Create, real.id)], "only the row the store wrote");
+    manager.shutdown().await;
+    other_manager.shutdown().await;
 }
 
 /// Settings for the shutdown tests: the default heartbeat, so that a write transaction of some

@@ -52,9 +52,16 @@ impl Field<'_> {
             return Writes { create: true, update: false };
         }
         match &self.flags {
-            None => Writes { create: true, update: true },
-            Some(flags) => Writes { create: flags.create.is_some(), update: flags.update.is_some() },
+            Some(flags) if flags.chooses_writes() => {
+                Writes { create: flags.create.is_some(), update: flags.update.is_some() }
+            }
+            _ => Writes { create: true, update: true },
         }
+    }
+
+    /// Whether change-event payloads carry this field: all but `#[field(no_signal)]` ones.
+    pub fn signal(&self) -> bool {
+        self.flags.as_ref().is_none_or(|flags| flags.no_signal.is_none())
     }
 }
 

@@ -131,15 +131,26 @@ pub fn table(cx: &Ctxt, attr: &Attribute) -> TableArgs {
     args
 }
 
-/// `#[field(create, update)]` / `#[field(readonly)]`.
+/// `#[field(create, update)]` / `#[field(readonly)]`, and `#[field(no_signal)]` alone or with
+/// either.
 #[derive(Default)]
 pub struct FieldArgs {
     pub create: Option<Ident>,
     pub update: Option<Ident>,
     pub readonly: Option<Ident>,
+    /// Left out of change-event payloads.
+    pub no_signal: Option<Ident>,
 }
 
-const FIELD_KEYS: &str = "`create`, `update` or `readonly`";
+impl FieldArgs {
+    /// Whether the attribute says which writes include the field; without `create`, `update` or
+    /// `readonly` (as in `#[field(no_signal)]`) a field is written on create and update.
+    pub fn chooses_writes(&self) -> bool {
+        self.create.is_some() || self.update.is_some() || self.readonly.is_some()
+    }
+}
+
+const FIELD_KEYS: &str = "`create`, `update`, `readonly` or `no_signal`";
 
 pub fn field(cx: &Ctxt, attr: &Attribute) -> FieldArgs {
     let mut args = FieldArgs::default();
@@ -162,6 +173,7 @@ pub fn field(cx: &Ctxt, attr: &Attribute) -> FieldArgs {
             "create" => &mut args.create,
             "update" => &mut args.update,
             "readonly" => &mut args.readonly,
+            "no_signal" => &mut args.no_signal,
             _ => {
                 cx.error_spanned_by(key, format!("unknown `#[field]` key `{key}`; expected {FIELD_KEYS}"));
                 continue;

@@ -69,6 +69,12 @@ fn check_primary_key(cx: &Ctxt, model: &Container<'_>) {
                 format!("the primary key is written on create and never updated, so `{key}` cannot apply to it"),
             );
         }
+        if let Some(key) = &flags.no_signal {
+            cx.error_spanned_by(
+                key,
+                "every event carries the primary key as its `record_id`, so `no_signal` cannot apply to it",
+            );
+        }
     }
 }
 

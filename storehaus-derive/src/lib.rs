@@ -57,6 +57,7 @@ use proc_macro::TokenStream;
 /// | no `#[field]` | written on create and on update |
 /// | `#[field(create)]` / `#[field(update)]` | written on create only / on update only |
 /// | `#[field(readonly)]` | never written by StoreHaus |
+/// | `#[field(no_signal)]` | left out of change-event payloads (combines with the flags above) |
 /// | `#[index]`, `#[unique]` on a field | an index on that column |
 ///
 /// A field that creates do not write must be an `Option`. Every field type implements

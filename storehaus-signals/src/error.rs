@@ -1,6 +1,6 @@
 //! [`SignalError`]: what can go wrong in the signal layer.
 
-use crate::{ConfigError, SourceError};
+use crate::{ConfigError, EventType, SourceError};
 
 /// An error of the signal layer.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +29,16 @@ pub enum SignalError {
         /// What serde reported.
         #[source]
         source: serde_json::Error,
+    },
+
+    /// A row event was read as a channel message ([`Envelope::from_event`](crate::Envelope::from_event)):
+    /// the two never stand in for each other, whatever the row holds.
+    #[error("a `{}` event of table `{table}` is not a channel message", event_type.as_str())]
+    NotAChannelMessage {
+        /// The table of the row.
+        table: String,
+        /// What happened to the row.
+        event_type: EventType,
     },
 
     /// The manager was shut down; it takes no new callbacks.

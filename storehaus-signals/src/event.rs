@@ -56,7 +56,8 @@ pub struct DatabaseEvent {
     pub id: i64,
     /// What happened.
     pub event_type: EventType,
-    /// The table of the row (for [`EventType::Channel`], the channel name).
+    /// The table of the row (for [`EventType::Channel`], the channel name; see
+    /// [`table`](Self::table) and [`channel`](Self::channel), which tell the two apart).
     pub table_name: String,
     /// The row's primary key, as text.
     pub record_id: String,
@@ -87,6 +88,18 @@ impl DatabaseEvent {
             payload,
             timestamp: Utc::now(),
         }
+    }
+
+    /// The table whose row changed; `None` for a channel message, whose `table_name` is its
+    /// channel. Match on this rather than on `table_name` so that a message on a channel named
+    /// like a table is never taken for a change of that table.
+    pub fn table(&self) -> Option<&str> {
+        (self.event_type != EventType::Channel).then_some(self.table_name.as_str())
+    }
+
+    /// The channel of a channel message; `None` for a row event.
+    pub fn channel(&self) -> Option<&str> {
+        (self.event_type == EventType::Channel).then_some(self.table_name.as_str())
     }
 
     /// The event with `tags` as the row's tags.

@@ -87,6 +87,11 @@ impl TableDef {
         system::SYSTEM_COLUMNS.iter().filter(|c| c.applies_to(self))
     }
 
+    /// The declared columns that change-event payloads leave out (`#[field(no_signal)]`).
+    pub fn no_signal_columns(&self) -> impl Iterator<Item = &'static ColumnDef> + '_ {
+        self.columns.iter().filter(|c| !c.signal)
+    }
+
     /// The declared columns that `write` includes.
     pub fn written_columns(&self, write: Write) -> impl Iterator<Item = &'static ColumnDef> + '_ {
         self.columns.iter().filter(move |c| c.written_on(write))
@@ -108,6 +113,8 @@ pub struct ColumnDef {
     pub create: bool,
     /// Written by updates.
     pub update: bool,
+    /// Carried in change-event payloads; `false` for a `#[field(no_signal)]` field.
+    pub signal: bool,
 }
 
 impl ColumnDef {

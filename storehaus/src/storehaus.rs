@@ -150,6 +150,10 @@ impl StoreHaus {
     ///
     /// Connections held elsewhere (a [`Transaction`](crate::Transaction) still open, a stream
     /// still being read) keep `close` waiting until they are dropped.
+    ///
+    /// On PostgreSQL every connection has said goodbye to the server when `close` returns; the
+    /// server ends the sessions moments later, as each backend process exits on its own, so they
+    /// may still show in `pg_stat_activity` for some milliseconds.
     pub async fn close(&self) {
         let managers = std::mem::take(&mut *self.signal_managers.lock().unwrap_or_else(PoisonError::into_inner));
         for manager in managers.iter().filter_map(Weak::upgrade) {

@@ -1,6 +1,6 @@
 //! Graceful shutdown. Promises: `StoreHaus::close()` ends the signal listener, the pool and every
-//! background task within 10 s, even while other tasks are still calling the store, and leaves
-//! no session of its own in `pg_stat_activity`; a signal manager's `shutdown` returns within
+//! background task within 10 s, even while other tasks are still calling the store, and the
+//! server ends its sessions moments after; a signal manager's `shutdown` returns within
 //! `heartbeat_seconds` when its database stops answering, and what it could not deliver stays in
 //! the log.
 

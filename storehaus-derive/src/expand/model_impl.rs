@@ -104,6 +104,7 @@ fn column_def(field: &Field<'_>) -> TokenStream {
     let primary_key = field.primary_key.is_some();
     let writes = field.writes();
     let (create, update) = (writes.create, writes.update);
+    let signal = field.signal();
     quote! {
         ::storehaus::__private::ColumnDef {
             name: #name,
@@ -112,6 +113,7 @@ fn column_def(field: &Field<'_>) -> TokenStream {
             primary_key: #primary_key,
             create: #create,
             update: #update,
+            signal: #signal,
         }
     }
 }

@@ -64,6 +64,7 @@ fn primary_key_errors() {
     assert_error(key(quote!(#[primary_key] #[field(update)])), "never updated, so `update` cannot apply");
     assert_error(key(quote!(#[primary_key] #[field(readonly)])), "never updated, so `readonly` cannot apply");
     assert!(errors(key(quote!(#[primary_key] #[field(create)]))).is_empty());
+    assert_error(key(quote!(#[primary_key] #[field(no_signal)])), "`no_signal` cannot apply to it");
 }
 
 #[test]
@@ -77,6 +78,10 @@ fn field_flag_errors() {
     assert_error(with_field(quote!(#[field(create = true)])), "takes no value");
     assert_error(with_field(quote!(#[field(update(x))])), "takes no arguments");
     assert!(errors(with_field(quote!(#[field(update, create)]))).is_empty());
+    assert_error(with_field(quote!(#[field(no_signal, no_signal)])), "duplicate `no_signal`");
+    assert_error(with_field(quote!(#[field(no_signal = false)])), "takes no value");
+    assert!(errors(with_field(quote!(#[field(no_signal)]))).is_empty());
+    assert!(errors(with_field(quote!(#[field(readonly, no_signal)]))).is_empty());
 }
 
 #[test]
@@ -200,7 +205,7 @@ fn every_error_is_reported_at_once() {
         [
             "`#[model]` takes no arguments; table options go in `#[table(..)]`",
             "unknown `#[table]` key `bogus`; expected `name`, `soft_delete`, `auto_soft_delete` or `versioned`",
-            "unknown `#[field]` key `nope`; expected `create`, `update` or `readonly`",
+            "unknown `#[field]` key `nope`; expected `create`, `update`, `readonly` or `no_signal`",
             "the table name cannot be empty",
             "a model needs one field marked `#[primary_key]`",
             "`__tags__` is reserved: names that start and end with `__` belong to system columns",

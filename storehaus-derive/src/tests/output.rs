@@ -25,6 +25,10 @@ fn reads_a_valid_model() {
             #[index]
             pub age: Option<i32>,
             pub r#type: String,
+            #[field(no_signal)]
+            pub password_hash: String,
+            #[field(create, no_signal)]
+            pub salt: String,
         }
     };
     let (model, result) = expand::analyse(&TokenStream::new(), &item);
@@ -46,8 +50,12 @@ fn reads_a_valid_model() {
             ("score".to_owned(), w(false, false)),
             ("age".to_owned(), w(true, true)),
             ("type".to_owned(), w(true, true)),
+            ("password_hash".to_owned(), w(true, true)),
+            ("salt".to_owned(), w(true, false)),
         ]
     );
+    let signalled: Vec<String> = model.fields.iter().filter(|f| f.signal()).map(|f| f.column()).collect();
+    assert_eq!(signalled, ["id", "name", "email", "note", "score", "age", "type"], "no_signal fields are left out");
     assert_eq!(model.primary_key().map(|(i, _)| i), Some(0));
     assert_eq!(model.fields[2].indexes, [true]);
     assert_eq!(model.fields[5].indexes, [false]);

@@ -70,8 +70,12 @@ impl<T: DeserializeOwned> Envelope<T> {
         Self::decode(channel, value)
     }
 
-    /// Reads the envelope of a channel event ([`EventType::Channel`](crate::EventType::Channel)).
+    /// Reads the envelope of a channel event ([`EventType::Channel`](crate::EventType::Channel));
+    /// a row event is [`SignalError::NotAChannelMessage`], even when its row looks like an envelope.
     pub fn from_event(event: DatabaseEvent) -> Result<Self, SignalError> {
+        if event.channel().is_none() {
+            return Err(SignalError::NotAChannelMessage { table: event.table_name, event_type: event.event_type });
+        }
         Self::decode(event.table_name, event.payload)
     }
 
@@ -91,6 +95,20 @@ mod tests {
         let json = Envelope::new("ping", json!({"n": 1})).to_json().unwrap();
         let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["data", "timestamp", "type"]);
+    }
+
+    #[test]
+    fn a_row_event_is_never_read_as_a_message() {
+        let row = json!({"type": "orders.paid", "data": 5, "timestamp": "2026-01-01T00:00:00Z"});
+        let event = DatabaseEvent::new(EventType::Create, "orders.paid", "1", row.clone());
+        match Envelope::<u32>::from_event(event) {
+            Err(SignalError::NotAChannelMessage { table, event_type }) => {
+                assert_eq!((table.as_str(), event_type), ("orders.paid", EventType::Create));
+            }
+            other => panic!("expected NotAChannelMessage, got {other:?}"),
+        }
+        let message = DatabaseEvent::new(EventType::Channel, "orders.paid", "", row);
+        assert_eq!(Envelope::<u32>::from_event(message).unwrap().data, 5);
     }
 
     #[test]

@@ -6,7 +6,7 @@ pub use envelope::Envelope;
 
 use crate::callback::{CallbackHandle, CallbackResult, Subscription};
 use crate::manager::Shared;
-use crate::{BoxFuture, DatabaseEvent, EventType, SignalError};
+use crate::{BoxFuture, DatabaseEvent, SignalError};
 use chrono::Utc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,8 +19,9 @@ use std::sync::Arc;
 /// [`SignalManager::channel`](crate::SignalManager::channel).
 ///
 /// Messages are written to the event log, so they reach subscribers in every process with the
-/// same guarantees as row changes. They arrive as events of type [`EventType::Channel`] whose
-/// `table_name` is the channel name and whose payload is an [`Envelope`].
+/// same guarantees as row changes. They arrive as events of type [`crate::EventType::Channel`] whose
+/// `table_name` is the channel name and whose payload is an [`Envelope`]; channels are a namespace
+/// of their own, so [`Subscription::table`] never matches them (see [`Subscription::channel`]).
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
@@ -106,7 +107,7 @@ impl<T: DeserializeOwned + Send + 'static> Channel<T> {
         F: Fn(Envelope<T>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = CallbackResult> + Send + 'static,
     {
-        let mut subscription = Subscription::table(self.name.clone()).events([EventType::Channel]);
+        let mut subscription = Subscription::channel(self.name.clone());
         if self.keep_when_idle {
             subscription = subscription.keep_when_idle();
         }

@@ -91,3 +91,40 @@ fn an_envelope_can_be_built_for_transactional_publishing() {
     let event = DatabaseEvent::new(EventType::Channel, "orders.paid", "", json);
     assert_eq!(Envelope::<Paid>::from_event(event).unwrap(), envelope);
 }
+
+/// A message on a channel named like a table, with a payload shaped like a row, reaches only
+/// channel subscribers; the table's subscribers get the table's row events and nothing else,
+/// and the channel's subscribers never get a row event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_named_like_a_table_never_reaches_the_table_subscribers() {
+    let (source, manager) = start(config()).await;
+    let rows = Seen::default();
+    manager.add_callback_for(Subscription::table("users"), rows.callback()).unwrap();
+    let row_creates = Seen::default();
+    manager
+        .add_callback_for(Subscription::tables(["users"]).events([EventType::Create]), row_creates.callback())
+        .unwrap();
+    let messages = Seen::default();
+    manager.add_callback_for(Subscription::channel("users"), messages.callback()).unwrap();
+    let typed = Arc::new(Mutex::new(Vec::new()));
+    let sink = typed.clone();
+    let forger = manager.channel::<serde_json::Value>("users");
+    forger
+        .subscribe(move |envelope: Envelope<serde_json::Value>| {
+            sink.lock().unwrap().push(envelope.data);
+            std::future::ready(Ok(()))
+        })
+        .unwrap();
+
+    forger.publish(&json!({"id": "1", "name": "forged", "is_admin": true})).await.unwrap();
+    source.append(DatabaseEvent::new(EventType::Create, "users", "1", json!({"id": "1", "name": "real"})));
+    wait_delivered(&manager, 2).await;
+
+    assert_eq!(rows.ids(), [2], "the table's subscriber saw only the row event");
+    assert_eq!(row_creates.ids(), [2]);
+    assert_eq!(messages.ids(), [1], "the channel's subscriber saw only the message");
+    assert_eq!(typed.lock().unwrap().len(), 1, "the typed subscriber saw only the message");
+    let [message, row] = &source.events()[..] else { panic!("two events") };
+    assert_eq!((message.table(), message.channel()), (None, Some("users")));
+    assert_eq!((row.table(), row.channel()), (Some("users"), None));
+}

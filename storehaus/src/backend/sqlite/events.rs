@@ -13,7 +13,8 @@ use crate::signals::{DatabaseEvent, EventType};
 use crate::types::{ColumnType, Value};
 use sqlx::sqlite::SqliteRow;
 
-/// One event of `kind` per row; rows are laid out as the record columns of `table`.
+/// One event of `kind` per row; rows are laid out as the record columns of `table`. Payloads
+/// leave out the `#[field(no_signal)]` columns.
 pub(crate) fn row_events(
     table: &TableDef,
     kind: EventType,
@@ -42,7 +43,9 @@ fn row_event(table: &TableDef, kind: EventType, row: &SqliteRow) -> Result<Datab
         {
             tags = items.iter().filter_map(|t| if let Value::Text(t) = t { Some(t.clone()) } else { None }).collect();
         }
-        payload.insert(name.to_owned(), to_json(value, ty));
+        if table.column(name).is_none_or(|column| column.signal) {
+            payload.insert(name.to_owned(), to_json(value, ty));
+        }
     }
     Ok(DatabaseEvent { tags, ..DatabaseEvent::new(kind, table.name, record_id, serde_json::Value::Object(payload)) })
 }

@@ -63,7 +63,15 @@ fn dates_times_and_bytes_round_trip_on_a_table_that_has_them_not_null() {
     use crate::model::{ColumnDef, TableDef};
     use crate::types::{ColumnType, ScalarType};
     const fn c(name: &'static str, s: ScalarType, pk: bool) -> ColumnDef {
-        ColumnDef { name, ty: ColumnType::Scalar(s), nullable: false, primary_key: pk, create: true, update: true }
+        ColumnDef {
+            name,
+            ty: ColumnType::Scalar(s),
+            nullable: false,
+            primary_key: pk,
+            create: true,
+            update: true,
+            signal: true,
+        }
     }
     static EVENTS: TableDef = TableDef {
         name: "events",

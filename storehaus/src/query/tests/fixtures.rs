@@ -4,7 +4,15 @@ use crate::model::{Column, ColumnDef, TableDef};
 use crate::types::{ColumnType, ScalarType};
 
 const fn column(name: &'static str, scalar: ScalarType, nullable: bool) -> ColumnDef {
-    ColumnDef { name, ty: ColumnType::Scalar(scalar), nullable, primary_key: false, create: true, update: true }
+    ColumnDef {
+        name,
+        ty: ColumnType::Scalar(scalar),
+        nullable,
+        primary_key: false,
+        create: true,
+        update: true,
+        signal: true,
+    }
 }
 
 const fn array(name: &'static str, scalar: ScalarType) -> ColumnDef {

@@ -3,7 +3,15 @@ use crate::model::{ColumnDef, IndexDef};
 use crate::types::ScalarType;
 
 const fn column(name: &'static str, scalar: ScalarType, nullable: bool, primary_key: bool) -> ColumnDef {
-    ColumnDef { name, ty: ColumnType::Scalar(scalar), nullable, primary_key, create: true, update: !primary_key }
+    ColumnDef {
+        name,
+        ty: ColumnType::Scalar(scalar),
+        nullable,
+        primary_key,
+        create: true,
+        update: !primary_key,
+        signal: true,
+    }
 }
 
 const TABLE: TableDef = TableDef {

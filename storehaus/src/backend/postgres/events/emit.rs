@@ -25,11 +25,7 @@ fn event_type(kind: EventKind) -> &'static str {
 pub(crate) fn with_events(write: &str, table: &TableDef, kind: EventKind) -> String {
     let key = quote_ident(table.primary_key().name);
     let table_literal = quote_literal(table.name);
-    let payload = if kind == EventKind::Upsert {
-        "to_jsonb(\"__w\".*) - '__inserted'".to_owned()
-    } else {
-        "to_jsonb(\"__w\".*)".to_owned()
-    };
+    let payload = payload(table, kind);
     let output = if kind == EventKind::Upsert {
         record_columns(table).map(|c| format!("\"__w\".{}", quote_ident(c))).collect::<Vec<_>>().join(", ")
     } else {
@@ -42,6 +38,21 @@ pub(crate) fn with_events(write: &str, table: &TableDef, kind: EventKind) -> Str
          SELECT {output} FROM \"__w\"",
         kind = event_type(kind),
     )
+}
+
+/// The payload of one event: the written row as JSON, without the `#[field(no_signal)]` columns
+/// (and the upsert's `"__inserted"`), so those never reach the event log.
+fn payload(table: &TableDef, kind: EventKind) -> String {
+    let mut left_out: Vec<&str> = table.no_signal_columns().map(|c| c.name).collect();
+    if kind == EventKind::Upsert {
+        left_out.push("__inserted");
+    }
+    let mut payload = "to_jsonb(\"__w\".*)".to_owned();
+    for name in left_out {
+        payload.push_str(" - ");
+        payload.push_str(&quote_literal(name));
+    }
+    payload
 }
 
 #[cfg(test)]

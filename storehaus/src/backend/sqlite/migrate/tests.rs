@@ -11,7 +11,15 @@ async fn plan(pool: &SqlitePool, table: &TableDef, options: &MigrateOptions) -> 
 }
 
 const fn column(name: &'static str, scalar: ScalarType, nullable: bool) -> ColumnDef {
-    ColumnDef { name, ty: ColumnType::Scalar(scalar), nullable, primary_key: false, create: true, update: true }
+    ColumnDef {
+        name,
+        ty: ColumnType::Scalar(scalar),
+        nullable,
+        primary_key: false,
+        create: true,
+        update: true,
+        signal: true,
+    }
 }
 
 const ID: ColumnDef = ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::Uuid, false) };

@@ -49,6 +49,7 @@ fn tags_and_arrays_use_json_each() {
         primary_key: false,
         create: true,
         update: true,
+        signal: true,
     };
     let array = Condition::Array { column: ColumnRef::Declared(&MAYBE), values: vec![Value::Integer(7)], all: true };
     let text = condition_text(&array).unwrap();

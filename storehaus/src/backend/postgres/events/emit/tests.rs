@@ -12,12 +12,27 @@ const TABLE: TableDef = TableDef {
         primary_key: true,
         create: true,
         update: false,
+        signal: true,
     }],
     primary_key: 0,
     indexes: &[],
     soft_delete: false,
     versioned: false,
 };
+
+#[test]
+fn payloads_leave_out_no_signal_columns() {
+    const COLUMNS: &[ColumnDef] = &[
+        TABLE.columns[0],
+        ColumnDef { name: "pass'word", primary_key: false, update: true, signal: false, ..TABLE.columns[0] },
+        ColumnDef { name: "name", primary_key: false, update: true, ..TABLE.columns[0] },
+    ];
+    const SECRET: TableDef = TableDef { columns: COLUMNS, ..TABLE };
+    let sql = with_events("DELETE FROM \"it's\" RETURNING *", &SECRET, EventKind::Delete);
+    assert!(sql.contains("to_jsonb(\"__w\".*) - 'pass''word' FROM"), "{sql}");
+    let sql = with_events("INSERT INTO \"it's\" RETURNING *", &SECRET, EventKind::Upsert);
+    assert!(sql.contains("to_jsonb(\"__w\".*) - 'pass''word' - '__inserted' FROM"), "{sql}");
+}
 
 #[test]
 fn wraps_a_write_in_one_statement() {
