@@ -284,6 +284,26 @@ impl<'a, B: Backend> Executor<'a, B> {
         Ok(())
     }
 
+    /// Runs a write and reads the rows it returns, all or nothing: a returned row that does not
+    /// decode undoes the write instead of leaving behind a row no read gets past. On the pool the
+    /// write runs in a transaction of its own, committed once its rows are read; in the caller's
+    /// transaction, such a failure keeps the transaction from committing.
+    pub(crate) async fn write<R>(
+        self,
+        work: impl AsyncFnOnce(Executor<'_, B>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        match self {
+            Executor::Pool(_) => self.atomically(work).await,
+            Executor::Tx(cell) => {
+                let result = work(self).await;
+                if let Err(StoreError::Decode { .. }) = result {
+                    cell.state.lock().await.aborted = true;
+                }
+                result
+            }
+        }
+    }
+
     /// Runs `work` atomically: in the caller's transaction, or in one of its own that commits when
     /// `work` succeeds and rolls back when it fails.
     pub(crate) async fn atomically<R>(
