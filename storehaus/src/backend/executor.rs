@@ -141,7 +141,7 @@ pub(crate) fn finished() -> StoreError {
 }
 
 /// Whether a failed statement stops the transaction from committing: a row that did not decode
-/// does not, as nothing failed on the server.
+/// does not, as nothing failed on the server (unless a write returned it: see `Executor::write`).
 fn aborts_transaction(error: &StoreError) -> bool {
     match error {
         StoreError::UniqueViolation { .. } => true,
