@@ -62,8 +62,8 @@ pub(crate) mod wire;
 
 pub(crate) use json::check_json;
 pub use json::{Json, MAX_JSON_DEPTH};
-pub(crate) use range::check_storable;
 pub use range::STORABLE_YEARS;
+pub(crate) use range::check_storable;
 pub use value::Value;
 
 use std::fmt;

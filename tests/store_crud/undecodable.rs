@@ -41,7 +41,8 @@ async fn stamped_store<B: TestBackend>(db: &B) -> (StoreHaus, GenericStore<Stamp
 async fn poison_inserts<B: TestBackend>(storehaus: &StoreHaus) {
     let default = unreadable_time::<B>();
     if B::NAME == "postgres" {
-        raw::execute(storehaus, &format!(r#"ALTER TABLE "stamped" ALTER COLUMN "reviewed" SET DEFAULT {default}"#)).await;
+        raw::execute(storehaus, &format!(r#"ALTER TABLE "stamped" ALTER COLUMN "reviewed" SET DEFAULT {default}"#))
+            .await;
     } else {
         // SQLite cannot change a column's default: the column is added again with one (on one
         // connection), and the rows already there get their NULL back.
