@@ -170,9 +170,15 @@ async fn each_chunk<B: Backend, I: Sync, T: Model>(
     items: &[I],
     bind_chunk: impl Fn(&[I]) -> Result<B::Arguments>,
 ) -> Result<Vec<Record<T>>> {
+    let mut chunks = items.chunks(rows);
+    // Bound before the write starts, so a bad value in a one-chunk call sends nothing at all.
+    let first = chunks.next().map(&bind_chunk).transpose()?;
     exec.write(async |exec| {
         let mut records = Vec::with_capacity(items.len());
-        for chunk in items.chunks(rows) {
+        if let Some(args) = first {
+            records.extend(exec.fetch_records::<T>(sql.clone(), args).await?);
+        }
+        for chunk in chunks {
             let args = bind_chunk(chunk)?;
             records.extend(exec.fetch_records::<T>(sql.clone(), args).await?);
         }
