@@ -22,6 +22,9 @@
 //! | `Vec<T>` of the scalars above | `T[]` |
 //! | `Option<T>` | the column of `T`, nullable |
 //!
+//! Dates and times are stored for the years in [`STORABLE_YEARS`] (1 to 9999) on every backend; a
+//! write or filter value outside them is refused with `StoreError::Validation` naming the field.
+//!
 //! A newtype or enum of your own implements [`SqlType`] by delegating to a type above:
 //!
 //! ```
@@ -53,11 +56,14 @@
 pub(crate) mod fixtures;
 mod impls;
 mod json;
+mod range;
 mod value;
 pub(crate) mod wire;
 
 pub(crate) use json::check_json;
 pub use json::{Json, MAX_JSON_DEPTH};
+pub use range::STORABLE_YEARS;
+pub(crate) use range::check_storable;
 pub use value::Value;
 
 use std::fmt;

@@ -208,8 +208,12 @@ fn config() -> Config {
 struct Statements(Arc<Mutex<Vec<String>>>);
 
 impl Statements {
+    /// The statements recorded since the last call, without the `COMMIT` or `ROLLBACK` a write
+    /// on the pool ends its own transaction with: they carry no values.
     fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap())
+        let mut sent = std::mem::take(&mut *self.0.lock().unwrap());
+        sent.retain(|sql| !matches!(sql.as_str(), "BEGIN" | "COMMIT" | "ROLLBACK"));
+        sent
     }
 }
 

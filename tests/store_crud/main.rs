@@ -8,8 +8,10 @@ use std::time::Duration;
 use storehaus::prelude::*;
 use storehaus_suite::{TestBackend, on_both_backends, raw};
 
+mod dates;
 mod deletes;
 mod misc;
+mod undecodable;
 mod versioning;
 mod writes;
 

@@ -26,6 +26,31 @@ on_both_backends! {
         assert!(matches!(err, StoreError::Validation { .. }), "{err:?}");
     }
 
+    /// A limit or offset above `i64::MAX`, the largest either database takes, is refused on both
+    /// rather than capped on one; `i64::MAX` itself is no limit in practice.
+    async fn a_limit_or_offset_above_i64_max_is_refused_on_both_backends(db) {
+        let (_storehaus, store) = products(&db).await;
+        let by_id = QueryBuilder::new().order_by("id", SortOrder::Asc);
+        for (what, query) in [
+            ("limit", by_id.clone().limit(u64::MAX)),
+            ("offset", by_id.clone().offset(u64::MAX)),
+            ("offset", by_id.clone().limit(1).offset(1_u64 << 63)),
+        ] {
+            match store.find(query).await {
+                Err(StoreError::Validation { message, .. }) => {
+                    assert!(message.starts_with(what) && message.contains("9223372036854775807"), "{message}")
+                }
+                other => panic!("{what}: expected a Validation error, got {other:?}"),
+            }
+        }
+        let page = store.find_page(by_id.clone().limit(u64::MAX)).await;
+        assert!(matches!(page, Err(StoreError::Validation { .. })), "{page:?}");
+
+        let largest = i64::MAX.unsigned_abs();
+        assert_eq!(ids(&store.find(by_id.clone().limit(largest)).await.unwrap()), [1, 2, 3, 4, 5]);
+        assert!(store.find(by_id.offset(largest)).await.unwrap().is_empty());
+    }
+
     /// Descending puts NULLs first, as PostgreSQL does; an offset alone skips rows.
     async fn nulls_come_first_descending_and_an_offset_needs_no_limit(db) {
         let (_storehaus, store) = products(&db).await;

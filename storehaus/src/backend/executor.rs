@@ -141,7 +141,7 @@ pub(crate) fn finished() -> StoreError {
 }
 
 /// Whether a failed statement stops the transaction from committing: a row that did not decode
-/// does not, as nothing failed on the server.
+/// does not, as nothing failed on the server (unless a write returned it: see `Executor::write`).
 fn aborts_transaction(error: &StoreError) -> bool {
     match error {
         StoreError::UniqueViolation { .. } => true,
@@ -282,6 +282,26 @@ impl<'a, B: Backend> Executor<'a, B> {
             Events::InProcess => self.emit(vec![DatabaseEvent::new(EventType::Channel, channel, "", payload)]).await,
         }
         Ok(())
+    }
+
+    /// Runs a write and reads the rows it returns, all or nothing: a returned row that does not
+    /// decode undoes the write instead of leaving behind a row no read gets past. On the pool the
+    /// write runs in a transaction of its own, committed once its rows are read; in the caller's
+    /// transaction, such a failure keeps the transaction from committing.
+    pub(crate) async fn write<R>(
+        self,
+        work: impl AsyncFnOnce(Executor<'_, B>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        match self {
+            Executor::Pool(_) => self.atomically(work).await,
+            Executor::Tx(cell) => {
+                let result = work(self).await;
+                if let Err(StoreError::Decode { .. }) = result {
+                    cell.state.lock().await.aborted = true;
+                }
+                result
+            }
+        }
     }
 
     /// Runs `work` atomically: in the caller's transaction, or in one of its own that commits when

@@ -13,7 +13,7 @@ mod statements;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use dialect::{Dialect, EventKind, LikeMatch, TagEdit};
+pub(crate) use dialect::{Dialect, EventKind, LikeMatch, TagEdit, row_count};
 pub(crate) use query::{count, delete, restore, select, soft_delete, update};
 pub(crate) use statements::{Statement, Statements};
 
@@ -63,6 +63,14 @@ impl SqlText {
     /// The text as sqlx takes it.
     pub(crate) fn into_sqlx(self) -> sqlx::SqlStr {
         self.0
+    }
+}
+
+/// Puts the column name on a validation error raised while binding its value.
+pub(crate) fn name_field(error: StoreError, column: &str) -> StoreError {
+    match error {
+        StoreError::Validation { field: None, message } => StoreError::validation(column, message),
+        other => other,
     }
 }
 

@@ -13,8 +13,8 @@ use crate::backend::sql::{Dialect, EventKind, Sql, SqlText, record_columns};
 use crate::error::StoreError;
 use crate::model::system::{DELETED_AT, TAGS, UPDATED_AT, VERSION};
 use crate::model::{TableDef, Write};
-use crate::types::{ColumnType, ScalarType, Value};
-use chrono::{Datelike, SecondsFormat};
+use crate::types::{ColumnType, ScalarType, Value, check_storable};
+use chrono::SecondsFormat;
 use serde_json::Value as Json;
 use std::fmt::Write as _;
 
@@ -54,7 +54,7 @@ pub(super) fn bind_column(
         ColumnType::Scalar(_) => values,
         ColumnType::Array(scalar) => values
             .into_iter()
-            .map(|value| array_document(value, scalar))
+            .map(|value| check_storable(&value).and_then(|()| array_document(value, scalar)))
             .collect::<Result<_, _>>()
             .map_err(|message| StoreError::Validation { field: None, message })?,
     };
@@ -289,13 +289,11 @@ fn element(value: Value, scalar: ScalarType) -> Result<Json, String> {
         (S::Text, Value::Text(s)) if s.contains('\0') => Err("text contains a NUL byte".to_owned()),
         (S::Text, Value::Text(s)) => text(s),
         (S::Uuid, Value::Uuid(u)) => text(u.to_string()),
-        (S::TimestampTz, Value::TimestampTz(t)) => {
-            in_range(t.year()).and_then(|()| text(t.to_rfc3339_opts(SecondsFormat::Micros, true)))
-        }
-        (S::Timestamp, Value::Timestamp(t)) => {
-            in_range(t.year()).and_then(|()| text(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()))
-        }
-        (S::Date, Value::Date(d)) => in_range(d.year()).and_then(|()| text(d.format("%Y-%m-%d").to_string())),
+        // In STORABLE_YEARS (checked by `bind_column`), so the year has the four digits the
+        // ISO 8601 text form needs.
+        (S::TimestampTz, Value::TimestampTz(t)) => text(t.to_rfc3339_opts(SecondsFormat::Micros, true)),
+        (S::Timestamp, Value::Timestamp(t)) => text(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
+        (S::Date, Value::Date(d)) => text(d.format("%Y-%m-%d").to_string()),
         (S::Time, Value::Time(t)) => text(t.format("%H:%M:%S%.6f").to_string()),
         (S::Decimal, Value::Decimal(d)) => text(d.to_string()),
         (S::Json, Value::Json(j)) => Ok(j),
@@ -319,15 +317,6 @@ fn float(f: f64, digits: String) -> String {
         if f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
     } else {
         digits
-    }
-}
-
-/// Years outside 1…9999 have no unambiguous ISO 8601 text form for PostgreSQL to read.
-fn in_range(year: i32) -> Result<(), String> {
-    if (1..=9999).contains(&year) {
-        Ok(())
-    } else {
-        Err(format!("year {year} is outside 1..=9999, which batch writes of arrays support"))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::Postgres;
 use super::types::type_name;
-use crate::backend::sql::{BIGINT, Dialect, EventKind, JSON, LikeMatch, Sql, TEXT, TEXT_ARRAY, TagEdit};
+use crate::backend::sql::{BIGINT, Dialect, EventKind, JSON, LikeMatch, Sql, TEXT, TEXT_ARRAY, TagEdit, row_count};
 use crate::error::StoreError;
 use crate::model::system::TAGS;
 use crate::model::{ColumnDef, TableDef};
@@ -86,14 +86,13 @@ impl Dialect for Postgres {
 
     /// Bound, so every page of a query shares one prepared statement.
     fn paging(sql: &mut Sql<'_, Self>, limit: Option<u64>, offset: Option<u64>) -> Result<(), StoreError> {
-        let count = |n: u64| Value::BigInt(i64::try_from(n).unwrap_or(i64::MAX));
         if let Some(limit) = limit {
             sql.push(" LIMIT ");
-            sql.param(count(limit), BIGINT)?;
+            sql.param(Value::BigInt(row_count(limit, "limit")?), BIGINT)?;
         }
         if let Some(offset) = offset {
             sql.push(" OFFSET ");
-            sql.param(count(offset), BIGINT)?;
+            sql.param(Value::BigInt(row_count(offset, "offset")?), BIGINT)?;
         }
         Ok(())
     }

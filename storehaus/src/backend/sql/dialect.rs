@@ -68,6 +68,15 @@ pub(crate) trait Dialect: Sized {
     }
 }
 
+/// A limit or offset as both databases take it: a `BIGINT`. A larger number is refused rather
+/// than capped, so a call means the same on every backend.
+pub(crate) fn row_count(n: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Validation {
+        field: None,
+        message: format!("{what} {n} is above {}, the largest a database takes", i64::MAX),
+    })
+}
+
 /// Which tag edit to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TagEdit {

@@ -2,7 +2,7 @@
 //! statement returns the record columns, so rows read back as records.
 
 use super::condition::{self, visibility};
-use super::{Dialect, Sql};
+use super::{Dialect, Sql, name_field};
 use crate::error::StoreError;
 use crate::model::system::{DELETED_AT, UPDATED_AT, VERSION};
 use crate::query::resolved::{Assignment, Condition, Order, ResolvedQuery, Visibility};
@@ -46,11 +46,11 @@ pub(crate) fn update<D: Dialect>(
     sql.list(set, |sql, assignment| match assignment {
         Assignment::Set { column, value } => {
             sql.assign(column.name);
-            sql.param(value.clone(), column.ty)
+            sql.param(value.clone(), column.ty).map_err(|e| name_field(e, column.name))
         }
         Assignment::Add { column, value } => {
             sql.assign(column.name);
-            D::add(sql, column, value.clone())
+            D::add(sql, column, value.clone()).map_err(|e| name_field(e, column.name))
         }
     })?;
     sql.push(", ");

@@ -13,7 +13,7 @@
 //! equal JSON compares as equal text.
 
 use super::{Sqlite, unsupported};
-use crate::backend::sql::{Dialect, JSON, LikeMatch, Sql, TEXT, TagEdit};
+use crate::backend::sql::{Dialect, JSON, LikeMatch, Sql, TEXT, TagEdit, row_count};
 use crate::error::StoreError;
 use crate::model::ColumnDef;
 use crate::model::system::TAGS;
@@ -165,16 +165,17 @@ impl Dialect for Sqlite {
         }
     }
 
-    /// SQLite takes an offset only after a limit, and `-1` means none. The numbers are `u64`s,
-    /// not text, so they are written inline (clamped to SQLite's `i64`).
+    /// SQLite takes an offset only after a limit, and `-1` means none. The numbers are integers,
+    /// not text, so they are written inline.
     fn paging(sql: &mut Sql<'_, Self>, limit: Option<u64>, offset: Option<u64>) -> Result<(), StoreError> {
-        let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         if limit.is_none() && offset.is_none() {
             return Ok(());
         }
-        sql.push(&format!(" LIMIT {}", limit.map_or(-1, int)));
+        let limit = limit.map(|n| row_count(n, "limit")).transpose()?;
+        let offset = offset.map(|n| row_count(n, "offset")).transpose()?;
+        sql.push(&format!(" LIMIT {}", limit.unwrap_or(-1)));
         if let Some(offset) = offset {
-            sql.push(&format!(" OFFSET {}", int(offset)));
+            sql.push(&format!(" OFFSET {offset}"));
         }
         Ok(())
     }

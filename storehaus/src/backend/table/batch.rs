@@ -161,7 +161,8 @@ pub(super) async fn delete_many<B: Backend, T: Model>(
     .await
 }
 
-/// Runs `sql` once per chunk of `rows` items, with the arguments `bind_chunk` makes for the chunk.
+/// Runs `sql` once per chunk of `rows` items, with the arguments `bind_chunk` makes for the chunk,
+/// as one write: a returned row that does not decode undoes every chunk.
 async fn each_chunk<B: Backend, I: Sync, T: Model>(
     exec: Executor<'_, B>,
     sql: &SqlText,
@@ -169,12 +170,21 @@ async fn each_chunk<B: Backend, I: Sync, T: Model>(
     items: &[I],
     bind_chunk: impl Fn(&[I]) -> Result<B::Arguments>,
 ) -> Result<Vec<Record<T>>> {
-    let mut records = Vec::with_capacity(items.len());
-    for chunk in items.chunks(rows) {
-        let args = bind_chunk(chunk)?;
-        records.extend(exec.fetch_records::<T>(sql.clone(), args).await?);
-    }
-    Ok(records)
+    let mut chunks = items.chunks(rows);
+    // Bound before the write starts, so a bad value in a one-chunk call sends nothing at all.
+    let first = chunks.next().map(&bind_chunk).transpose()?;
+    exec.write(async |exec| {
+        let mut records = Vec::with_capacity(items.len());
+        if let Some(args) = first {
+            records.extend(exec.fetch_records::<T>(sql.clone(), args).await?);
+        }
+        for chunk in chunks {
+            let args = bind_chunk(chunk)?;
+            records.extend(exec.fetch_records::<T>(sql.clone(), args).await?);
+        }
+        Ok(records)
+    })
+    .await
 }
 
 /// A chunk's values gathered by column, each column bound as one array parameter.
@@ -217,7 +227,7 @@ impl<'c> Columns<'c> {
 
     fn bind_into<B: Backend>(self, args: &mut B::Arguments) -> Result<()> {
         for ((name, ty), values) in self.columns.iter().zip(self.values) {
-            B::bind_column(args, values, *ty).map_err(|e| crud::name_field(e, name))?;
+            B::bind_column(args, values, *ty).map_err(|e| crate::backend::sql::name_field(e, name))?;
         }
         Ok(())
     }

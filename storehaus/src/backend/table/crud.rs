@@ -2,7 +2,7 @@
 
 use super::Result;
 use crate::backend::executor::{Executor, RowReader};
-use crate::backend::sql::{BIGINT, EventKind, Statement, Statements, TEXT_ARRAY};
+use crate::backend::sql::{BIGINT, EventKind, Statement, Statements, TEXT_ARRAY, name_field};
 use crate::backend::{Backend, Events};
 use crate::error::StoreError;
 use crate::model::{Model, Record, Write, read_record};
@@ -73,14 +73,6 @@ impl<B: Backend> Params<B> {
     }
 }
 
-/// Puts the column name on a validation error raised while binding its value.
-pub(super) fn name_field(error: StoreError, column: &str) -> StoreError {
-    match error {
-        StoreError::Validation { field: None, message } => StoreError::validation(column, message),
-        other => other,
-    }
-}
-
 /// Runs a write that returns the record columns; where this process records the events, logs one
 /// of `kind` per returned row when the store has signals (elsewhere the statement wrote them).
 pub(super) async fn write_rows<B: Backend, T: Model>(
@@ -101,12 +93,15 @@ pub(super) async fn write_sql<B: Backend, T: Model>(
     sql: crate::backend::sql::SqlText,
     args: B::Arguments,
 ) -> Result<Vec<Record<T>>> {
-    if B::EVENTS == Events::InProcess && emit {
-        let rows = exec.fetch_all(sql, args).await?;
-        exec.emit(B::row_events(T::TABLE, kind.event_type(), &rows)?).await;
-        return rows.iter().map(|row| read_record(&mut RowReader::<B>::new(row))).collect();
-    }
-    exec.fetch_records(sql, args).await
+    exec.write(async |exec| {
+        if B::EVENTS == Events::InProcess && emit {
+            let rows = exec.fetch_all(sql, args).await?;
+            exec.emit(B::row_events(T::TABLE, kind.event_type(), &rows)?).await;
+            return rows.iter().map(|row| read_record(&mut RowReader::<B>::new(row))).collect();
+        }
+        exec.fetch_records(sql, args).await
+    })
+    .await
 }
 
 /// [`write_rows`] of a write by key, which affects one row or none.

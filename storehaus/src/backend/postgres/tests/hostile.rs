@@ -76,7 +76,9 @@ fn every_type_binds_as_a_typed_parameter_and_mismatches_are_refused() {
         bind(&mut args, Value::Array(vec![Value::Text("x".into())]), ColumnType::Array(ScalarType::Integer)).is_err()
     );
     assert!(bind(&mut args, Value::Text("x".into()), TEXT_ARRAY).is_err());
-    // A count beyond PostgreSQL's BIGINT is bound as the largest one, which means the same.
-    let (_, values) = render_select(&resolve(QueryBuilder::new().limit(u64::MAX))).unwrap();
+    // A count beyond PostgreSQL's BIGINT is refused, as on SQLite; the largest one is bound as is.
+    let err = render_select(&resolve(QueryBuilder::new().limit(u64::MAX))).unwrap_err();
+    assert!(matches!(err, StoreError::Validation { .. }), "{err}");
+    let (_, values) = render_select(&resolve(QueryBuilder::new().limit(i64::MAX))).unwrap();
     assert_eq!(values.0.last(), Some(&(BIGINT, Value::BigInt(i64::MAX))));
 }

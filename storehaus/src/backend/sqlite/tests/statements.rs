@@ -37,8 +37,13 @@ fn select_orders_nulls_like_postgres_and_pages() {
         text.ends_with(r#"ORDER BY "posts"."rating" ASC NULLS LAST, "posts"."id" ASC LIMIT -1 OFFSET 3"#),
         "{text}"
     );
-    let text = sql(select(&resolve(QueryBuilder::new().limit(u64::MAX))));
+    let text = sql(select(&resolve(QueryBuilder::new().limit(i64::MAX))));
     assert!(text.ends_with(&format!(" LIMIT {}", i64::MAX)), "{text}");
+    // Beyond SQLite's integers the count is refused, as on PostgreSQL, not capped.
+    for query in [QueryBuilder::new().limit(u64::MAX), QueryBuilder::new().offset(u64::MAX)] {
+        let err = select(&resolve(query)).unwrap_err();
+        assert!(matches!(err, StoreError::Validation { .. }), "{err}");
+    }
 }
 
 fn keyset_clause(q: QueryBuilder, values: Vec<Value>) -> (String, usize) {
