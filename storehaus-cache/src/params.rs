@@ -13,7 +13,7 @@ use crate::manager::CacheManager;
 /// use std::sync::Arc;
 /// use storehaus_cache::{CacheManager, CacheParams};
 ///
-/// let manager = Arc::new(CacheManager::memory(10_000));
+/// let manager = Arc::new(CacheManager::memory(&Default::default()).unwrap());
 /// let params = CacheParams::new(manager, 300, "app").with_scope("tenant", "acme");
 /// assert_eq!(params.table("users").row("1").entry(), "app:tenant=acme:users:row:1");
 /// ```

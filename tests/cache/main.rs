@@ -96,7 +96,7 @@ impl Backend {
     /// A manager of its own for `test`, or `None` (after a skip line) when Redis is unreachable.
     async fn manager(self, test: &str) -> Option<Arc<CacheManager>> {
         match self {
-            Backend::Memory => Some(Arc::new(CacheManager::memory(1_000_000))),
+            Backend::Memory => Some(Arc::new(CacheManager::memory(&CacheConfig::default()).unwrap())),
             Backend::Redis => {
                 let config = CacheConfig {
                     redis_url: redis_url(),
