@@ -50,7 +50,7 @@ impl Expiry<String, Slot> for SlotExpiry {
 const ENTRY_OVERHEAD: usize = 96;
 
 /// The weight of an entry: its bytes, saturated to what moka counts in.
-fn weigh(key: &String, slot: &Slot) -> u32 {
+fn weigh(key: &str, slot: &Slot) -> u32 {
     u32::try_from(key.len() + slot.data.len() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
 }
 
@@ -69,7 +69,11 @@ pub struct MemoryBackend {
 impl MemoryBackend {
     /// A backend holding at most `max_bytes` bytes of keys and values.
     pub fn new(max_bytes: u64) -> Self {
-        let cache = Cache::builder().max_capacity(max_bytes).weigher(weigh).expire_after(SlotExpiry).build();
+        let cache = Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|key: &String, slot: &Slot| weigh(key, slot))
+            .expire_after(SlotExpiry)
+            .build();
         MemoryBackend { cache, max_bytes, writes: Mutex::new(()) }
     }
 
