@@ -67,6 +67,13 @@ impl KeySpace {
         &self.prefix
     }
 
+    /// The prefix as keys start with it: percent-encoded into one segment, followed in every
+    /// key by `:`. `{encoded_prefix}:*` is the `SCAN` pattern of every key under the prefix
+    /// (once `*`, `?`, `[`, `]` and `\` in it are escaped).
+    pub fn encoded_prefix(&self) -> &str {
+        &self.head
+    }
+
     /// The keys of table `table` in this space.
     pub fn table(&self, table: &str) -> TableKeys {
         let mut base = format!("{}:{}:", self.head, self.scope);
@@ -240,6 +247,7 @@ mod tests {
         assert_eq!(KeySpace::new("a:_").table("x").as_str(), "a%3A_:_:x");
         assert_ne!(KeySpace::new("a:_").table("_").as_str(), KeySpace::new("a").scope("_", "").table("_").as_str());
         assert_eq!(KeySpace::new("a b").prefix(), "a b");
+        assert_eq!(KeySpace::new("a b:c").encoded_prefix(), "a%20b%3Ac");
     }
 
     #[test]
