@@ -98,7 +98,8 @@ async fn run() -> Res {
 
     let storehaus = StoreHaus::new(config.database).await?;
 
-    let cache = Arc::new(if redis { CacheManager::new(config.cache.clone())? } else { CacheManager::memory(10_000) });
+    let cache =
+        Arc::new(if redis { CacheManager::new(config.cache.clone())? } else { CacheManager::memory(&config.cache)? });
     if let Err(error) = cache.ping().await {
         return Err(format!("the cache at {} does not answer: {error}", config.cache.redacted_url()).into());
     }

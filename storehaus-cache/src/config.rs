@@ -17,7 +17,12 @@ const FIELDS: &[&str] = &[
     "negative_ttl_seconds",
     "ttl_jitter_percent",
     "reconnect_max_delay_ms",
+    "max_entry_bytes",
+    "memory_max_bytes",
 ];
+
+/// Query parameters of a URL whose value is a password.
+const PASSWORD_PARAMS: &[&str] = &["pass", "password", "passwd", "pwd"];
 
 /// Upper bound of `ttl_jitter_percent`: more would let an entry live twice as long as asked.
 const MAX_JITTER_PERCENT: u32 = 50;
@@ -42,7 +47,8 @@ impl ConfigError {
 
 /// Connection and pool settings of the Redis cache.
 ///
-/// `Debug` hides the password of `redis_url`, so the value can be logged.
+/// `Debug` hides the password of `redis_url` (user info and `pass` / `password` query
+/// parameters alike), so the value can be logged.
 ///
 /// ```
 /// use storehaus_cache::CacheConfig;
@@ -50,11 +56,15 @@ impl ConfigError {
 /// let config = CacheConfig::from_url("redis://:secret@cache.internal:6379/0").unwrap();
 /// assert_eq!(config.pool_size, 10);
 /// assert!(!format!("{config:?}").contains("secret"));
+///
+/// let config = CacheConfig::from_url("redis+unix:///run/redis.sock?db=1&pass=secret").unwrap();
+/// assert_eq!(config.redacted_url(), "redis+unix:///run/redis.sock?db=1&pass=***");
 /// ```
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheConfig {
-    /// Redis server URL: `redis://[user][:password@]host[:port][/db]` or `redis+unix://`. A
+    /// Redis server URL: `redis://[user][:password@]host[:port][/db]` or
+    /// `redis+unix:///path[?db=N&pass=password]` (also `unix://`). A
     /// `rediss://` (TLS) URL passes validation, but this build has no TLS and
     /// [`CacheManager::new`](crate::CacheManager::new) refuses it.
     pub redis_url: String,
@@ -75,7 +85,19 @@ pub struct CacheConfig {
     /// Longest pause between two attempts to reach an unreachable Redis, in milliseconds.
     /// Attempts start 100 ms apart and double up to this bound.
     pub reconnect_max_delay_ms: u64,
+    /// Largest row or query result the read-through cache keeps, in bytes of its stored entry
+    /// (key and encoded value). A larger one is still returned to the caller, only not kept.
+    pub max_entry_bytes: u64,
+    /// Budget of the in-process cache ([`CacheManager::memory`](crate::CacheManager::memory)),
+    /// in bytes of keys and values; the least useful entries are evicted beyond it. Redis
+    /// ignores it (its own `maxmemory` applies).
+    pub memory_max_bytes: u64,
 }
+
+/// Default of [`CacheConfig::max_entry_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_ENTRY_BYTES: u64 = 1 << 20;
+/// Default of [`CacheConfig::memory_max_bytes`]: 64 MiB.
+pub const DEFAULT_MEMORY_MAX_BYTES: u64 = 64 << 20;
 
 impl Default for CacheConfig {
     fn default() -> Self {
@@ -88,6 +110,8 @@ impl Default for CacheConfig {
             negative_ttl_seconds: 10,
             ttl_jitter_percent: 10,
             reconnect_max_delay_ms: 5000,
+            max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
+            memory_max_bytes: DEFAULT_MEMORY_MAX_BYTES,
         }
     }
 }
@@ -145,6 +169,12 @@ impl CacheConfig {
         if self.reconnect_max_delay_ms == 0 {
             return Err(ConfigError::new("reconnect_max_delay_ms", "must be at least 1"));
         }
+        if self.max_entry_bytes == 0 {
+            return Err(ConfigError::new("max_entry_bytes", "must be at least 1"));
+        }
+        if self.memory_max_bytes == 0 {
+            return Err(ConfigError::new("memory_max_bytes", "must be at least 1"));
+        }
         Ok(())
     }
 
@@ -160,6 +190,8 @@ impl CacheConfig {
             "negative_ttl_seconds" => self.negative_ttl_seconds = parse_number(field, value)?,
             "ttl_jitter_percent" => self.ttl_jitter_percent = parse_number(field, value)?,
             "reconnect_max_delay_ms" => self.reconnect_max_delay_ms = parse_number(field, value)?,
+            "max_entry_bytes" => self.max_entry_bytes = parse_number(field, value)?,
+            "memory_max_bytes" => self.memory_max_bytes = parse_number(field, value)?,
             _ => {
                 return Err(ConfigError::new(field, format!("unknown setting; expected one of {}", FIELDS.join(", "))));
             }
@@ -167,7 +199,8 @@ impl CacheConfig {
         Ok(())
     }
 
-    /// `redis_url` with its password replaced by `***`, for logs.
+    /// `redis_url` with its password (user info, `pass` and `password` query parameters)
+    /// replaced by `***`, for logs.
     pub fn redacted_url(&self) -> String {
         redact_url(&self.redis_url)
     }
@@ -184,6 +217,8 @@ impl fmt::Debug for CacheConfig {
             .field("negative_ttl_seconds", &self.negative_ttl_seconds)
             .field("ttl_jitter_percent", &self.ttl_jitter_percent)
             .field("reconnect_max_delay_ms", &self.reconnect_max_delay_ms)
+            .field("max_entry_bytes", &self.max_entry_bytes)
+            .field("memory_max_bytes", &self.memory_max_bytes)
             .finish()
     }
 }
@@ -219,12 +254,19 @@ fn validate_redis_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Replaces the password of a URL's user info with `***`.
+/// Replaces every password in a URL with `***`: the password of its user info and the values
+/// of its `pass` / `password` query parameters (how `redis+unix://` and `unix://` URLs, and
+/// PostgreSQL's, carry one).
 ///
 /// Works on the raw text rather than a parsed URL so that a malformed value, which is exactly
-/// what tends to be logged, is redacted too. The user info ends at the last `@`, since an
-/// unencoded `@`, `/` or `#` inside a password would otherwise leak its tail.
-fn redact_url(url: &str) -> String {
+/// what tends to be logged, is redacted too.
+pub fn redact_url(url: &str) -> String {
+    redact_query(&redact_user_info(url))
+}
+
+/// The user info ends at the last `@`, since an unencoded `@`, `/` or `#` inside a password
+/// would otherwise leak its tail.
+fn redact_user_info(url: &str) -> String {
     let start = url.find("://").map_or(0, |i| i + 3);
     let Some(at) = url[start..].rfind('@').map(|i| start + i) else {
         return url.to_owned();
@@ -236,6 +278,31 @@ fn redact_url(url: &str) -> String {
         return url.to_owned();
     }
     format!("{}***{}", &url[..=colon], &url[at..])
+}
+
+/// Everything after the first `?` is taken for the query; a password parameter's value is
+/// hidden up to the next `&`, so a `#` or `?` in it hides the rest too.
+fn redact_query(url: &str) -> String {
+    let Some((head, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|param| match param.split_once('=') {
+            Some((name, _)) if is_password_param(name) => format!("{name}=***"),
+            _ => param.to_owned(),
+        })
+        .collect();
+    format!("{head}?{}", params.join("&"))
+}
+
+/// Whether a query parameter, as written (maybe percent-encoded, any case), names a password.
+fn is_password_param(name: &str) -> bool {
+    let decoded: String = url::form_urlencoded::parse(format!("{name}=").as_bytes())
+        .next()
+        .map(|(name, _)| name.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    PASSWORD_PARAMS.contains(&decoded.as_str())
 }
 
 #[cfg(test)]
@@ -262,7 +329,7 @@ mod tests {
 
     #[test]
     fn validation_names_each_key() {
-        let cases: [(Breaker, &str); 9] = [
+        let cases: [(Breaker, &str); 11] = [
             (|c| c.redis_url.clear(), "cache.redis_url"),
             (|c| c.redis_url = "http://localhost".into(), "cache.redis_url"),
             (|c| c.redis_url = "redis://lo\0calhost".into(), "cache.redis_url"),
@@ -272,6 +339,8 @@ mod tests {
             (|c| c.connection_timeout_ms = 0, "cache.connection_timeout_ms"),
             (|c| c.ttl_jitter_percent = 51, "cache.ttl_jitter_percent"),
             (|c| c.reconnect_max_delay_ms = 0, "cache.reconnect_max_delay_ms"),
+            (|c| c.max_entry_bytes = 0, "cache.max_entry_bytes"),
+            (|c| c.memory_max_bytes = 0, "cache.memory_max_bytes"),
         ];
         for (break_it, key) in cases {
             let mut config = CacheConfig::default();
@@ -307,6 +376,59 @@ mod tests {
     }
 
     #[test]
+    fn redaction_hides_password_parameters_of_every_form() {
+        let cases = [
+            ("redis+unix:///run/redis.sock?pass=hunter2", "redis+unix:///run/redis.sock?pass=***"),
+            (
+                "redis+unix:///run/redis.sock?db=2&pass=hunter2&protocol=resp3",
+                "redis+unix:///run/redis.sock?db=2&pass=***&protocol=resp3",
+            ),
+            ("unix:///tmp/redis.sock?password=hunter2", "unix:///tmp/redis.sock?password=***"),
+            ("unix:///tmp/redis.sock?PASS=hunter2", "unix:///tmp/redis.sock?PASS=***"),
+            ("unix:///tmp/redis.sock?p%61ss=hunter2", "unix:///tmp/redis.sock?p%61ss=***"),
+            ("redis://host:6379/0?password=hunter2", "redis://host:6379/0?password=***"),
+            ("rediss://user:hunter2@host:6380/0?pass=hunter2", "rediss://user:***@host:6380/0?pass=***"),
+            ("redis+unix://user:hunter2@/run/redis.sock", "redis+unix://user:***@/run/redis.sock"),
+            ("redis+unix:///sock?pass=hun@ter2", "redis+unix:///sock?pass=***"),
+            ("redis+unix:///sock?pass=hun:ter@2", "redis+unix:///sock?pass=***"),
+            ("redis+unix:///sock?pass=hunter2#frag", "redis+unix:///sock?pass=***"),
+            ("redis://u:a?pass=b@host", "redis://u:***@host"),
+            (
+                "postgres://app@db/shop?password=hunter2&sslmode=disable",
+                "postgres://app@db/shop?password=***&sslmode=disable",
+            ),
+        ];
+        for (url, redacted) in cases {
+            assert_eq!(redact_url(url), redacted, "{url}");
+        }
+        assert_eq!(redact_url("redis+unix:///sock?db=1&passenger=x"), "redis+unix:///sock?db=1&passenger=x");
+    }
+
+    #[test]
+    fn every_printed_form_of_a_config_hides_the_password() {
+        for url in [
+            "redis+unix:///run/redis.sock?db=1&pass=hunter2",
+            "unix:///run/redis.sock?pass=hunter2",
+            "unix:///run/redis.sock?password=hunter2",
+            "redis://:hunter2@localhost:6379/0",
+            "rediss://default:hunter2@localhost/0",
+            "redis://localhost/0?password=hunter2",
+        ] {
+            let config = CacheConfig::from_url(url).unwrap();
+            for printed in [format!("{config:?}"), format!("{config:#?}"), config.redacted_url()] {
+                assert!(!printed.contains("hunter2"), "{printed}");
+            }
+            // A manager prints its backend, which prints the URL; `rediss://` is refused (no
+            // TLS in this build) and its error must not quote it either.
+            let printed = match crate::CacheManager::new(config) {
+                Ok(manager) => format!("{manager:?}"),
+                Err(error) => format!("{error} {error:?}"),
+            };
+            assert!(!printed.contains("hunter2"), "{printed}");
+        }
+    }
+
+    #[test]
     fn set_from_str_parses_and_names_the_key() {
         let mut config = CacheConfig::default();
         config.set_from_str("timeout_ms", "100").unwrap();
@@ -315,6 +437,9 @@ mod tests {
         config.set_from_str("negative_ttl_seconds", "0").unwrap();
         config.set_from_str("ttl_jitter_percent", "25").unwrap();
         config.set_from_str("reconnect_max_delay_ms", "250").unwrap();
+        config.set_from_str("max_entry_bytes", "4096").unwrap();
+        config.set_from_str("memory_max_bytes", "1048576").unwrap();
+        assert_eq!((config.max_entry_bytes, config.memory_max_bytes), (4096, 1 << 20));
         assert_eq!(
             (config.negative_ttl_seconds, config.ttl_jitter_percent, config.reconnect_max_delay_ms),
             (0, 25, 250)

@@ -1,18 +1,25 @@
 //! Every cache key is built here: `{prefix}:{scope}:{table}:…`.
 //!
-//! Each part after the prefix is one `:`-separated segment with `%`, `:`, `/`, `=`, `#`,
-//! whitespace and control characters percent-encoded, so the parts of two different keys can
-//! never run into each other (a table named `a:b` is not scope `a` plus table `b`). The scope
-//! is `_` when there is none, else `name=value` pairs joined by `/`. Namespaces that are not
-//! tables (`#kv`, `#counter`, `#claim`) start with `#`, which a table segment never does.
+//! Every part given by a caller (prefix, scope names and values, table, row key, primitive
+//! name) is one `:`-separated segment with `%`, `:`, `/`, `=`, `#`, whitespace and control
+//! characters percent-encoded. So a key splits back at `:` into exactly the parts it was built
+//! from, and two different (prefix, scope, table, key) tuples never share a key: a prefix
+//! `a:b` is not prefix `a` plus scope `b`, a table named `a:b` is not scope `a` plus table `b`.
+//! The scope is `_` when there is none, else `name=value` pairs joined by `/`. Namespaces that
+//! are not tables (`#kv`, `#counter`, `#claim`) start with `#`, which an encoded segment never
+//! does; a row key longer than [`MAX_ROW_SEGMENT`] bytes once encoded is replaced by `#` and
+//! its SHA-256 digest, so no key grows with its row key.
 
 use std::fmt::Write as _;
-use std::hash::{DefaultHasher, Hasher};
 
 use crate::backend::EpochKey;
+use crate::digest::{QueryDigest, sha256_hex};
 
 /// The scope segment of an unscoped key space.
 const NO_SCOPE: &str = "_";
+
+/// The longest row-key segment kept as it is; a longer one is replaced by its digest.
+pub const MAX_ROW_SEGMENT: usize = 200;
 
 /// The keys of one prefix and scope: a store's tables and the primitives (key-value, counters,
 /// claims).
@@ -23,17 +30,26 @@ const NO_SCOPE: &str = "_";
 /// let space = KeySpace::new("app").scope("org", "42");
 /// assert_eq!(space.counter("views"), "app:org=42:#counter:views");
 /// assert_eq!(space.table("users").row("7").entry(), "app:org=42:users:row:7");
+///
+/// // A prefix is one segment too: its `:` is encoded like any other part's.
+/// assert_eq!(KeySpace::new("app:v2").kv("k"), "app%3Av2:_:#kv:k");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KeySpace {
     prefix: String,
+    /// `prefix`, encoded as one segment.
+    head: String,
     scope: String,
 }
 
 impl KeySpace {
-    /// The unscoped key space under `prefix`, which is used verbatim (it may contain `:`).
+    /// The unscoped key space under `prefix`. The prefix is any text: like every other part
+    /// of a key it is percent-encoded into one segment, so `app:v2` appears as `app%3Av2`.
     pub fn new(prefix: impl Into<String>) -> Self {
-        KeySpace { prefix: prefix.into(), scope: NO_SCOPE.to_owned() }
+        let prefix = prefix.into();
+        let mut head = String::with_capacity(prefix.len());
+        push_segment(&mut head, &prefix);
+        KeySpace { prefix, head, scope: NO_SCOPE.to_owned() }
     }
 
     /// A nested scope: every key of the result is prefixed by the scopes so far plus
@@ -43,7 +59,7 @@ impl KeySpace {
         push_segment(&mut scope, name);
         scope.push('=');
         push_segment(&mut scope, value);
-        KeySpace { prefix: self.prefix.clone(), scope }
+        KeySpace { prefix: self.prefix.clone(), head: self.head.clone(), scope }
     }
 
     /// The prefix, as given.
@@ -51,9 +67,16 @@ impl KeySpace {
         &self.prefix
     }
 
+    /// The prefix as keys start with it: percent-encoded into one segment, followed in every
+    /// key by `:`. `{encoded_prefix}:*` is the `SCAN` pattern of every key under the prefix
+    /// (once `*`, `?`, `[`, `]` and `\` in it are escaped).
+    pub fn encoded_prefix(&self) -> &str {
+        &self.head
+    }
+
     /// The keys of table `table` in this space.
     pub fn table(&self, table: &str) -> TableKeys {
-        let mut base = format!("{}:{}:", self.prefix, self.scope);
+        let mut base = format!("{}:{}:", self.head, self.scope);
         push_segment(&mut base, table);
         TableKeys { base }
     }
@@ -74,7 +97,7 @@ impl KeySpace {
     }
 
     fn namespaced(&self, namespace: &str, name: &str) -> String {
-        let mut key = format!("{}:{}:{namespace}:", self.prefix, self.scope);
+        let mut key = format!("{}:{}:{namespace}:", self.head, self.scope);
         push_segment(&mut key, name);
         key
     }
@@ -92,13 +115,19 @@ impl TableKeys {
         &self.base
     }
 
-    /// The keys of the row whose primary key renders as `id`.
+    /// The keys of the row whose primary key renders as `id`. An `id` longer than
+    /// [`MAX_ROW_SEGMENT`] bytes once encoded appears as `#` and its SHA-256 digest.
     pub fn row(&self, id: &str) -> RowKey {
-        let mut entry = format!("{}:row:", self.base);
-        push_segment(&mut entry, id);
-        let mut epoch = format!("{}:epoch:", self.base);
-        push_segment(&mut epoch, id);
-        RowKey { entry, epoch, table_epoch: self.epoch_key() }
+        let mut segment = String::with_capacity(id.len().min(MAX_ROW_SEGMENT));
+        push_segment(&mut segment, id);
+        if segment.len() > MAX_ROW_SEGMENT {
+            segment = format!("#{}", sha256_hex(id.as_bytes()));
+        }
+        RowKey {
+            entry: format!("{}:row:{segment}", self.base),
+            epoch: format!("{}:epoch:{segment}", self.base),
+            table_epoch: self.epoch_key(),
+        }
     }
 
     /// The table epoch: bumped when the whole table is invalidated; every cached row of the
@@ -112,19 +141,10 @@ impl TableKeys {
         format!("{}:gen", self.base)
     }
 
-    /// The key of the result of `query` at table generation `generation`.
-    ///
-    /// The query text is hashed to 128 bits; the cached value also carries the full text and a
-    /// read checks it, so a hash collision is a miss, never a wrong answer.
-    pub fn query_key(&self, generation: i64, query: &str) -> String {
-        let mut key = format!("{}:q:{generation}:", self.base);
-        for salt in [0x5348_u64, 0x4b51] {
-            let mut hasher = DefaultHasher::new();
-            hasher.write_u64(salt);
-            hasher.write(query.as_bytes());
-            let _ = write!(key, "{:016x}", hasher.finish());
-        }
-        key
+    /// The key of the result of the query with digest `query` at table generation
+    /// `generation`: 64 hex digits of the digest, whatever the size of the query.
+    pub fn query_key(&self, generation: i64, query: &QueryDigest) -> String {
+        format!("{}:q:{generation}:{}", self.base, query.to_hex())
     }
 
     pub(crate) fn generation(&self) -> EpochKey {
@@ -172,6 +192,9 @@ fn push_segment(out: &mut String, part: &str) {
 }
 
 #[cfg(test)]
+mod layout_properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -184,7 +207,7 @@ mod tests {
         assert_eq!(row.epoch(), "app:_:users:epoch:42");
         assert_eq!(row.table_epoch(), "app:_:users:epoch");
         assert_eq!(table.generation_key(), "app:_:users:gen");
-        assert!(table.query_key(7, "SELECT 1").starts_with("app:_:users:q:7:"));
+        assert!(table.query_key(7, &"SELECT 1".into()).starts_with("app:_:users:q:7:"));
     }
 
     #[test]
@@ -209,10 +232,33 @@ mod tests {
     #[test]
     fn query_keys_depend_on_text_and_generation() {
         let table = KeySpace::new("app").table("t");
-        let a = table.query_key(1, "SELECT a");
-        assert_eq!(a, table.query_key(1, "SELECT a"));
-        assert_ne!(a, table.query_key(2, "SELECT a"));
-        assert_ne!(a, table.query_key(1, "SELECT b"));
-        assert_eq!(a.len(), "app:_:t:q:1:".len() + 32);
+        let (select_a, select_b) = (QueryDigest::from("SELECT a"), QueryDigest::from("SELECT b"));
+        let a = table.query_key(1, &select_a);
+        assert_eq!(a, table.query_key(1, &QueryDigest::from("SELECT a")));
+        assert_ne!(a, table.query_key(2, &select_a));
+        assert_ne!(a, table.query_key(1, &select_b));
+        assert_eq!(a.len(), "app:_:t:q:1:".len() + 64);
+        let huge = QueryDigest::from("x".repeat(1 << 20).as_str());
+        assert_eq!(table.query_key(1, &huge).len(), a.len());
+    }
+
+    #[test]
+    fn prefixes_are_encoded_like_every_part() {
+        assert_eq!(KeySpace::new("a:_").table("x").as_str(), "a%3A_:_:x");
+        assert_ne!(KeySpace::new("a:_").table("_").as_str(), KeySpace::new("a").scope("_", "").table("_").as_str());
+        assert_eq!(KeySpace::new("a b").prefix(), "a b");
+        assert_eq!(KeySpace::new("a b:c").encoded_prefix(), "a%20b%3Ac");
+    }
+
+    #[test]
+    fn long_row_keys_are_digested() {
+        let table = KeySpace::new("app").table("t");
+        let short = "k".repeat(MAX_ROW_SEGMENT);
+        assert_eq!(table.row(&short).entry(), format!("app:_:t:row:{short}"));
+        let long = "k".repeat(1 << 20);
+        let row = table.row(&long);
+        assert_eq!(row.entry(), format!("app:_:t:row:#{}", sha256_hex(long.as_bytes())));
+        assert_eq!(row.epoch(), format!("app:_:t:epoch:#{}", sha256_hex(long.as_bytes())));
+        assert_ne!(table.row(&format!("{long}x")).entry(), row.entry());
     }
 }

@@ -10,6 +10,7 @@
 //! | [`CacheConfig`] | the `[cache]` section of `storehaus.toml` |
 //! | [`CacheParams`] | what a store needs: manager, TTL, key prefix |
 //! | [`KeySpace`], [`TableKeys`], [`RowKey`] | every key, built in one place |
+//! | [`QueryDigest`] | the fixed-size key of a cached query result |
 //! | [`CacheBackend`] | the storage: [`RedisBackend`] or [`MemoryBackend`] |
 //! | [`Claim`] | a lock held with [`CacheManager::claim`] |
 //!
@@ -25,6 +26,7 @@
 
 mod backend;
 mod config;
+mod digest;
 mod error;
 mod flight;
 mod keys;
@@ -35,9 +37,10 @@ mod stats;
 mod util;
 
 pub use backend::{BoxFuture, CacheBackend, EpochKey, GuardedRead, MemoryBackend, RedisBackend};
-pub use config::{CacheConfig, ConfigError};
+pub use config::{CacheConfig, ConfigError, DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MEMORY_MAX_BYTES, redact_url};
+pub use digest::QueryDigest;
 pub use error::{CacheError, CacheResult};
-pub use keys::{KeySpace, RowKey, TableKeys};
+pub use keys::{KeySpace, MAX_ROW_SEGMENT, RowKey, TableKeys};
 pub use manager::CacheManager;
 pub use manager::read_through::{FillToken, Lookup};
 pub use params::CacheParams;

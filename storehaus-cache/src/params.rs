@@ -13,7 +13,7 @@ use crate::manager::CacheManager;
 /// use std::sync::Arc;
 /// use storehaus_cache::{CacheManager, CacheParams};
 ///
-/// let manager = Arc::new(CacheManager::memory(10_000));
+/// let manager = Arc::new(CacheManager::memory(&Default::default()).unwrap());
 /// let params = CacheParams::new(manager, 300, "app").with_scope("tenant", "acme");
 /// assert_eq!(params.table("users").row("1").entry(), "app:tenant=acme:users:row:1");
 /// ```
@@ -25,7 +25,8 @@ pub struct CacheParams {
 }
 
 impl CacheParams {
-    /// Entries of the store live `ttl_seconds` (at least 1) under keys starting with `prefix`.
+    /// Entries of the store live `ttl_seconds` (at least 1) under keys starting with `prefix`,
+    /// percent-encoded like every part of a key (see [`KeySpace::new`]).
     pub fn new(manager: Arc<CacheManager>, ttl_seconds: u64, prefix: impl Into<String>) -> Self {
         CacheParams { manager, ttl_seconds: ttl_seconds.max(1), keys: KeySpace::new(prefix) }
     }
@@ -51,7 +52,7 @@ impl CacheParams {
         Duration::from_secs(self.ttl_seconds)
     }
 
-    /// The prefix of every key.
+    /// The prefix of every key, as given (keys hold it percent-encoded).
     pub fn prefix(&self) -> &str {
         self.keys.prefix()
     }

@@ -18,6 +18,9 @@ pub struct CacheStats {
     pub fills: u64,
     /// Fills refused because a write invalidated the entry while it was being loaded.
     pub stale_fills_refused: u64,
+    /// Loaded rows and query results not kept because their entry exceeds `max_entry_bytes`
+    /// (they were still returned to the caller).
+    pub oversized_skipped: u64,
     /// Rows and tables invalidated.
     pub invalidations: u64,
     /// Invalidations that could not reach the backend and were queued for a retry.
@@ -38,6 +41,7 @@ pub(crate) struct Counters {
     pub(crate) timeouts: AtomicU64,
     pub(crate) fills: AtomicU64,
     pub(crate) stale_fills_refused: AtomicU64,
+    pub(crate) oversized_skipped: AtomicU64,
     pub(crate) invalidations: AtomicU64,
     pub(crate) invalidations_deferred: AtomicU64,
     pub(crate) single_flight_joins: AtomicU64,
@@ -57,6 +61,7 @@ impl Counters {
             timeouts: get(&self.timeouts),
             fills: get(&self.fills),
             stale_fills_refused: get(&self.stale_fills_refused),
+            oversized_skipped: get(&self.oversized_skipped),
             invalidations: get(&self.invalidations),
             invalidations_deferred: get(&self.invalidations_deferred),
             single_flight_joins: get(&self.single_flight_joins),

@@ -44,7 +44,7 @@ impl<T: Model> GenericStore<T> {
     pub fn new(pool: impl Into<DbPool>, signals: Option<Arc<SignalManager>>, cache: Option<CacheParams>) -> Self {
         let pool = pool.into();
         let table = pool.table::<T>(signals.is_some());
-        let cache = cache.map(|params| cache::StoreCache::new(params, T::TABLE.name));
+        let cache = cache.map(|params| cache::StoreCache::new(params, T::TABLE.name, pool.db_system()));
         GenericStore { shared: Arc::new(Shared { pool, table, signals, cache }), tx: None }
     }
 

@@ -8,6 +8,10 @@
 //! - `in_memory::NAME::postgres` and `in_memory::NAME::sqlite`: the in-process cache on each
 //!   database backend.
 //!
+//! Behaviours where the database's own equality or the cache's bounds matter (key types,
+//! entry sizes) also run on Redis with SQLite: `on_redis::NAME::postgres` and
+//! `on_redis::NAME::sqlite`.
+//!
 //! Behaviours of the cache alone (claims) need no database: `on_redis::NAME` and
 //! `in_memory::NAME`.
 //!
@@ -23,12 +27,17 @@
 //! `STOREHAUS_REQUIRE_SERVICES` is set.
 
 mod concurrency;
+mod keys;
+mod limits;
 mod reads;
+mod recording;
 mod redis_faults;
 mod transactions;
 mod writes;
 
 use concurrency::*;
+use keys::*;
+use limits::*;
 use reads::*;
 use transactions::*;
 use writes::*;
@@ -36,7 +45,7 @@ use writes::*;
 use std::sync::Arc;
 use std::time::Duration;
 
-use storehaus::cache::{CacheConfig, CacheManager, KeySpace};
+use storehaus::cache::{CacheBackend, CacheConfig, CacheManager, KeySpace, MemoryBackend, RedisBackend};
 use storehaus::prelude::*;
 use storehaus::testing::{TestDatabase, TestSqlite};
 use storehaus_suite::TestBackend;
@@ -96,7 +105,7 @@ impl Backend {
     /// A manager of its own for `test`, or `None` (after a skip line) when Redis is unreachable.
     async fn manager(self, test: &str) -> Option<Arc<CacheManager>> {
         match self {
-            Backend::Memory => Some(Arc::new(CacheManager::memory(1_000_000))),
+            Backend::Memory => Some(Arc::new(CacheManager::memory(&CacheConfig::default()).unwrap())),
             Backend::Redis => {
                 let config = CacheConfig {
                     redis_url: redis_url(),
@@ -113,6 +122,42 @@ impl Backend {
                 Some(Arc::new(manager))
             }
         }
+    }
+}
+
+/// A manager whose backend records what is written to it.
+struct Recorded {
+    manager: Arc<CacheManager>,
+    recording: Arc<recording::Recording>,
+    /// The in-memory backend under the recording, to read its size; `None` on Redis.
+    memory: Option<Arc<MemoryBackend>>,
+}
+
+impl Backend {
+    /// A manager of its own for `test` with `tweak` applied to its settings, whose backend
+    /// records what is written; `None` (after a skip line) when Redis is unreachable.
+    async fn recorded(self, test: &str, tweak: impl FnOnce(&mut CacheConfig)) -> Option<Recorded> {
+        let mut config = CacheConfig {
+            redis_url: redis_url(),
+            timeout_ms: 2000,
+            connection_timeout_ms: 2000,
+            ..CacheConfig::default()
+        };
+        tweak(&mut config);
+        let (inner, memory): (Arc<dyn CacheBackend>, _) = match self {
+            Backend::Memory => {
+                let memory = Arc::new(MemoryBackend::new(config.memory_max_bytes));
+                (memory.clone(), Some(memory))
+            }
+            Backend::Redis => (Arc::new(RedisBackend::new(&config).unwrap()), None),
+        };
+        let recording = Arc::new(recording::Recording::new(inner));
+        let manager = Arc::new(CacheManager::with_backend(recording.clone(), &config).unwrap());
+        if let Err(error) = manager.ping().await {
+            let why = format!("Redis at {} is unreachable: {error}", config.redacted_url());
+            return unavailable(test, &why);
+        }
+        Some(Recorded { manager, recording, memory })
     }
 }
 
@@ -311,11 +356,31 @@ impl Counts {
 /// `on_redis::NAME` (on PostgreSQL) and `in_memory::NAME::postgres` / `in_memory::NAME::sqlite`;
 /// those of the cache alone (`cache_only`) as `on_redis::NAME` and `in_memory::NAME`.
 macro_rules! behaviours {
-    (with_database: [$($behaviour:ident),* $(,)?], cache_only: [$($alone:ident),* $(,)?] $(,)?) => {
-        /// The Redis cache, on PostgreSQL.
+    (
+        with_database: [$($behaviour:ident),* $(,)?],
+        on_both_databases: [$($both:ident),* $(,)?],
+        cache_only: [$($alone:ident),* $(,)?] $(,)?
+    ) => {
+        /// The Redis cache, on PostgreSQL (and on SQLite for `on_both_databases`).
         mod on_redis {
             use super::{Backend, TestDatabase};
             use storehaus_suite::run_on;
+            $(
+                mod $both {
+                    use super::super::{Backend, TestDatabase, TestSqlite};
+                    use storehaus_suite::run_on;
+
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn postgres() {
+                        run_on::<TestDatabase, _>(|db| super::super::$both(Backend::Redis, db)).await
+                    }
+
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn sqlite() {
+                        run_on::<TestSqlite, _>(|db| super::super::$both(Backend::Redis, db)).await
+                    }
+                }
+            )*
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $behaviour() {
@@ -344,6 +409,22 @@ macro_rules! behaviours {
                     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                     async fn sqlite() {
                         run_on::<TestSqlite, _>(|db| super::super::$behaviour(Backend::Memory, db)).await
+                    }
+                }
+            )*
+            $(
+                mod $both {
+                    use super::super::{Backend, TestDatabase, TestSqlite};
+                    use storehaus_suite::run_on;
+
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn postgres() {
+                        run_on::<TestDatabase, _>(|db| super::super::$both(Backend::Memory, db)).await
+                    }
+
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn sqlite() {
+                        run_on::<TestSqlite, _>(|db| super::super::$both(Backend::Memory, db)).await
                     }
                 }
             )*
@@ -390,6 +471,13 @@ behaviours! {
         write_seen_by_another_pool_at_once,
         no_stale_reads_under_concurrent_writes,
         concurrent_misses_run_one_query,
+    ],
+    on_both_databases: [
+        find_cached_keeps_no_query_text,
+        oversized_rows_and_results_are_served_not_stored,
+        decimal_keys_name_one_row,
+        float_keys_name_one_row,
+        timestamp_keys_name_one_row,
     ],
     cache_only: [claims_belong_to_their_owner_and_expire],
 }

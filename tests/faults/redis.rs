@@ -388,10 +388,11 @@ struct Sweep {
 }
 
 impl Sweep {
-    /// The `SCAN` pattern of the prefix, its glob characters escaped.
+    /// The `SCAN` pattern of the prefix as keys hold it (percent-encoded), its glob characters
+    /// escaped.
     fn pattern(&self) -> String {
         let mut pattern = String::new();
-        for c in self.prefix.chars() {
+        for c in KeySpace::new(self.prefix.as_str()).encoded_prefix().chars() {
             if matches!(c, '*' | '?' | '[' | ']' | '\\') {
                 pattern.push('\\');
             }

@@ -1,4 +1,4 @@
-//! The in-process backend: a bounded moka cache with per-entry expiry.
+//! The in-process backend: a moka cache bounded in bytes, with per-entry expiry.
 
 use std::fmt;
 use std::sync::Arc;
@@ -46,26 +46,58 @@ impl Expiry<String, Slot> for SlotExpiry {
     }
 }
 
+/// What one entry costs besides its key and value: the slot, the `Arc` and moka's bookkeeping.
+const ENTRY_OVERHEAD: usize = 96;
+
+/// The weight of an entry: its bytes, saturated to what moka counts in.
+fn weigh(key: &str, slot: &Slot) -> u32 {
+    u32::try_from(key.len() + slot.data.len() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+}
+
 /// A backend that keeps everything in this process, for the embedded profile and for tests.
 ///
-/// Holds up to `capacity` keys and evicts the least useful beyond that, which the cache
-/// protocol tolerates (an evicted epoch comes back with a fresh random value). Operations that
-/// touch several keys are serialised by one lock, so each is atomic like its Redis script.
+/// Entries are weighed by their bytes (key, value and a fixed overhead); beyond `max_bytes` the
+/// least useful are evicted, which the cache protocol tolerates (an evicted epoch comes back
+/// with a fresh random value). Operations that touch several keys are serialised by one lock,
+/// so each is atomic like its Redis script.
 pub struct MemoryBackend {
     cache: Cache<String, Slot>,
+    max_bytes: u64,
     writes: Mutex<()>,
 }
 
 impl MemoryBackend {
-    /// A backend holding at most `capacity` keys.
-    pub fn new(capacity: u64) -> Self {
-        let cache = Cache::builder().max_capacity(capacity).expire_after(SlotExpiry).build();
-        MemoryBackend { cache, writes: Mutex::new(()) }
+    /// A backend holding at most `max_bytes` bytes of keys and values.
+    pub fn new(max_bytes: u64) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|key: &String, slot: &Slot| weigh(key, slot))
+            .expire_after(SlotExpiry)
+            .build();
+        MemoryBackend { cache, max_bytes, writes: Mutex::new(()) }
     }
 
     /// Keys held, approximately (expired and evicted keys leave lazily).
     pub fn entry_count(&self) -> u64 {
         self.cache.entry_count()
+    }
+
+    /// Bytes held (keys, values and a fixed overhead per entry), approximately: moka applies
+    /// inserts, evictions and expiries lazily; call [`MemoryBackend::sync`] first for a
+    /// settled figure.
+    pub fn weighted_bytes(&self) -> u64 {
+        self.cache.weighted_size()
+    }
+
+    /// The byte budget.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// Applies pending inserts, evictions and expiries, so that [`entry_count`](Self::entry_count)
+    /// and [`weighted_bytes`](Self::weighted_bytes) are exact.
+    pub async fn sync(&self) {
+        self.cache.run_pending_tasks().await;
     }
 
     /// The live slot of `key`: moka drops expired entries lazily, so expiry is checked here too.
@@ -84,7 +116,11 @@ impl MemoryBackend {
 
 impl fmt::Debug for MemoryBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryBackend").field("entries", &self.cache.entry_count()).finish_non_exhaustive()
+        f.debug_struct("MemoryBackend")
+            .field("entries", &self.cache.entry_count())
+            .field("bytes", &self.cache.weighted_size())
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
     }
 }
 

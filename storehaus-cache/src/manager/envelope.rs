@@ -1,11 +1,13 @@
 //! How cached rows and query results are laid out in the backend.
 //!
 //! A row entry carries the epochs it was filled under, so a read can tell a current entry
-//! from one a whole-table invalidation made obsolete. A query entry carries its full query
-//! text, so a fingerprint collision reads as a miss. Anything that does not parse (an older
-//! layout, a foreign value) is a miss too.
+//! from one a whole-table invalidation made obsolete. A query entry carries the 32-byte
+//! digest of its query (never the query's text, which can be as large as its bound values), so
+//! a value found under the key of another query reads as a miss. Anything that does not parse
+//! (an older layout, a foreign value) is a miss too.
 
 use super::read_through::FillToken;
+use crate::digest::QueryDigest;
 
 const MAGIC: u8 = 0xB7;
 const LAYOUT: u8 = 1;
@@ -13,6 +15,7 @@ const ABSENT: u8 = 0;
 const VALUE: u8 = 1;
 const QUERY: u8 = 2;
 const ROW_HEADER: usize = 3 + 16;
+const QUERY_HEADER: usize = 3 + 32;
 
 /// A decoded row entry: the epochs it was filled under and the encoded row, `None` for a
 /// remembered absence.
@@ -46,24 +49,18 @@ pub(super) fn decode_row(bytes: &[u8]) -> Option<RowEntry<'_>> {
     Some(RowEntry { token: FillToken { row, table }, payload })
 }
 
-pub(super) fn encode_query(query: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(7 + query.len() + payload.len());
+pub(super) fn encode_query(query: &QueryDigest, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(QUERY_HEADER + payload.len());
     out.extend_from_slice(&[MAGIC, LAYOUT, QUERY]);
-    out.extend_from_slice(&u32::try_from(query.len()).unwrap_or(u32::MAX).to_be_bytes());
     out.extend_from_slice(query.as_bytes());
     out.extend_from_slice(payload);
     out
 }
 
 /// The payload of a query entry, if it is the entry of exactly `query`.
-pub(super) fn decode_query<'a>(bytes: &'a [u8], query: &str) -> Option<&'a [u8]> {
-    let (header, rest) = bytes.split_at_checked(7)?;
-    if header[..3] != [MAGIC, LAYOUT, QUERY] {
-        return None;
-    }
-    let len = usize::try_from(u32::from_be_bytes(header[3..7].try_into().ok()?)).ok()?;
-    let (text, payload) = rest.split_at_checked(len)?;
-    (text == query.as_bytes()).then_some(payload)
+pub(super) fn decode_query<'a>(bytes: &'a [u8], query: &QueryDigest) -> Option<&'a [u8]> {
+    let (header, payload) = bytes.split_at_checked(QUERY_HEADER)?;
+    (header[..3] == [MAGIC, LAYOUT, QUERY] && header[3..] == query.as_bytes()[..]).then_some(payload)
 }
 
 #[cfg(test)]
@@ -83,11 +80,13 @@ mod tests {
     }
 
     #[test]
-    fn queries_check_their_text() {
-        let bytes = encode_query("SELECT 1", b"[1]");
-        assert_eq!(decode_query(&bytes, "SELECT 1"), Some(&b"[1]"[..]));
-        assert_eq!(decode_query(&bytes, "SELECT 2"), None);
-        assert_eq!(decode_query(&bytes[..9], "SELECT 1"), None);
-        assert_eq!(decode_query(b"garbage", "SELECT 1"), None);
+    fn queries_check_their_digest() {
+        let (one, two) = (QueryDigest::from("SELECT 1"), QueryDigest::from("SELECT 2"));
+        let bytes = encode_query(&one, b"[1]");
+        assert_eq!(bytes.len(), QUERY_HEADER + 3);
+        assert_eq!(decode_query(&bytes, &one), Some(&b"[1]"[..]));
+        assert_eq!(decode_query(&bytes, &two), None);
+        assert_eq!(decode_query(&bytes[..9], &one), None);
+        assert_eq!(decode_query(b"garbage", &one), None);
     }
 }

@@ -32,10 +32,12 @@ use crate::stats::{CacheStats, Counters};
 ///   answers, so a cache outage never fails a store call;
 /// - **explicit** (key-value, counters, claims) return [`CacheError`].
 ///
-/// Every backend call is bounded by `timeout_ms`.
+/// Every backend call is bounded by `timeout_ms`, and the read-through calls keep no entry
+/// larger than `max_entry_bytes`.
 pub struct CacheManager {
     backend: Arc<dyn CacheBackend>,
     timeout: Duration,
+    max_entry_bytes: u64,
     jitter_percent: u32,
     negative_ttl: Duration,
     counters: Counters,
@@ -54,13 +56,15 @@ impl CacheManager {
         Ok(Self::build(Arc::new(backend), &config))
     }
 
-    /// A manager over an in-process cache of at most `capacity` keys, with default settings.
-    pub fn memory(capacity: u64) -> Self {
-        Self::build(Arc::new(MemoryBackend::new(capacity)), &CacheConfig::default())
+    /// A manager over an in-process cache of at most `config.memory_max_bytes` bytes of keys
+    /// and values, with the timeout, TTL jitter, negative TTL and entry limit of `config` (its
+    /// `redis_url` is ignored). `CacheManager::memory(&CacheConfig::default())` holds 64 MiB.
+    pub fn memory(config: &CacheConfig) -> Result<Self, CacheError> {
+        Self::with_backend(Arc::new(MemoryBackend::new(config.memory_max_bytes)), config)
     }
 
-    /// A manager over any backend, with the timeout, TTL jitter and negative TTL of `config`
-    /// (its `redis_url` is ignored).
+    /// A manager over any backend, with the timeout, TTL jitter, negative TTL and entry limit
+    /// of `config` (its `redis_url` and `memory_max_bytes` are ignored).
     pub fn with_backend(backend: Arc<dyn CacheBackend>, config: &CacheConfig) -> Result<Self, CacheError> {
         config.validate_tuning()?;
         Ok(Self::build(backend, config))
@@ -70,6 +74,7 @@ impl CacheManager {
         CacheManager {
             backend,
             timeout: Duration::from_millis(config.timeout_ms.max(1)),
+            max_entry_bytes: config.max_entry_bytes,
             jitter_percent: config.ttl_jitter_percent,
             negative_ttl: Duration::from_secs(config.negative_ttl_seconds),
             counters: Counters::default(),
@@ -87,6 +92,21 @@ impl CacheManager {
     /// The bound of every backend call.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// The largest entry (key and encoded value) a read-through fill keeps, in bytes.
+    pub fn max_entry_bytes(&self) -> u64 {
+        self.max_entry_bytes
+    }
+
+    /// Whether an entry of `key` holding `value_len` bytes is small enough to keep; counts the
+    /// ones that are not.
+    pub(crate) fn fits(&self, key: &str, value_len: usize) -> bool {
+        let fits = u64::try_from(key.len() + value_len).is_ok_and(|len| len <= self.max_entry_bytes);
+        if !fits {
+            Counters::add(&self.counters.oversized_skipped, 1);
+        }
+        fits
     }
 
     /// The counters so far.
@@ -170,6 +190,7 @@ impl fmt::Debug for CacheManager {
         f.debug_struct("CacheManager")
             .field("backend", &self.backend)
             .field("timeout", &self.timeout)
+            .field("max_entry_bytes", &self.max_entry_bytes)
             .field("ttl_jitter_percent", &self.jitter_percent)
             .field("negative_ttl", &self.negative_ttl)
             .finish_non_exhaustive()

@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use super::CacheManager;
 use super::envelope::{decode_query, decode_row, encode_query, encode_row};
 use crate::backend::EpochKey;
+use crate::digest::QueryDigest;
 use crate::error::CacheResult;
 use crate::flight::{Outcome, Role, wait};
 use crate::keys::{RowKey, TableKeys};
@@ -89,8 +90,9 @@ impl CacheManager {
     }
 
     /// Stores a loaded row (`None`: there is no such row, remembered for `negative_ttl_seconds`
-    /// at most) if the row and its table are still at the epochs of `token`. Returns whether it
-    /// was stored; `false` is normal after a concurrent write.
+    /// at most) if the row and its table are still at the epochs of `token` and its entry is no
+    /// larger than `max_entry_bytes`. Returns whether it was stored; `false` is normal after a
+    /// concurrent write.
     pub async fn fill<T: Serialize + ?Sized>(
         &self,
         key: &RowKey,
@@ -111,8 +113,9 @@ impl CacheManager {
     ///
     /// Concurrent calls for one key in this process run `load` once; the others wait for its
     /// result (an error included, hence `E: Clone`; wrap a non-`Clone` error in an `Arc`).
-    /// Entries live `ttl` ± the configured jitter; an absence lives `negative_ttl_seconds`.
-    /// Fails open: whatever happens to the cache, the result is `load`'s.
+    /// Entries live `ttl` ± the configured jitter; an absence lives `negative_ttl_seconds`; a
+    /// row whose entry exceeds `max_entry_bytes` is returned but not kept. Fails open: whatever
+    /// happens to the cache, the result is `load`'s.
     pub async fn get_or_load<T, E, F, Fut>(&self, key: &RowKey, ttl: Duration, load: F) -> Result<Option<T>, E>
     where
         T: Serialize + DeserializeOwned,
@@ -218,6 +221,9 @@ impl CacheManager {
             return false;
         }
         let entry = encode_row(token, payload);
+        if !self.fits(key.entry(), entry.len()) {
+            return false;
+        }
         let epochs = [
             (EpochKey::expiring(key.epoch(), ttl + EPOCH_GRACE), token.row),
             (EpochKey::persistent(key.table_epoch()), token.table),
@@ -237,13 +243,15 @@ impl CacheManager {
 
     /// The result of `query` on `table`: from the cache, else from `load`, which then fills it.
     ///
-    /// `query` must identify the result completely (statement and bound values). Results are
-    /// keyed by the table's generation, so a write's invalidation retires them all at once.
-    /// Same single flight and fail-open behaviour as [`get_or_load`](Self::get_or_load).
+    /// `query` must identify the result completely (statement and bound values): a text, or its
+    /// [`QueryDigest`] (see [`QueryDigest::of_debug`]). Results are keyed by the digest and the
+    /// table's generation, so a write's invalidation retires them all at once. A result whose
+    /// entry exceeds `max_entry_bytes` is returned but not kept. Same single flight and
+    /// fail-open behaviour as [`get_or_load`](Self::get_or_load).
     pub async fn get_or_load_query<T, E, F, Fut>(
         &self,
         table: &TableKeys,
-        query: &str,
+        query: impl Into<QueryDigest>,
         ttl: Duration,
         load: F,
     ) -> Result<T, E>
@@ -253,10 +261,11 @@ impl CacheManager {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let cache_key = self.query_cache_key(table, query).await;
+        let query = query.into();
+        let cache_key = self.query_cache_key(table, &query).await;
         if let Some(cache_key) = &cache_key
             && let Ok(Some(raw)) = self.call(self.backend.get(cache_key)).await
-            && let Some(value) = decode_query(&raw, query).and_then(|payload| serde_json::from_slice(payload).ok())
+            && let Some(value) = decode_query(&raw, &query).and_then(|payload| serde_json::from_slice(payload).ok())
         {
             self.count_lookup(true);
             return Ok(value);
@@ -264,18 +273,19 @@ impl CacheManager {
         self.count_lookup(false);
         let generation = table.generation_key();
         let flight = format!(
-            "{}\0{}\0{}\0{}\0{query}",
+            "{}\0{}\0{}\0{}\0{}",
             table.as_str(),
             cache_key.as_deref().unwrap_or("-"),
             self.local.of(&generation),
             self.local.of(&table.epoch_key()),
+            query.to_hex(),
         );
         match self.flights.join::<E>(flight) {
             Role::Leader(leader) => {
                 let loaded = load().await;
                 let payload = loaded.as_ref().ok().and_then(|value| serde_json::to_vec(value).ok());
                 if let (Some(cache_key), Some(payload)) = (&cache_key, &payload) {
-                    self.fill_query(table, cache_key, query, payload, ttl).await;
+                    self.fill_query(table, cache_key, &query, payload, ttl).await;
                 }
                 leader.finish(match (&loaded, payload) {
                     (Err(error), _) => Outcome::Failed(error.clone()),
@@ -299,7 +309,7 @@ impl CacheManager {
         }
     }
 
-    async fn query_cache_key(&self, table: &TableKeys, query: &str) -> Option<String> {
+    async fn query_cache_key(&self, table: &TableKeys, query: &QueryDigest) -> Option<String> {
         if !self.table_ready(&table.epoch_key()).await {
             return None;
         }
@@ -307,11 +317,14 @@ impl CacheManager {
         Some(table.query_key(*read.epochs.first()?, query))
     }
 
-    async fn fill_query(&self, table: &TableKeys, cache_key: &str, query: &str, payload: &[u8], ttl: Duration) {
+    async fn fill_query(&self, table: &TableKeys, cache_key: &str, query: &QueryDigest, payload: &[u8], ttl: Duration) {
         if !self.table_ready(&table.epoch_key()).await {
             return;
         }
         let entry = encode_query(query, payload);
+        if !self.fits(cache_key, entry.len()) {
+            return;
+        }
         if self.call(self.backend.set(cache_key, &entry, Some(jitter(ttl, self.jitter_percent)))).await.is_ok() {
             Counters::add(&self.counters.fills, 1);
         }

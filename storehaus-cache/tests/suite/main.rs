@@ -8,6 +8,7 @@
 mod support;
 
 mod kv;
+mod limits;
 mod primitives;
 mod read_through;
 
@@ -70,7 +71,7 @@ fn assert_send<T: Send>(_: &T) {}
 /// The store layer runs these calls inside spawned tasks, so their futures must be `Send`.
 #[test]
 fn read_through_futures_are_send() {
-    let manager = CacheManager::memory(10);
+    let manager = CacheManager::memory(&CacheConfig::default()).unwrap();
     let table = KeySpace::new("app").table("t");
     let row = table.row("1");
     let ttl = Duration::from_secs(1);

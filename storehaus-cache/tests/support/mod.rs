@@ -70,7 +70,7 @@ impl Ctx {
     pub fn memory(test: &str, tweak: impl FnOnce(&mut CacheConfig)) -> Ctx {
         let mut config = CacheConfig::default();
         tweak(&mut config);
-        let backend = Arc::new(storehaus_cache::MemoryBackend::new(100_000));
+        let backend = Arc::new(storehaus_cache::MemoryBackend::new(config.memory_max_bytes));
         let manager = CacheManager::with_backend(backend, &config).expect("valid config");
         Ctx { manager: Arc::new(manager), space: KeySpace::new(unique_prefix(test)) }
     }

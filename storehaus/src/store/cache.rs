@@ -1,7 +1,12 @@
 //! The read-through cache of a store: rows by key, invalidated after every committed write.
 
+mod key_text;
+#[cfg(test)]
+mod tests;
+
+use self::key_text::KeyEquality;
 use super::{GenericStore, Record};
-use crate::cache::{CacheParams, TableKeys};
+use crate::cache::{CacheParams, QueryDigest, TableKeys};
 use crate::error::{Result, StoreError};
 use crate::model::Model;
 use crate::model::{ValuesReader, read_record};
@@ -10,29 +15,26 @@ use crate::query::resolved::ResolvedQuery;
 use crate::types::wire::Wire;
 use crate::types::{SqlType, Value};
 
-/// A store's cache: where its rows live and for how long.
+/// A store's cache: where its rows live, for how long, and which keys name the same row.
 #[derive(Debug)]
 pub(crate) struct StoreCache {
     pub(crate) params: CacheParams,
     pub(crate) table: TableKeys,
+    equality: KeyEquality,
 }
 
 impl StoreCache {
-    pub(crate) fn new(params: CacheParams, table: &str) -> Self {
+    /// The cache of table `table` on a database of system `db_system` (`postgresql`, `sqlite`).
+    pub(crate) fn new(params: CacheParams, table: &str, db_system: &str) -> Self {
         let keys = params.table(table);
-        StoreCache { params, table: keys }
+        StoreCache { params, table: keys, equality: KeyEquality::of(db_system) }
     }
-}
 
-/// The cache key text of a primary key.
-fn key_text<K: SqlType + std::fmt::Debug>(key: &K) -> String {
-    match key.to_value() {
-        Ok(Value::Text(text)) => text,
-        Ok(Value::Uuid(uuid)) => uuid.to_string(),
-        Ok(Value::BigInt(n)) => n.to_string(),
-        Ok(Value::Integer(n)) => n.to_string(),
-        Ok(Value::SmallInt(n)) => n.to_string(),
-        _ => format!("{key:?}"),
+    /// The text the row of primary key `key` is cached under: equal for every spelling of the
+    /// key the database takes for the same row. `None` when the key names no row the cache can
+    /// hold (NULL, or a value the database refuses): such reads go to the database.
+    fn key_text<K: SqlType>(&self, key: &K) -> Option<String> {
+        self.equality.key_text(key.to_value().ok()?, K::COLUMN_TYPE)
     }
 }
 
@@ -43,10 +45,11 @@ impl<T: Model> GenericStore<T> {
     /// The cache keeps the row's column values rather than the model's serde form, which cannot
     /// tell `Some(json!(null))` from `None` nor carry NaN.
     pub(crate) async fn read_by_id(&self, id: &T::Key) -> Result<Option<Record<T>>> {
-        let Some(cache) = self.shared.cache.as_ref().filter(|_| self.tx.is_none()) else {
+        let cached = self.shared.cache.as_ref().filter(|_| self.tx.is_none());
+        let Some((cache, text)) = cached.and_then(|cache| Some((cache, cache.key_text(id)?))) else {
             return self.table().get(self.tx(), id, false).await;
         };
-        let key = cache.table.row(&key_text(id));
+        let key = cache.table.row(&text);
         let load = || async {
             let values = self.table().get_values(self.tx(), id).await?;
             Ok::<_, StoreError>(values.map(|values| values.into_iter().map(Wire::from).collect::<Vec<_>>()))
@@ -64,17 +67,23 @@ impl<T: Model> GenericStore<T> {
     /// [`GenericStore::written`] for keys.
     pub(crate) async fn written_keys<'k>(&self, keys: impl IntoIterator<Item = &'k T::Key>) {
         let Some(cache) = &self.shared.cache else { return };
-        let ids: Vec<String> = keys.into_iter().map(key_text).collect();
-        if ids.is_empty() {
+        // A key without a text was never cached by it, but a written row might be under another
+        // spelling: the whole table is invalidated then.
+        let ids: Option<Vec<String>> = keys.into_iter().map(|key| cache.key_text(key)).collect();
+        if ids.as_ref().is_some_and(Vec::is_empty) {
             return;
         }
         let manager = cache.params.manager().clone();
         let table = cache.table.clone();
-        match &self.tx {
-            None => manager.invalidate_rows(&table, &ids).await,
-            Some(tx) => {
-                tx.after_commit(Box::new(move || Box::pin(async move { manager.invalidate_rows(&table, &ids).await })))
+        let invalidate = async move {
+            match ids {
+                Some(ids) => manager.invalidate_rows(&table, &ids).await,
+                None => manager.invalidate_table(&table).await,
             }
+        };
+        match &self.tx {
+            None => invalidate.await,
+            Some(tx) => tx.after_commit(Box::new(move || Box::pin(invalidate))),
         }
     }
 }
@@ -82,10 +91,11 @@ impl<T: Model> GenericStore<T> {
 impl<T: Model> GenericStore<T> {
     /// Like [`GenericStore::find`], with the result kept in the store's cache.
     ///
-    /// Results are keyed by the resolved query (its conditions and bound values) and the table's
-    /// generation, which every write through any store of the table bumps after commit; so a
-    /// cached result is never older than the last committed write. Without a cache, inside a
-    /// transaction, or for a locking query, this is `find`.
+    /// Results are keyed by a SHA-256 digest of the resolved query (its conditions and bound
+    /// values) and the table's generation, which every write through any store of the table
+    /// bumps after commit; so a cached result is never older than the last committed write. A
+    /// result larger than the cache's `max_entry_bytes` is returned but not kept. Without a
+    /// cache, inside a transaction, or for a locking query, this is `find`.
     pub async fn find_cached(&self, query: QueryBuilder) -> Result<Vec<Record<T>>> {
         let q = query.resolve(T::TABLE)?;
         let cache = self.shared.cache.as_ref().filter(|_| self.tx.is_none() && q.lock.is_none());
@@ -93,9 +103,11 @@ impl<T: Model> GenericStore<T> {
             match cache {
                 None => self.table().find(self.tx(), &q).await,
                 Some(cache) => {
-                    let fingerprint = format!("{:?}", QueryFingerprint(&q));
+                    // Streamed into the hash: the query's text, as large as its bound values, is
+                    // never built.
+                    let digest = QueryDigest::of_debug(&QueryFingerprint(&q));
                     let load = || async { self.table().find(self.tx(), &q).await };
-                    cache.params.manager().get_or_load_query(&cache.table, &fingerprint, cache.params.ttl(), load).await
+                    cache.params.manager().get_or_load_query(&cache.table, digest, cache.params.ttl(), load).await
                 }
             }
         })

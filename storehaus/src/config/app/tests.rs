@@ -406,6 +406,31 @@ fn debug_hides_every_password() {
 }
 
 #[test]
+fn no_printed_form_shows_a_password_of_any_url_form() {
+    for redis in [
+        "redis://default:hunter2@cache:6379/0",
+        "rediss://:hunter2@cache:6380/0",
+        "redis+unix:///run/redis.sock?db=1&pass=hunter2",
+        "redis+unix:///run/redis.sock?password=hunter2",
+        "unix:///run/redis.sock?pass=hunter2",
+        "redis://cache/0?password=hunter2",
+    ] {
+        let config = with_env(&[("REDIS_URL", redis), ("DATABASE_URL", "postgres://app:hunter2@db/shop")]).unwrap();
+        for printed in
+            [format!("{config:?}"), format!("{config:#?}"), config.database.to_string(), config.cache.redacted_url()]
+        {
+            assert!(!printed.contains("hunter2"), "{printed}");
+        }
+    }
+    // PostgreSQL also takes a password as a query parameter; StoreHaus refuses the URL without
+    // quoting it.
+    let (key, message) =
+        key_and_message(with_env(&[("DATABASE_URL", "postgres://app@db/shop?password=hunter2")]).unwrap_err());
+    assert_eq!(key.as_deref(), Some("DATABASE_URL"));
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[test]
 fn sub_crate_errors_convert_to_config_errors() {
     let err: StoreError = CacheConfig { pool_size: 0, ..CacheConfig::default() }.validate().unwrap_err().into();
     assert_eq!(err.to_string(), "configuration error at `cache.pool_size`: must be at least 1");
