@@ -195,6 +195,47 @@ fn crate_tests_exist(name: &str) -> bool {
     })
 }
 
+/// The `.rs` files of the repository (not `target/`), with their text.
+fn rust_sources(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy();
+        if path.is_dir() && !name.starts_with('.') && name != "target" {
+            rust_sources(&path, out);
+        } else if name.ends_with(".rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            out.push((path, text));
+        }
+    }
+}
+
+/// Every promise of the reliability guide names tests that exist: each snake_case name in
+/// backticks with three or more words is a test function (or a test body the suites run on
+/// each backend) or a compile-fail case.
+#[test]
+fn every_test_the_reliability_guide_names_exists() {
+    let guide = read("docs/reliability.md");
+    let mut sources = Vec::new();
+    rust_sources(&root(), &mut sources);
+    let names: BTreeSet<&str> = guide
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|name| name.matches('_').count() >= 3)
+        .filter(|name| name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+        .collect();
+    assert!(names.len() > 50, "too few test names found in docs/reliability.md: {names:?}");
+    let missing: Vec<&str> = names
+        .into_iter()
+        .filter(|name| {
+            let function = [format!("fn {name}("), format!("fn {name}<")];
+            let case = format!("{name}.rs");
+            !sources.iter().any(|(path, text)| function.iter().any(|f| text.contains(f)) || path.ends_with(&case))
+        })
+        .collect();
+    assert!(missing.is_empty(), "docs/reliability.md names tests that do not exist: {missing:?}");
+}
+
 #[test]
 fn every_example_is_in_the_learning_path_and_the_makefile() {
     let mut examples = BTreeSet::new();
