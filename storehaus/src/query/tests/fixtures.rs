@@ -3,7 +3,7 @@
 use crate::model::{Column, ColumnDef, TableDef};
 use crate::types::{ColumnType, ScalarType};
 
-const fn column(name: &'static str, scalar: ScalarType, nullable: bool) -> ColumnDef {
+pub(crate) const fn column(name: &'static str, scalar: ScalarType, nullable: bool) -> ColumnDef {
     ColumnDef {
         name,
         ty: ColumnType::Scalar(scalar),

@@ -2,24 +2,13 @@
 
 use super::*;
 use crate::model::{ColumnDef, IndexDef};
+use crate::query::tests::fixtures::column;
 use crate::schema::Change;
-use crate::types::{ColumnType, ScalarType};
+use crate::types::ScalarType;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 async fn plan(pool: &SqlitePool, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
     migrate::plan::<Sqlite>(pool, table, options).await
-}
-
-const fn column(name: &'static str, scalar: ScalarType, nullable: bool) -> ColumnDef {
-    ColumnDef {
-        name,
-        ty: ColumnType::Scalar(scalar),
-        nullable,
-        primary_key: false,
-        create: true,
-        update: true,
-        signal: true,
-    }
 }
 
 const ID: ColumnDef = ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::Uuid, false) };
