@@ -191,21 +191,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("4. category rust: {} published posts; rust or databases: {rust_or_db}", rust.len());
 
     // 5. Keyset pagination: each page continues after the last row of the one before, and the
-    //    cursor travels to the client as text. (`find_page` always reads the database.)
+    //    cursor travels to the client as sealed text, which the client can neither read nor
+    //    alter. (`find_page` always reads the database.) The key's secret would come from the
+    //    application's configuration; it must be at least 32 bytes.
+    let cursor_key = CursorKey::new("blog-system example secret, 32 bytes or more")?;
     let (mut seen, mut pages, mut token) = (Vec::new(), 0, None::<String>);
     loop {
         let query = match &token {
-            Some(text) => published().limit(PAGE_SIZE).after(&Cursor::decode(text)?),
+            Some(text) => published().limit(PAGE_SIZE).after(&Cursor::open(text, &cursor_key)?),
             None => published().limit(PAGE_SIZE),
         };
         let page = posts.find_page(query).await?;
         pages += 1;
         seen.extend(page.records.iter().map(|p| p.id));
         match page.next {
-            Some(cursor) => token = Some(cursor.encode()),
+            Some(cursor) => token = Some(cursor.seal(&cursor_key)),
             None => break,
         }
     }
+    let plain = posts.find_page(published().limit(PAGE_SIZE)).await?.next.map(|cursor| cursor.encode());
+    let refused = Cursor::open(&plain.unwrap_or_default(), &cursor_key);
+    assert!(matches!(refused, Err(StoreError::Validation { .. })), "a cursor the server did not seal is refused");
     let all: Vec<Uuid> = posts.find(published()).await?.iter().map(|p| p.id).collect();
     assert_eq!(seen, all, "the pages list every published post once, newest first");
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 8, "no post appears on two pages");

@@ -1,7 +1,7 @@
 //! Change signals: callbacks that receive the Create, Update and Delete events of store writes,
 //! only for committed transactions and only after the commit; a typed channel for application
-//! events, published on its own or inside a transaction; a failing callback as the statistics
-//! count it; and unsubscribing.
+//! events, published on its own or inside a transaction; a field kept out of every event
+//! (`#[field(no_signal)]`); a failing callback as the statistics count it; and unsubscribing.
 //!
 //! ```text
 //! cargo run --example signals_basic
@@ -27,6 +27,9 @@ pub struct Order {
     pub id: Uuid,
     pub customer: String,
     pub total_cents: i64,
+    /// The payment provider's token: stored with the order, never sent with its events.
+    #[field(no_signal)]
+    pub card_token: String,
 }
 
 /// An application event: not a row, but sent through the same log with the same guarantees.
@@ -69,7 +72,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
 
     // Create, update, delete: one event each, carrying the row as JSON.
-    let ada = orders.create(Order::new(Uuid::new_v4(), "Ada".into(), 1_250), Some(vec!["web".into()])).await?;
+    let ada = orders
+        .create(Order::new(Uuid::new_v4(), "Ada".into(), 1_250, "tok_secret".into()), Some(vec!["web".into()]))
+        .await?;
     let created = next(&mut changes, "the Create event").await?;
     assert_eq!(created.event_type, EventType::Create, "the first event is a Create");
     assert_eq!(created.table_name, "signals_orders", "the event names the table");
@@ -77,6 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(created.tags, ["web"], "the event carries the row's tags");
     assert_eq!(created.payload["customer"], "Ada", "the payload is the row as written");
     assert_eq!(created.payload["total_cents"], 1_250, "the payload is the row as written");
+    assert!(created.payload.get("card_token").is_none(), "a no_signal field never travels with events");
     println!(
         "create: {:?} on {} for {}, payload {}",
         created.event_type, created.table_name, ada.customer, created.payload
@@ -99,7 +105,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A rolled-back transaction emits nothing; a committed one emits its events after COMMIT.
     let store = &orders;
-    let declined = Order::new(Uuid::new_v4(), "Bob".into(), 990);
+    let declined = Order::new(Uuid::new_v4(), "Bob".into(), 990, "tok_secret".into());
     let outcome = storehaus
         .transaction(|tx| async move {
             store.with_transaction(&tx).create(declined, None).await?;
@@ -109,8 +115,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert!(outcome.is_err(), "the declined order's transaction fails");
 
     let tx = storehaus.begin().await?;
-    let carol = orders.with_transaction(&tx).create(Order::new(Uuid::new_v4(), "Carol".into(), 4_200), None).await?;
-    let dave = orders.with_transaction(&tx).create(Order::new(Uuid::new_v4(), "Dave".into(), 310), None).await?;
+    let carol = orders
+        .with_transaction(&tx)
+        .create(Order::new(Uuid::new_v4(), "Carol".into(), 4_200, "tok_secret".into()), None)
+        .await?;
+    let dave = orders
+        .with_transaction(&tx)
+        .create(Order::new(Uuid::new_v4(), "Dave".into(), 310, "tok_secret".into()), None)
+        .await?;
     quiet(&mut changes, "before the commit").await?;
     tx.commit().await?;
     // Events arrive in log order, so Bob's would have come first had it been written.
@@ -140,7 +152,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tx.publish(&shipped, &Shipped { order: dave.id, carrier: "never sent".into() }).await?;
     tx.rollback().await?;
     let tx = storehaus.begin().await?;
-    let erin = orders.with_transaction(&tx).create(Order::new(Uuid::new_v4(), "Erin".into(), 75), None).await?;
+    let erin = orders
+        .with_transaction(&tx)
+        .create(Order::new(Uuid::new_v4(), "Erin".into(), 75, "tok_secret".into()), None)
+        .await?;
     let erins_parcel = Shipped { order: erin.id, carrier: "UPS".into() };
     tx.publish(&shipped, &erins_parcel).await?;
     quiet(&mut shipments, "before the commit").await?;
@@ -165,7 +180,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // The next event is dispatched only when every callback of the previous one has finished, so
     // once its Create arrives, the statistics include all the failed runs.
-    let frank = orders.create(Order::new(Uuid::new_v4(), "Frank".into(), 20), None).await?;
+    let frank = orders.create(Order::new(Uuid::new_v4(), "Frank".into(), 20, "tok_secret".into()), None).await?;
     next(&mut changes, "Frank's Create").await?;
     let stats = signals.get_stats();
     let failed = stats.callbacks_failed - before.callbacks_failed;
