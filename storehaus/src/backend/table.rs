@@ -78,8 +78,6 @@ pub(crate) trait Table<T: Model>: Send + Sync + fmt::Debug {
     fn delete_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery, hard: bool) -> Fut<'a, Rows<T>>;
     fn restore_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> Fut<'a, Rows<T>>;
 
-    /// How many rows one batch statement writes; a batch of more spans several statements.
-    fn batch_rows(&self) -> usize;
     /// Inserts every row of `data` with `tags`; returns the records in the order given.
     fn create_many<'a>(&'a self, tx: Tx<'a>, data: &'a [T], tags: &'a [String]) -> Fut<'a, Rows<T>>;
     /// Inserts `data`, updating live rows whose key exists; rows whose key belongs to a
@@ -219,10 +217,6 @@ impl<B: Backend, T: Model> Table<T> for BackendTable<B, T> {
 
     fn restore_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery) -> Fut<'a, Rows<T>> {
         Box::pin(async move { query::restore_where(self.exec(tx)?, self.statements.emit, q).await })
-    }
-
-    fn batch_rows(&self) -> usize {
-        B::BATCH_ROWS.unwrap_or(usize::MAX)
     }
 
     fn create_many<'a>(&'a self, tx: Tx<'a>, data: &'a [T], tags: &'a [String]) -> Fut<'a, Rows<T>> {

@@ -1,14 +1,12 @@
 //! Batch writes of [`GenericStore`]: many rows per statement, all or nothing per call.
 //!
-//! Every call is atomic. It runs on the store's transaction when it has one; otherwise, when
-//! the rows span more than one statement, in a transaction of its own (one statement is atomic
-//! already), so a failing row leaves nothing of the call behind.
+//! Every call is atomic: it runs on the store's transaction when it has one, else the backend
+//! runs all its statements in one transaction of their own, so a failing row leaves nothing of
+//! the call behind.
 
 use super::{GenericStore, Record, checked_tags};
-use crate::backend::TxHandle;
 use crate::error::{Result, StoreError};
 use crate::model::Model;
-use crate::transaction::Transaction;
 use crate::types::{SqlType, Value};
 use std::collections::HashSet;
 
@@ -23,9 +21,7 @@ impl<T: Model> GenericStore<T> {
             return Ok(Vec::new());
         }
         self.traced("create_many", async {
-            let tx = self.batch_transaction(data.len()).await?;
-            let records = self.table().create_many(self.batch_tx(&tx), &data, &tags).await?;
-            commit(tx).await?;
+            let records = self.table().create_many(self.tx(), &data, &tags).await?;
             self.written(&records).await;
             Ok(records)
         })
@@ -63,9 +59,7 @@ impl<T: Model> GenericStore<T> {
             return Ok(Vec::new());
         }
         self.traced("upsert_many", async {
-            let tx = self.batch_transaction(data.len()).await?;
-            let records = self.table().upsert_many(self.batch_tx(&tx), &data, tags.as_deref()).await?;
-            commit(tx).await?;
+            let records = self.table().upsert_many(self.tx(), &data, tags.as_deref()).await?;
             self.written(&records).await;
             Ok(records)
         })
@@ -84,9 +78,7 @@ impl<T: Model> GenericStore<T> {
             return Ok(Vec::new());
         }
         self.traced("update_many", async {
-            let tx = self.batch_transaction(items.len()).await?;
-            let records = self.table().update_many(self.batch_tx(&tx), &items).await?;
-            commit(tx).await?;
+            let records = self.table().update_many(self.tx(), &items).await?;
             self.written(&records).await;
             Ok(records)
         })
@@ -100,35 +92,11 @@ impl<T: Model> GenericStore<T> {
             return Ok(0);
         }
         self.traced("delete_many", async {
-            let tx = self.batch_transaction(ids.len()).await?;
-            let deleted = self.table().delete_many(self.batch_tx(&tx), &ids).await?;
-            commit(tx).await?;
+            let deleted = self.table().delete_many(self.tx(), &ids).await?;
             self.written(&deleted).await;
             Ok(deleted.len() as u64)
         })
         .await
-    }
-
-    /// Where a batch runs: its own transaction when it has one, else the store's.
-    fn batch_tx<'a>(&'a self, own: &'a Option<Transaction>) -> Option<&'a dyn TxHandle> {
-        own.as_ref().map(Transaction::handle).or_else(|| self.tx())
-    }
-
-    /// The transaction a batch of `rows` needs of its own: none on a transaction already, nor
-    /// when one statement holds them all.
-    async fn batch_transaction(&self, rows: usize) -> Result<Option<Transaction>> {
-        if self.tx.is_some() || rows <= self.table().batch_rows() {
-            return Ok(None);
-        }
-        Transaction::begin(self.pool()).await.map(Some)
-    }
-}
-
-/// Commits a batch's own transaction. On an early return it is dropped instead, which rolls it back.
-async fn commit(tx: Option<Transaction>) -> Result<()> {
-    match tx {
-        Some(tx) => tx.commit().await,
-        None => Ok(()),
     }
 }
 
