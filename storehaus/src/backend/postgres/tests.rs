@@ -86,10 +86,6 @@ pub(super) fn select(q: &ResolvedQuery) -> Result<Statement, StoreError> {
     statement(q.table, |s| sql::select(s, q))
 }
 
-pub(super) fn count(q: &ResolvedQuery) -> Result<Statement, StoreError> {
-    statement(q.table, |s| sql::count(s, q))
-}
-
 pub(super) fn update(q: &ResolvedQuery, set: &[Assignment]) -> Result<Statement, StoreError> {
     statement(q.table, |s| sql::update(s, q, set))
 }
@@ -100,10 +96,6 @@ pub(super) fn soft_delete(q: &ResolvedQuery) -> Result<Statement, StoreError> {
 
 pub(super) fn restore(q: &ResolvedQuery) -> Result<Statement, StoreError> {
     statement(q.table, |s| sql::restore(s, q))
-}
-
-pub(super) fn delete(q: &ResolvedQuery) -> Result<Statement, StoreError> {
-    statement(q.table, |s| sql::delete(s, q))
 }
 
 pub(super) fn resolve(q: QueryBuilder) -> ResolvedQuery {

@@ -10,6 +10,15 @@ use crate::testing::TestDatabase;
 use serde_json::json;
 use sqlx::{PgPool, Row};
 
+/// The statements only these tests run.
+fn count(q: &ResolvedQuery) -> Result<Statement, StoreError> {
+    statement(q.table, |s| sql::count(s, q))
+}
+
+fn delete(q: &ResolvedQuery) -> Result<Statement, StoreError> {
+    statement(q.table, |s| sql::delete(s, q))
+}
+
 /// One row of the data set, as the test knows it.
 #[derive(Debug, Clone)]
 struct Post {
