@@ -24,7 +24,7 @@ use crate::error::StoreError;
 use crate::model::TableDef;
 use crate::schema::{MigrateOptions, MigrationPlan, Planned, TableSchema};
 use crate::signals::{DatabaseEvent, EventSource, EventType};
-use crate::types::{ColumnType, SqlType, Value};
+use crate::types::{ColumnType, SqlType, Value, check_storable};
 use sql::{Dialect, SqlText};
 use std::future::Future;
 use std::sync::Arc;
@@ -62,8 +62,16 @@ pub(crate) trait Backend: Dialect + Sized + Send + Sync + 'static {
         pool: &sqlx::Pool<Self::Database>,
     ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Database>, StoreError>> + Send;
 
-    /// Adds `value` to `args` as a parameter of column type `ty`.
-    fn bind(args: &mut Self::Arguments, value: Value, ty: ColumnType) -> Result<(), StoreError>;
+    /// Adds `value` to `args` as a parameter of column type `ty`, once the checks every backend
+    /// shares have passed: a date or time outside [`STORABLE_YEARS`](crate::types::STORABLE_YEARS)
+    /// is `Validation`.
+    fn bind(args: &mut Self::Arguments, value: Value, ty: ColumnType) -> Result<(), StoreError> {
+        storable(&value)?;
+        Self::encode_param(args, value, ty)
+    }
+
+    /// This backend's encoding of a parameter [`bind`](Self::bind) has checked.
+    fn encode_param(args: &mut Self::Arguments, value: Value, ty: ColumnType) -> Result<(), StoreError>;
 
     /// Decodes column `index` of `row` as a field of type `T`.
     fn read<T: SqlType>(row: &Self::Row, index: usize) -> Result<T, String>;
@@ -111,8 +119,15 @@ pub(crate) trait Backend: Dialect + Sized + Send + Sync + 'static {
         })
     }
 
-    /// Adds one column of a chunk to `args`, as a batch statement takes it.
-    fn bind_column(_args: &mut Self::Arguments, _values: Vec<Value>, _ty: ColumnType) -> Result<(), StoreError> {
+    /// Adds one column of a chunk to `args`, as a batch statement takes it, after the checks of
+    /// [`bind`](Self::bind).
+    fn bind_column(args: &mut Self::Arguments, values: Vec<Value>, ty: ColumnType) -> Result<(), StoreError> {
+        values.iter().try_for_each(storable)?;
+        Self::encode_column(args, values, ty)
+    }
+
+    /// This backend's encoding of a chunk's column [`bind_column`](Self::bind_column) has checked.
+    fn encode_column(_args: &mut Self::Arguments, _values: Vec<Value>, _ty: ColumnType) -> Result<(), StoreError> {
         Err(StoreError::Unsupported { backend: Self::NAME, operation: "chunked batch writes".into() })
     }
 
@@ -162,3 +177,8 @@ fn non_zero_seconds(seconds: u64) -> Option<std::time::Duration> {
 
 /// A connection of `B`.
 pub(crate) type Connection<B> = <<B as Backend>::Database as sqlx::Database>::Connection;
+
+/// Refuses a value no backend can store and read back ([`check_storable`]).
+fn storable(value: &Value) -> Result<(), StoreError> {
+    check_storable(value).map_err(|message| StoreError::Validation { field: None, message })
+}

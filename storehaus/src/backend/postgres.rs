@@ -76,7 +76,7 @@ impl Backend for Postgres {
         pool.begin().await.map_err(Postgres::error)
     }
 
-    fn bind(args: &mut PgArguments, value: Value, ty: ColumnType) -> Result<(), StoreError> {
+    fn encode_param(args: &mut PgArguments, value: Value, ty: ColumnType) -> Result<(), StoreError> {
         values::bind(args, value, ty)
     }
 
@@ -125,7 +125,7 @@ impl Backend for Postgres {
         batch::statements(table, emit)
     }
 
-    fn bind_column(args: &mut PgArguments, values: Vec<Value>, ty: ColumnType) -> Result<(), StoreError> {
+    fn encode_column(args: &mut PgArguments, values: Vec<Value>, ty: ColumnType) -> Result<(), StoreError> {
         batch::bind_column(args, values, ty)
     }
 

@@ -96,7 +96,7 @@ impl Backend for Sqlite {
             .map_err(Sqlite::error)
     }
 
-    fn bind(args: &mut SqliteArguments, value: Value, ty: ColumnType) -> Result<(), StoreError> {
+    fn encode_param(args: &mut SqliteArguments, value: Value, ty: ColumnType) -> Result<(), StoreError> {
         values::bind(args, value, ty)
     }
 

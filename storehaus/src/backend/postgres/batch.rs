@@ -13,7 +13,7 @@ use crate::backend::sql::{Dialect, EventKind, Sql, SqlText, record_columns};
 use crate::error::StoreError;
 use crate::model::system::{DELETED_AT, TAGS, UPDATED_AT, VERSION};
 use crate::model::{TableDef, Write};
-use crate::types::{ColumnType, ScalarType, Value, check_storable};
+use crate::types::{ColumnType, ScalarType, Value};
 use chrono::SecondsFormat;
 use serde_json::Value as Json;
 use std::fmt::Write as _;
@@ -54,7 +54,7 @@ pub(super) fn bind_column(
         ColumnType::Scalar(_) => values,
         ColumnType::Array(scalar) => values
             .into_iter()
-            .map(|value| check_storable(&value).and_then(|()| array_document(value, scalar)))
+            .map(|value| array_document(value, scalar))
             .collect::<Result<_, _>>()
             .map_err(|message| StoreError::Validation { field: None, message })?,
     };
@@ -289,7 +289,7 @@ fn element(value: Value, scalar: ScalarType) -> Result<Json, String> {
         (S::Text, Value::Text(s)) if s.contains('\0') => Err("text contains a NUL byte".to_owned()),
         (S::Text, Value::Text(s)) => text(s),
         (S::Uuid, Value::Uuid(u)) => text(u.to_string()),
-        // In STORABLE_YEARS (checked by `bind_column`), so the year has the four digits the
+        // In STORABLE_YEARS (checked by `Backend::bind_column`), so the year has the four digits the
         // ISO 8601 text form needs.
         (S::TimestampTz, Value::TimestampTz(t)) => text(t.to_rfc3339_opts(SecondsFormat::Micros, true)),
         (S::Timestamp, Value::Timestamp(t)) => text(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),

@@ -1,7 +1,7 @@
 //! Binding [`Value`]s as PostgreSQL parameters and reading them back from rows.
 
 use crate::error::StoreError;
-use crate::types::{ColumnType, ScalarType, SqlType, Value, check_storable};
+use crate::types::{ColumnType, ScalarType, SqlType, Value};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgArguments, PgRow};
@@ -9,10 +9,9 @@ use sqlx::{Arguments, Row};
 use uuid::Uuid;
 
 /// Adds `value` to `args` as a parameter of type `ty`; `NULL` is bound with that type too, so
-/// PostgreSQL never has to guess a parameter's type. Dates and times outside
-/// [`STORABLE_YEARS`](crate::types::STORABLE_YEARS) are refused, as on SQLite.
+/// PostgreSQL never has to guess a parameter's type. `Backend::bind` has refused what no backend
+/// stores.
 pub(crate) fn bind(args: &mut PgArguments, value: Value, ty: ColumnType) -> Result<(), StoreError> {
-    check_storable(&value).map_err(|message| StoreError::Validation { field: None, message })?;
     let result = match ty {
         ColumnType::Scalar(scalar) => bind_scalar(args, value, scalar),
         ColumnType::Array(scalar) => bind_array(args, value, scalar),

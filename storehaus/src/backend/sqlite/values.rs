@@ -17,12 +17,12 @@
 //! | bytes | BLOB |
 //! | arrays | TEXT, a JSON array of the elements' encodings: bytes as lower-case hex, non-finite floats as `"NaN"`/`"inf"`/`"-inf"`, JSON documents as their text (so a JSON `null` element stays apart from a SQL `NULL` one) |
 //!
-//! Dates and times are refused outside [`STORABLE_YEARS`](crate::types::STORABLE_YEARS), where the
-//! year has no four digits: that text would not sort with the rest, and a `timestamptz` would not
-//! read back, leaving a row no read of the table gets past.
+//! Dates and times outside [`STORABLE_YEARS`](crate::types::STORABLE_YEARS), where the year has no
+//! four digits, are refused by `Backend::bind` before they get here: that text would not sort with
+//! the rest, and a `timestamptz` would not read back, leaving a row no read of the table gets past.
 
 use crate::error::StoreError;
-use crate::types::{ColumnType, ScalarType, Value, check_storable};
+use crate::types::{ColumnType, ScalarType, Value};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -52,9 +52,7 @@ pub(crate) fn timestamptz_text(at: DateTime<Utc>) -> String {
 
 /// Adds `value` to `args` as a parameter of column type `ty`.
 pub(crate) fn bind(args: &mut SqliteArguments, value: Value, ty: ColumnType) -> Result<(), StoreError> {
-    let invalid = |message| StoreError::Validation { field: None, message };
-    check_storable(&value).map_err(invalid)?;
-    let stored = encode(value, ty).map_err(invalid)?;
+    let stored = encode(value, ty).map_err(|message| StoreError::Validation { field: None, message })?;
     let added = match stored {
         Stored::Null => args.add(Option::<i64>::None),
         Stored::Integer(v) => args.add(v),
