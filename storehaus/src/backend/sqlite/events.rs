@@ -34,7 +34,9 @@ fn row_event(table: &TableDef, kind: EventType, row: &SqliteRow) -> Result<Datab
     let mut payload = serde_json::Map::new();
     let mut record_id = String::new();
     let mut tags = Vec::new();
-    for ((name, ty), value) in record_types(table).zip(values) {
+    // Declared columns come first in the record, each with its flag; system columns always travel.
+    let signals = table.columns.iter().map(|c| c.signal).chain(std::iter::repeat(true));
+    for (((name, ty), value), signal) in record_types(table).zip(values).zip(signals) {
         if name == table.primary_key().name {
             record_id = key_text(value.clone(), ty);
         }
@@ -43,7 +45,7 @@ fn row_event(table: &TableDef, kind: EventType, row: &SqliteRow) -> Result<Datab
         {
             tags = items.iter().filter_map(|t| if let Value::Text(t) = t { Some(t.clone()) } else { None }).collect();
         }
-        if table.column(name).is_none_or(|column| column.signal) {
+        if signal {
             payload.insert(name.to_owned(), to_json(value, ty));
         }
     }
