@@ -15,8 +15,10 @@ pub(crate) mod postgres;
 pub(crate) mod sql;
 pub(crate) mod sqlite;
 mod table;
+mod tx;
 
 pub(crate) use executor::TxHandle;
+pub use tx::{IsolationLevel, TransactionOptions};
 pub use pool::DbPool;
 pub(crate) use table::{Table, TagEdit};
 
@@ -57,10 +59,18 @@ pub(crate) trait Backend: Dialect + Sized + Send + Sync + 'static {
     /// A connection as a sqlx executor.
     fn on_connection(connection: &mut Connection<Self>) -> impl sqlx::Executor<'_, Database = Self::Database>;
 
-    /// Starts a transaction on a connection of `pool`.
+    /// Starts a transaction on a connection of `pool`, with `options` as this database can
+    /// honour them.
     fn begin(
         pool: &sqlx::Pool<Self::Database>,
+        options: &TransactionOptions,
     ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Database>, StoreError>> + Send;
+
+    /// The statement that undoes what [`begin`](Self::begin) set on the connection for
+    /// `options`, run before the transaction ends; `None` when the transaction's own end is enough.
+    fn end_statement(_options: &TransactionOptions) -> Option<&'static str> {
+        None
+    }
 
     /// Adds `value` to `args` as a parameter of column type `ty`, once the checks every backend
     /// shares have passed: a date or time outside [`STORABLE_YEARS`](crate::types::STORABLE_YEARS)
@@ -81,6 +91,9 @@ pub(crate) trait Backend: Dialect + Sized + Send + Sync + 'static {
 
     /// Whether a database error code means that retrying the same call may succeed.
     fn transient_code(code: &str) -> bool;
+
+    /// The error code of a write refused because the transaction (or database) is read-only.
+    const READ_ONLY_CODE: &'static str;
 
     /// The change events of a write that returned `rows` (laid out as the record columns of
     /// `table`), for backends that record events in this process ([`Events::InProcess`]).
@@ -133,7 +146,7 @@ pub(crate) trait Backend: Dialect + Sized + Send + Sync + 'static {
 
     /// A driver error as a [`StoreError`], its code read with this backend's table.
     fn error(error: sqlx::Error) -> StoreError {
-        error::from_sqlx(error, Self::transient_code)
+        error::from_sqlx(error, Self::transient_code, Self::READ_ONLY_CODE)
     }
 
     /// Plans and applies the migration of `table` in one transaction, serialized with the

@@ -130,6 +130,15 @@ pub enum StoreError {
     #[error("transaction: {0}")]
     Transaction(Cow<'static, str>),
 
+    /// A write was refused because the transaction is read-only
+    /// ([`TransactionOptions::read_only`](crate::TransactionOptions::read_only)), or the database
+    /// is: PostgreSQL's SQLSTATE `25006`, SQLite's `SQLITE_READONLY`.
+    #[error("read-only: {message}")]
+    ReadOnly {
+        /// What the database said.
+        message: String,
+    },
+
     /// The operation did not complete in time.
     #[error("timed out: {0}")]
     Timeout(Cow<'static, str>),

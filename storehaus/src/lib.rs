@@ -56,7 +56,7 @@ mod transaction;
 pub mod types;
 
 pub use crate::storehaus::{HealthStatus, StoreHaus};
-pub use backend::DbPool;
+pub use backend::{DbPool, IsolationLevel, TransactionOptions};
 pub use config::{AppConfig, DatabaseConfig};
 pub use error::{DriverError, Result, StoreError};
 pub use model::{Column, Model};

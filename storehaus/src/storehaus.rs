@@ -1,6 +1,6 @@
 //! [`StoreHaus`]: the application's entry point.
 
-use crate::backend::DbPool;
+use crate::backend::{DbPool, TransactionOptions};
 use crate::config::DatabaseConfig;
 use crate::error::{Result, StoreError};
 use crate::model::Model;
@@ -173,12 +173,27 @@ impl fmt::Debug for StoreHaus {
 
 impl StoreHaus {
     /// Starts a transaction; commit or roll it back explicitly.
+    ///
+    /// Always a new transaction on a connection of its own, even when called while another
+    /// transaction is open: to nest one inside a transaction, use
+    /// [`Transaction::begin_nested`] (a savepoint).
     pub async fn begin(&self) -> Result<Transaction> {
         Transaction::begin(self.pool()).await
     }
 
+    /// Starts a transaction with `options` (isolation level, read-only); commit or roll it back
+    /// explicitly.
+    pub async fn begin_with(&self, options: TransactionOptions) -> Result<Transaction> {
+        Transaction::begin_with(self.pool(), options).await
+    }
+
     /// Runs `work` in a transaction: commits when it returns `Ok`, rolls back when it returns `Err`
     /// (or is cancelled).
+    ///
+    /// Like [`StoreHaus::begin`], this always starts a new, independent transaction: its commit
+    /// stands even if a transaction around the call rolls back. To make work part of an open
+    /// transaction `tx`, call [`tx.transaction(..)`](Transaction::transaction) instead, which
+    /// runs it in a savepoint.
     ///
     /// ```no_run
     /// # use storehaus::prelude::*;
@@ -200,21 +215,23 @@ impl StoreHaus {
         Fut: Future<Output = std::result::Result<R, E>>,
         E: From<StoreError>,
     {
-        let tx = self.begin().await?;
-        match work(tx.clone()).await {
-            Ok(value) => {
-                tx.commit().await?;
-                Ok(value)
-            }
-            Err(error) => {
-                // The work's error is the one to report; a failed rollback also ends the transaction.
-                if let Err(rollback) = tx.rollback().await
-                    && !matches!(rollback, StoreError::Transaction(_))
-                {
-                    tracing::warn!(error = %rollback, "rollback failed");
-                }
-                Err(error)
-            }
-        }
+        self.transaction_with(TransactionOptions::default(), work).await
+    }
+
+    /// [`StoreHaus::transaction`] with `options` (isolation level, read-only).
+    ///
+    /// A serializable transaction may fail with a serialization error
+    /// ([`StoreError::is_transient`]); run it again to retry.
+    pub async fn transaction_with<F, Fut, R, E>(
+        &self,
+        options: TransactionOptions,
+        work: F,
+    ) -> std::result::Result<R, E>
+    where
+        F: FnOnce(Transaction) -> Fut,
+        Fut: Future<Output = std::result::Result<R, E>>,
+        E: From<StoreError>,
+    {
+        crate::transaction::run(self.begin_with(options).await?, work).await
     }
 }

@@ -1,22 +1,30 @@
-//! Transactions: store calls on one connection, committed or rolled back together.
+//! Transactions: store calls on one connection, committed or rolled back together; savepoints
+//! nested inside them.
 
-use crate::backend::{DbPool, TxHandle};
+use crate::backend::{DbPool, TransactionOptions, TxHandle};
 use crate::error::{Result, StoreError};
 use crate::signals::BoxFuture;
 use crate::signals::Channel;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-/// An open database transaction.
+/// An open database transaction, or a savepoint nested in one.
 ///
 /// Cheap to clone; every clone is the same transaction. Hand it to stores with
 /// [`GenericStore::with_transaction`](crate::GenericStore::with_transaction). Dropping the last
 /// clone without [`Transaction::commit`] rolls it back, so a cancelled task never leaves a
 /// half-done transaction behind.
+///
+/// [`Transaction::begin_nested`] and [`Transaction::transaction`] open a savepoint: a
+/// `Transaction` whose commit keeps its work as part of the outer transaction and whose rollback
+/// undoes only its own work. While it is open, store calls run on it; calls on the outer
+/// transaction fail with [`StoreError::Transaction`] until it ends.
 #[derive(Clone)]
 pub struct Transaction {
     handle: Arc<dyn TxHandle>,
     after_commit: Arc<Mutex<Vec<AfterCommit>>>,
+    /// For a savepoint, the outer level's after-commit work, which a release hands its own to.
+    outer_after_commit: Option<Arc<Mutex<Vec<AfterCommit>>>>,
 }
 
 /// Work that must wait until the transaction's writes are visible to everyone (cache
@@ -26,7 +34,49 @@ pub(crate) type AfterCommit = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>
 impl Transaction {
     /// Starts a transaction on a connection of `pool`.
     pub async fn begin(pool: &DbPool) -> Result<Self> {
-        Ok(Transaction { handle: pool.begin().await?, after_commit: Arc::default() })
+        Self::begin_with(pool, TransactionOptions::default()).await
+    }
+
+    /// Starts a transaction on a connection of `pool` with `options` (isolation level,
+    /// read-only).
+    pub async fn begin_with(pool: &DbPool, options: TransactionOptions) -> Result<Self> {
+        Ok(Transaction { handle: pool.begin(&options).await?, after_commit: Arc::default(), outer_after_commit: None })
+    }
+
+    /// Opens a savepoint in this transaction, as sqlx's `Transaction::begin` does: the returned
+    /// `Transaction` runs on the same connection.
+    ///
+    /// - Committing it keeps its work as part of this transaction (which may still roll it all
+    ///   back); its cache invalidations and signals take effect when the outermost transaction
+    ///   commits.
+    /// - Rolling it back (or dropping it without commit) undoes its work only, including its
+    ///   events and cache invalidations; this transaction carries on. After a failed statement
+    ///   inside it, this is how the outer transaction becomes usable again on PostgreSQL.
+    /// - While it is open, calls on this transaction fail with [`StoreError::Transaction`];
+    ///   rolling this transaction back also rolls back the savepoint.
+    pub async fn begin_nested(&self) -> Result<Self> {
+        Ok(Transaction {
+            handle: self.handle.begin_nested().await?,
+            after_commit: Arc::default(),
+            outer_after_commit: Some(self.after_commit.clone()),
+        })
+    }
+
+    /// Runs `work` in a savepoint of this transaction ([`Transaction::begin_nested`]): releases
+    /// it when `work` returns `Ok`, rolls back to it when `work` returns `Err` (or is cancelled),
+    /// keeping this transaction's earlier work either way.
+    pub async fn transaction<F, Fut, R, E>(&self, work: F) -> std::result::Result<R, E>
+    where
+        F: FnOnce(Transaction) -> Fut,
+        Fut: Future<Output = std::result::Result<R, E>>,
+        E: From<StoreError>,
+    {
+        run(self.begin_nested().await?, work).await
+    }
+
+    /// 0 for a transaction, 1 for a savepoint in it, 2 for a savepoint in that, and so on.
+    pub fn depth(&self) -> usize {
+        self.handle.depth()
     }
 
     pub(crate) fn handle(&self) -> &dyn TxHandle {
@@ -35,29 +85,30 @@ impl Transaction {
 
     /// Runs `work` after this transaction commits; never if it rolls back.
     pub(crate) fn after_commit(&self, work: AfterCommit) {
-        self.pending().push(work);
+        lock(&self.after_commit).push(work);
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<AfterCommit>> {
-        // A panic while holding the lock leaves a plain Vec behind, still usable.
-        self.after_commit.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Makes every write of the transaction permanent.
+    /// Makes every write of the transaction permanent; for a savepoint, part of the outer
+    /// transaction.
     pub async fn commit(self) -> Result<()> {
         let committed = self.handle.commit().await;
-        let pending = std::mem::take(&mut *self.pending());
+        let pending = std::mem::take(&mut *lock(&self.after_commit));
         if committed.is_ok() {
-            for work in pending {
-                work().await;
+            match &self.outer_after_commit {
+                Some(outer) => lock(outer).extend(pending),
+                None => {
+                    for work in pending {
+                        work().await;
+                    }
+                }
             }
         }
         committed
     }
 
-    /// Discards every write of the transaction.
+    /// Discards every write of the transaction; for a savepoint, those made since it began.
     pub async fn rollback(self) -> Result<()> {
-        self.pending().clear();
+        lock(&self.after_commit).clear();
         self.handle.rollback().await
     }
 
@@ -70,14 +121,44 @@ impl Transaction {
         self.handle.publish(channel.name(), payload).await
     }
 
-    /// Whether it was committed or rolled back already.
+    /// Whether it was committed or rolled back already (a savepoint also ends with a rollback
+    /// of its outer transaction).
     pub async fn is_finished(&self) -> bool {
         self.handle.is_finished().await
     }
 }
 
+fn lock(work: &Mutex<Vec<AfterCommit>>) -> std::sync::MutexGuard<'_, Vec<AfterCommit>> {
+    // A panic while holding the lock leaves a plain Vec behind, still usable.
+    work.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs `work` in `tx`: commits when it returns `Ok`, rolls back when it returns `Err`.
+pub(crate) async fn run<F, Fut, R, E>(tx: Transaction, work: F) -> std::result::Result<R, E>
+where
+    F: FnOnce(Transaction) -> Fut,
+    Fut: Future<Output = std::result::Result<R, E>>,
+    E: From<StoreError>,
+{
+    match work(tx.clone()).await {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The work's error is the one to report; a failed rollback also ends the transaction.
+            if let Err(rollback) = tx.rollback().await
+                && !matches!(rollback, StoreError::Transaction(_))
+            {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
+            Err(error)
+        }
+    }
+}
+
 impl fmt::Debug for Transaction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Transaction").finish_non_exhaustive()
+        f.debug_struct("Transaction").field("depth", &self.depth()).finish_non_exhaustive()
     }
 }

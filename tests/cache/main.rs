@@ -467,6 +467,7 @@ behaviours! {
         find_cached_sees_every_write,
         transaction_invalidates_on_commit,
         rollback_keeps_the_cached_row,
+        savepoint_invalidates_with_the_outer_commit,
         find_cached_waits_for_the_commit,
         write_seen_by_another_pool_at_once,
         no_stale_reads_under_concurrent_writes,

@@ -74,6 +74,35 @@ pub(crate) async fn rollback_keeps_the_cached_row<B: TestBackend>(backend: Backe
     assert_eq!(ctx.plain.get_by_id(&id).await.unwrap().as_ref(), Some(&primed), "the database agrees");
 }
 
+/// A savepoint's writes invalidate when the outermost transaction commits, and never when the
+/// savepoint rolls back: the row it wrote alone stays cached.
+pub(crate) async fn savepoint_invalidates_with_the_outer_commit<B: TestBackend>(backend: Backend, db: B) {
+    let Some(ctx) = setup("savepoint_invalidates_with_the_outer_commit", backend, &db).await else { return };
+    let ids = ctx.seed_many(&["kept", "undone"]).await;
+    let (kept, undone) = (ids[0], ids[1]);
+    ctx.prime(&kept).await.unwrap();
+    let primed_undone = ctx.prime(&undone).await.unwrap();
+
+    let tx = ctx.storehaus.begin().await.unwrap();
+    let released = tx.begin_nested().await.unwrap();
+    ctx.cached.with_transaction(&released).update(&kept, titled(kept, "released"), None).await.unwrap();
+    released.commit().await.unwrap();
+    let rolled_back = tx.begin_nested().await.unwrap();
+    ctx.cached.with_transaction(&rolled_back).update(&undone, titled(undone, "rolled back"), None).await.unwrap();
+    rolled_back.rollback().await.unwrap();
+
+    let before = Counts::of(&ctx.manager);
+    assert_eq!(ctx.cached.get_by_id(&kept).await.unwrap().unwrap().title, "kept", "not committed yet");
+    let delta = Counts::of(&ctx.manager).since(before);
+    assert_eq!((delta.hits, delta.invalidations), (1, 0), "a released savepoint waits for the commit: {delta:?}");
+
+    tx.commit().await.unwrap();
+    assert_eq!(ctx.fresh(&kept, "a released savepoint").await.unwrap().title, "released");
+    let before = Counts::of(&ctx.manager);
+    assert_eq!(ctx.cached.get_by_id(&undone).await.unwrap().as_ref(), Some(&primed_undone));
+    assert_eq!(Counts::of(&ctx.manager).since(before).hits, 1, "a rolled-back savepoint invalidated its row");
+}
+
 /// A cached query result stays while a transaction writes through the `*_where` paths and after
 /// it rolls back; it is replaced once such a transaction commits.
 pub(crate) async fn find_cached_waits_for_the_commit<B: TestBackend>(backend: Backend, db: B) {

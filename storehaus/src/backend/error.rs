@@ -6,8 +6,9 @@ use super::postgres::Postgres;
 use super::sqlite::Sqlite;
 use crate::error::{DriverError, StoreError};
 
-/// `error` as a [`StoreError`], its code judged by `transient_code`.
-pub(super) fn from_sqlx(error: sqlx::Error, transient_code: fn(&str) -> bool) -> StoreError {
+/// `error` as a [`StoreError`], its code judged by `transient_code`; `read_only_code` is the
+/// backend's code for a write refused as read-only.
+pub(super) fn from_sqlx(error: sqlx::Error, transient_code: fn(&str) -> bool, read_only_code: &str) -> StoreError {
     if matches!(error, sqlx::Error::PoolTimedOut) {
         return StoreError::Timeout("waiting for a database connection".into());
     }
@@ -20,6 +21,11 @@ pub(super) fn from_sqlx(error: sqlx::Error, transient_code: fn(&str) -> bool) ->
         // PostgreSQL names the constraint; SQLite only says which columns, in its message.
         let constraint = constraint.unwrap_or_else(|| database.message().to_owned());
         return StoreError::UniqueViolation { constraint };
+    }
+    if let Some(database) = database
+        && code.as_deref() == Some(read_only_code)
+    {
+        return StoreError::ReadOnly { message: database.message().to_owned() };
     }
     let transient = match &code {
         Some(code) => transient_code(code),

@@ -5,13 +5,13 @@ use super::sql::SqlText;
 use super::{Backend, Events};
 use crate::error::StoreError;
 use crate::model::{Model, Record, read_record};
-use crate::signals::{BoxFuture, DatabaseEvent, EventType, MemorySource};
+use crate::signals::{DatabaseEvent, EventType, MemorySource};
 use chrono::{DateTime, SubsecRound, Utc};
 use futures_util::{Stream, TryFutureExt, TryStreamExt};
-use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
-use tokio::sync::Mutex;
+
+pub(crate) use super::tx::{TxCell, TxHandle, tx_cell};
 
 /// A pool of one backend and, for backends that record change events in this process, the log
 /// they go to.
@@ -40,111 +40,16 @@ impl<B: Backend> fmt::Debug for Db<B> {
     }
 }
 
-/// An open transaction, as the rest of StoreHaus holds it whatever its backend.
-pub(crate) trait TxHandle: Any + Send + Sync + fmt::Debug {
-    fn commit(&self) -> BoxFuture<'_, Result<(), StoreError>>;
-    fn rollback(&self) -> BoxFuture<'_, Result<(), StoreError>>;
-    /// Appends an application event on `channel`, delivered if the transaction commits.
-    fn publish<'a>(&'a self, channel: &'a str, payload: serde_json::Value) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Whether commit or rollback already ran.
-    fn is_finished(&self) -> BoxFuture<'_, bool>;
-    fn as_any(&self) -> &dyn Any;
-}
-
-/// An open transaction of backend `B`, shared by every store call made on it.
-pub(crate) struct TxCell<B: Backend> {
-    state: Mutex<TxState<B>>,
-    db: Db<B>,
-    /// The clock of every write in the transaction, as PostgreSQL's `now()` is its start time
-    /// (used by backends that bind the clock).
-    now: DateTime<Utc>,
-}
-
-struct TxState<B: Backend> {
-    /// `None` once committed or rolled back.
-    tx: Option<sqlx::Transaction<'static, B::Database>>,
-    /// A statement failed. PostgreSQL aborts the transaction, so a `COMMIT` would silently roll
-    /// back; SQLite would carry on. Both refuse to commit, so code behaves the same on either.
-    aborted: bool,
-    /// Events of the writes so far ([`Events::InProcess`]), logged on commit, dropped on rollback.
-    events: Vec<DatabaseEvent>,
-}
-
-impl<B: Backend> TxCell<B> {
-    pub(crate) async fn begin(db: &Db<B>) -> Result<Self, StoreError> {
-        let tx = B::begin(&db.pool).await?;
-        let state = TxState { tx: Some(tx), aborted: false, events: Vec::new() };
-        Ok(TxCell { state: Mutex::new(state), db: db.clone(), now: now() })
-    }
-
-    async fn commit(&self) -> Result<(), StoreError> {
-        let mut state = self.state.lock().await;
-        let tx = state.tx.take().ok_or_else(finished)?;
-        let events = std::mem::take(&mut state.events);
-        if state.aborted {
-            tx.rollback().await.map_err(B::error)?;
-            return Err(StoreError::Transaction(
-                "rolled back instead of committed: a statement in the transaction failed".into(),
-            ));
-        }
-        tx.commit().await.map_err(B::error)?;
-        if let (Some(log), false) = (&self.db.log, events.is_empty()) {
-            log.append_committed(events);
-        }
-        Ok(())
-    }
-
-    async fn rollback(&self) -> Result<(), StoreError> {
-        let mut state = self.state.lock().await;
-        state.events.clear();
-        let tx = state.tx.take().ok_or_else(finished)?;
-        tx.rollback().await.map_err(B::error)
-    }
-}
-
-impl<B: Backend> TxHandle for TxCell<B> {
-    fn commit(&self) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(TxCell::commit(self))
-    }
-
-    fn rollback(&self) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(TxCell::rollback(self))
-    }
-
-    fn publish<'a>(&'a self, channel: &'a str, payload: serde_json::Value) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(Executor::Tx(self).publish(channel, payload))
-    }
-
-    fn is_finished(&self) -> BoxFuture<'_, bool> {
-        Box::pin(async { self.state.lock().await.tx.is_none() })
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-impl<B: Backend> fmt::Debug for TxCell<B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TxCell").field("backend", &B::NAME).finish_non_exhaustive()
-    }
-}
-
 /// The current time at the precision the backends store (microseconds).
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
-}
-
-/// The error for a statement on a transaction that already ended.
-pub(crate) fn finished() -> StoreError {
-    StoreError::Transaction("the transaction was already committed or rolled back".into())
 }
 
 /// Whether a failed statement stops the transaction from committing: a row that did not decode
 /// does not, as nothing failed on the server (unless a write returned it: see `Executor::write`).
 fn aborts_transaction(error: &StoreError) -> bool {
     match error {
-        StoreError::UniqueViolation { .. } => true,
+        StoreError::UniqueViolation { .. } | StoreError::ReadOnly { .. } => true,
         StoreError::Database { source, .. } => source.downcast_ref::<sqlx::Error>().is_none_or(|error| {
             matches!(
                 error,
@@ -180,12 +85,11 @@ macro_rules! run {
                 $work.await
             }
             Executor::Tx(cell) => {
-                let mut state = cell.state.lock().await;
-                let connection = &mut **state.tx.as_mut().ok_or_else(finished)?;
-                let $on = B::on_connection(connection);
+                let mut state = cell.current().await?;
+                let $on = B::on_connection(state.connection()?);
                 let result = $work.await;
                 if result.as_ref().is_err_and(aborts_transaction) {
-                    state.aborted = true;
+                    state.abort();
                 }
                 result
             }
@@ -250,7 +154,7 @@ impl<'a, B: Backend> Executor<'a, B> {
     pub(crate) fn now(self) -> DateTime<Utc> {
         match self {
             Executor::Pool(_) => now(),
-            Executor::Tx(cell) => cell.now,
+            Executor::Tx(cell) => cell.now(),
         }
     }
 
@@ -266,7 +170,7 @@ impl<'a, B: Backend> Executor<'a, B> {
                     log.append_committed(events);
                 }
             }
-            Executor::Tx(cell) => cell.state.lock().await.events.extend(events),
+            Executor::Tx(cell) => cell.record(events).await,
         }
     }
 
@@ -297,7 +201,7 @@ impl<'a, B: Backend> Executor<'a, B> {
             Executor::Tx(cell) => {
                 let result = work(self).await;
                 if let Err(StoreError::Decode { .. }) = result {
-                    cell.state.lock().await.aborted = true;
+                    cell.mark_aborted().await;
                 }
                 result
             }
@@ -378,12 +282,4 @@ impl<B: Backend> crate::model::RowReader for RowReader<'_, B> {
 /// The name of column `index` of `row`, for errors.
 pub(crate) fn column_name<R: sqlx::Row>(row: &R, index: usize) -> String {
     row.columns().get(index).map(|c| sqlx::Column::name(c).to_owned()).unwrap_or_default()
-}
-
-/// Reads an open transaction of `B` out of a handle; `Err` when the transaction belongs to
-/// another backend's pool.
-pub(crate) fn tx_cell<B: Backend>(tx: &dyn TxHandle) -> Result<&TxCell<B>, StoreError> {
-    tx.as_any().downcast_ref::<TxCell<B>>().ok_or_else(|| {
-        StoreError::Transaction(format!("the transaction is not on this store's {} database", B::NAME).into())
-    })
 }

@@ -4,7 +4,7 @@ use super::executor::{Db, TxCell, TxHandle};
 use super::postgres::{self, Postgres};
 use super::sqlite::{self, Sqlite};
 use super::table::{BackendTable, Table};
-use super::{Backend, migrate};
+use super::{Backend, TransactionOptions, migrate};
 use crate::config::DatabaseConfig;
 use crate::error::StoreError;
 use crate::model::{Model, TableDef};
@@ -116,8 +116,8 @@ impl DbPool {
     }
 
     /// Starts a transaction on one connection of the pool.
-    pub(crate) async fn begin(&self) -> Result<Arc<dyn TxHandle>, StoreError> {
-        with_db!(self, |db| Ok(Arc::new(TxCell::begin(db).await?) as Arc<dyn TxHandle>))
+    pub(crate) async fn begin(&self, options: &TransactionOptions) -> Result<Arc<dyn TxHandle>, StoreError> {
+        with_db!(self, |db| Ok(Arc::new(TxCell::begin_with(db, options).await?) as Arc<dyn TxHandle>))
     }
 
     pub(crate) async fn plan(&self, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {

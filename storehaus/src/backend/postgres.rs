@@ -13,7 +13,7 @@ pub(crate) mod values;
 #[cfg(test)]
 mod tests;
 
-use super::{Backend, BatchStatements, Connection, Events, migrate};
+use super::{Backend, BatchStatements, Connection, Events, IsolationLevel, TransactionOptions, migrate};
 use crate::config::DatabaseConfig;
 use crate::error::StoreError;
 use crate::model::TableDef;
@@ -72,8 +72,11 @@ impl Backend for Postgres {
         connection
     }
 
-    async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
-        pool.begin().await.map_err(Postgres::error)
+    async fn begin(
+        pool: &PgPool,
+        options: &TransactionOptions,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        pool.begin_with(begin_statement(options)).await.map_err(Postgres::error)
     }
 
     fn encode_param(args: &mut PgArguments, value: Value, ty: ColumnType) -> Result<(), StoreError> {
@@ -94,6 +97,9 @@ impl Backend for Postgres {
     fn transient_code(code: &str) -> bool {
         code.starts_with("08") || matches!(code, "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300")
     }
+
+    /// `read_only_sql_transaction`.
+    const READ_ONLY_CODE: &'static str = "25006";
 
     /// Never called: the events of a write are in its own statement.
     fn row_events(_: &TableDef, _: EventType, _: &[PgRow]) -> Result<Vec<DatabaseEvent>, StoreError> {
@@ -148,4 +154,19 @@ impl Backend for Postgres {
 /// The advisory-lock key of migrations of `table`, the same in every process.
 fn migration_lock_key(table: &str) -> i64 {
     i64::from_ne_bytes(schema::fnv1a(format!("storehaus:migrate:{table}").as_bytes()).to_ne_bytes())
+}
+
+/// The `BEGIN` of a transaction with `options`: every combination is a fixed text.
+fn begin_statement(options: &TransactionOptions) -> &'static str {
+    use IsolationLevel::{ReadCommitted, RepeatableRead, Serializable};
+    match (options.isolation_level(), options.is_read_only()) {
+        (None, false) => "BEGIN",
+        (None, true) => "BEGIN READ ONLY",
+        (Some(ReadCommitted), false) => "BEGIN ISOLATION LEVEL READ COMMITTED",
+        (Some(ReadCommitted), true) => "BEGIN ISOLATION LEVEL READ COMMITTED, READ ONLY",
+        (Some(RepeatableRead), false) => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+        (Some(RepeatableRead), true) => "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        (Some(Serializable), false) => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+        (Some(Serializable), true) => "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY",
+    }
 }

@@ -16,7 +16,7 @@ pub(crate) mod values;
 #[cfg(test)]
 mod tests;
 
-use super::{Backend, Connection, Events};
+use super::{Backend, Connection, Events, TransactionOptions};
 use crate::config::DatabaseConfig;
 use crate::error::StoreError;
 use crate::model::TableDef;
@@ -84,16 +84,32 @@ impl Backend for Sqlite {
     }
 
     /// A transaction that holds the write lock from its first statement, so two transactions never
-    /// deadlock upgrading from read to write.
+    /// deadlock upgrading from read to write. SQLite transactions are serializable, whatever
+    /// isolation level `options` asks for. A read-only one never writes, so it starts deferred
+    /// (without the write lock) and the connection refuses writes (`PRAGMA query_only`) until it
+    /// ends.
     ///
     /// Waits at most the pool's acquire timeout for the lock: a file database's busy timeout
     /// bounds that wait, but an in-memory database's shared-cache lock would wait forever.
-    async fn begin(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+    async fn begin(
+        pool: &SqlitePool,
+        options: &TransactionOptions,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
         let timeout = pool.options().get_acquire_timeout();
-        tokio::time::timeout(timeout, pool.begin_with("BEGIN IMMEDIATE"))
+        let statement = if options.is_read_only() { "BEGIN DEFERRED" } else { "BEGIN IMMEDIATE" };
+        let mut tx = tokio::time::timeout(timeout, pool.begin_with(statement))
             .await
             .map_err(|_| StoreError::Timeout("waiting for the SQLite write lock".into()))?
-            .map_err(Sqlite::error)
+            .map_err(Sqlite::error)?;
+        if options.is_read_only() {
+            // Dropping `tx` on failure rolls back; the setting was not made.
+            sqlx::raw_sql("PRAGMA query_only = ON").execute(&mut *tx).await.map_err(Sqlite::error)?;
+        }
+        Ok(tx)
+    }
+
+    fn end_statement(options: &TransactionOptions) -> Option<&'static str> {
+        options.is_read_only().then_some("PRAGMA query_only = OFF")
     }
 
     fn encode_param(args: &mut SqliteArguments, value: Value, ty: ColumnType) -> Result<(), StoreError> {
@@ -113,6 +129,9 @@ impl Backend for Sqlite {
     fn transient_code(code: &str) -> bool {
         matches!(code, "5" | "6" | "261" | "517" | "262")
     }
+
+    /// `SQLITE_READONLY`.
+    const READ_ONLY_CODE: &'static str = "8";
 
     fn row_events(table: &TableDef, kind: EventType, rows: &[SqliteRow]) -> Result<Vec<DatabaseEvent>, StoreError> {
         events::row_events(table, kind, rows)
