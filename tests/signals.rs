@@ -359,6 +359,53 @@ on_both_backends! {
 
     /// `Transaction::publish` delivers a channel message after the commit, never after a
     /// rollback; a direct publish at once.
+    /// Events of a rolled-back savepoint (store writes and channel messages) are never
+    /// delivered; those of a released one arrive after the outer commit, in order.
+    async fn a_rolled_back_savepoint_announces_nothing(db) {
+        let (storehaus, manager, store, inbox) = setup(&db).await;
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let paid = manager.channel::<Paid>("orders.paid");
+        let sink = received.clone();
+        paid.subscribe(move |envelope: storehaus::signals::Envelope<Paid>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(envelope.data);
+                Ok(())
+            }
+        })
+        .unwrap();
+
+        let tx = storehaus.begin().await.unwrap();
+        let before = store.with_transaction(&tx).create(item("before"), None).await.unwrap();
+        let undone = tx.begin_nested().await.unwrap();
+        store.with_transaction(&undone).create(item("ghost"), None).await.unwrap();
+        undone.publish(&paid, &Paid { order: 1 }).await.unwrap();
+        undone.rollback().await.unwrap();
+        let released = tx.begin_nested().await.unwrap();
+        let kept = store.with_transaction(&released).create(item("kept"), None).await.unwrap();
+        released.publish(&paid, &Paid { order: 2 }).await.unwrap();
+        released.commit().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(inbox.events().is_empty(), "announced before the commit: {:?}", inbox.events());
+        tx.commit().await.unwrap();
+
+        let events = inbox.wait_for(2, Duration::from_secs(10)).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while received.lock().unwrap().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(QUIET).await;
+        let keys: Vec<_> = inbox
+            .events()
+            .iter()
+            .filter(|e| e.event_type == EventType::Create)
+            .map(|e| e.record_id.clone())
+            .collect();
+        assert_eq!(keys, [before.id.to_string(), kept.id.to_string()], "{events:?}");
+        assert_eq!(*received.lock().unwrap(), [Paid { order: 2 }]);
+        manager.shutdown().await;
+    }
+
     async fn channel_messages_published_in_a_transaction_arrive_only_after_commit(db) {
         let (storehaus, manager, _store, _inbox) = setup(&db).await;
         let received = Arc::new(Mutex::new(Vec::new()));
