@@ -174,6 +174,39 @@ impl<T: Model> GenericStore<T> {
         .await
     }
 
+    /// Deletes the live row `id` like [`GenericStore::delete`], but only if its `__version__` is
+    /// still `expected_version` (checked in the same statement); otherwise
+    /// [`StoreError::Conflict`] and the row stays as it is.
+    ///
+    /// On a soft-delete table the soft delete also bumps the version, as every versioned write
+    /// does, so a record read before it is stale afterwards, even once the row is restored.
+    /// Fails with [`StoreError::NotFound`] when there is no such row, [`StoreError::Deleted`]
+    /// when it is soft-deleted already, and [`StoreError::Validation`] on a table that is not
+    /// `versioned`.
+    pub async fn delete_versioned(&self, id: &T::Key, expected_version: i64) -> Result<()> {
+        self.traced("delete", async {
+            self.table().delete_versioned(self.tx(), id, expected_version).await?;
+            self.written_keys([id]).await;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Deletes the row `record` was read from. On a versioned table only if it is still at the
+    /// record's version ([`GenericStore::delete_versioned`]: a stale record is
+    /// [`StoreError::Conflict`] and deletes nothing); elsewhere like [`GenericStore::delete`].
+    ///
+    /// Fails with [`StoreError::NotFound`] when no live row has the record's key.
+    pub async fn delete_record(&self, record: &Record<T>) -> Result<()> {
+        let data: &T = record;
+        let key = data.key();
+        match record.version() {
+            Some(version) => self.delete_versioned(key, version).await,
+            None if self.delete(key).await? => Ok(()),
+            None => Err(self.table().why_unchanged(self.tx(), key, None).await),
+        }
+    }
+
     /// Brings the soft-deleted row `id` back.
     ///
     /// Fails with [`StoreError::NotFound`] when no deleted row has that key, and with

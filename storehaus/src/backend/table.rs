@@ -58,6 +58,8 @@ pub(crate) trait Table<T: Model>: Send + Sync + fmt::Debug {
     ) -> Fut<'a, Record<T>>;
     /// Soft-deletes (or deletes, without soft delete) the live row `key`.
     fn delete<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Record<T>>>;
+    /// [`Table::delete`] if the row's version is `expected`; `Err` saying why not otherwise.
+    fn delete_versioned<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key, expected: i64) -> Fut<'a, Record<T>>;
     /// Brings a soft-deleted row back; `None` without soft delete or when not deleted.
     fn restore<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Record<T>>>;
     fn force_delete<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Record<T>>>;
@@ -162,6 +164,10 @@ impl<B: Backend, T: Model> Table<T> for BackendTable<B, T> {
 
     fn delete<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Record<T>>> {
         Box::pin(async move { crud::delete(self.exec(tx)?, &self.statements, key).await })
+    }
+
+    fn delete_versioned<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key, expected: i64) -> Fut<'a, Record<T>> {
+        Box::pin(async move { crud::delete_versioned(self.exec(tx)?, &self.statements, key, expected).await })
     }
 
     fn restore<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Record<T>>> {

@@ -52,6 +52,9 @@ pub(crate) struct Statements {
     pub update_versioned: Option<[Statement; 2]>,
     /// The key. Soft delete where the table has it, else a delete.
     pub delete: Statement,
+    /// The key, then the expected version: `delete` of that version only, bumping it on a
+    /// soft delete (versioned tables only).
+    pub delete_versioned: Option<Statement>,
     /// The key. Soft-deleted rows come back (soft-delete tables only).
     pub restore: Option<Statement>,
     /// The key. Removes the row whatever its state.
@@ -110,6 +113,29 @@ impl Statements {
                 sql.returning();
             })
         };
+        let delete_versioned = || {
+            Statement::write::<D>(table, events(EventKind::delete(table)), |sql| {
+                if table.soft_delete {
+                    sql.push("UPDATE ");
+                    sql.ident(table.name);
+                    sql.push(" SET ");
+                    set_deleted(sql, true);
+                    sql.push(", ");
+                    sql.assign(VERSION);
+                    sql.column(VERSION);
+                    sql.push(" + 1");
+                } else {
+                    sql.push("DELETE FROM ");
+                    sql.ident(table.name);
+                }
+                where_key(sql, Live::Only);
+                sql.push(" AND ");
+                sql.column(VERSION);
+                sql.push(" = ");
+                sql.slot();
+                sql.returning();
+            })
+        };
         let tags = |edit| {
             Statement::write::<D>(table, events(EventKind::Update), |sql| {
                 sql.push("UPDATE ");
@@ -138,6 +164,7 @@ impl Statements {
             update: pair(false),
             update_versioned: table.versioned.then(|| pair(true)),
             delete: if table.soft_delete { set_deleted_by_key(true) } else { force_delete(EventKind::Delete) },
+            delete_versioned: table.versioned.then(delete_versioned),
             restore: table.soft_delete.then(|| set_deleted_by_key(false)),
             force_delete: force_delete(EventKind::Delete),
             probe: Statement::write::<D>(table, None, probe_sql),

@@ -246,6 +246,25 @@ pub(super) async fn delete<B: Backend, T: Model>(
     by_key(exec, s, &s.delete, EventKind::delete(T::TABLE), key).await
 }
 
+/// [`delete`] of the row with `key` at version `expected` only; `Err` saying why when nothing
+/// was deleted: no such row, a soft-deleted row, a stale version, an unversioned table.
+pub(super) async fn delete_versioned<B: Backend, T: Model>(
+    exec: Executor<'_, B>,
+    s: &Statements,
+    key: &T::Key,
+    expected: i64,
+) -> Result<Record<T>> {
+    let statement = s.delete_versioned.as_ref().ok_or_else(|| StoreError::Validation {
+        field: None,
+        message: format!("`{}` is not versioned; declare #[table(versioned)] to delete by version", T::TABLE.name),
+    })?;
+    let params = Params::new().clocks(statement, exec.now())?.key::<T>(key)?.version(Some(expected))?;
+    match write_row(exec, s.emit, EventKind::delete(T::TABLE), statement, params).await? {
+        Some(record) => Ok(record),
+        None => Err(why_unchanged::<B, T>(exec, s, key, Some(expected)).await),
+    }
+}
+
 pub(super) async fn restore<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
