@@ -1,7 +1,8 @@
 //! Transactions: the closure API committing writes to two stores together, an error rolling all
-//! of them back, the explicit handle with `commit` and `rollback`, the shared timestamp of one
-//! transaction's rows, optimistic locking with a retry loop, money transfers that keep the total
-//! constant, and workers claiming jobs with `FOR UPDATE SKIP LOCKED`.
+//! of them back, the explicit handle with `commit` and `rollback`, a savepoint rolled back inside
+//! a committed transaction, the shared timestamp of one transaction's rows, optimistic locking
+//! with a retry loop, money transfers that keep the total constant, a repeatable-read report,
+//! and workers claiming jobs with `FOR UPDATE SKIP LOCKED`.
 //!
 //! ```text
 //! cargo run --example transactions
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use storehaus::prelude::*;
+use storehaus::{IsolationLevel, TransactionOptions};
 
 /// Bank accounts; `versioned` adds `__version__` for optimistic locking.
 #[model]
@@ -123,6 +125,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(carol.balance, 25, "the committed account reads back");
     println!("explicit handle: begin + rollback left nothing, begin + commit opened Carol's account");
 
+    // Savepoints: `tx.transaction(..)` nests a step that can fail on its own; the outer
+    // transaction keeps its earlier work and carries on.
+    let dave_id = Uuid::new_v4();
+    storehaus
+        .transaction(|tx| async move {
+            accounts_ref.with_transaction(&tx).create(Account::new(dave_id, "Dave".into(), 0), None).await?;
+            let bonus = tx
+                .transaction(|step| async move {
+                    let line = Entry::new(Uuid::new_v4(), dave_id, 10, "welcome bonus".into());
+                    ledger_ref.with_transaction(&step).create(line, None).await?;
+                    Err::<(), _>(StoreError::validation("memo", "the bonus campaign has ended"))
+                })
+                .await;
+            assert!(bonus.is_err(), "the nested step failed and was rolled back to its savepoint");
+            Ok::<_, StoreError>(())
+        })
+        .await?;
+    assert!(accounts.get_by_id(&dave_id).await?.is_some(), "the outer work is committed");
+    let dave_lines = ledger.find(QueryBuilder::new().filter(Entry::columns().account.eq(dave_id))).await?;
+    assert!(dave_lines.is_empty(), "the failed step's ledger line is gone");
+    println!("savepoint: Dave's account committed, the rolled-back bonus line is absent");
+
     // Optimistic locking: two clerks read Ada at the same version; the first write wins.
     let clerk_a = accounts.get_by_id(&ada.id).await?.ok_or("Ada is missing")?;
     let clerk_b = accounts.get_by_id(&ada.id).await?.ok_or("Ada is missing")?;
@@ -178,6 +202,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {:<20} balance {:>4}, {:>2} ledger lines", account.owner, account.balance, lines.len());
     }
     println!("transfers: 10 concurrent transfers and a refused overdraft; the total stayed {total_after}");
+
+    // Isolation: a read-only report at REPEATABLE READ reads one snapshot, so the balances and the
+    // ledger it sums agree however other transactions interleave with it.
+    let report = TransactionOptions::new().isolation(IsolationLevel::RepeatableRead).read_only();
+    let (balances, lines) = storehaus
+        .transaction_with(report, |tx| async move {
+            let balances: i64 = accounts_ref.with_transaction(&tx).list_all().await?.iter().map(|a| a.balance).sum();
+            let lines: i64 = ledger_ref.with_transaction(&tx).list_all().await?.iter().map(|l| l.amount).sum();
+            Ok::<_, StoreError>((balances, lines))
+        })
+        .await?;
+    assert_eq!(balances, lines, "one snapshot: the balances equal the ledger's sum");
+    println!("repeatable-read report: balances {balances} = ledger {lines}");
 
     // Job queue: each worker claims the first queued jobs, skipping rows another worker has locked.
     let queued = (1..=6).map(|id| Job::new(id, "queued".into(), None)).collect();
