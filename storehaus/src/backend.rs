@@ -18,9 +18,9 @@ mod table;
 mod tx;
 
 pub(crate) use executor::TxHandle;
-pub use tx::{IsolationLevel, TransactionOptions};
 pub use pool::DbPool;
 pub(crate) use table::{Table, TagEdit};
+pub use tx::{IsolationLevel, TransactionOptions};
 
 use crate::error::StoreError;
 use crate::model::TableDef;

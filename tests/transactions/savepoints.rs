@@ -74,7 +74,7 @@ on_both_backends! {
                         })
                         .await;
                     assert!(undone.is_err());
-                    Ok::<_, StoreError>(store.with_transaction(&tx).count().await?)
+                    store.with_transaction(&tx).count().await
                 }
             })
             .await

@@ -87,7 +87,8 @@ impl<B: Backend> TxCell<B> {
     /// Starts a transaction on a connection of `db`.
     pub(crate) async fn begin_with(db: &Db<B>, options: &TransactionOptions) -> Result<Self, StoreError> {
         let tx = B::begin(&db.pool, options).await?;
-        let state = TxState { tx: Some(tx), levels: vec![Level { id: 0, aborted: false, events_from: 0 }], events: Vec::new() };
+        let state =
+            TxState { tx: Some(tx), levels: vec![Level { id: 0, aborted: false, events_from: 0 }], events: Vec::new() };
         let shared = Shared {
             state: Mutex::new(state),
             db: db.clone(),
