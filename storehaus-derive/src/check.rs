@@ -69,6 +69,14 @@ fn check_primary_key(cx: &Ctxt, model: &Container<'_>) {
                 format!("the primary key is written on create and never updated, so `{key}` cannot apply to it"),
             );
         }
+        if first.generated
+            && let Some(key) = &flags.create
+        {
+            cx.error_spanned_by(
+                key,
+                "the database assigns the key of an `auto_increment` table and inserts never write it, so `create` cannot apply to it",
+            );
+        }
         if let Some(key) = &flags.no_signal {
             cx.error_spanned_by(
                 key,

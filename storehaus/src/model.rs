@@ -3,10 +3,13 @@
 //! Users do not implement [`Model`] by hand; `#[model]` does, from the struct and its attributes.
 
 mod column;
+pub(crate) mod generated;
 mod record;
 pub mod system;
 
 pub use column::Column;
+pub use generated::GeneratedKey;
+pub(crate) use generated::key_is_unset;
 pub use record::{Record, SystemFields};
 pub(crate) use record::{ValuesReader, read_record};
 
@@ -77,6 +80,11 @@ impl TableDef {
         &self.columns[self.primary_key]
     }
 
+    /// The primary key when the database assigns it (`#[table(auto_increment)]`).
+    pub fn generated_key(&self) -> Option<&'static ColumnDef> {
+        Some(self.primary_key()).filter(|c| c.generated())
+    }
+
     /// The column with this name, if the model has one (system columns excluded).
     pub fn column(&self, name: &str) -> Option<&'static ColumnDef> {
         self.columns.iter().find(|c| c.name == name)
@@ -109,7 +117,8 @@ pub struct ColumnDef {
     pub nullable: bool,
     /// Whether this is the primary key.
     pub primary_key: bool,
-    /// Written by inserts.
+    /// Written by inserts. A primary key that inserts do not write is one the database assigns
+    /// (`#[table(auto_increment)]`).
     pub create: bool,
     /// Written by updates.
     pub update: bool,
@@ -118,6 +127,12 @@ pub struct ColumnDef {
 }
 
 impl ColumnDef {
+    /// Whether the database assigns this column's value on insert: the primary key of an
+    /// `#[table(auto_increment)]` model.
+    pub fn generated(&self) -> bool {
+        self.primary_key && !self.create
+    }
+
     /// Whether `write` includes this column.
     pub fn written_on(&self, write: Write) -> bool {
         match write {

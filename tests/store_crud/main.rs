@@ -9,6 +9,7 @@ use storehaus::prelude::*;
 use storehaus_suite::{TestBackend, on_both_backends, raw};
 
 mod dates;
+mod generated_keys;
 mod deletes;
 mod misc;
 mod undecodable;

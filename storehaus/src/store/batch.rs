@@ -6,7 +6,7 @@
 
 use super::{GenericStore, Record, checked_tags};
 use crate::error::{Result, StoreError};
-use crate::model::Model;
+use crate::model::{Model, key_is_unset};
 use crate::types::{SqlType, Value};
 use std::collections::HashSet;
 
@@ -51,7 +51,9 @@ impl<T: Model> GenericStore<T> {
     /// [`GenericStore::upsert`] for many values at once, in chunks of one statement each.
     ///
     /// Values whose key belongs to a soft-deleted row are left alone and missing from the
-    /// result. A key given twice is refused with [`StoreError::Validation`] before anything runs.
+    /// result. On an `#[table(auto_increment)]` model, values whose key is `0` are inserted with
+    /// a key the database assigns, and values with a set key that no live row has are left out
+    /// (the database assigns keys, so none is inserted as given). A key given twice is refused with [`StoreError::Validation`] before anything runs.
     pub async fn upsert_many(&self, data: Vec<T>, tags: Option<Vec<String>>) -> Result<Vec<Record<T>>> {
         let tags = tags.map(checked_tags).transpose()?;
         distinct_keys::<T>(data.iter().map(Model::key))?;
@@ -102,10 +104,12 @@ impl<T: Model> GenericStore<T> {
 
 /// Refuses a key given twice: one statement cannot write a row twice, and which value should
 /// win would be a guess.
+/// Unset keys of an `auto_increment` model are not compared: each becomes a new row.
 fn distinct_keys<'k, T: Model>(keys: impl Iterator<Item = &'k T::Key>) -> Result<()> {
     let column = T::TABLE.primary_key().name;
+    let generated = T::TABLE.generated_key().is_some();
     let mut seen = HashSet::new();
-    for key in keys {
+    for key in keys.filter(|key| !(generated && key_is_unset(*key))) {
         let value = key.to_value().map_err(|e| StoreError::validation(column, e.to_string()))?;
         // Equal decimals differ in scale (1.0 vs 1.00) but are one key to the database.
         let value = match value {

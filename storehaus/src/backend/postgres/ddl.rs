@@ -29,7 +29,13 @@ pub(crate) fn statement(table: &str, planned: &Planned) -> String {
 
 fn column(spec: &ColumnSpec) -> String {
     let default = spec.default.map(default_expr);
-    column_def(spec.name, &type_name(spec.ty), spec.primary_key, !spec.nullable, default)
+    let mut declared = type_name(spec.ty);
+    if spec.generated {
+        // ALWAYS: the database refuses a key given by any writer, which would otherwise collide
+        // with a later generated one.
+        declared.push_str(" GENERATED ALWAYS AS IDENTITY");
+    }
+    column_def(spec.name, &declared, spec.primary_key, !spec.nullable, default)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::{BackendTable, Result};
 use crate::backend::Backend;
 use crate::backend::executor::Executor;
 use crate::backend::sql::{EventKind, SqlText};
-use crate::model::{Model, Record, Write};
+use crate::model::{Model, Record, Write, key_is_unset};
 use crate::types::{ColumnType, SqlType, Value};
 
 pub(super) async fn create_many<B: Backend, T: Model>(
@@ -21,6 +21,7 @@ pub(super) async fn create_many<B: Backend, T: Model>(
     data: &[T],
     tags: &[String],
 ) -> Result<Vec<Record<T>>> {
+    data.iter().try_for_each(crud::check_unset_key)?;
     let Some(rows) = B::BATCH_ROWS else {
         return exec
             .atomically(async |exec| {
@@ -37,6 +38,9 @@ pub(super) async fn create_many<B: Backend, T: Model>(
 }
 
 /// Inserts `data`, updating the live rows whose keys exist already; `tags: None` keeps their tags.
+///
+/// On a model whose key the database assigns, an unset key is an insert and a set one an update
+/// of that live row (none when there is no such row): the key is never inserted as given.
 pub(super) async fn upsert_many<B: Backend, T: Model>(
     table: &BackendTable<B, T>,
     exec: Executor<'_, B>,
@@ -44,14 +48,21 @@ pub(super) async fn upsert_many<B: Backend, T: Model>(
     tags: Option<&[String]>,
 ) -> Result<Vec<Record<T>>> {
     let s = &table.statements;
-    let Some(rows) = B::BATCH_ROWS else {
+    let generated = T::TABLE.generated_key().is_some();
+    // `ON CONFLICT` needs the key in the insert, so generated keys take the row-by-row way.
+    let Some(rows) = B::BATCH_ROWS.filter(|_| !generated) else {
         let update = &s.upsert_update[usize::from(tags.is_some())];
         return exec
             .atomically(async |exec| {
                 let mut records = Vec::with_capacity(data.len());
                 for item in data {
                     let key = item.key();
+                    if generated && key_is_unset(key) {
+                        records.push(crud::insert(exec, s, item, tags.unwrap_or_default()).await?);
+                        continue;
+                    }
                     match crud::probe::<B, T>(exec, s, key).await? {
+                        None if generated => {}
                         None => records.push(crud::insert(exec, s, item, tags.unwrap_or_default()).await?),
                         // A soft-deleted row is left alone.
                         Some((true, _)) => {}

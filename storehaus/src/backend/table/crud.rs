@@ -5,7 +5,7 @@ use crate::backend::executor::{Executor, RowReader};
 use crate::backend::sql::{BIGINT, EventKind, Statement, Statements, TEXT_ARRAY, name_field};
 use crate::backend::{Backend, Events};
 use crate::error::StoreError;
-use crate::model::{Model, Record, Write, read_record};
+use crate::model::{Model, Record, Write, key_is_unset, read_record};
 use crate::types::{SqlType, Value};
 use chrono::{DateTime, Utc};
 
@@ -125,12 +125,29 @@ async fn read_row<B: Backend, T: Model>(
     row.map(|row| read_record(&mut RowReader::<B>::new(&row))).transpose()
 }
 
+/// Refuses a value of an `#[table(auto_increment)]` model whose key is set: inserts never write
+/// the key, so the value given would be silently replaced by the one the database assigns.
+pub(super) fn check_unset_key<T: Model>(data: &T) -> Result<()> {
+    match T::TABLE.generated_key() {
+        Some(column) if !key_is_unset(data.key()) => Err(StoreError::validation(
+            column.name,
+            format!(
+                "`{}` is assigned by the database; leave it 0 when creating a row (found {:?})",
+                column.name,
+                data.key()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub(super) async fn insert<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
     data: &T,
     tags: &[String],
 ) -> Result<Record<T>> {
+    check_unset_key(data)?;
     let params = Params::new().values(data, Write::Create)?.tags(tags)?.clocks(&s.insert, exec.now())?;
     let record = write_row(exec, s.emit, EventKind::Create, &s.insert, params).await?;
     // An insert that succeeded returned its row; none is the driver's "no row" error, as a
