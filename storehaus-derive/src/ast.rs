@@ -138,6 +138,12 @@ impl<'a> Container<'a> {
     pub fn primary_key(&self) -> Option<(usize, &Field<'a>)> {
         self.fields.iter().enumerate().find(|(_, f)| f.primary_key.is_some())
     }
+
+    /// Every field marked `#[primary_key]`, in declaration order: one, or the parts of a
+    /// composite key.
+    pub fn key_fields(&self) -> Vec<&Field<'a>> {
+        self.fields.iter().filter(|f| f.primary_key.is_some()).collect()
+    }
 }
 
 fn container_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> (Option<TableAttr<'a>>, Vec<CompositeIndex>) {

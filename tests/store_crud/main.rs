@@ -8,6 +8,7 @@ use std::time::Duration;
 use storehaus::prelude::*;
 use storehaus_suite::{TestBackend, on_both_backends, raw};
 
+mod composite_keys;
 mod dates;
 mod generated_keys;
 mod deletes;

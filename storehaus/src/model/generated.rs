@@ -1,5 +1,6 @@
 //! Keys the database assigns: `#[table(auto_increment)]`.
 
+use super::Key;
 use crate::types::{SqlType, Value};
 
 /// A primary-key type the database can assign on insert, as `#[table(auto_increment)]` asks:
@@ -24,8 +25,8 @@ mod sealed {
 }
 
 /// Whether `key` is the placeholder of a row not inserted yet: zero.
-pub(crate) fn key_is_unset<K: SqlType>(key: &K) -> bool {
-    matches!(key.to_value(), Ok(Value::BigInt(0) | Value::Integer(0)))
+pub(crate) fn key_is_unset<K: Key>(key: &K) -> bool {
+    matches!(key.to_values().as_deref(), Ok([Value::BigInt(0) | Value::Integer(0)]))
 }
 
 /// Compiles only for a [`GeneratedKey`]; `#[model]` names it for the key of an

@@ -13,7 +13,7 @@ use crate::backend::Backend;
 use crate::backend::executor::Executor;
 use crate::backend::sql::{EventKind, SqlText};
 use crate::model::{Model, Record, Write, key_is_unset};
-use crate::types::{ColumnType, SqlType, Value};
+use crate::types::{ColumnType, Value};
 
 pub(super) async fn create_many<B: Backend, T: Model>(
     table: &BackendTable<B, T>,
@@ -56,7 +56,7 @@ pub(super) async fn upsert_many<B: Backend, T: Model>(
             .atomically(async |exec| {
                 let mut records = Vec::with_capacity(data.len());
                 for item in data {
-                    let key = item.key();
+                    let key = &item.key();
                     if generated && key_is_unset(key) {
                         records.push(crud::insert(exec, s, item, tags.unwrap_or_default()).await?);
                         continue;
@@ -127,9 +127,10 @@ pub(super) async fn update_many<B: Backend, T: Model>(
             })
             .await;
     };
-    let key = T::TABLE.primary_key();
-    let columns: Vec<_> = std::iter::once((key.name, key.ty))
-        .chain(T::TABLE.written_columns(Write::Update).map(|c| (c.name, c.ty)))
+    let columns: Vec<_> = T::TABLE
+        .key_columns()
+        .chain(T::TABLE.written_columns(Write::Update))
+        .map(|c| (c.name, c.ty))
         .collect();
     each_chunk(exec, &table.batch()?.update, rows, items, |chunk| {
         let mut values = Columns::new(&columns, chunk.len());
@@ -159,8 +160,7 @@ pub(super) async fn delete_many<B: Backend, T: Model>(
             })
             .await;
     };
-    let key = T::TABLE.primary_key();
-    let columns = [(key.name, key.ty)];
+    let columns: Vec<_> = T::TABLE.key_columns().map(|c| (c.name, c.ty)).collect();
     let sql = table.batch()?.delete.as_ref().map_err(Clone::clone)?;
     each_chunk(exec, sql, rows, keys, |chunk| {
         let mut values = Columns::new(&columns, chunk.len());
@@ -217,9 +217,7 @@ impl<'c> Columns<'c> {
     }
 
     fn push_key<T: Model>(&mut self, key: &T::Key) -> Result<()> {
-        let name = T::TABLE.primary_key().name;
-        let value = key.to_value().map_err(|e| crate::error::StoreError::validation(name, e.to_string()))?;
-        self.push_value(value);
+        crud::key_values::<T>(key)?.into_iter().for_each(|value| self.push_value(value));
         Ok(())
     }
 
