@@ -283,7 +283,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stored = restocks.get_by_id(&more[1].id).await?.ok_or("the assigned key should find the row")?;
     assert_eq!((stored.sku.as_str(), stored.units), ("RAKE-7", 3));
     let mistaken = restocks.create(Restock::new(99, "HAM-001".into(), 1), None).await;
-    assert!(matches!(mistaken, Err(StoreError::Validation { .. })), "a key given on create is refused, got {mistaken:?}");
+    assert!(
+        matches!(mistaken, Err(StoreError::Validation { .. })),
+        "a key given on create is refused, got {mistaken:?}"
+    );
     assert_eq!(restocks.count().await?, 3, "the refused create should write nothing");
     println!("Restocks got keys {keys:?} from the database; a create with id 99 was refused.");
 
@@ -291,7 +294,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     storehaus.auto_migrate::<StockLevel>(true).await?;
     let levels = GenericStore::<StockLevel>::new(storehaus.pool().clone(), None, None);
     let level = |warehouse: &str, sku: &str, units| StockLevel::new(warehouse.into(), sku.into(), units);
-    levels.create_many(vec![level("north", "HAM-001", 5), level("south", "HAM-001", 9), level("north", "RAKE-7", 2)], None).await?;
+    levels
+        .create_many(
+            vec![level("north", "HAM-001", 5), level("south", "HAM-001", 9), level("north", "RAKE-7", 2)],
+            None,
+        )
+        .await?;
     let key = ("south".to_owned(), "HAM-001".to_owned());
     levels.update(&key, level("south", "HAM-001", 8), None).await?;
     let south = levels.get_by_id(&key).await?.ok_or("the (south, HAM-001) row should exist")?;

@@ -10,8 +10,8 @@ pub mod system;
 
 pub use column::Column;
 pub use generated::GeneratedKey;
-pub use key::Key;
 pub(crate) use generated::key_is_unset;
+pub use key::Key;
 pub use record::{Record, SystemFields};
 pub(crate) use record::{ValuesReader, read_record};
 

@@ -10,8 +10,8 @@ use storehaus_suite::{TestBackend, on_both_backends, raw};
 
 mod composite_keys;
 mod dates;
-mod generated_keys;
 mod deletes;
+mod generated_keys;
 mod misc;
 mod undecodable;
 mod versioning;

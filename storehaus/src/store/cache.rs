@@ -8,13 +8,13 @@ use self::key_text::KeyEquality;
 use super::{GenericStore, Record};
 use crate::cache::{CacheParams, QueryDigest, TableKeys};
 use crate::error::{Result, StoreError};
+use crate::model::Key as _;
 use crate::model::Model;
 use crate::model::{ValuesReader, read_record};
 use crate::query::QueryBuilder;
 use crate::query::resolved::ResolvedQuery;
-use crate::types::wire::Wire;
-use crate::model::Key as _;
 use crate::types::Value;
+use crate::types::wire::Wire;
 
 /// A store's cache: where its rows live, for how long, and which keys name the same row.
 #[derive(Debug)]

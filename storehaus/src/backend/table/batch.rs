@@ -127,11 +127,8 @@ pub(super) async fn update_many<B: Backend, T: Model>(
             })
             .await;
     };
-    let columns: Vec<_> = T::TABLE
-        .key_columns()
-        .chain(T::TABLE.written_columns(Write::Update))
-        .map(|c| (c.name, c.ty))
-        .collect();
+    let columns: Vec<_> =
+        T::TABLE.key_columns().chain(T::TABLE.written_columns(Write::Update)).map(|c| (c.name, c.ty)).collect();
     each_chunk(exec, &table.batch()?.update, rows, items, |chunk| {
         let mut values = Columns::new(&columns, chunk.len());
         for (key, item) in chunk {

@@ -5,8 +5,8 @@ use crate::backend::executor::{Executor, RowReader};
 use crate::backend::sql::{BIGINT, EventKind, Statement, Statements, TEXT_ARRAY, name_field};
 use crate::backend::{Backend, Events};
 use crate::error::StoreError;
-use crate::model::{Model, Record, Write, key_is_unset, read_record};
 use crate::model::Key as _;
+use crate::model::{Model, Record, Write, key_is_unset, read_record};
 use crate::types::Value;
 use chrono::{DateTime, Utc};
 
