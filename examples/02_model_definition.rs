@@ -3,7 +3,8 @@
 //! single and composite indexes, unique constraints, soft delete and optimistic versioning. It
 //! prints the metadata `#[model]` generates and the migration plan, round-trips every type, and
 //! walks through soft delete (`delete`, `get_by_id_with_deleted`, `restore`, `force_delete`),
-//! version numbers and unique violations.
+//! version numbers and unique violations. Two more models show a key the database assigns
+//! (`#[table(auto_increment)]`) and a composite key (`#[primary_key]` on two fields).
 //!
 //! ```text
 //! cargo run --example 02_model_definition
@@ -12,7 +13,8 @@
 //! It reads its configuration with `AppConfig::load()`: `storehaus.toml` or `$STOREHAUS_CONFIG`,
 //! overridden by `DATABASE_URL` and `STOREHAUS_*` variables (see docs/configuration.md); e.g.
 //! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/app` or `DATABASE_URL=sqlite::memory:`.
-//! The table `models_items` is recreated on every run. Every step reads its result back from the
+//! The tables `models_items`, `models_restocks` and `models_stock_levels` are recreated on every
+//! run. Every step reads its result back from the
 //! database and the example exits non-zero when one is not what it should be.
 
 use storehaus::prelude::*;
@@ -84,6 +86,27 @@ pub struct Item {
     pub dimensions: Json<Dimensions>,
     pub keywords: Vec<String>,
     pub bin_numbers: Vec<i32>,
+}
+
+/// A key the database assigns: create with `id: 0`, and the record returned carries the key.
+#[model]
+#[table(name = "models_restocks", auto_increment)]
+pub struct Restock {
+    #[primary_key]
+    pub id: i64,
+    pub sku: String,
+    pub units: i32,
+}
+
+/// A composite key: one row per (warehouse, sku); the key is the tuple `(String, String)`.
+#[model]
+#[table(name = "models_stock_levels")]
+pub struct StockLevel {
+    #[primary_key]
+    pub warehouse: String,
+    #[primary_key]
+    pub sku: String,
+    pub units: i32,
 }
 
 #[tokio::main]
@@ -247,6 +270,46 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert!(items.get_by_id_with_deleted(&sparse.id).await?.is_none(), "force_delete leaves nothing behind");
     assert_eq!(every_row().await?, 1, "the table should hold one row after force_delete");
     println!("Force-deleted the rake: the table now holds {} row.", every_row().await?);
+
+    // Keys the database assigns: inserts leave the key out and return the one assigned; a key
+    // given by mistake is refused rather than silently replaced.
+    storehaus.auto_migrate::<Restock>(true).await?;
+    let restocks = GenericStore::<Restock>::new(storehaus.pool().clone(), None, None);
+    let first = restocks.create(Restock::new(0, "HAM-001".into(), 12), None).await?;
+    let batch = vec![Restock::new(0, "HAM-001".into(), 6), Restock::new(0, "RAKE-7".into(), 3)];
+    let more = restocks.create_many(batch, None).await?;
+    let keys: Vec<i64> = std::iter::once(first.id).chain(more.iter().map(|r| r.id)).collect();
+    assert!(keys.windows(2).all(|pair| pair[0] < pair[1]), "assigned keys should rise: {keys:?}");
+    let stored = restocks.get_by_id(&more[1].id).await?.ok_or("the assigned key should find the row")?;
+    assert_eq!((stored.sku.as_str(), stored.units), ("RAKE-7", 3));
+    let mistaken = restocks.create(Restock::new(99, "HAM-001".into(), 1), None).await;
+    assert!(
+        matches!(mistaken, Err(StoreError::Validation { .. })),
+        "a key given on create is refused, got {mistaken:?}"
+    );
+    assert_eq!(restocks.count().await?, 3, "the refused create should write nothing");
+    println!("Restocks got keys {keys:?} from the database; a create with id 99 was refused.");
+
+    // A composite key: every by-key call takes the tuple, in field order.
+    storehaus.auto_migrate::<StockLevel>(true).await?;
+    let levels = GenericStore::<StockLevel>::new(storehaus.pool().clone(), None, None);
+    let level = |warehouse: &str, sku: &str, units| StockLevel::new(warehouse.into(), sku.into(), units);
+    levels
+        .create_many(
+            vec![level("north", "HAM-001", 5), level("south", "HAM-001", 9), level("north", "RAKE-7", 2)],
+            None,
+        )
+        .await?;
+    let key = ("south".to_owned(), "HAM-001".to_owned());
+    levels.update(&key, level("south", "HAM-001", 8), None).await?;
+    let south = levels.get_by_id(&key).await?.ok_or("the (south, HAM-001) row should exist")?;
+    assert_eq!(south.units, 8, "the update should reach the row of both key values");
+    let north = levels.get_by_id(&("north".to_owned(), "HAM-001".to_owned())).await?.ok_or("north is missing")?;
+    assert_eq!(north.units, 5, "a row sharing one key value is another row");
+    assert_eq!(levels.delete_many(vec![("north".to_owned(), "RAKE-7".to_owned())]).await?, 1);
+    let keys: Vec<(String, String)> = levels.list_all().await?.iter().map(|r| r.key()).collect();
+    println!("Stock levels by (warehouse, sku): {keys:?}");
+    assert_eq!(keys.len(), 2, "delete_many should remove the one row of its key tuple");
 
     storehaus.close().await;
     println!("all checks passed");

@@ -33,6 +33,8 @@ pub struct Field<'a> {
     pub ty: &'a Type,
     /// The `#[primary_key]` attribute, if present.
     pub primary_key: Option<&'a Attribute>,
+    /// The primary key of an `#[table(auto_increment)]` model: the database assigns it.
+    pub generated: bool,
     /// `#[field(..)]`, if present.
     pub flags: Option<FieldArgs>,
     /// Field-level `#[index]` (false) and `#[unique]` (true), in attribute order.
@@ -45,11 +47,11 @@ impl Field<'_> {
         self.ident.unraw().to_string()
     }
 
-    /// Whether inserts and updates write this field. The primary key is written on create and is
-    /// never SET by an update: it is the update's WHERE.
+    /// Whether inserts and updates write this field. The primary key is written on create (unless
+    /// the database generates it) and is never SET by an update: it is the update's WHERE.
     pub fn writes(&self) -> Writes {
         if self.primary_key.is_some() {
-            return Writes { create: true, update: false };
+            return Writes { create: !self.generated, update: false };
         }
         match &self.flags {
             Some(flags) if flags.chooses_writes() => {
@@ -122,9 +124,12 @@ impl<'a> Container<'a> {
             let ident = field.ident.as_ref()?;
             Some(field_from_ast(cx, ident, &field.ty, &field.attrs))
         });
-        let fields = fields.collect();
+        let mut fields: Vec<Field<'a>> = fields.collect();
         if generic {
             return None;
+        }
+        if table.as_ref().is_some_and(|t| t.args.auto_increment.is_some()) {
+            fields.iter_mut().filter(|f| f.primary_key.is_some()).for_each(|f| f.generated = true);
         }
         Some(Container { ident: &input.ident, vis: &input.vis, table, indexes, fields })
     }
@@ -132,6 +137,12 @@ impl<'a> Container<'a> {
     /// The primary-key field: the first one marked, when there is one.
     pub fn primary_key(&self) -> Option<(usize, &Field<'a>)> {
         self.fields.iter().enumerate().find(|(_, f)| f.primary_key.is_some())
+    }
+
+    /// Every field marked `#[primary_key]`, in declaration order: one, or the parts of a
+    /// composite key.
+    pub fn key_fields(&self) -> Vec<&Field<'a>> {
+        self.fields.iter().filter(|f| f.primary_key.is_some()).collect()
     }
 }
 
@@ -163,7 +174,7 @@ fn container_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> (Option<TableAttr<'
 }
 
 fn field_from_ast<'a>(cx: &Ctxt, ident: &'a Ident, ty: &'a Type, attrs: &'a [Attribute]) -> Field<'a> {
-    let mut field = Field { ident, ty, primary_key: None, flags: None, indexes: Vec::new() };
+    let mut field = Field { ident, ty, primary_key: None, generated: false, flags: None, indexes: Vec::new() };
     let mut index = false;
     let mut unique = false;
     for attr in attrs {

@@ -61,19 +61,21 @@ pub fn is_model_attr(attr: &Attribute) -> bool {
     attr.path().segments.last().is_some_and(|s| s.ident == "model")
 }
 
-/// `#[table(name = "..", soft_delete, versioned)]`.
+/// `#[table(name = "..", soft_delete, versioned, auto_increment)]`.
 #[derive(Default)]
 pub struct TableArgs {
     pub name: Option<LitStr>,
     /// The key that enabled soft delete (`soft_delete` or its alias `auto_soft_delete`).
     pub soft_delete: Option<Ident>,
     pub versioned: Option<Ident>,
+    /// The database assigns the primary key on insert.
+    pub auto_increment: Option<Ident>,
     /// The attribute could not be read in full (an error is recorded), so what it seems to lack
     /// may just be unreadable.
     pub malformed: bool,
 }
 
-const TABLE_KEYS: &str = "`name`, `soft_delete`, `auto_soft_delete` or `versioned`";
+const TABLE_KEYS: &str = "`name`, `soft_delete`, `auto_soft_delete`, `versioned` or `auto_increment`";
 
 pub fn table(cx: &Ctxt, attr: &Attribute) -> TableArgs {
     let mut args = TableArgs::default();
@@ -115,14 +117,15 @@ pub fn table(cx: &Ctxt, attr: &Attribute) -> TableArgs {
                     None => args.soft_delete = Some(key.clone()),
                 }
             }
-            "versioned" => {
+            "versioned" | "auto_increment" => {
                 if !no_value(cx, &meta, key, "table") {
                     continue;
                 }
-                if args.versioned.is_some() {
-                    cx.error_spanned_by(key, "duplicate `versioned` in `#[table]`");
+                let slot = if key == "versioned" { &mut args.versioned } else { &mut args.auto_increment };
+                if slot.is_some() {
+                    cx.error_spanned_by(key, format!("duplicate `{key}` in `#[table]`"));
                 } else {
-                    args.versioned = Some(key.clone());
+                    *slot = Some(key.clone());
                 }
             }
             _ => cx.error_spanned_by(key, format!("unknown `#[table]` key `{key}`; expected {TABLE_KEYS}")),

@@ -49,24 +49,50 @@ fn check_table(cx: &Ctxt, model: &Container<'_>) {
     }
 }
 
+/// The most fields a composite key may have (the largest key tuple).
+const MAX_KEY_FIELDS: usize = 4;
+
 fn check_primary_key(cx: &Ctxt, model: &Container<'_>) {
-    let mut keys = model.fields.iter().filter_map(|f| f.primary_key.map(|attr| (f, attr)));
-    let Some((first, _)) = keys.next() else {
+    let keys: Vec<_> = model.fields.iter().filter_map(|f| f.primary_key.map(|attr| (f, attr))).collect();
+    if keys.is_empty() {
         cx.error_spanned_by(model.ident, "a model needs one field marked `#[primary_key]`");
         return;
-    };
-    for (_, attr) in keys {
+    }
+    if keys.len() > MAX_KEY_FIELDS {
         cx.error_spanned_by(
-            attr,
-            format!("a model has one `#[primary_key]`, and `{}` is already marked", first.column()),
+            keys[MAX_KEY_FIELDS].1,
+            format!("a composite primary key has at most {MAX_KEY_FIELDS} fields"),
         );
     }
+    if keys.len() > 1
+        && let Some(auto) = model.table.as_ref().and_then(|t| t.args.auto_increment.as_ref())
+    {
+        cx.error_spanned_by(
+            auto,
+            "`auto_increment` needs a single `#[primary_key]`: the database assigns one integer, not a composite key",
+        );
+    }
+    for (field, _) in keys {
+        check_key_flags(cx, field);
+    }
+}
+
+/// The write flags a key field cannot have.
+fn check_key_flags(cx: &Ctxt, first: &Field<'_>) {
     if let Some(flags) = &first.flags {
         // The key is always inserted and never SET; a flag that says otherwise would be ignored.
         for key in [&flags.update, &flags.readonly].into_iter().flatten() {
             cx.error_spanned_by(
                 key,
                 format!("the primary key is written on create and never updated, so `{key}` cannot apply to it"),
+            );
+        }
+        if first.generated
+            && let Some(key) = &flags.create
+        {
+            cx.error_spanned_by(
+                key,
+                "the database assigns the key of an `auto_increment` table and inserts never write it, so `create` cannot apply to it",
             );
         }
         if let Some(key) = &flags.no_signal {

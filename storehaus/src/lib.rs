@@ -93,6 +93,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error::StoreError;
+    pub use crate::model::generated::assert_generated_key;
     pub use crate::model::{Column, ColumnDef, IndexDef, Model, RowReader, TableDef, Write};
     pub use crate::types::{SqlType, Value};
     pub use serde;

@@ -3,10 +3,15 @@
 //! Users do not implement [`Model`] by hand; `#[model]` does, from the struct and its attributes.
 
 mod column;
+pub(crate) mod generated;
+mod key;
 mod record;
 pub mod system;
 
 pub use column::Column;
+pub use generated::GeneratedKey;
+pub(crate) use generated::key_is_unset;
+pub use key::Key;
 pub use record::{Record, SystemFields};
 pub(crate) use record::{ValuesReader, read_record};
 
@@ -20,14 +25,15 @@ use serde::de::DeserializeOwned;
 /// Models serialize with serde (`#[model]` derives it unless you do), which is how records travel
 /// through caches and change events.
 pub trait Model: Serialize + DeserializeOwned + Sized + Send + Sync + Unpin + 'static {
-    /// The type of the primary-key field.
-    type Key: SqlType + Clone + std::fmt::Debug;
+    /// The type of the primary key: the key field's type, or a tuple of the key fields' types
+    /// in declaration order for a composite key.
+    type Key: Key;
 
     /// The table's metadata.
     const TABLE: &'static TableDef;
 
     /// The primary key of this value.
-    fn key(&self) -> &Self::Key;
+    fn key(&self) -> Self::Key;
 
     /// Pushes the values of the columns that `write` includes, in column order.
     fn write_values(&self, write: Write, out: &mut Vec<Value>) -> Result<(), StoreError>;
@@ -61,7 +67,8 @@ pub struct TableDef {
     /// The declared fields, in declaration order. System columns are not listed; see
     /// [`TableDef::system_columns`].
     pub columns: &'static [ColumnDef],
-    /// Index into `columns` of the primary key.
+    /// Index into `columns` of the primary key (of its first column for a composite key; every
+    /// key column has [`ColumnDef::primary_key`] set).
     pub primary_key: usize,
     /// Indexes declared with `#[index]`, `#[unique]`, `#[index(a, b)]` and `#[unique(a, b)]`.
     pub indexes: &'static [IndexDef],
@@ -72,9 +79,25 @@ pub struct TableDef {
 }
 
 impl TableDef {
-    /// The primary-key column.
+    /// The primary-key column (the first one of a composite key).
     pub fn primary_key(&self) -> &'static ColumnDef {
         &self.columns[self.primary_key]
+    }
+
+    /// The primary-key columns, in declaration order (the order of [`Model::Key`]'s tuple).
+    pub fn key_columns(&self) -> impl Iterator<Item = &'static ColumnDef> + Clone + use<> {
+        let columns: &'static [ColumnDef] = self.columns;
+        columns.iter().filter(|c| c.primary_key)
+    }
+
+    /// Whether the primary key spans several columns.
+    pub fn composite_key(&self) -> bool {
+        self.key_columns().nth(1).is_some()
+    }
+
+    /// The primary key when the database assigns it (`#[table(auto_increment)]`).
+    pub fn generated_key(&self) -> Option<&'static ColumnDef> {
+        Some(self.primary_key()).filter(|c| c.generated() && !self.composite_key())
     }
 
     /// The column with this name, if the model has one (system columns excluded).
@@ -107,9 +130,10 @@ pub struct ColumnDef {
     pub ty: ColumnType,
     /// Whether the column accepts `NULL`.
     pub nullable: bool,
-    /// Whether this is the primary key.
+    /// Whether this is the primary key, or one of the columns of a composite one.
     pub primary_key: bool,
-    /// Written by inserts.
+    /// Written by inserts. A primary key that inserts do not write is one the database assigns
+    /// (`#[table(auto_increment)]`).
     pub create: bool,
     /// Written by updates.
     pub update: bool,
@@ -118,6 +142,12 @@ pub struct ColumnDef {
 }
 
 impl ColumnDef {
+    /// Whether the database assigns this column's value on insert: the primary key of an
+    /// `#[table(auto_increment)]` model.
+    pub fn generated(&self) -> bool {
+        self.primary_key && !self.create
+    }
+
     /// Whether `write` includes this column.
     pub fn written_on(&self, write: Write) -> bool {
         match write {

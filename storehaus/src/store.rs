@@ -146,7 +146,7 @@ impl<T: Model> GenericStore<T> {
     pub async fn save(&self, record: &Record<T>) -> Result<Record<T>> {
         let data: &T = record;
         let tags = Some(record.tags());
-        self.traced("update", self.update_row(data.key(), data, tags, record.version())).await
+        self.traced("update", self.update_row(&data.key(), data, tags, record.version())).await
     }
 
     async fn update_row(

@@ -102,3 +102,54 @@ pub(crate) async fn timestamp_keys_name_one_row<B: TestBackend>(backend: Backend
     let below_a_microsecond = DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap();
     one_row_under_two_spellings(backend, &db, "timestamp_keys_name_one_row", make, at, below_a_microsecond).await;
 }
+
+/// A composite key of two texts, where joining the parts naively would give two rows one text.
+#[model]
+#[table(name = "paired")]
+#[derive(PartialEq)]
+pub struct Paired {
+    #[primary_key]
+    pub left: String,
+    #[primary_key]
+    pub right: String,
+    pub label: String,
+}
+
+/// Rows of a composite key are cached and invalidated by the whole key tuple: `("a", "bc")` and
+/// `("ab", "c")` are two entries, and a write to one leaves the other cached.
+pub(crate) async fn composite_keys_name_one_row<B: TestBackend>(backend: Backend, db: B) {
+    let test = format!("composite_keys_name_one_row/{backend:?}/{}", B::NAME);
+    let Some(manager) = backend.manager(&test).await else { return };
+    let storehaus = db.storehaus().await;
+    storehaus.auto_migrate::<Paired>(false).await.unwrap();
+    let prefix = unique_prefix(&test);
+    let _forget = Forget::new(&manager, &prefix, Paired::TABLE.name);
+    let params = CacheParams::new(manager.clone(), TTL_SECONDS, prefix);
+    let cached: GenericStore<Paired> = GenericStore::new(storehaus.pool().clone(), None, Some(params));
+    let plain: GenericStore<Paired> = GenericStore::new(storehaus.pool().clone(), None, None);
+    let pair = |l: &str, r: &str, label: &str| Paired { left: l.into(), right: r.into(), label: label.into() };
+    let (one, two) = (("a".to_owned(), "bc".to_owned()), ("ab".to_owned(), "c".to_owned()));
+    let label = |r: Option<Record<Paired>>| r.map(|r| r.label.clone());
+
+    plain.create_many(vec![pair("a", "bc", "one"), pair("ab", "c", "two")], None).await.unwrap();
+    for key in [&one, &two, &one, &two] {
+        cached.get_by_id(key).await.unwrap();
+    }
+    let before = Counts::of(&manager);
+    assert_eq!(label(cached.get_by_id(&one).await.unwrap()).as_deref(), Some("one"));
+    assert_eq!(label(cached.get_by_id(&two).await.unwrap()).as_deref(), Some("two"));
+    assert_eq!(Counts::of(&manager).since(before).hits, 2, "each key has its own entry");
+
+    cached.update(&one, pair("x", "y", "one, changed"), None).await.unwrap();
+    let before = Counts::of(&manager);
+    assert_eq!(label(cached.get_by_id(&two).await.unwrap()).as_deref(), Some("two"));
+    assert_eq!(Counts::of(&manager).since(before).hits, 1, "a write to one key leaves the other cached");
+    assert_eq!(label(cached.get_by_id(&one).await.unwrap()).as_deref(), Some("one, changed"), "stale after an update");
+
+    cached.get_by_id(&two).await.unwrap();
+    assert_eq!(cached.delete_many(vec![two.clone()]).await.unwrap(), 1);
+    assert_eq!(label(cached.get_by_id(&two).await.unwrap()), None, "stale after delete_many");
+    cached.upsert(pair("ab", "c", "back"), None).await.unwrap();
+    assert_eq!(label(cached.get_by_id(&two).await.unwrap()).as_deref(), Some("back"), "stale absence after upsert");
+    assert_eq!(label(plain.get_by_id(&two).await.unwrap()).as_deref(), Some("back"));
+}

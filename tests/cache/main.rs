@@ -479,6 +479,7 @@ behaviours! {
         decimal_keys_name_one_row,
         float_keys_name_one_row,
         timestamp_keys_name_one_row,
+        composite_keys_name_one_row,
     ],
     cache_only: [claims_belong_to_their_owner_and_expire],
 }

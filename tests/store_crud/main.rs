@@ -8,8 +8,10 @@ use std::time::Duration;
 use storehaus::prelude::*;
 use storehaus_suite::{TestBackend, on_both_backends, raw};
 
+mod composite_keys;
 mod dates;
 mod deletes;
+mod generated_keys;
 mod misc;
 mod undecodable;
 mod versioning;

@@ -7,7 +7,19 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
 pub fn field_types(model: &Container<'_>) -> TokenStream {
-    model.fields.iter().filter_map(nullability).collect()
+    let generated = model.fields.iter().filter(|f| f.generated).map(generated_key);
+    model.fields.iter().filter_map(nullability).chain(generated).collect()
+}
+
+/// The key of an `auto_increment` table must be a type the database can generate.
+fn generated_key(field: &Field<'_>) -> TokenStream {
+    let (first, last) = super::type_spans(field.ty);
+    let ty = field.ty;
+    let assert = quote_spanned!(first=> ::storehaus::__private::assert_generated_key::<);
+    let rest = quote_spanned!(last=> >);
+    quote! {
+        const _: fn() = #assert #ty #rest;
+    }
 }
 
 /// The primary key must not be nullable; a field that inserts leave out must be, since its

@@ -3,13 +3,13 @@
 use super::{sql_type_item, type_spans};
 use crate::ast::{Container, Field};
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 
 pub fn model_impl(model: &Container<'_>) -> TokenStream {
     let ident = model.ident;
     // The checks guarantee a table name and a primary key before code is generated.
-    let (Some(table), Some((pk_index, pk))) =
+    let (Some(table), Some((pk_index, _))) =
         (model.table.as_ref().and_then(|t| t.args.name.as_ref()), model.primary_key())
     else {
         return model_stub(model);
@@ -19,15 +19,14 @@ pub fn model_impl(model: &Container<'_>) -> TokenStream {
     let versioned = model.table.as_ref().is_some_and(|t| t.args.versioned.is_some());
     let columns = model.fields.iter().map(column_def);
     let indexes = indexes(model);
-    let pk_ty = pk.ty;
-    let pk_ident = pk.ident;
+    let (key_ty, key_expr) = key(model);
     let write_values = write_values(model);
     let read_row = read_row(model);
 
     quote! {
         #[automatically_derived]
         impl ::storehaus::__private::Model for #ident {
-            type Key = #pk_ty;
+            type Key = #key_ty;
 
             const TABLE: &'static ::storehaus::__private::TableDef = &::storehaus::__private::TableDef {
                 name: #table,
@@ -40,8 +39,8 @@ pub fn model_impl(model: &Container<'_>) -> TokenStream {
             };
 
             #[inline]
-            fn key(&self) -> &Self::Key {
-                &self.#pk_ident
+            fn key(&self) -> Self::Key {
+                #key_expr
             }
 
             #write_values
@@ -54,17 +53,16 @@ pub fn model_impl(model: &Container<'_>) -> TokenStream {
 /// A `Model` impl for a model with errors, so that code using it reports no unrelated errors.
 /// Its bodies never run: the crate does not compile while the errors remain.
 pub fn model_stub(model: &Container<'_>) -> TokenStream {
-    let Some((_, pk)) = model.primary_key() else {
+    if model.primary_key().is_none() {
         return TokenStream::new();
-    };
+    }
     let ident = model.ident;
     let model_name = ident.unraw().to_string();
-    let pk_ty = pk.ty;
-    let pk_ident = pk.ident;
+    let (key_ty, key_expr) = key(model);
     quote! {
         #[automatically_derived]
         impl ::storehaus::__private::Model for #ident {
-            type Key = #pk_ty;
+            type Key = #key_ty;
 
             const TABLE: &'static ::storehaus::__private::TableDef = &::storehaus::__private::TableDef {
                 name: "",
@@ -76,8 +74,8 @@ pub fn model_stub(model: &Container<'_>) -> TokenStream {
                 versioned: false,
             };
 
-            fn key(&self) -> &Self::Key {
-                &self.#pk_ident
+            fn key(&self) -> Self::Key {
+                #key_expr
             }
 
             fn write_values(
@@ -93,6 +91,26 @@ pub fn model_stub(model: &Container<'_>) -> TokenStream {
             ) -> ::core::result::Result<Self, ::storehaus::__private::StoreError> {
                 ::core::unreachable!()
             }
+        }
+    }
+}
+
+/// The key's type and the expression that builds it from `self`: the field for a single key, a
+/// tuple of the fields, in declaration order, for a composite one.
+fn key(model: &Container<'_>) -> (TokenStream, TokenStream) {
+    // At most four: a longer key is an error already, and its stub must not add another.
+    let mut fields = model.key_fields();
+    fields.truncate(4);
+    let clone = |f: &&Field<'_>| {
+        let ident = f.ident;
+        quote!(::core::clone::Clone::clone(&self.#ident))
+    };
+    match &fields[..] {
+        [single] => (single.ty.to_token_stream(), clone(single)),
+        several => {
+            let types = several.iter().map(|f| f.ty);
+            let values = several.iter().map(clone);
+            (quote!((#(#types,)*)), quote!((#(#values,)*)))
         }
     }
 }

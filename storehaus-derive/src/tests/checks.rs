@@ -46,8 +46,9 @@ fn primary_key_errors() {
         ),
         "needs one field marked `#[primary_key]`",
     );
-    assert_error(
-        quote!(
+    // Several key fields make a composite key, of at most four fields, never generated.
+    assert!(
+        errors(quote!(
             #[table(name = "t")]
             struct S {
                 #[primary_key]
@@ -55,8 +56,49 @@ fn primary_key_errors() {
                 #[primary_key]
                 other: i64,
             }
+        ))
+        .is_empty()
+    );
+    assert_error(
+        quote!(
+            #[table(name = "t", auto_increment)]
+            struct S {
+                #[primary_key]
+                id: i64,
+                #[primary_key]
+                other: i64,
+            }
         ),
-        "`id` is already marked",
+        "`auto_increment` needs a single `#[primary_key]`",
+    );
+    assert_error(
+        quote!(
+            #[table(name = "t")]
+            struct S {
+                #[primary_key]
+                a: i64,
+                #[primary_key]
+                b: i64,
+                #[primary_key]
+                c: i64,
+                #[primary_key]
+                d: i64,
+                #[primary_key]
+                e: i64,
+            }
+        ),
+        "a composite primary key has at most 4 fields",
+    );
+    assert_error(
+        quote!(
+            #[table(name = "t", auto_increment)]
+            struct S {
+                #[primary_key]
+                #[field(create)]
+                id: i64,
+            }
+        ),
+        "inserts never write it, so `create` cannot apply to it",
     );
     let key = |attrs: TokenStream| quote!(#[table(name = "t")] struct S { #attrs id: i64 });
     assert_error(key(quote!(#[primary_key(auto)])), "`#[primary_key]` on a field takes no arguments");
@@ -204,7 +246,7 @@ fn every_error_is_reported_at_once() {
         errors,
         [
             "`#[model]` takes no arguments; table options go in `#[table(..)]`",
-            "unknown `#[table]` key `bogus`; expected `name`, `soft_delete`, `auto_soft_delete` or `versioned`",
+            "unknown `#[table]` key `bogus`; expected `name`, `soft_delete`, `auto_soft_delete`, `versioned` or `auto_increment`",
             "unknown `#[field]` key `nope`; expected `create`, `update`, `readonly` or `no_signal`",
             "the table name cannot be empty",
             "a model needs one field marked `#[primary_key]`",

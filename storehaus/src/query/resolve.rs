@@ -221,15 +221,18 @@ fn check_value_nul(value: &Value) -> Result<(), String> {
     }
 }
 
-/// The sort keys, with the primary key appended (ascending) unless present, so the order is total.
+/// The sort keys, with each primary-key column appended (ascending) unless present, so the order
+/// is total.
 fn resolve_order(table: &TableDef, keys: &[super::SortKey]) -> Result<Vec<Order>, StoreError> {
     let mut order = keys
         .iter()
         .map(|key| Ok(Order { column: column(table, &key.field)?, descending: key.order == SortOrder::Desc }))
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let primary_key = ColumnRef::Declared(table.primary_key());
-    if !order.iter().any(|o| o.column == primary_key) {
-        order.push(Order { column: primary_key, descending: false });
+    for key in table.key_columns() {
+        let key = ColumnRef::Declared(key);
+        if !order.iter().any(|o| o.column == key) {
+            order.push(Order { column: key, descending: false });
+        }
     }
     Ok(order)
 }

@@ -6,8 +6,8 @@
 
 use super::{GenericStore, Record, checked_tags};
 use crate::error::{Result, StoreError};
-use crate::model::Model;
-use crate::types::{SqlType, Value};
+use crate::model::{Key as _, Model, key_is_unset};
+use crate::types::Value;
 use std::collections::HashSet;
 
 impl<T: Model> GenericStore<T> {
@@ -42,7 +42,7 @@ impl<T: Model> GenericStore<T> {
                     self.written(std::slice::from_ref(&record)).await;
                     Ok(record)
                 }
-                None => Err(self.table().why_unchanged(self.tx(), data.key(), None).await),
+                None => Err(self.table().why_unchanged(self.tx(), &data.key(), None).await),
             }
         })
         .await
@@ -51,10 +51,13 @@ impl<T: Model> GenericStore<T> {
     /// [`GenericStore::upsert`] for many values at once, in chunks of one statement each.
     ///
     /// Values whose key belongs to a soft-deleted row are left alone and missing from the
-    /// result. A key given twice is refused with [`StoreError::Validation`] before anything runs.
+    /// result. On an `#[table(auto_increment)]` model, values whose key is `0` are inserted with
+    /// a key the database assigns, and values with a set key that no live row has are left out
+    /// (the database assigns keys, so none is inserted as given). A key given twice is refused with [`StoreError::Validation`] before anything runs.
     pub async fn upsert_many(&self, data: Vec<T>, tags: Option<Vec<String>>) -> Result<Vec<Record<T>>> {
         let tags = tags.map(checked_tags).transpose()?;
-        distinct_keys::<T>(data.iter().map(Model::key))?;
+        let keys: Vec<T::Key> = data.iter().map(Model::key).collect();
+        distinct_keys::<T>(keys.iter())?;
         if data.is_empty() {
             return Ok(Vec::new());
         }
@@ -102,17 +105,25 @@ impl<T: Model> GenericStore<T> {
 
 /// Refuses a key given twice: one statement cannot write a row twice, and which value should
 /// win would be a guess.
+/// Unset keys of an `auto_increment` model are not compared: each becomes a new row.
 fn distinct_keys<'k, T: Model>(keys: impl Iterator<Item = &'k T::Key>) -> Result<()> {
     let column = T::TABLE.primary_key().name;
+    let generated = T::TABLE.generated_key().is_some();
     let mut seen = HashSet::new();
-    for key in keys {
-        let value = key.to_value().map_err(|e| StoreError::validation(column, e.to_string()))?;
+    for key in keys.filter(|key| !(generated && key_is_unset(*key))) {
+        let values = key.to_values().map_err(|(index, e)| {
+            let name = T::TABLE.key_columns().nth(index).map_or(column, |c| c.name);
+            StoreError::validation(name, e.to_string())
+        })?;
         // Equal decimals differ in scale (1.0 vs 1.00) but are one key to the database.
-        let value = match value {
-            Value::Decimal(d) => Value::Decimal(d.normalize()),
-            other => other,
-        };
-        if !seen.insert(format!("{value:?}")) {
+        let values: Vec<Value> = values
+            .into_iter()
+            .map(|value| match value {
+                Value::Decimal(d) => Value::Decimal(d.normalize()),
+                other => other,
+            })
+            .collect();
+        if !seen.insert(format!("{values:?}")) {
             return Err(StoreError::validation(column, format!("key {key:?} is given more than once in one call")));
         }
     }

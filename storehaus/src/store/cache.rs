@@ -8,12 +8,13 @@ use self::key_text::KeyEquality;
 use super::{GenericStore, Record};
 use crate::cache::{CacheParams, QueryDigest, TableKeys};
 use crate::error::{Result, StoreError};
+use crate::model::Key as _;
 use crate::model::Model;
 use crate::model::{ValuesReader, read_record};
 use crate::query::QueryBuilder;
 use crate::query::resolved::ResolvedQuery;
+use crate::types::Value;
 use crate::types::wire::Wire;
-use crate::types::{SqlType, Value};
 
 /// A store's cache: where its rows live, for how long, and which keys name the same row.
 #[derive(Debug)]
@@ -33,8 +34,23 @@ impl StoreCache {
     /// The text the row of primary key `key` is cached under: equal for every spelling of the
     /// key the database takes for the same row. `None` when the key names no row the cache can
     /// hold (NULL, or a value the database refuses): such reads go to the database.
-    fn key_text<K: SqlType>(&self, key: &K) -> Option<String> {
-        self.equality.key_text(key.to_value().ok()?, K::COLUMN_TYPE)
+    ///
+    /// A composite key's text is each column's text after its length (`4:acme2:42`), so no two
+    /// tuples share one, whatever their texts contain.
+    fn key_text<T: Model>(&self, key: &T::Key) -> Option<String> {
+        let values = key.to_values().ok()?;
+        let mut columns = T::TABLE.key_columns();
+        if values.len() == 1 {
+            return self.equality.key_text(values.into_iter().next()?, columns.next()?.ty);
+        }
+        let mut text = String::new();
+        for (value, column) in values.into_iter().zip(columns) {
+            let part = self.equality.key_text(value, column.ty)?;
+            text.push_str(&part.len().to_string());
+            text.push(':');
+            text.push_str(&part);
+        }
+        Some(text)
     }
 }
 
@@ -46,7 +62,7 @@ impl<T: Model> GenericStore<T> {
     /// tell `Some(json!(null))` from `None` nor carry NaN.
     pub(crate) async fn read_by_id(&self, id: &T::Key) -> Result<Option<Record<T>>> {
         let cached = self.shared.cache.as_ref().filter(|_| self.tx.is_none());
-        let Some((cache, text)) = cached.and_then(|cache| Some((cache, cache.key_text(id)?))) else {
+        let Some((cache, text)) = cached.and_then(|cache| Some((cache, cache.key_text::<T>(id)?))) else {
             return self.table().get(self.tx(), id, false).await;
         };
         let key = cache.table.row(&text);
@@ -61,7 +77,11 @@ impl<T: Model> GenericStore<T> {
     /// Invalidates the cached rows of `records` once their write is committed: now, or when the
     /// store's transaction commits (never, if it rolls back).
     pub(crate) async fn written(&self, records: &[Record<T>]) {
-        self.written_keys(records.iter().map(|r| r.key())).await;
+        if self.shared.cache.is_none() {
+            return;
+        }
+        let keys: Vec<T::Key> = records.iter().map(|r| r.key()).collect();
+        self.written_keys(&keys).await;
     }
 
     /// [`GenericStore::written`] for keys.
@@ -69,7 +89,7 @@ impl<T: Model> GenericStore<T> {
         let Some(cache) = &self.shared.cache else { return };
         // A key without a text was never cached by it, but a written row might be under another
         // spelling: the whole table is invalidated then.
-        let ids: Option<Vec<String>> = keys.into_iter().map(|key| cache.key_text(key)).collect();
+        let ids: Option<Vec<String>> = keys.into_iter().map(|key| cache.key_text::<T>(key)).collect();
         if ids.as_ref().is_some_and(Vec::is_empty) {
             return;
         }

@@ -1,10 +1,10 @@
 use storehaus::prelude::*;
 
 #[model]
-#[table(name = "users")]
+#[table(name = "users", auto_increment)]
 pub struct User {
     #[primary_key]
-    pub id: Uuid,
+    pub id: i64,
     #[primary_key]
     pub email: String,
     #[primary_key]

@@ -43,5 +43,5 @@ fn main() {
         4,
     );
     assert_eq!(order.r#type, "x");
-    assert_eq!(*order.key(), Uuid::nil());
+    assert_eq!(order.key(), Uuid::nil());
 }

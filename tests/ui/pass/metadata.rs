@@ -82,7 +82,7 @@ fn main() {
 
     let id = Uuid::from_u128(7);
     let user = User::new(id, "Ada".into(), "ada@example.com".into(), None, Some(3), Some(36), "admin".into());
-    assert_eq!(user.key(), &id);
+    assert_eq!(user.key(), id);
     assert_eq!(user.score, Some(3));
 
     let mut values = Vec::new();

@@ -151,7 +151,7 @@ fn insert(table: &'static TableDef, upsert: Option<bool>) -> String {
         unnest(sql, &columns);
         if let Some(with_tags) = upsert {
             sql.push(" ON CONFLICT (");
-            sql.ident(table.primary_key().name);
+            sql.names(table.key_columns().map(|c| c.name));
             sql.push(") DO UPDATE SET ");
             let updated = table.columns.iter().filter(|c| c.create && c.update).map(|c| c.name);
             for name in updated.chain(with_tags.then_some(TAGS)) {
@@ -190,17 +190,16 @@ fn qualified(sql: &mut Sql<'_, Postgres>, table: &TableDef, name: &str) {
     sql.ident(name);
 }
 
-/// `UPDATE … FROM UNNEST(…)`: the keys, then the update columns. Live rows only.
+/// `UPDATE … FROM UNNEST(…)`: the key columns, then the update columns. Live rows only.
 fn update(table: &'static TableDef) -> String {
-    let key = table.primary_key();
-    let columns: Columns = std::iter::once((key.name, key.ty))
-        .chain(table.written_columns(Write::Update).map(|c| (c.name, c.ty)))
-        .collect();
+    let keys = table.key_columns().count();
+    let columns: Columns =
+        table.key_columns().chain(table.written_columns(Write::Update)).map(|c| (c.name, c.ty)).collect();
     write(table, |sql| {
         sql.push("UPDATE ");
         sql.ident(table.name);
         sql.push(" SET ");
-        for (name, ty) in &columns[1..] {
+        for (name, ty) in &columns[keys..] {
             sql.assign(name);
             unnested(sql, name, *ty);
             sql.push(", ");
@@ -209,9 +208,14 @@ fn update(table: &'static TableDef) -> String {
         sql.push(" FROM ");
         unnest(sql, &columns);
         sql.push(" WHERE ");
-        qualified(sql, table, key.name);
-        sql.push(" = ");
-        unnested(sql, key.name, key.ty);
+        for (i, key) in table.key_columns().enumerate() {
+            if i > 0 {
+                sql.push(" AND ");
+            }
+            qualified(sql, table, key.name);
+            sql.push(" = ");
+            unnested(sql, key.name, key.ty);
+        }
         if table.soft_delete {
             sql.push(" AND ");
             qualified(sql, table, DELETED_AT);
@@ -221,11 +225,11 @@ fn update(table: &'static TableDef) -> String {
     })
 }
 
-/// `… WHERE "pk" = ANY(CAST($1 AS K[]))`: soft delete of live rows where the table has it, else a
-/// delete.
+/// `… WHERE "pk" = ANY(CAST($1 AS K[]))` (for a composite key, `("a", "b") IN (SELECT … FROM
+/// UNNEST(…))`): soft delete of live rows where the table has it, else a delete.
 fn delete(table: &'static TableDef) -> Result<String, StoreError> {
     let key = table.primary_key();
-    if key.ty.is_array() {
+    if table.key_columns().any(|c| c.ty.is_array()) {
         return Err(StoreError::Unsupported {
             backend: "postgres",
             operation: format!("delete_many on `{}`, whose key is an array", table.name).into(),
@@ -245,12 +249,21 @@ fn delete(table: &'static TableDef) -> Result<String, StoreError> {
             sql.ident(table.name);
         }
         sql.push(" WHERE ");
-        sql.ident(key.name);
-        sql.push(" = ANY(CAST(");
-        sql.slot();
-        sql.push(" AS ");
-        sql.push(&type_name(transport(key.ty)));
-        sql.push("))");
+        if table.composite_key() {
+            let columns: Columns = table.key_columns().map(|c| (c.name, c.ty)).collect();
+            sql.push("(");
+            sql.names(columns.iter().map(|(name, _)| *name));
+            sql.push(") IN (SELECT * FROM ");
+            unnest(sql, &columns);
+            sql.push(")");
+        } else {
+            sql.ident(key.name);
+            sql.push(" = ANY(CAST(");
+            sql.slot();
+            sql.push(" AS ");
+            sql.push(&type_name(transport(key.ty)));
+            sql.push("))");
+        }
         if table.soft_delete {
             sql.push(" AND ");
             sql.ident(DELETED_AT);

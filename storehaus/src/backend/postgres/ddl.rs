@@ -12,8 +12,17 @@ pub(crate) fn statement(table: &str, planned: &Planned) -> String {
     match planned {
         Planned::DropTable => format!("DROP TABLE IF EXISTS {name} CASCADE"),
         Planned::CreateTable(columns) => {
-            let columns: Vec<String> = columns.iter().map(column).collect();
-            format!("CREATE TABLE {name} ({})", columns.join(", "))
+            let keys: Vec<&str> = columns.iter().filter(|c| c.primary_key).map(|c| c.name).collect();
+            // A composite key is a table constraint; a single one stays on its column.
+            let mut parts: Vec<String> = match keys.len() {
+                1 => columns.iter().map(column).collect(),
+                _ => columns.iter().map(|c| column(&ColumnSpec { primary_key: false, ..c.clone() })).collect(),
+            };
+            if keys.len() > 1 {
+                let keys: Vec<String> = keys.iter().map(|k| quote_ident(k)).collect();
+                parts.push(format!("PRIMARY KEY ({})", keys.join(", ")));
+            }
+            format!("CREATE TABLE {name} ({})", parts.join(", "))
         }
         Planned::AddColumn(spec) => alter(format!("ADD COLUMN {}", column(spec))),
         Planned::AlterType { column, .. } => {
@@ -29,7 +38,13 @@ pub(crate) fn statement(table: &str, planned: &Planned) -> String {
 
 fn column(spec: &ColumnSpec) -> String {
     let default = spec.default.map(default_expr);
-    column_def(spec.name, &type_name(spec.ty), spec.primary_key, !spec.nullable, default)
+    let mut declared = type_name(spec.ty);
+    if spec.generated {
+        // ALWAYS: the database refuses a key given by any writer, which would otherwise collide
+        // with a later generated one.
+        declared.push_str(" GENERATED ALWAYS AS IDENTITY");
+    }
+    column_def(spec.name, &declared, spec.primary_key, !spec.nullable, default)
 }
 
 #[cfg(test)]

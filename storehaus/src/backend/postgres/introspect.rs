@@ -7,7 +7,8 @@ use sqlx::{PgConnection, Row};
 
 /// Columns of a table in the current schema, in order; none when the table does not exist.
 const COLUMNS: &str = "\
-SELECT a.attname::text, t.typname::text, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
+SELECT a.attname::text, t.typname::text, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+  a.attidentity <> ''
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -43,6 +44,7 @@ pub(crate) async fn table_schema(conn: &mut PgConnection, table: &str) -> Result
                 ty: from_typname(&typname),
                 type_name: row.try_get(2)?,
                 nullable: row.try_get(3)?,
+                generated: row.try_get(4)?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;

@@ -205,13 +205,19 @@ enum Live {
     Any,
 }
 
-/// ` WHERE "key" = <slot>`, and the soft-delete test of `live`.
+/// ` WHERE "key" = <slot>` (`"a" = <slot> AND "b" = <slot>` for a composite key), and the
+/// soft-delete test of `live`.
 fn where_key<D: Dialect>(sql: &mut Sql<'_, D>, live: Live) {
     let table = sql.table();
     sql.push(" WHERE ");
-    sql.column(table.primary_key().name);
-    sql.push(" = ");
-    sql.slot();
+    for (i, column) in table.key_columns().enumerate() {
+        if i > 0 {
+            sql.push(" AND ");
+        }
+        sql.column(column.name);
+        sql.push(" = ");
+        sql.slot();
+    }
     let test = match live {
         Live::Only => " IS NULL",
         Live::Deleted => " IS NOT NULL",
@@ -265,8 +271,13 @@ fn select_sql<D: Dialect>(sql: &mut Sql<'_, D>, live: Live, by_key: bool) {
             sql.push(" IS NULL");
         }
         sql.push(" ORDER BY ");
-        sql.column(table.primary_key().name);
-        sql.push(" ASC");
+        for (i, column) in table.key_columns().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.column(column.name);
+            sql.push(" ASC");
+        }
     }
 }
 

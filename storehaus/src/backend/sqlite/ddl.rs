@@ -32,6 +32,8 @@ pub(crate) struct LiveColumn {
     pub primary_key: u32,
     /// A generated column, whose expression a rebuild cannot reproduce.
     pub generated: bool,
+    /// An `INTEGER PRIMARY KEY AUTOINCREMENT`: the database assigns keys and never reuses one.
+    pub autoincrement: bool,
 }
 
 /// An index of the table.
@@ -154,11 +156,12 @@ pub(crate) fn statement(
 fn live(spec: &ColumnSpec, default: Option<String>) -> LiveColumn {
     LiveColumn {
         name: spec.name.to_owned(),
-        declared: type_name(spec.ty),
+        declared: if spec.generated { "INTEGER".to_owned() } else { type_name(spec.ty) },
         not_null: !spec.nullable,
         default: default.or_else(|| spec.default.map(|d| default_expr(d).to_owned())),
         primary_key: u32::from(spec.primary_key),
         generated: false,
+        autoincrement: spec.generated,
     }
 }
 
@@ -171,7 +174,15 @@ fn find<'l>(table: &str, layout: &'l mut Layout, column: &str) -> Result<&'l mut
 }
 
 /// The definition of `column`; `primary_key` when the key is this column alone.
+///
+/// A generated key is a rowid alias, which only the exact type `INTEGER` makes (whatever the
+/// model's integer width: the rowid is 64 bits); `AUTOINCREMENT` keeps the keys of deleted rows
+/// from being given again, as PostgreSQL's identity never does.
 fn column_def(column: &LiveColumn, primary_key: bool) -> String {
+    if column.autoincrement {
+        let declared = "INTEGER PRIMARY KEY AUTOINCREMENT";
+        return ddl::column_def(&column.name, declared, false, column.not_null, column.default.as_deref());
+    }
     ddl::column_def(&column.name, &column.declared, primary_key, column.not_null, column.default.as_deref())
 }
 

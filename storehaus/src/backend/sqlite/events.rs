@@ -32,13 +32,13 @@ fn row_event(table: &TableDef, kind: EventType, row: &SqliteRow) -> Result<Datab
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut payload = serde_json::Map::new();
-    let mut record_id = String::new();
+    let mut key_parts = Vec::new();
     let mut tags = Vec::new();
     // Declared columns come first in the record, each with its flag; system columns always travel.
     let signals = table.columns.iter().map(|c| c.signal).chain(std::iter::repeat(true));
     for (((name, ty), value), signal) in record_types(table).zip(values).zip(signals) {
-        if name == table.primary_key().name {
-            record_id = key_text(value.clone(), ty);
+        if table.key_columns().any(|c| c.name == name) {
+            key_parts.push(key_text(value.clone(), ty));
         }
         if name == TAGS
             && let Value::Array(items) = &value
@@ -49,6 +49,14 @@ fn row_event(table: &TableDef, kind: EventType, row: &SqliteRow) -> Result<Datab
             payload.insert(name.to_owned(), to_json(value, ty));
         }
     }
+    let record_id = match &key_parts[..] {
+        [single] => single.clone(),
+        // As PostgreSQL's `json_build_array(..)::text` spells it.
+        parts => {
+            let parts: Vec<String> = parts.iter().map(|p| serde_json::Value::from(p.as_str()).to_string()).collect();
+            format!("[{}]", parts.join(", "))
+        }
+    };
     Ok(DatabaseEvent { tags, ..DatabaseEvent::new(kind, table.name, record_id, serde_json::Value::Object(payload)) })
 }
 

@@ -24,6 +24,9 @@ JOIN pragma_index_info(il.name) AS ii
 LEFT JOIN sqlite_schema AS s ON s.type = 'index' AND s.name = il.name
 ORDER BY il.seq, ii.seqno";
 
+/// The table's `CREATE TABLE` text, which alone tells whether its key is `AUTOINCREMENT`.
+const TABLE_SQL: &str = "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE";
+
 const TRIGGERS: &str = "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE";
 
 /// What the schema says of the table of `model`, for the diff and for DDL, with column names
@@ -47,7 +50,16 @@ pub(crate) async fn table_schema(
             default: default.map(|d| format!("({d})")),
             primary_key: row.try_get(4)?,
             generated: row.try_get::<i64, _>(5)? != 0,
+            autoincrement: false,
         });
+    }
+    let create: Option<String> = sqlx::query_scalar(TABLE_SQL).bind(table).fetch_optional(&mut *conn).await?.flatten();
+    if create.as_deref().is_some_and(has_autoincrement) {
+        // Only the one `INTEGER PRIMARY KEY` column of a table may carry the keyword.
+        let mut keys: Vec<&mut LiveColumn> = layout.columns.iter_mut().filter(|c| c.primary_key > 0).collect();
+        if let [key] = &mut keys[..] {
+            key.autoincrement = true;
+        }
     }
     for row in sqlx::query(INDEXES).bind(table).fetch_all(&mut *conn).await? {
         let name: String = row.try_get(0)?;
@@ -72,6 +84,13 @@ pub(crate) async fn table_schema(
     let has_rows = sqlx::query(probe.into_sqlx()).fetch_optional(&mut *conn).await?.is_some();
     let mut schema = schema(&layout, has_rows);
     model_spelling(model, &mut schema, &mut layout);
+    // A generated key is declared `INTEGER`, the one spelling of a rowid alias, which holds the
+    // 64 bits of an `i64` key as well.
+    if let Some(key) = model.generated_key()
+        && let Some(found) = schema.columns.iter_mut().find(|c| c.name == key.name && c.generated)
+    {
+        found.ty = Some(key.ty);
+    }
     Ok(Some((schema, layout)))
 }
 
@@ -88,6 +107,7 @@ fn schema(layout: &Layout, has_rows: bool) -> TableSchema {
             // A primary key column allows NULL unless declared NOT NULL (a long-standing SQLite
             // quirk), but StoreHaus declares it NOT NULL and, as on PostgreSQL, a key is never null.
             nullable: !c.not_null && c.primary_key == 0,
+            generated: c.autoincrement,
         })
         .collect();
     let indexes = layout
@@ -97,6 +117,24 @@ fn schema(layout: &Layout, has_rows: bool) -> TableSchema {
         .map(|index| ExistingIndex { columns: index.columns.clone(), unique: index.unique })
         .collect();
     TableSchema { columns, indexes, has_rows }
+}
+
+/// Whether a `CREATE TABLE` text has the `AUTOINCREMENT` keyword outside quoted names and
+/// literals.
+fn has_autoincrement(sql: &str) -> bool {
+    let mut bare = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    for ch in sql.chars() {
+        match quote {
+            // A doubled quote inside a quoted name reads as leaving and entering again: harmless.
+            Some(q) if ch == q => quote = None,
+            Some(_) => {}
+            None if matches!(ch, '"' | '\'' | '`') => quote = Some(ch),
+            None if ch == '[' => quote = Some(']'),
+            None => bare.push(ch.to_ascii_uppercase()),
+        }
+    }
+    bare.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|word| word == "AUTOINCREMENT")
 }
 
 /// Spells the table's column names as the model does where they differ only in ASCII case: SQLite

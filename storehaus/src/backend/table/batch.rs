@@ -12,8 +12,8 @@ use super::{BackendTable, Result};
 use crate::backend::Backend;
 use crate::backend::executor::Executor;
 use crate::backend::sql::{EventKind, SqlText};
-use crate::model::{Model, Record, Write};
-use crate::types::{ColumnType, SqlType, Value};
+use crate::model::{Model, Record, Write, key_is_unset};
+use crate::types::{ColumnType, Value};
 
 pub(super) async fn create_many<B: Backend, T: Model>(
     table: &BackendTable<B, T>,
@@ -21,6 +21,7 @@ pub(super) async fn create_many<B: Backend, T: Model>(
     data: &[T],
     tags: &[String],
 ) -> Result<Vec<Record<T>>> {
+    data.iter().try_for_each(crud::check_unset_key)?;
     let Some(rows) = B::BATCH_ROWS else {
         return exec
             .atomically(async |exec| {
@@ -37,6 +38,9 @@ pub(super) async fn create_many<B: Backend, T: Model>(
 }
 
 /// Inserts `data`, updating the live rows whose keys exist already; `tags: None` keeps their tags.
+///
+/// On a model whose key the database assigns, an unset key is an insert and a set one an update
+/// of that live row (none when there is no such row): the key is never inserted as given.
 pub(super) async fn upsert_many<B: Backend, T: Model>(
     table: &BackendTable<B, T>,
     exec: Executor<'_, B>,
@@ -44,14 +48,21 @@ pub(super) async fn upsert_many<B: Backend, T: Model>(
     tags: Option<&[String]>,
 ) -> Result<Vec<Record<T>>> {
     let s = &table.statements;
-    let Some(rows) = B::BATCH_ROWS else {
+    let generated = T::TABLE.generated_key().is_some();
+    // `ON CONFLICT` needs the key in the insert, so generated keys take the row-by-row way.
+    let Some(rows) = B::BATCH_ROWS.filter(|_| !generated) else {
         let update = &s.upsert_update[usize::from(tags.is_some())];
         return exec
             .atomically(async |exec| {
                 let mut records = Vec::with_capacity(data.len());
                 for item in data {
-                    let key = item.key();
+                    let key = &item.key();
+                    if generated && key_is_unset(key) {
+                        records.push(crud::insert(exec, s, item, tags.unwrap_or_default()).await?);
+                        continue;
+                    }
                     match crud::probe::<B, T>(exec, s, key).await? {
+                        None if generated => {}
                         None => records.push(crud::insert(exec, s, item, tags.unwrap_or_default()).await?),
                         // A soft-deleted row is left alone.
                         Some((true, _)) => {}
@@ -116,10 +127,8 @@ pub(super) async fn update_many<B: Backend, T: Model>(
             })
             .await;
     };
-    let key = T::TABLE.primary_key();
-    let columns: Vec<_> = std::iter::once((key.name, key.ty))
-        .chain(T::TABLE.written_columns(Write::Update).map(|c| (c.name, c.ty)))
-        .collect();
+    let columns: Vec<_> =
+        T::TABLE.key_columns().chain(T::TABLE.written_columns(Write::Update)).map(|c| (c.name, c.ty)).collect();
     each_chunk(exec, &table.batch()?.update, rows, items, |chunk| {
         let mut values = Columns::new(&columns, chunk.len());
         for (key, item) in chunk {
@@ -148,8 +157,7 @@ pub(super) async fn delete_many<B: Backend, T: Model>(
             })
             .await;
     };
-    let key = T::TABLE.primary_key();
-    let columns = [(key.name, key.ty)];
+    let columns: Vec<_> = T::TABLE.key_columns().map(|c| (c.name, c.ty)).collect();
     let sql = table.batch()?.delete.as_ref().map_err(Clone::clone)?;
     each_chunk(exec, sql, rows, keys, |chunk| {
         let mut values = Columns::new(&columns, chunk.len());
@@ -206,9 +214,7 @@ impl<'c> Columns<'c> {
     }
 
     fn push_key<T: Model>(&mut self, key: &T::Key) -> Result<()> {
-        let name = T::TABLE.primary_key().name;
-        let value = key.to_value().map_err(|e| crate::error::StoreError::validation(name, e.to_string()))?;
-        self.push_value(value);
+        crud::key_values::<T>(key)?.into_iter().for_each(|value| self.push_value(value));
         Ok(())
     }
 

@@ -5,8 +5,9 @@ use crate::backend::executor::{Executor, RowReader};
 use crate::backend::sql::{BIGINT, EventKind, Statement, Statements, TEXT_ARRAY, name_field};
 use crate::backend::{Backend, Events};
 use crate::error::StoreError;
-use crate::model::{Model, Record, Write, read_record};
-use crate::types::{SqlType, Value};
+use crate::model::Key as _;
+use crate::model::{Model, Record, Write, key_is_unset, read_record};
+use crate::types::Value;
 use chrono::{DateTime, Utc};
 
 /// The parameters of one call of a kept statement, in the order every one takes them: written
@@ -55,10 +56,12 @@ impl<B: Backend> Params<B> {
         })
     }
 
+    /// The key's values, one per key column.
     pub(super) fn key<T: Model>(self, key: &T::Key) -> Result<Self> {
-        let column = T::TABLE.primary_key();
-        let value = key.to_value().map_err(|e| StoreError::validation(column.name, e.to_string()))?;
-        self.bind(value, column.name, column.ty)
+        key_values::<T>(key)?
+            .into_iter()
+            .zip(T::TABLE.key_columns())
+            .try_fold(self, |params, (value, column)| params.bind(value, column.name, column.ty))
     }
 
     fn version(self, version: Option<i64>) -> Result<Self> {
@@ -125,12 +128,37 @@ async fn read_row<B: Backend, T: Model>(
     row.map(|row| read_record(&mut RowReader::<B>::new(&row))).transpose()
 }
 
+/// The values of `key` in key-column order; an error names the key column whose value failed.
+pub(super) fn key_values<T: Model>(key: &T::Key) -> Result<Vec<Value>> {
+    key.to_values().map_err(|(index, e)| {
+        let name = T::TABLE.key_columns().nth(index).map_or(T::TABLE.primary_key().name, |c| c.name);
+        StoreError::validation(name, e.to_string())
+    })
+}
+
+/// Refuses a value of an `#[table(auto_increment)]` model whose key is set: inserts never write
+/// the key, so the value given would be silently replaced by the one the database assigns.
+pub(super) fn check_unset_key<T: Model>(data: &T) -> Result<()> {
+    match T::TABLE.generated_key() {
+        Some(column) if !key_is_unset(&data.key()) => Err(StoreError::validation(
+            column.name,
+            format!(
+                "`{}` is assigned by the database; leave it 0 when creating a row (found {:?})",
+                column.name,
+                data.key()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub(super) async fn insert<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
     data: &T,
     tags: &[String],
 ) -> Result<Record<T>> {
+    check_unset_key(data)?;
     let params = Params::new().values(data, Write::Create)?.tags(tags)?.clocks(&s.insert, exec.now())?;
     let record = write_row(exec, s.emit, EventKind::Create, &s.insert, params).await?;
     // An insert that succeeded returned its row; none is the driver's "no row" error, as a

@@ -33,6 +33,7 @@ fn existing_for(table: &TableDef) -> TableSchema {
                 ty: Some(c.ty),
                 type_name: format!("{}", c.ty),
                 nullable: c.nullable,
+                generated: c.generated,
             })
             .collect(),
         indexes: index_specs(table)
@@ -73,7 +74,13 @@ fn unsafe_changes_are_refused_naming_the_column() {
     assert!(matches!(&plan[..], [Planned::AlterType { .. }]));
 
     let mut existing = existing_for(&TABLE);
-    existing.columns.push(ExistingColumn { name: "legacy".into(), ty: None, type_name: "inet".into(), nullable: true });
+    existing.columns.push(ExistingColumn {
+        name: "legacy".into(),
+        ty: None,
+        type_name: "inet".into(),
+        nullable: true,
+        generated: false,
+    });
     let err = diff(&TABLE, Some(&existing), &MigrateOptions::new(), names).unwrap_err();
     assert!(matches!(&err, StoreError::UnsafeMigration { column, .. } if column == "legacy"), "{err}");
 }

@@ -4,7 +4,7 @@ use crate::schema::IndexSpec;
 use crate::types::{ColumnType, ScalarType};
 
 fn spec(name: &'static str, ty: ColumnType, nullable: bool) -> ColumnSpec {
-    ColumnSpec { name, ty, nullable, default: None, primary_key: false }
+    ColumnSpec { name, ty, nullable, default: None, primary_key: false, generated: false }
 }
 
 #[test]

@@ -23,7 +23,7 @@ fn event_type(kind: EventKind) -> &'static str {
 ///
 /// The result has the same columns and parameters as `write` (without `"__inserted"`).
 pub(crate) fn with_events(write: &str, table: &TableDef, kind: EventKind) -> String {
-    let key = quote_ident(table.primary_key().name);
+    let key = record_id(table);
     let table_literal = quote_literal(table.name);
     let payload = payload(table, kind);
     let output = if kind == EventKind::Upsert {
@@ -34,10 +34,21 @@ pub(crate) fn with_events(write: &str, table: &TableDef, kind: EventKind) -> Str
     format!(
         "WITH \"__w\" AS ({write}), \"__e\" AS (\
          INSERT INTO \"{EVENT_LOG}\" (\"event_type\", \"table_name\", \"record_id\", \"tags\", \"payload\") \
-         SELECT {kind}, {table_literal}, \"__w\".{key}::text, \"__w\".\"{TAGS}\", {payload} FROM \"__w\") \
+         SELECT {kind}, {table_literal}, {key}, \"__w\".\"{TAGS}\", {payload} FROM \"__w\") \
          SELECT {output} FROM \"__w\"",
         kind = event_type(kind),
     )
+}
+
+/// The event's `record_id`: the key as text, or for a composite key a JSON array of each key
+/// column's text (`["acme", "42"]`).
+fn record_id(table: &TableDef) -> String {
+    let text = |name: &str| format!("\"__w\".{}::text", quote_ident(name));
+    if !table.composite_key() {
+        return text(table.primary_key().name);
+    }
+    let parts: Vec<String> = table.key_columns().map(|c| text(c.name)).collect();
+    format!("json_build_array({})::text", parts.join(", "))
 }
 
 /// The payload of one event: the written row as JSON, without the `#[field(no_signal)]` columns

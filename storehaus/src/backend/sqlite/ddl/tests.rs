@@ -4,7 +4,7 @@ use crate::types::{ColumnType, ScalarType};
 use chrono::TimeZone;
 
 fn spec(name: &'static str, scalar: ScalarType, nullable: bool) -> ColumnSpec {
-    ColumnSpec { name, ty: ColumnType::Scalar(scalar), nullable, default: None, primary_key: false }
+    ColumnSpec { name, ty: ColumnType::Scalar(scalar), nullable, default: None, primary_key: false, generated: false }
 }
 
 fn specs() -> Vec<ColumnSpec> {
