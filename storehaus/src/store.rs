@@ -201,9 +201,9 @@ impl<T: Model> GenericStore<T> {
         let data: &T = record;
         let key = data.key();
         match record.version() {
-            Some(version) => self.delete_versioned(key, version).await,
-            None if self.delete(key).await? => Ok(()),
-            None => Err(self.table().why_unchanged(self.tx(), key, None).await),
+            Some(version) => self.delete_versioned(&key, version).await,
+            None if self.delete(&key).await? => Ok(()),
+            None => Err(self.table().why_unchanged(self.tx(), &key, None).await),
         }
     }
 
