@@ -218,6 +218,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let front: Vec<Uuid> = fresh.iter().map(|p| p.id).collect();
     assert_eq!(seen[..PAGE_SIZE], front[..], "page 1 is the cached front page");
     println!("5. {pages} pages of up to {PAGE_SIZE} listed all {} published posts exactly once, in order", seen.len());
+    // The oldest posts page backwards from the end: `last` reads the order reversed, and a page's
+    // `previous` cursor leads to the rows before it; pages still come newest first.
+    let oldest = posts.find_page(published().last(PAGE_SIZE)).await?;
+    assert_eq!(oldest.records.iter().map(|p| p.id).collect::<Vec<_>>(), seen[seen.len() - PAGE_SIZE..]);
+    assert!(!oldest.has_next && oldest.has_previous, "the oldest page ends the list");
+    let before = posts.find_page(published().limit(PAGE_SIZE).before(&oldest.previous.expect("more posts"))).await?;
+    let end = seen.len() - PAGE_SIZE;
+    assert_eq!(before.records.iter().map(|p| p.id).collect::<Vec<_>>(), seen[end - PAGE_SIZE..end]);
+    println!("   backwards: the oldest {PAGE_SIZE} posts, then the {PAGE_SIZE} before them");
 
     // 6. Comments and moderation; after each change the callback recounts the post's comments.
     let post = newest.id;

@@ -26,8 +26,16 @@ use std::sync::OnceLock;
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The records of a page and the sort-key values of its last row (for the next page's cursor).
-pub(crate) type PageRows<T> = (Vec<Record<T>>, Option<Vec<Value>>);
+/// The records of a page, in the query's order, with what its cursors are made of.
+pub(crate) struct PageRows<T> {
+    pub records: Vec<Record<T>>,
+    /// Rows of the query sort before the first record / after the last one.
+    pub has_previous: bool,
+    pub has_next: bool,
+    /// The sort-key values of the first and last record.
+    pub first: Option<Vec<Value>>,
+    pub last: Option<Vec<Value>>,
+}
 
 /// An open transaction to run a call on, or none for the pool.
 pub(crate) type Tx<'a> = Option<&'a dyn TxHandle>;

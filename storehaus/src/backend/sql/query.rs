@@ -7,14 +7,19 @@ use crate::error::StoreError;
 use crate::model::system::{DELETED_AT, UPDATED_AT, VERSION};
 use crate::query::resolved::{Assignment, Condition, Order, ResolvedQuery, Visibility};
 
-/// `SELECT <record columns> FROM t WHERE … ORDER BY … LIMIT … OFFSET … [lock]`
+/// `SELECT <record columns> FROM t WHERE … ORDER BY … LIMIT … OFFSET … [lock]`; a query read
+/// `from_end` sorts the other way (its reader reverses the rows).
 pub(crate) fn select<D: Dialect>(sql: &mut Sql<'_, D>, q: &ResolvedQuery) -> Result<(), StoreError> {
     sql.push("SELECT ");
     sql.record_columns();
     sql.push(" FROM ");
     sql.ident(q.table.name);
     filter(sql, q, q.visibility, true)?;
-    order_by(sql, &q.order)?;
+    if q.from_end {
+        order_by(sql, &reversed(&q.order))?;
+    } else {
+        order_by(sql, &q.order)?;
+    }
     D::paging(sql, q.limit, q.offset)?;
     if let Some(lock) = q.lock {
         D::lock(sql, lock);
@@ -163,9 +168,18 @@ fn filter<D: Dialect>(
     }
     if let Some(keyset) = keyset {
         and(sql);
-        condition::keyset(sql, &q.order, &keyset.after)?;
+        // Before a position in one order is after it in the reversed order; plain values may
+        // cover only the leading keys.
+        let order = if keyset.before { reversed(&q.order) } else { q.order.clone() };
+        let keys = order.get(..keyset.after.len()).unwrap_or(&order);
+        condition::keyset(sql, keys, &keyset.after)?;
     }
     Ok(())
+}
+
+/// Every key of `order` sorted the other way.
+fn reversed(order: &[Order]) -> Vec<Order> {
+    order.iter().map(|o| o.reversed()).collect()
 }
 
 /// ` ORDER BY a ASC, b DESC …`, NULLs placed as on PostgreSQL.
