@@ -137,6 +137,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. Two authors write ten drafts; the category is a tag, details go into JSON metadata.
     let ada = authors.create(Author::new(Uuid::new_v4(), "Ada".into(), "ada@example.com".into()), None).await?;
     let linus = authors.create(Author::new(Uuid::new_v4(), "Linus".into(), "linus@example.com".into()), None).await?;
+    // Signing up twice with one email stores nothing the second time; an import keyed by email
+    // updates the author who has it (keeping that author's id) instead of adding a second one.
+    let again = Author::new(Uuid::new_v4(), "Ada L.".into(), "ada@example.com".into());
+    assert!(authors.create_or_ignore(again, None).await?.is_none(), "the email is taken");
+    let imported = Author::new(Uuid::new_v4(), "Ada Lovelace".into(), "ada@example.com".into());
+    let renamed = authors.upsert_with(imported, None, Upsert::on(["email"])).await?;
+    assert_eq!((renamed.id, renamed.name.as_str()), (ada.id, "Ada Lovelace"), "the same author, renamed");
+    assert_eq!(authors.count().await?, 2);
     let categories = ["rust", "databases", "release-notes"];
     let mut drafts = Vec::new();
     for n in 0..10 {

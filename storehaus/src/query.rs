@@ -27,11 +27,14 @@ mod resolve;
 pub(crate) mod resolved;
 mod typed;
 mod update;
+mod upsert;
 
 pub use cursor::{Cursor, CursorKey, MAX_CURSOR_LEN};
 pub use filter::{MAX_FILTER_DEPTH, QueryFilter};
 pub use typed::{ArrayColumn, TextColumn};
 pub use update::UpdateSet;
+pub(crate) use upsert::ResolvedUpsert;
+pub use upsert::Upsert;
 
 use crate::model::Column;
 use resolved::{RowLock, Visibility};

@@ -2,10 +2,11 @@
 //! statement returns the record columns, so rows read back as records.
 
 use super::condition::{self, visibility};
-use super::{Dialect, Sql, name_field};
+use super::{Dialect, Sql, TEXT_ARRAY, name_field};
 use crate::error::StoreError;
-use crate::model::system::{DELETED_AT, UPDATED_AT, VERSION};
+use crate::model::system::{DELETED_AT, TAGS, UPDATED_AT, VERSION};
 use crate::query::resolved::{Assignment, Condition, Order, ResolvedQuery, Visibility};
+use crate::types::Value;
 
 /// `SELECT <record columns> FROM t WHERE … ORDER BY … LIMIT … OFFSET … [lock]`; a query read
 /// `from_end` sorts the other way (its reader reverses the rows).
@@ -45,20 +46,48 @@ pub(crate) fn update<D: Dialect>(
     if set.is_empty() {
         return Err(StoreError::Validation { field: None, message: "an update needs at least one assignment".into() });
     }
+    update_rows(sql, q, set, None)
+}
+
+/// The update half of an upsert: [`update`] that may assign nothing but the system fields, and
+/// sets the tags when given.
+pub(crate) fn upsert_update<D: Dialect>(
+    sql: &mut Sql<'_, D>,
+    q: &ResolvedQuery,
+    set: &[Assignment],
+    tags: Option<&[String]>,
+) -> Result<(), StoreError> {
+    q.check_write()?;
+    update_rows(sql, q, set, tags)
+}
+
+fn update_rows<D: Dialect>(
+    sql: &mut Sql<'_, D>,
+    q: &ResolvedQuery,
+    set: &[Assignment],
+    tags: Option<&[String]>,
+) -> Result<(), StoreError> {
     sql.push("UPDATE ");
     sql.ident(q.table.name);
     sql.push(" SET ");
-    sql.list(set, |sql, assignment| match assignment {
-        Assignment::Set { column, value } => {
-            sql.assign(column.name);
-            sql.param(value.clone(), column.ty).map_err(|e| name_field(e, column.name))
+    for assignment in set {
+        match assignment {
+            Assignment::Set { column, value } => {
+                sql.assign(column.name);
+                sql.param(value.clone(), column.ty).map_err(|e| name_field(e, column.name))?;
+            }
+            Assignment::Add { column, value } => {
+                sql.assign(column.name);
+                D::add(sql, column, value.clone()).map_err(|e| name_field(e, column.name))?;
+            }
         }
-        Assignment::Add { column, value } => {
-            sql.assign(column.name);
-            D::add(sql, column, value.clone()).map_err(|e| name_field(e, column.name))
-        }
-    })?;
-    sql.push(", ");
+        sql.push(", ");
+    }
+    if let Some(tags) = tags {
+        sql.assign(TAGS);
+        sql.param(Value::Array(tags.iter().cloned().map(Value::Text).collect()), TEXT_ARRAY)?;
+        sql.push(", ");
+    }
     touch(sql);
     filter(sql, q, q.visibility, false)?;
     sql.returning();

@@ -14,6 +14,7 @@ use crate::backend::executor::Executor;
 use crate::backend::sql::{EventKind, SqlText};
 use crate::model::{Model, Record, Write};
 use crate::types::{ColumnType, SqlType, Value};
+use std::collections::{HashMap, HashSet};
 
 pub(super) async fn create_many<B: Backend, T: Model>(
     table: &BackendTable<B, T>,
@@ -21,56 +22,97 @@ pub(super) async fn create_many<B: Backend, T: Model>(
     data: &[T],
     tags: &[String],
 ) -> Result<Vec<Record<T>>> {
-    let Some(rows) = B::BATCH_ROWS else {
-        return exec
-            .atomically(async |exec| {
-                let mut records = Vec::with_capacity(data.len());
-                for item in data {
-                    records.push(crud::insert(exec, &table.statements, item, tags).await?);
-                }
-                Ok(records)
-            })
-            .await;
-    };
-    let sql = &table.batch()?.insert;
-    insert_chunks(exec, sql, rows, data, tags).await
+    insert_rows(table, exec, data, tags, Insert::Plain).await
 }
 
-/// Inserts `data`, updating the live rows whose keys exist already; `tags: None` keeps their tags.
-pub(super) async fn upsert_many<B: Backend, T: Model>(
+/// How a batch insert meets a row that conflicts with one stored.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Insert {
+    /// Fails the call with the unique violation.
+    Plain,
+    /// Skips the row on any unique constraint or the key.
+    IgnoreAny,
+    /// Skips the row on the key only; another constraint still fails the call.
+    IgnoreKey,
+}
+
+/// Inserts `data`; the records of the rows inserted, in the order given.
+pub(super) async fn insert_rows<B: Backend, T: Model>(
     table: &BackendTable<B, T>,
     exec: Executor<'_, B>,
     data: &[T],
-    tags: Option<&[String]>,
+    tags: &[String],
+    insert: Insert,
 ) -> Result<Vec<Record<T>>> {
     let s = &table.statements;
     let Some(rows) = B::BATCH_ROWS else {
-        let update = &s.upsert_update[usize::from(tags.is_some())];
         return exec
             .atomically(async |exec| {
                 let mut records = Vec::with_capacity(data.len());
                 for item in data {
-                    let key = item.key();
-                    match crud::probe::<B, T>(exec, s, key).await? {
-                        None => records.push(crud::insert(exec, s, item, tags.unwrap_or_default()).await?),
-                        // A soft-deleted row is left alone.
-                        Some((true, _)) => {}
-                        Some((false, _)) => {
-                            let mut params = Params::new().upsert_values(item)?;
-                            if let Some(tags) = tags {
-                                params = params.tags(tags)?;
-                            }
-                            let params = params.clocks(update, exec.now())?.key::<T>(key)?;
-                            records.extend(write_rows(exec, s.emit, EventKind::Update, update, params).await?);
-                        }
+                    match insert {
+                        Insert::Plain => records.push(crud::insert(exec, s, item, tags).await?),
+                        Insert::IgnoreAny => records.extend(crud::insert_or_ignore(exec, s, item, tags, 0).await?),
+                        Insert::IgnoreKey => records.extend(crud::insert_or_ignore(exec, s, item, tags, 1).await?),
                     }
                 }
                 Ok(records)
             })
             .await;
     };
-    let sql = &table.batch()?.upsert[usize::from(tags.is_some())];
-    insert_chunks(exec, sql, rows, data, tags.unwrap_or_default()).await
+    let batch = table.batch()?;
+    let sql = match insert {
+        Insert::Plain => &batch.insert,
+        Insert::IgnoreAny => &batch.insert_or_ignore[0],
+        Insert::IgnoreKey => &batch.insert_or_ignore[1],
+    };
+    insert_chunks(exec, sql, rows, data, tags).await
+}
+
+/// Inserts `data`, and writes to the live rows whose keys exist what `update` writes (and the
+/// tags when `Some`; `None` keeps them). Values whose key belongs to a soft-deleted row are left
+/// alone and not returned. The records come in the order given.
+pub(super) async fn upsert_many<B: Backend, T: Model>(
+    table: &BackendTable<B, T>,
+    exec: Executor<'_, B>,
+    data: &[T],
+    tags: Option<&[String]>,
+) -> Result<Vec<Record<T>>> {
+    // Insert what is new, then update the rest: each half is one statement per chunk, and the
+    // update half is exactly `update_many`'s, so an upsert writes what `update` writes.
+    exec.atomically(async |exec| {
+        let inserted = insert_rows(table, exec, data, tags.unwrap_or_default(), Insert::IgnoreKey).await?;
+        let inserted_keys = inserted.iter().map(|r| key_text::<T>(r.key())).collect::<Result<HashSet<_>>>()?;
+        let mut rest = Vec::with_capacity(data.len() - inserted.len());
+        for item in data {
+            if !inserted_keys.contains(&key_text::<T>(item.key())?) {
+                rest.push((item.key(), item));
+            }
+        }
+        let updated = if rest.is_empty() { Vec::new() } else { update_rows(table, exec, &rest, tags).await? };
+        // Back in the order given.
+        let mut by_key = HashMap::with_capacity(inserted.len() + updated.len());
+        for record in inserted.into_iter().chain(updated) {
+            by_key.insert(key_text::<T>(record.key())?, record);
+        }
+        let mut records = Vec::with_capacity(by_key.len());
+        for item in data {
+            records.extend(by_key.remove(&key_text::<T>(item.key())?));
+        }
+        Ok(records)
+    })
+    .await
+}
+
+/// A key as the database compares it, for matching returned rows to the values given.
+pub(super) fn key_text<T: Model>(key: &T::Key) -> Result<String> {
+    let column = T::TABLE.primary_key().name;
+    let value = key.to_value().map_err(|e| crate::error::StoreError::validation(column, e.to_string()))?;
+    // Equal decimals differ in scale (1.0 vs 1.00) but are one key to the database.
+    Ok(match value {
+        Value::Decimal(d) => format!("{:?}", Value::Decimal(d.normalize())),
+        other => format!("{other:?}"),
+    })
 }
 
 /// `INSERT … SELECT … FROM UNNEST(…)`: the tags of every row, then the create columns.
@@ -101,15 +143,30 @@ pub(super) async fn update_many<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     items: &[(T::Key, T)],
 ) -> Result<Vec<Record<T>>> {
+    let items: Vec<(&T::Key, &T)> = items.iter().map(|(key, item)| (key, item)).collect();
+    update_rows(table, exec, &items, None).await
+}
+
+/// Writes the update columns of each value (and `tags` when `Some`) to the live row of its key;
+/// returns the rows updated.
+async fn update_rows<B: Backend, T: Model>(
+    table: &BackendTable<B, T>,
+    exec: Executor<'_, B>,
+    items: &[(&T::Key, &T)],
+    tags: Option<&[String]>,
+) -> Result<Vec<Record<T>>> {
     let s = &table.statements;
     let Some(rows) = B::BATCH_ROWS else {
-        let update = &s.update[0];
+        let update = &s.update[usize::from(tags.is_some())];
         return exec
             .atomically(async |exec| {
                 let mut records = Vec::with_capacity(items.len());
                 for (key, item) in items {
-                    let params =
-                        Params::new().values(item, Write::Update)?.clocks(update, exec.now())?.key::<T>(key)?;
+                    let mut params = Params::new().values(*item, Write::Update)?;
+                    if let Some(tags) = tags {
+                        params = params.tags(tags)?;
+                    }
+                    let params = params.clocks(update, exec.now())?.key::<T>(key)?;
                     records.extend(write_rows(exec, s.emit, EventKind::Update, update, params).await?);
                 }
                 Ok(records)
@@ -120,13 +177,19 @@ pub(super) async fn update_many<B: Backend, T: Model>(
     let columns: Vec<_> = std::iter::once((key.name, key.ty))
         .chain(T::TABLE.written_columns(Write::Update).map(|c| (c.name, c.ty)))
         .collect();
-    each_chunk(exec, &table.batch()?.update, rows, items, |chunk| {
+    each_chunk(exec, &table.batch()?.update[usize::from(tags.is_some())], rows, items, |chunk| {
+        let mut args = B::Arguments::default();
+        if let Some(tags) = tags {
+            let tags = Value::Array(tags.iter().cloned().map(Value::Text).collect());
+            B::bind(&mut args, tags, crate::backend::sql::TEXT_ARRAY)?;
+        }
         let mut values = Columns::new(&columns, chunk.len());
         for (key, item) in chunk {
             values.push_key::<T>(key)?;
-            values.push(item, Write::Update)?;
+            values.push(*item, Write::Update)?;
         }
-        values.into_args::<B>()
+        values.bind_into::<B>(&mut args)?;
+        Ok(args)
     })
     .await
 }

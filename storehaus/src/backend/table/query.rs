@@ -164,7 +164,7 @@ pub(super) async fn restore_where<B: Backend, T: Model>(
 }
 
 /// `write` made to append its events in the same statement, where the dialect does that.
-fn events<B: Backend>(emit: bool, write: SqlText, table: &TableDef, kind: EventKind) -> SqlText {
+pub(super) fn events<B: Backend>(emit: bool, write: SqlText, table: &TableDef, kind: EventKind) -> SqlText {
     match emit {
         true => SqlText::assembled(B::with_events(write.as_str(), table, kind)),
         false => write,
