@@ -212,6 +212,23 @@ on_both_backends! {
         assert!(store.get_by_id_with_deleted(&created.id).await.unwrap().unwrap().is_deleted());
     }
 
+    /// In a transaction both halves of an upsert and an insert-or-ignore are part of it: seen
+    /// inside, gone after a rollback.
+    async fn upserts_in_a_transaction_roll_back_with_it(db) {
+        let (storehaus, store) = accounts(&db).await;
+        let kept = store.create(account("t@x", "t", "kept"), None).await.unwrap();
+        let tx = storehaus.begin().await.unwrap();
+        let in_tx = store.with_transaction(&tx);
+        let updated = in_tx.upsert_with(account("t@x", "t2", "changed"), None, Upsert::on(["email"])).await.unwrap();
+        assert_eq!((updated.id, updated.name.as_str()), (kept.id, "changed"));
+        in_tx.upsert_with(account("n@x", "n", "new"), None, Upsert::on(["email"])).await.unwrap();
+        let batch = vec![account("t@x", "q", "skipped"), account("o@x", "o", "other")];
+        assert_eq!(in_tx.create_many_or_ignore(batch, None).await.unwrap().len(), 1);
+        assert_eq!(in_tx.count().await.unwrap(), 3);
+        tx.rollback().await.unwrap();
+        assert_eq!(stored(&storehaus).await, [("t@x".into(), "kept".into(), Some("ref-kept".into()), None, 1)]);
+    }
+
     /// Eight upserts of one email at once (each a different key) end with exactly one row,
     /// which counted every call.
     async fn concurrent_upserts_of_one_email_end_with_one_row(db) {
