@@ -137,6 +137,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. Two authors write ten drafts; the category is a tag, details go into JSON metadata.
     let ada = authors.create(Author::new(Uuid::new_v4(), "Ada".into(), "ada@example.com".into()), None).await?;
     let linus = authors.create(Author::new(Uuid::new_v4(), "Linus".into(), "linus@example.com".into()), None).await?;
+    // Signing up twice with one email stores nothing the second time; an import keyed by email
+    // updates the author who has it (keeping that author's id) instead of adding a second one.
+    let again = Author::new(Uuid::new_v4(), "Ada L.".into(), "ada@example.com".into());
+    assert!(authors.create_or_ignore(again, None).await?.is_none(), "the email is taken");
+    let imported = Author::new(Uuid::new_v4(), "Ada Lovelace".into(), "ada@example.com".into());
+    let renamed = authors.upsert_with(imported, None, Upsert::on(["email"])).await?;
+    assert_eq!((renamed.id, renamed.name.as_str()), (ada.id, "Ada Lovelace"), "the same author, renamed");
+    assert_eq!(authors.count().await?, 2);
     let categories = ["rust", "databases", "release-notes"];
     let mut drafts = Vec::new();
     for n in 0..10 {
@@ -218,6 +226,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let front: Vec<Uuid> = fresh.iter().map(|p| p.id).collect();
     assert_eq!(seen[..PAGE_SIZE], front[..], "page 1 is the cached front page");
     println!("5. {pages} pages of up to {PAGE_SIZE} listed all {} published posts exactly once, in order", seen.len());
+    // The oldest posts page backwards from the end: `last` reads the order reversed, and a page's
+    // `previous` cursor leads to the rows before it; pages still come newest first.
+    let oldest = posts.find_page(published().last(PAGE_SIZE)).await?;
+    assert_eq!(oldest.records.iter().map(|p| p.id).collect::<Vec<_>>(), seen[seen.len() - PAGE_SIZE..]);
+    assert!(!oldest.has_next && oldest.has_previous, "the oldest page ends the list");
+    let before = posts.find_page(published().limit(PAGE_SIZE).before(&oldest.previous.expect("more posts"))).await?;
+    let end = seen.len() - PAGE_SIZE;
+    assert_eq!(before.records.iter().map(|p| p.id).collect::<Vec<_>>(), seen[end - PAGE_SIZE..end]);
+    println!("   backwards: the oldest {PAGE_SIZE} posts, then the {PAGE_SIZE} before them");
 
     // 6. Comments and moderation; after each change the callback recounts the post's comments.
     let post = newest.id;

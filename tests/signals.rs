@@ -221,6 +221,30 @@ on_both_backends! {
         manager.shutdown().await;
     }
 
+    /// Insert-or-ignore announces the rows it inserted and nothing for the ones it skipped;
+    /// `upsert_with` announces a creation when it inserts and an update when it updates.
+    async fn insert_or_ignore_and_upsert_with_emit_only_what_they_wrote(db) {
+        let (_storehaus, manager, store, inbox) = setup(&db).await;
+
+        let a = store.create(item("a"), None).await.unwrap();
+        assert!(store.create_or_ignore(Item { name: "again".into(), ..a.clone().into_inner() }, None).await.unwrap().is_none());
+        let fresh = item("fresh");
+        let skipped = Item { name: "skipped".into(), ..a.clone().into_inner() };
+        let inserted = store.create_many_or_ignore(vec![skipped, fresh.clone()], None).await.unwrap();
+        assert_eq!(inserted.len(), 1);
+        let u = item("u");
+        store.upsert_with(u.clone(), None, Upsert::on_key()).await.unwrap();
+        store.upsert_with(Item { name: "u2".into(), ..u.clone() }, None, Upsert::on_key()).await.unwrap();
+
+        use EventType::*;
+        let events = inbox.wait_for(4, Duration::from_secs(10)).await;
+        assert_eq!(inbox.kinds_and_keys(), [(Create, a.id), (Create, fresh.id), (Create, u.id), (Update, u.id)]);
+        assert_eq!(events[3].payload["name"], "u2");
+        tokio::time::sleep(QUIET).await;
+        assert_eq!(inbox.events().len(), 4, "no event for a skipped value: {:?}", inbox.kinds_and_keys());
+        manager.shutdown().await;
+    }
+
     /// A batch of more rows than one statement holds runs in a transaction of its own: all its
     /// events after that commit, or none when a later chunk fails and it rolls back.
     async fn a_batch_in_chunks_emits_every_row_or_nothing(db) {

@@ -163,11 +163,11 @@ pub(crate) trait Backend: Dialect + Sized + Send + Sync + 'static {
 pub(crate) struct BatchStatements {
     /// The tags of every row, then the create columns.
     pub insert: SqlText,
-    /// Upserts keeping (`[0]`) or replacing (`[1]`) the tags of existing rows; parameters as
-    /// `insert`. A soft-deleted row is left alone and not returned.
-    pub upsert: [SqlText; 2],
-    /// The keys, then the update columns.
-    pub update: SqlText,
+    /// `insert` skipping rows that conflict on any unique constraint or the key (`[0]`), or on
+    /// the key only (`[1]`); the skipped rows are not returned.
+    pub insert_or_ignore: [SqlText; 2],
+    /// The keys, then the update columns; `[1]` also sets the tags, given first.
+    pub update: [SqlText; 2],
     /// The keys; `Err` when the key cannot be matched this way.
     pub delete: Result<SqlText, StoreError>,
 }

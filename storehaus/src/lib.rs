@@ -60,7 +60,7 @@ pub use backend::{DbPool, IsolationLevel, TransactionOptions};
 pub use config::{AppConfig, DatabaseConfig};
 pub use error::{DriverError, Result, StoreError};
 pub use model::{Column, Model};
-pub use query::{Cursor, CursorKey, QueryBuilder, QueryFilter, SortOrder, UpdateSet};
+pub use query::{Cursor, CursorKey, QueryBuilder, QueryFilter, SortOrder, UpdateSet, Upsert};
 pub use schema::{MigrateOptions, MigrationPlan};
 pub use store::{GenericStore, Page, Record, RecordStream};
 pub use storehaus_derive::{model, table};
@@ -79,7 +79,8 @@ pub mod prelude {
     pub use crate::signals::{CallbackHandle, DatabaseEvent, EventType, SignalConfig, SignalManager, SignalStats};
     pub use crate::{
         AppConfig, Cursor, CursorKey, DatabaseConfig, DbPool, GenericStore, Json, MigrateOptions, Model, Page,
-        QueryBuilder, QueryFilter, Record, SortOrder, StoreError, StoreHaus, Transaction, UpdateSet, model, table,
+        QueryBuilder, QueryFilter, Record, SortOrder, StoreError, StoreHaus, Transaction, UpdateSet, Upsert, model,
+        table,
     };
     pub use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
     pub use rust_decimal::Decimal;

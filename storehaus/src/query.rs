@@ -27,11 +27,14 @@ mod resolve;
 pub(crate) mod resolved;
 mod typed;
 mod update;
+mod upsert;
 
 pub use cursor::{Cursor, CursorKey, MAX_CURSOR_LEN};
 pub use filter::{MAX_FILTER_DEPTH, QueryFilter};
 pub use typed::{ArrayColumn, TextColumn};
 pub use update::UpdateSet;
+pub(crate) use upsert::ResolvedUpsert;
+pub use upsert::Upsert;
 
 use crate::model::Column;
 use resolved::{RowLock, Visibility};
@@ -44,6 +47,20 @@ pub enum SortOrder {
     Asc,
     /// Largest first.
     Desc,
+}
+
+/// Where keyset pagination starts: a cursor of an earlier page or sort values from the caller.
+#[derive(Debug, Clone)]
+enum Position {
+    Cursor(Cursor),
+    Values(Vec<serde_json::Value>),
+}
+
+/// Which rows of a [`Position`] a query reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    After,
+    Before,
 }
 
 /// A field to sort by and its direction: `SortKey::desc("age")` or `User::columns().age.desc()`.
@@ -109,7 +126,10 @@ pub struct QueryBuilder {
     limit: Option<u64>,
     offset: Option<u64>,
     visibility: Visibility,
-    after: Option<Cursor>,
+    /// Where keyset pagination starts, and on which side of it the rows are.
+    position: Option<(Position, Side)>,
+    /// Read from the end of the order ([`last`](Self::last), or a [`before`](Self::before) position).
+    from_end: bool,
     lock: Option<RowLock>,
     all_rows: bool,
     /// A builder argument that could not be accepted; reported when the query is resolved, so the
@@ -205,9 +225,61 @@ impl QueryBuilder {
 
     /// Keyset pagination: continues after the last row of the page `cursor` came from. The query
     /// must sort exactly as the one that produced the cursor, by columns that are never `NULL`.
+    ///
+    /// Replaces any position set before by `after`, `before` or their `_values` forms.
     pub fn after(mut self, cursor: &Cursor) -> Self {
-        self.after = Some(cursor.clone());
+        self.position = Some((Position::Cursor(cursor.clone()), Side::After));
         self
+    }
+
+    /// Keyset pagination backwards: the rows before the first row of the page `cursor` came from
+    /// (a page's [`previous`](crate::store::Page::previous) cursor), the nearest `limit` of them,
+    /// still returned in the query's order. The query must sort exactly as the one that produced
+    /// the cursor, by columns that are never `NULL`.
+    ///
+    /// Replaces any position set before by `after`, `before` or their `_values` forms.
+    pub fn before(mut self, cursor: &Cursor) -> Self {
+        self.position = Some((Position::Cursor(cursor.clone()), Side::Before));
+        self.from_end = true;
+        self
+    }
+
+    /// Keyset pagination from plain sort values: the rows that sort strictly after `values`,
+    /// one JSON value per sort key from the first (the primary key, always the last sort key,
+    /// may be left out).
+    ///
+    /// With fewer values than sort keys, the comparison covers only the keys given: after
+    /// `[json!(10)]` on a query sorted by `price` starts at the first row whose price is above
+    /// 10. Values are converted like filter values; a `null`, a value of the wrong type, or more
+    /// values than sort keys is `StoreError::Validation` when the query runs.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use storehaus::query::{QueryBuilder, SortOrder};
+    ///
+    /// let q = QueryBuilder::new().order_by("price", SortOrder::Asc).after_values([json!(10)]).limit(20);
+    /// # let _ = q;
+    /// ```
+    pub fn after_values<I: IntoIterator<Item = serde_json::Value>>(mut self, values: I) -> Self {
+        self.position = Some((Position::Values(values.into_iter().collect()), Side::After));
+        self
+    }
+
+    /// [`after_values`](Self::after_values) the other way: the rows that sort strictly before
+    /// `values`, the nearest `limit` of them, returned in the query's order.
+    pub fn before_values<I: IntoIterator<Item = serde_json::Value>>(mut self, values: I) -> Self {
+        self.position = Some((Position::Values(values.into_iter().collect()), Side::Before));
+        self.from_end = true;
+        self
+    }
+
+    /// The last `n` rows of the query's order (after any position given), returned in that
+    /// order: `last(10)` on a query sorted by `created_at` gives the ten newest, oldest first.
+    /// The database reads them from the end (the order reversed), so this costs what `limit`
+    /// costs.
+    pub fn last<N: TryInto<u64>>(mut self, n: N) -> Self {
+        self.from_end = true;
+        self.limit(n)
     }
 
     /// Locks the rows read (`FOR UPDATE`) until the transaction ends.

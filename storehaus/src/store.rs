@@ -4,6 +4,7 @@ mod batch;
 mod cache;
 mod queries;
 mod stream;
+mod upsert;
 
 pub use crate::model::{Record, SystemFields};
 pub use queries::Page;

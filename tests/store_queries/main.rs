@@ -10,6 +10,7 @@ use storehaus_suite::{TestBackend, on_both_backends, raw};
 mod deep_filters;
 mod filters;
 mod paging;
+mod paging_backward;
 mod postgres_only;
 mod sqlite_refusals;
 mod writes;

@@ -14,8 +14,8 @@ mod statements;
 mod tests;
 
 pub(crate) use dialect::{Dialect, EventKind, LikeMatch, TagEdit, row_count};
-pub(crate) use query::{count, delete, restore, select, soft_delete, update};
-pub(crate) use statements::{Statement, Statements};
+pub(crate) use query::{count, delete, restore, select, soft_delete, update, upsert_update};
+pub(crate) use statements::{Statement, Statements, on_conflict_do_nothing};
 
 use crate::error::StoreError;
 use crate::model::TableDef;

@@ -7,6 +7,7 @@
 mod batch;
 mod crud;
 mod query;
+mod upsert;
 
 #[cfg(test)]
 pub(crate) use query::write_statement;
@@ -17,6 +18,7 @@ pub(crate) use super::sql::TagEdit;
 use super::{Backend, BatchStatements};
 use crate::error::StoreError;
 use crate::model::{Model, Record};
+use crate::query::ResolvedUpsert;
 use crate::query::resolved::{Assignment, ResolvedQuery};
 use crate::signals::BoxFuture;
 use crate::types::Value;
@@ -26,8 +28,16 @@ use std::sync::OnceLock;
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The records of a page and the sort-key values of its last row (for the next page's cursor).
-pub(crate) type PageRows<T> = (Vec<Record<T>>, Option<Vec<Value>>);
+/// The records of a page, in the query's order, with what its cursors are made of.
+pub(crate) struct PageRows<T> {
+    pub records: Vec<Record<T>>,
+    /// Rows of the query sort before the first record / after the last one.
+    pub has_previous: bool,
+    pub has_next: bool,
+    /// The sort-key values of the first and last record.
+    pub first: Option<Vec<Value>>,
+    pub last: Option<Vec<Value>>,
+}
 
 /// An open transaction to run a call on, or none for the pool.
 pub(crate) type Tx<'a> = Option<&'a dyn TxHandle>;
@@ -41,6 +51,17 @@ type Rows<T> = Vec<Record<T>>;
 /// The operations of model `T` on its table. Every call runs on `tx` when given, else on the pool.
 pub(crate) trait Table<T: Model>: Send + Sync + fmt::Debug {
     fn insert<'a>(&'a self, tx: Tx<'a>, data: &'a T, tags: &'a [String]) -> Fut<'a, Record<T>>;
+    /// `insert`, or nothing when the row conflicts with a unique constraint or the key.
+    fn insert_or_ignore<'a>(&'a self, tx: Tx<'a>, data: &'a T, tags: &'a [String]) -> Fut<'a, Option<Record<T>>>;
+    /// Inserts `data`, or updates the live row meeting it on `how.target`; a soft-deleted row
+    /// there is `StoreError::Deleted`. `tags: None` keeps an existing row's tags.
+    fn upsert<'a>(
+        &'a self,
+        tx: Tx<'a>,
+        data: &'a T,
+        tags: Option<&'a [String]>,
+        how: &'a ResolvedUpsert,
+    ) -> Fut<'a, Record<T>>;
     fn get<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key, with_deleted: bool) -> Fut<'a, Option<Record<T>>>;
     /// The live row `key` as values in record-column order (for keeping it outside the database).
     fn get_values<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key) -> Fut<'a, Option<Vec<Value>>>;
@@ -82,6 +103,9 @@ pub(crate) trait Table<T: Model>: Send + Sync + fmt::Debug {
 
     /// Inserts every row of `data` with `tags`; returns the records in the order given.
     fn create_many<'a>(&'a self, tx: Tx<'a>, data: &'a [T], tags: &'a [String]) -> Fut<'a, Rows<T>>;
+    /// Inserts the rows of `data` that conflict with no unique constraint or key; returns those,
+    /// in the order given.
+    fn create_many_or_ignore<'a>(&'a self, tx: Tx<'a>, data: &'a [T], tags: &'a [String]) -> Fut<'a, Rows<T>>;
     /// Inserts `data`, updating live rows whose key exists; rows whose key belongs to a
     /// soft-deleted row are left alone and not returned. `tags: None` keeps existing rows' tags.
     fn upsert_many<'a>(&'a self, tx: Tx<'a>, data: &'a [T], tags: Option<&'a [String]>) -> Fut<'a, Rows<T>>;
@@ -133,6 +157,20 @@ impl<B: Backend, T> fmt::Debug for BackendTable<B, T> {
 impl<B: Backend, T: Model> Table<T> for BackendTable<B, T> {
     fn insert<'a>(&'a self, tx: Tx<'a>, data: &'a T, tags: &'a [String]) -> Fut<'a, Record<T>> {
         Box::pin(async move { crud::insert(self.exec(tx)?, &self.statements, data, tags).await })
+    }
+
+    fn insert_or_ignore<'a>(&'a self, tx: Tx<'a>, data: &'a T, tags: &'a [String]) -> Fut<'a, Option<Record<T>>> {
+        Box::pin(async move { crud::insert_or_ignore(self.exec(tx)?, &self.statements, data, tags, 0).await })
+    }
+
+    fn upsert<'a>(
+        &'a self,
+        tx: Tx<'a>,
+        data: &'a T,
+        tags: Option<&'a [String]>,
+        how: &'a ResolvedUpsert,
+    ) -> Fut<'a, Record<T>> {
+        Box::pin(async move { upsert::upsert(self.exec(tx)?, &self.statements, data, tags, how).await })
     }
 
     fn get<'a>(&'a self, tx: Tx<'a>, key: &'a T::Key, with_deleted: bool) -> Fut<'a, Option<Record<T>>> {
@@ -227,6 +265,10 @@ impl<B: Backend, T: Model> Table<T> for BackendTable<B, T> {
 
     fn create_many<'a>(&'a self, tx: Tx<'a>, data: &'a [T], tags: &'a [String]) -> Fut<'a, Rows<T>> {
         Box::pin(async move { batch::create_many(self, self.exec(tx)?, data, tags).await })
+    }
+
+    fn create_many_or_ignore<'a>(&'a self, tx: Tx<'a>, data: &'a [T], tags: &'a [String]) -> Fut<'a, Rows<T>> {
+        Box::pin(async move { batch::insert_rows(self, self.exec(tx)?, data, tags, batch::Insert::IgnoreAny).await })
     }
 
     fn upsert_many<'a>(&'a self, tx: Tx<'a>, data: &'a [T], tags: Option<&'a [String]>) -> Fut<'a, Rows<T>> {

@@ -1,11 +1,10 @@
 //! Resolving a [`QueryBuilder`] against a model: every name checked, every value typed.
 
-use super::QueryBuilder;
 use super::SortOrder;
-use super::cursor::Cursor;
 use super::filter::{FilterKind, MAX_FILTER_DEPTH, Operand, QueryFilter};
 use super::from_json::{check_json, check_nul, value_from_json};
 use super::resolved::{ColumnRef, CompareOp, Condition, JsonCondition, Keyset, Order, ResolvedQuery, Visibility};
+use super::{Position, QueryBuilder, Side};
 use crate::error::StoreError;
 use crate::model::TableDef;
 use crate::types::{ColumnType, ScalarType, Value};
@@ -33,7 +32,8 @@ impl QueryBuilder {
         }
         let conditions = self.filters.iter().map(|f| resolve_filter(table, f)).collect::<Result<Vec<_>, _>>()?;
         let order = resolve_order(table, &self.order)?;
-        let keyset = self.after.as_ref().map(|cursor| resolve_keyset(cursor, &order)).transpose()?;
+        let keyset =
+            self.position.as_ref().map(|(position, side)| resolve_keyset(position, *side, &order)).transpose()?;
         Ok(ResolvedQuery {
             table,
             condition: top_level(conditions),
@@ -42,6 +42,7 @@ impl QueryBuilder {
             limit: self.limit,
             offset: self.offset,
             keyset,
+            from_end: self.from_end,
             lock: self.lock,
             all_rows: self.all_rows,
         })
@@ -237,20 +238,49 @@ fn resolve_order(table: &TableDef, keys: &[super::SortKey]) -> Result<Vec<Order>
     Ok(order)
 }
 
-fn resolve_keyset(cursor: &Cursor, order: &[Order]) -> Result<Keyset, StoreError> {
+fn resolve_keyset(position: &Position, side: Side, order: &[Order]) -> Result<Keyset, StoreError> {
     // A NULL sort value has no place in the `>`/`<` predicate; rows would be skipped silently.
     if let Some(o) = order.iter().find(|o| nullable(o.column)) {
-        return Err(invalid(o.column, "keyset pagination (`after`) needs sort fields that are never NULL"));
+        return Err(invalid(o.column, "keyset pagination (`after`/`before`) needs sort fields that are never NULL"));
     }
-    if !cursor.matches(order) {
+    let after = match position {
+        Position::Cursor(cursor) => {
+            if !cursor.matches(order) {
+                return Err(StoreError::Validation {
+                    field: None,
+                    message: "cursor does not match this query's order".to_owned(),
+                });
+            }
+            let after = cursor.values_for(order)?;
+            if let Some((o, _)) = order.iter().zip(&after).find(|(_, v)| v.is_null()) {
+                return Err(invalid(o.column, "malformed cursor: null sort value"));
+            }
+            after
+        }
+        Position::Values(values) => sort_values(values, order)?,
+    };
+    Ok(Keyset { after, before: side == Side::Before })
+}
+
+/// Plain sort values for the first `values.len()` sort keys, each converted to its column's type.
+fn sort_values(values: &[serde_json::Value], order: &[Order]) -> Result<Vec<Value>, StoreError> {
+    if values.is_empty() || values.len() > order.len() {
         return Err(StoreError::Validation {
             field: None,
-            message: "cursor does not match this query's order".to_owned(),
+            message: format!(
+                "after_values/before_values take 1 to {} values, one per sort key in order; got {}",
+                order.len(),
+                values.len()
+            ),
         });
     }
-    let after = cursor.values_for(order)?;
-    if let Some((o, _)) = order.iter().zip(&after).find(|(_, v)| v.is_null()) {
-        return Err(invalid(o.column, "malformed cursor: null sort value"));
-    }
-    Ok(Keyset { after })
+    values
+        .iter()
+        .zip(order)
+        .map(|(json, o)| match value_from_json(json, o.column.ty()) {
+            Ok(Value::Null) => Err(invalid(o.column, "a sort value cannot be null")),
+            Ok(value) => Ok(value),
+            Err(e) => Err(invalid(o.column, e)),
+        })
+        .collect()
 }

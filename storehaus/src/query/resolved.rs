@@ -121,13 +121,24 @@ pub(crate) struct Order {
     pub descending: bool,
 }
 
-/// Keyset pagination: continue after the row whose sort-key values are `after`.
+impl Order {
+    /// The same key sorted the other way (NULLs move to the other end too).
+    pub(crate) fn reversed(self) -> Order {
+        Order { descending: !self.descending, ..self }
+    }
+}
+
+/// Keyset pagination: continue after (or, with `before`, before) the position whose sort-key
+/// values are `after`.
 ///
-/// `after` holds one value per entry of [`ResolvedQuery::order`] (the primary key is always the
-/// last sort key, so the position is unique).
+/// `after` holds one value per leading entry of [`ResolvedQuery::order`]: all of them for a
+/// cursor (the primary key is always the last sort key, so the position is unique), possibly
+/// fewer for plain values, which then compare only those keys.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Keyset {
     pub after: Vec<Value>,
+    /// The rows before the position in the query's order, rather than after it.
+    pub before: bool,
 }
 
 /// Row locking for work-queue style reads.
@@ -149,6 +160,9 @@ pub(crate) struct ResolvedQuery {
     pub limit: Option<u64>,
     pub offset: Option<u64>,
     pub keyset: Option<Keyset>,
+    /// Read from the end of `order` (`last`, `before`): the statement sorts the other way, and
+    /// the reader puts the rows back in `order`.
+    pub from_end: bool,
     pub lock: Option<RowLock>,
     /// The caller said `.all_rows()`: a bulk write without a condition is intended.
     pub all_rows: bool,
@@ -161,10 +175,12 @@ impl ResolvedQuery {
         if self.condition.is_none() && !self.all_rows {
             return Err(StoreError::UnboundedWrite { table: self.table.name.to_owned() });
         }
-        if self.limit.is_some() || self.offset.is_some() || self.keyset.is_some() {
+        if self.limit.is_some() || self.offset.is_some() || self.keyset.is_some() || self.from_end {
             return Err(StoreError::Validation {
                 field: None,
-                message: "limit, offset and after(cursor) apply to reads only, not to bulk updates or deletes".into(),
+                message:
+                    "limit, offset, last and after/before(cursor) apply to reads only, not to bulk updates or deletes"
+                        .into(),
             });
         }
         Ok(())

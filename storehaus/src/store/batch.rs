@@ -28,32 +28,38 @@ impl<T: Model> GenericStore<T> {
         .await
     }
 
-    /// Inserts `data`, or, when a row with its key exists, writes the fields written on both
-    /// create and update to it (and `tags` when `Some`; `None` keeps the row's tags).
+    /// [`create_many`](Self::create_many) that skips every value conflicting with a stored row
+    /// (or an earlier value of the call) on the key or any unique constraint
+    /// (`ON CONFLICT DO NOTHING`). Returns the records inserted, in the order given: the values
+    /// missing from it were skipped, and nothing of them was written.
     ///
-    /// An existing row's `__created_at__` stays, `__updated_at__` moves and, on versioned tables,
-    /// the version goes up by one. A soft-deleted row is never revived: the call fails with
-    /// [`StoreError::Deleted`] and the row stays as it was.
-    pub async fn upsert(&self, data: T, tags: Option<Vec<String>>) -> Result<Record<T>> {
-        let tags = tags.map(checked_tags).transpose()?;
-        self.traced("upsert", async {
-            match self.table().upsert_many(self.tx(), std::slice::from_ref(&data), tags.as_deref()).await?.pop() {
-                Some(record) => {
-                    self.written(std::slice::from_ref(&record)).await;
-                    Ok(record)
-                }
-                None => Err(self.table().why_unchanged(self.tx(), &data.key(), None).await),
-            }
+    /// Soft-deleted rows still hold their key and unique values, so they make a value skip too.
+    pub async fn create_many_or_ignore(&self, data: Vec<T>, tags: Option<Vec<String>>) -> Result<Vec<Record<T>>> {
+        let tags = checked_tags(tags.unwrap_or_default())?;
+        if data.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.traced("create_many_or_ignore", async {
+            let records = self.table().create_many_or_ignore(self.tx(), &data, &tags).await?;
+            self.written(&records).await;
+            Ok(records)
         })
         .await
     }
 
-    /// [`GenericStore::upsert`] for many values at once, in chunks of one statement each.
+    /// [`GenericStore::upsert`] for many values at once: the values whose key is new are
+    /// inserted as [`create_many`](Self::create_many) inserts them, the others written to their
+    /// live rows as [`update_many`](Self::update_many) writes them (with `tags` when `Some`;
+    /// `None` keeps the rows' tags). Each half is one statement per chunk, and the call is one
+    /// transaction. Returns the records in the order given.
     ///
     /// Values whose key belongs to a soft-deleted row are left alone and missing from the
     /// result. On an `#[table(auto_increment)]` model, values whose key is `0` are inserted with
     /// a key the database assigns, and values with a set key that no live row has are left out
-    /// (the database assigns keys, so none is inserted as given). A key given twice is refused with [`StoreError::Validation`] before anything runs.
+    /// (the database assigns keys, so none is inserted as given). A key given twice is refused
+    /// with [`StoreError::Validation`] before anything runs. Conflicts on other unique constraints fail the call ([`StoreError::UniqueViolation`]);
+    /// per-call control (another conflict target, insert-only fields, increments) is
+    /// [`upsert_with`](Self::upsert_with), one value at a time.
     pub async fn upsert_many(&self, data: Vec<T>, tags: Option<Vec<String>>) -> Result<Vec<Record<T>>> {
         let tags = tags.map(checked_tags).transpose()?;
         let keys: Vec<T::Key> = data.iter().map(Model::key).collect();

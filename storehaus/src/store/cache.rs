@@ -150,6 +150,7 @@ impl std::fmt::Debug for QueryFingerprint<'_> {
             .field("limit", &q.limit)
             .field("offset", &q.offset)
             .field("keyset", &q.keyset)
+            .field("from_end", &q.from_end)
             .finish()
     }
 }

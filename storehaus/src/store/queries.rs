@@ -7,13 +7,28 @@ use crate::model::Model;
 use crate::query::resolved::ResolvedQuery;
 use crate::query::{Cursor, QueryBuilder, UpdateSet};
 
-/// One page of a keyset-paginated query.
+/// One page of a keyset-paginated query, from [`GenericStore::find_page`].
+///
+/// The records are always in the query's order, whichever way the page was read. Pass
+/// [`next`](Self::next) to [`QueryBuilder::after`] for the page after this one and
+/// [`previous`](Self::previous) to [`QueryBuilder::before`] for the page before it.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     /// The records of this page.
     pub records: Vec<Record<T>>,
-    /// Where the next page starts; `None` when this page was not full.
+    /// The position after the last record, for [`QueryBuilder::after`]. `Some` when the page has
+    /// records and [`has_next`](Self::has_next), and on every full page read forwards (so a loop
+    /// that stops at `None` sees every row; the page after such a page may be empty).
     pub next: Option<Cursor>,
+    /// The position before the first record, for [`QueryBuilder::before`]. `Some` when the page
+    /// has records and [`has_previous`](Self::has_previous).
+    pub previous: Option<Cursor>,
+    /// Whether rows of the query sort after the last record (for an empty page read from a
+    /// `before` position: whether a position was given).
+    pub has_next: bool,
+    /// Whether rows of the query sort before the first record (for an empty page read from an
+    /// `after` position or an offset: whether one was given).
+    pub has_previous: bool,
 }
 
 impl<T: Model> GenericStore<T> {
@@ -29,10 +44,14 @@ impl<T: Model> GenericStore<T> {
         self.traced("find", async { Ok(self.table().find(self.tx(), &q).await?.into_iter().next()) }).await
     }
 
-    /// A page of at most `query`'s limit records, with a cursor to the next page.
+    /// A page of at most `query`'s limit records, with cursors to the pages on either side.
     ///
-    /// Pass the cursor to [`QueryBuilder::after`] for the next page. Keyset pagination stays
-    /// correct when rows are inserted meanwhile, and is as fast on page 1 000 as on page 1.
+    /// Pass [`Page::next`] to [`QueryBuilder::after`] for the next page, and [`Page::previous`]
+    /// to [`QueryBuilder::before`] for the previous one; [`QueryBuilder::last`] starts from the
+    /// end. Keyset pagination stays correct when rows are inserted meanwhile, and is as fast on
+    /// page 1 000 as on page 1. One row more than the limit is read to fill
+    /// [`Page::has_next`] (or [`Page::has_previous`] when reading backwards); a page that starts
+    /// from a position or an offset runs one more one-row query for the other side.
     pub async fn find_page(&self, query: QueryBuilder) -> Result<Page<T>> {
         let q = query.resolve(T::TABLE)?;
         let Some(limit) = q.limit else {
@@ -46,10 +65,18 @@ impl<T: Model> GenericStore<T> {
             ));
         }
         self.traced("find", async {
-            let (records, last) = self.table().find_page(self.tx(), &q).await?;
-            let full = u64::try_from(records.len()).is_ok_and(|n| n >= limit);
-            let next = last.filter(|_| full).map(|values| Cursor::from_values(&q.order, values));
-            Ok(Page { records, next })
+            let rows = self.table().find_page(self.tx(), &q).await?;
+            let full = u64::try_from(rows.records.len()).is_ok_and(|n| n >= limit);
+            let cursor = |values: Option<Vec<_>>, wanted: bool| {
+                values.filter(|_| wanted).map(|values| Cursor::from_values(&q.order, values))
+            };
+            Ok(Page {
+                next: cursor(rows.last, rows.has_next || (full && !q.from_end)),
+                previous: cursor(rows.first, rows.has_previous),
+                has_next: rows.has_next,
+                has_previous: rows.has_previous,
+                records: rows.records,
+            })
         })
         .await
     }
@@ -60,6 +87,10 @@ impl<T: Model> GenericStore<T> {
         let store = self.clone();
         tokio::spawn(async move {
             let result = match query.resolve(T::TABLE) {
+                Ok(q) if q.from_end => Err(StoreError::Validation {
+                    field: None,
+                    message: "find_stream reads forwards only; use find or find_page with last/before".into(),
+                }),
                 Ok(q) => store.traced("find_stream", store.table().stream(store.tx(), &q, &sender)).await,
                 Err(error) => Err(error),
             };

@@ -9,7 +9,7 @@ use super::Postgres;
 use super::types::{scalar_name, type_name};
 use super::values::bind;
 use crate::backend::BatchStatements;
-use crate::backend::sql::{Dialect, EventKind, Sql, SqlText, record_columns};
+use crate::backend::sql::{Dialect, EventKind, Sql, SqlText, on_conflict_do_nothing, record_columns};
 use crate::error::StoreError;
 use crate::model::system::{DELETED_AT, TAGS, UPDATED_AT, VERSION};
 use crate::model::{TableDef, Write};
@@ -29,16 +29,13 @@ pub(super) fn statements(table: &'static TableDef, emit: bool) -> Result<BatchSt
         true => Postgres::with_events(&sql, table, kind),
         false => sql,
     };
-    let upsert = |with_tags| {
-        let sql = insert(table, Some(with_tags));
-        // `xmax = 0` tells the rows the upsert inserted from the ones it updated.
-        let sql = if emit { events(format!("{sql}, (xmax = 0) AS \"__inserted\""), EventKind::Upsert) } else { sql };
-        SqlText::assembled(sql).shared()
-    };
+    let insert = |ignore| SqlText::assembled(events(insert(table, ignore), EventKind::Create)).shared();
+    let key: Vec<&'static str> = table.key_columns().map(|c| c.name).collect();
     Ok(BatchStatements {
-        insert: SqlText::assembled(events(insert(table, None), EventKind::Create)).shared(),
-        upsert: [upsert(false), upsert(true)],
-        update: SqlText::assembled(events(update(table), EventKind::Update)).shared(),
+        insert: insert(None),
+        insert_or_ignore: [insert(Some(&[])), insert(Some(&key))],
+        update: [false, true]
+            .map(|with_tags| SqlText::assembled(events(update(table, with_tags), EventKind::Update)).shared()),
         delete: delete(table).map(|sql| SqlText::assembled(events(sql, EventKind::delete(table))).shared()),
     })
 }
@@ -130,10 +127,9 @@ fn write(table: &'static TableDef, body: impl FnOnce(&mut Sql<'static, Postgres>
     sql.finish_template().0.as_str().to_owned()
 }
 
-/// `INSERT … SELECT … FROM UNNEST(…)`: the tags of every row, then the create columns. With
-/// `upsert`, a conflicting live row gets the columns written on both create and update (and the
-/// tags when `upsert == Some(true)`); a soft-deleted one is left alone and not returned.
-fn insert(table: &'static TableDef, upsert: Option<bool>) -> String {
+/// `INSERT … SELECT … FROM UNNEST(…)`: the tags of every row, then the create columns; `ignore`
+/// as in [`Statements::insert_or_ignore`](crate::backend::sql::Statements::insert_or_ignore).
+fn insert(table: &'static TableDef, ignore: Option<&[&'static str]>) -> String {
     let columns = create_columns(table);
     write(table, |sql| {
         sql.push("INSERT INTO ");
@@ -149,24 +145,7 @@ fn insert(table: &'static TableDef, upsert: Option<bool>) -> String {
         sql.slot();
         sql.push(" AS TEXT[]) FROM ");
         unnest(sql, &columns);
-        if let Some(with_tags) = upsert {
-            sql.push(" ON CONFLICT (");
-            sql.names(table.key_columns().map(|c| c.name));
-            sql.push(") DO UPDATE SET ");
-            let updated = table.columns.iter().filter(|c| c.create && c.update).map(|c| c.name);
-            for name in updated.chain(with_tags.then_some(TAGS)) {
-                sql.assign(name);
-                sql.push("\"excluded\".");
-                sql.ident(name);
-                sql.push(", ");
-            }
-            touch(sql, table);
-            if table.soft_delete {
-                sql.push(" WHERE ");
-                qualified(sql, table, DELETED_AT);
-                sql.push(" IS NULL");
-            }
-        }
+        on_conflict_do_nothing(sql, ignore);
         sql.returning();
     })
 }
@@ -190,8 +169,9 @@ fn qualified(sql: &mut Sql<'_, Postgres>, table: &TableDef, name: &str) {
     sql.ident(name);
 }
 
-/// `UPDATE … FROM UNNEST(…)`: the key columns, then the update columns. Live rows only.
-fn update(table: &'static TableDef) -> String {
+/// `UPDATE … FROM UNNEST(…)`: the tags when `with_tags` (the same for every row), the keys, then
+/// the update columns. Live rows only.
+fn update(table: &'static TableDef, with_tags: bool) -> String {
     let keys = table.key_columns().count();
     let columns: Columns =
         table.key_columns().chain(table.written_columns(Write::Update)).map(|c| (c.name, c.ty)).collect();
@@ -203,6 +183,13 @@ fn update(table: &'static TableDef) -> String {
             sql.assign(name);
             unnested(sql, name, *ty);
             sql.push(", ");
+        }
+        if with_tags {
+            // Before the unnested columns' slots: the tags are the first parameter.
+            sql.assign(TAGS);
+            sql.push("CAST(");
+            sql.slot();
+            sql.push(" AS TEXT[]), ");
         }
         touch(sql, table);
         sql.push(" FROM ");

@@ -100,17 +100,14 @@ pub(crate) enum EventKind {
     Delete,
     SoftDelete,
     Restore,
-    /// An upsert: `create` for inserted rows, `update` for updated ones.
-    Upsert,
 }
 
 impl EventKind {
-    /// The event type of the rows a write of this kind returns (an upsert's rows are told apart
-    /// by the statement).
+    /// The event type of the rows a write of this kind returns.
     pub(crate) fn event_type(self) -> EventType {
         match self {
             EventKind::Create => EventType::Create,
-            EventKind::Update | EventKind::Upsert => EventType::Update,
+            EventKind::Update => EventType::Update,
             EventKind::Delete => EventType::Delete,
             EventKind::SoftDelete => EventType::SoftDelete,
             EventKind::Restore => EventType::Restore,

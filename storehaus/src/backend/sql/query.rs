@@ -2,19 +2,25 @@
 //! statement returns the record columns, so rows read back as records.
 
 use super::condition::{self, visibility};
-use super::{Dialect, Sql, name_field};
+use super::{Dialect, Sql, TEXT_ARRAY, name_field};
 use crate::error::StoreError;
-use crate::model::system::{DELETED_AT, UPDATED_AT, VERSION};
+use crate::model::system::{DELETED_AT, TAGS, UPDATED_AT, VERSION};
 use crate::query::resolved::{Assignment, Condition, Order, ResolvedQuery, Visibility};
+use crate::types::Value;
 
-/// `SELECT <record columns> FROM t WHERE … ORDER BY … LIMIT … OFFSET … [lock]`
+/// `SELECT <record columns> FROM t WHERE … ORDER BY … LIMIT … OFFSET … [lock]`; a query read
+/// `from_end` sorts the other way (its reader reverses the rows).
 pub(crate) fn select<D: Dialect>(sql: &mut Sql<'_, D>, q: &ResolvedQuery) -> Result<(), StoreError> {
     sql.push("SELECT ");
     sql.record_columns();
     sql.push(" FROM ");
     sql.ident(q.table.name);
     filter(sql, q, q.visibility, true)?;
-    order_by(sql, &q.order)?;
+    if q.from_end {
+        order_by(sql, &reversed(&q.order))?;
+    } else {
+        order_by(sql, &q.order)?;
+    }
     D::paging(sql, q.limit, q.offset)?;
     if let Some(lock) = q.lock {
         D::lock(sql, lock);
@@ -40,20 +46,48 @@ pub(crate) fn update<D: Dialect>(
     if set.is_empty() {
         return Err(StoreError::Validation { field: None, message: "an update needs at least one assignment".into() });
     }
+    update_rows(sql, q, set, None)
+}
+
+/// The update half of an upsert: [`update`] that may assign nothing but the system fields, and
+/// sets the tags when given.
+pub(crate) fn upsert_update<D: Dialect>(
+    sql: &mut Sql<'_, D>,
+    q: &ResolvedQuery,
+    set: &[Assignment],
+    tags: Option<&[String]>,
+) -> Result<(), StoreError> {
+    q.check_write()?;
+    update_rows(sql, q, set, tags)
+}
+
+fn update_rows<D: Dialect>(
+    sql: &mut Sql<'_, D>,
+    q: &ResolvedQuery,
+    set: &[Assignment],
+    tags: Option<&[String]>,
+) -> Result<(), StoreError> {
     sql.push("UPDATE ");
     sql.ident(q.table.name);
     sql.push(" SET ");
-    sql.list(set, |sql, assignment| match assignment {
-        Assignment::Set { column, value } => {
-            sql.assign(column.name);
-            sql.param(value.clone(), column.ty).map_err(|e| name_field(e, column.name))
+    for assignment in set {
+        match assignment {
+            Assignment::Set { column, value } => {
+                sql.assign(column.name);
+                sql.param(value.clone(), column.ty).map_err(|e| name_field(e, column.name))?;
+            }
+            Assignment::Add { column, value } => {
+                sql.assign(column.name);
+                D::add(sql, column, value.clone()).map_err(|e| name_field(e, column.name))?;
+            }
         }
-        Assignment::Add { column, value } => {
-            sql.assign(column.name);
-            D::add(sql, column, value.clone()).map_err(|e| name_field(e, column.name))
-        }
-    })?;
-    sql.push(", ");
+        sql.push(", ");
+    }
+    if let Some(tags) = tags {
+        sql.assign(TAGS);
+        sql.param(Value::Array(tags.iter().cloned().map(Value::Text).collect()), TEXT_ARRAY)?;
+        sql.push(", ");
+    }
     touch(sql);
     filter(sql, q, q.visibility, false)?;
     sql.returning();
@@ -163,9 +197,18 @@ fn filter<D: Dialect>(
     }
     if let Some(keyset) = keyset {
         and(sql);
-        condition::keyset(sql, &q.order, &keyset.after)?;
+        // Before a position in one order is after it in the reversed order; plain values may
+        // cover only the leading keys.
+        let order = if keyset.before { reversed(&q.order) } else { q.order.clone() };
+        let keys = order.get(..keyset.after.len()).unwrap_or(&order);
+        condition::keyset(sql, keys, &keyset.after)?;
     }
     Ok(())
+}
+
+/// Every key of `order` sorted the other way.
+fn reversed(order: &[Order]) -> Vec<Order> {
+    order.iter().map(|o| o.reversed()).collect()
 }
 
 /// ` ORDER BY a ASC, b DESC …`, NULLs placed as on PostgreSQL.

@@ -42,6 +42,9 @@ impl Statement {
 pub(crate) struct Statements {
     /// The create columns, the tags.
     pub insert: Statement,
+    /// `insert` that skips a row conflicting with any unique constraint or the key (`[0]`), or
+    /// with the key only (`[1]`), returning nothing for it.
+    pub insert_or_ignore: [Statement; 2],
     /// The key. Live rows only.
     pub get: Statement,
     /// The key. Deleted rows too.
@@ -67,10 +70,6 @@ pub(crate) struct Statements {
     pub count: Statement,
     /// The tags, the key: one statement per [`TagEdit`].
     pub tags: [Statement; 3],
-    /// An upsert's write to an existing row, for batches written row by row: the columns written
-    /// on both create and update, the tags when `[true]`, the key. No soft-delete filter: the
-    /// caller skips deleted rows.
-    pub upsert_update: [Statement; 2],
     /// Whether writes also produce change events (the store has signals).
     pub emit: bool,
 }
@@ -149,16 +148,12 @@ impl Statements {
                 sql.returning();
             })
         };
-        let upsert_update = |with_tags| {
-            Statement::write::<D>(table, events(EventKind::Update), |sql| {
-                let columns = table.written_columns(Write::Create).filter(|c| c.update).map(|c| c.name);
-                update_sql(sql, columns, with_tags);
-                where_key(sql, Live::Any);
-                sql.returning();
-            })
-        };
         Statements {
-            insert: Statement::write::<D>(table, events(EventKind::Create), insert_sql),
+            insert: Statement::write::<D>(table, events(EventKind::Create), |sql| insert_sql(sql, None)),
+            insert_or_ignore: [
+                Self::insert_or_ignore::<D>(table, emit, Some(&[])),
+                Self::insert_or_ignore::<D>(table, emit, Some(&table.key_columns().map(|c| c.name).collect::<Vec<_>>())),
+            ],
             get: Statement::write::<D>(table, None, |sql| select_sql(sql, Live::Only, true)),
             get_with_deleted: Statement::write::<D>(table, None, |sql| select_sql(sql, Live::Any, true)),
             update: pair(false),
@@ -179,9 +174,19 @@ impl Statements {
                 }
             }),
             tags: [tags(TagEdit::Add), tags(TagEdit::Remove), tags(TagEdit::Set)],
-            upsert_update: [upsert_update(false), upsert_update(true)],
             emit,
         }
+    }
+
+    /// `insert` that skips a row conflicting on the unique constraint over `target` (`Some(&[])`:
+    /// on any unique constraint or the key; `None`: never), returning nothing for it. The target
+    /// must be the columns of a unique constraint: callers check it against the model.
+    pub(crate) fn insert_or_ignore<D: Dialect>(
+        table: &'static TableDef,
+        emit: bool,
+        target: Option<&[&'static str]>,
+    ) -> Statement {
+        Statement::write::<D>(table, emit.then_some(EventKind::Create), |sql| insert_sql(sql, target))
     }
 
     /// The update statement for these parameters; `Err` for a version on an unversioned table.
@@ -230,9 +235,10 @@ fn where_key<D: Dialect>(sql: &mut Sql<'_, D>, live: Live) {
     }
 }
 
-/// `INSERT INTO t (<create columns>, "__tags__"[, clocks]) VALUES (…) RETURNING …`; where the
-/// server has the clock, the column defaults set both timestamps.
-fn insert_sql<D: Dialect>(sql: &mut Sql<'_, D>) {
+/// `INSERT INTO t (<create columns>, "__tags__"[, clocks]) VALUES (…) [ON CONFLICT …] RETURNING …`;
+/// where the server has the clock, the column defaults set both timestamps. `ignore` as in
+/// [`Statements::insert_or_ignore`].
+fn insert_sql<D: Dialect>(sql: &mut Sql<'_, D>, ignore: Option<&[&'static str]>) {
     let table = sql.table();
     let mut columns: Vec<&str> = table.written_columns(Write::Create).map(|c| c.name).collect();
     columns.push(TAGS);
@@ -252,7 +258,20 @@ fn insert_sql<D: Dialect>(sql: &mut Sql<'_, D>) {
         if i < slots { sql.slot() } else { sql.clock() }
     }
     sql.push(")");
+    on_conflict_do_nothing(sql, ignore);
     sql.returning();
+}
+
+/// ` ON CONFLICT [("c1", …)] DO NOTHING`, the same on PostgreSQL and SQLite; nothing for `None`.
+pub(crate) fn on_conflict_do_nothing<D: Dialect>(sql: &mut Sql<'_, D>, target: Option<&[&'static str]>) {
+    let Some(target) = target else { return };
+    sql.push(" ON CONFLICT ");
+    if !target.is_empty() {
+        sql.push("(");
+        sql.names(target.iter().copied());
+        sql.push(") ");
+    }
+    sql.push("DO NOTHING");
 }
 
 /// `SELECT <record columns> FROM t WHERE "key" = <slot> …`, or every row ordered by key.

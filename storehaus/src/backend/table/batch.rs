@@ -14,6 +14,8 @@ use crate::backend::executor::Executor;
 use crate::backend::sql::{EventKind, SqlText};
 use crate::model::{Model, Record, Write, key_is_unset};
 use crate::types::{ColumnType, Value};
+use std::borrow::Borrow;
+use std::collections::{HashMap, HashSet};
 
 pub(super) async fn create_many<B: Backend, T: Model>(
     table: &BackendTable<B, T>,
@@ -21,75 +23,151 @@ pub(super) async fn create_many<B: Backend, T: Model>(
     data: &[T],
     tags: &[String],
 ) -> Result<Vec<Record<T>>> {
-    data.iter().try_for_each(crud::check_unset_key)?;
+    insert_rows(table, exec, data, tags, Insert::Plain).await
+}
+
+/// How a batch insert meets a row that conflicts with one stored.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Insert {
+    /// Fails the call with the unique violation.
+    Plain,
+    /// Skips the row on any unique constraint or the key.
+    IgnoreAny,
+    /// Skips the row on the key only; another constraint still fails the call.
+    IgnoreKey,
+}
+
+/// Inserts `data`; the records of the rows inserted, in the order given.
+pub(super) async fn insert_rows<B: Backend, T: Model, I: Borrow<T> + Sync>(
+    table: &BackendTable<B, T>,
+    exec: Executor<'_, B>,
+    data: &[I],
+    tags: &[String],
+    insert: Insert,
+) -> Result<Vec<Record<T>>> {
+    data.iter().try_for_each(|item| crud::check_unset_key(item.borrow()))?;
+    let s = &table.statements;
     let Some(rows) = B::BATCH_ROWS else {
         return exec
             .atomically(async |exec| {
                 let mut records = Vec::with_capacity(data.len());
                 for item in data {
-                    records.push(crud::insert(exec, &table.statements, item, tags).await?);
+                    let item = item.borrow();
+                    match insert {
+                        Insert::Plain => records.push(crud::insert(exec, s, item, tags).await?),
+                        Insert::IgnoreAny => records.extend(crud::insert_or_ignore(exec, s, item, tags, 0).await?),
+                        Insert::IgnoreKey => records.extend(crud::insert_or_ignore(exec, s, item, tags, 1).await?),
+                    }
                 }
                 Ok(records)
             })
             .await;
     };
-    let sql = &table.batch()?.insert;
+    let batch = table.batch()?;
+    let sql = match insert {
+        Insert::Plain => &batch.insert,
+        Insert::IgnoreAny => &batch.insert_or_ignore[0],
+        Insert::IgnoreKey => &batch.insert_or_ignore[1],
+    };
     insert_chunks(exec, sql, rows, data, tags).await
 }
 
-/// Inserts `data`, updating the live rows whose keys exist already; `tags: None` keeps their tags.
-///
-/// On a model whose key the database assigns, an unset key is an insert and a set one an update
-/// of that live row (none when there is no such row): the key is never inserted as given.
+/// Inserts `data`, and writes to the live rows whose keys exist what `update` writes (and the
+/// tags when `Some`; `None` keeps them). Values whose key belongs to a soft-deleted row are left
+/// alone and not returned. The records come in the order given.
 pub(super) async fn upsert_many<B: Backend, T: Model>(
     table: &BackendTable<B, T>,
     exec: Executor<'_, B>,
     data: &[T],
     tags: Option<&[String]>,
 ) -> Result<Vec<Record<T>>> {
-    let s = &table.statements;
-    let generated = T::TABLE.generated_key().is_some();
-    // `ON CONFLICT` needs the key in the insert, so generated keys take the row-by-row way.
-    let Some(rows) = B::BATCH_ROWS.filter(|_| !generated) else {
-        let update = &s.upsert_update[usize::from(tags.is_some())];
-        return exec
-            .atomically(async |exec| {
-                let mut records = Vec::with_capacity(data.len());
-                for item in data {
-                    let key = &item.key();
-                    if generated && key_is_unset(key) {
-                        records.push(crud::insert(exec, s, item, tags.unwrap_or_default()).await?);
-                        continue;
-                    }
-                    match crud::probe::<B, T>(exec, s, key).await? {
-                        None if generated => {}
-                        None => records.push(crud::insert(exec, s, item, tags.unwrap_or_default()).await?),
-                        // A soft-deleted row is left alone.
-                        Some((true, _)) => {}
-                        Some((false, _)) => {
-                            let mut params = Params::new().upsert_values(item)?;
-                            if let Some(tags) = tags {
-                                params = params.tags(tags)?;
-                            }
-                            let params = params.clocks(update, exec.now())?.key::<T>(key)?;
-                            records.extend(write_rows(exec, s.emit, EventKind::Update, update, params).await?);
-                        }
-                    }
-                }
-                Ok(records)
-            })
-            .await;
-    };
-    let sql = &table.batch()?.upsert[usize::from(tags.is_some())];
-    insert_chunks(exec, sql, rows, data, tags.unwrap_or_default()).await
+    if T::TABLE.generated_key().is_some() {
+        return upsert_generated(table, exec, data, tags).await;
+    }
+    // Insert what is new, then update the rest: each half is one statement per chunk, and the
+    // update half is exactly `update_many`'s, so an upsert writes what `update` writes.
+    exec.atomically(async |exec| {
+        let inserted = insert_rows(table, exec, data, tags.unwrap_or_default(), Insert::IgnoreKey).await?;
+        let inserted_keys = inserted.iter().map(|r| key_text::<T>(&r.key())).collect::<Result<HashSet<_>>>()?;
+        let mut rest_keys = Vec::with_capacity(data.len() - inserted.len());
+        let mut rest_items = Vec::with_capacity(data.len() - inserted.len());
+        for item in data {
+            let key = item.key();
+            if !inserted_keys.contains(&key_text::<T>(&key)?) {
+                rest_keys.push(key);
+                rest_items.push(item);
+            }
+        }
+        let rest: Vec<(&T::Key, &T)> = rest_keys.iter().zip(rest_items).collect();
+        let updated = if rest.is_empty() { Vec::new() } else { update_rows(table, exec, &rest, tags).await? };
+        // Back in the order given.
+        let mut by_key = HashMap::with_capacity(inserted.len() + updated.len());
+        for record in inserted.into_iter().chain(updated) {
+            by_key.insert(key_text::<T>(&record.key())?, record);
+        }
+        let mut records = Vec::with_capacity(by_key.len());
+        for item in data {
+            records.extend(by_key.remove(&key_text::<T>(&item.key())?));
+        }
+        Ok(records)
+    })
+    .await
+}
+
+/// [`upsert_many`] of a model whose key the database assigns: an unset key is an insert, a set
+/// one an update of that live row (none when there is no such row), so a key is never inserted as
+/// given.
+async fn upsert_generated<B: Backend, T: Model>(
+    table: &BackendTable<B, T>,
+    exec: Executor<'_, B>,
+    data: &[T],
+    tags: Option<&[String]>,
+) -> Result<Vec<Record<T>>> {
+    let (new, existing): (Vec<&T>, Vec<&T>) = data.iter().partition(|item| key_is_unset(&item.key()));
+    exec.atomically(async |exec| {
+        let mut inserted = insert_rows(table, exec, &new, tags.unwrap_or_default(), Insert::Plain).await?.into_iter();
+        let keys: Vec<T::Key> = existing.iter().map(|item| item.key()).collect();
+        let rest: Vec<(&T::Key, &T)> = keys.iter().zip(existing.iter().copied()).collect();
+        let updated = if rest.is_empty() { Vec::new() } else { update_rows(table, exec, &rest, tags).await? };
+        let mut by_key = HashMap::with_capacity(updated.len());
+        for record in updated {
+            by_key.insert(key_text::<T>(&record.key())?, record);
+        }
+        // Back in the order given: new values take the inserted records in turn.
+        let mut records = Vec::with_capacity(data.len());
+        for item in data {
+            let key = item.key();
+            if key_is_unset(&key) {
+                records.extend(inserted.next());
+            } else {
+                records.extend(by_key.remove(&key_text::<T>(&key)?));
+            }
+        }
+        Ok(records)
+    })
+    .await
+}
+
+/// A key as the database compares it, for matching returned rows to the values given.
+pub(super) fn key_text<T: Model>(key: &T::Key) -> Result<String> {
+    let values = crud::key_values::<T>(key)?;
+    // Equal decimals differ in scale (1.0 vs 1.00) but are one key to the database.
+    let values: Vec<Value> = values
+        .into_iter()
+        .map(|value| match value {
+            Value::Decimal(d) => Value::Decimal(d.normalize()),
+            other => other,
+        })
+        .collect();
+    Ok(format!("{values:?}"))
 }
 
 /// `INSERT … SELECT … FROM UNNEST(…)`: the tags of every row, then the create columns.
-async fn insert_chunks<B: Backend, T: Model>(
+async fn insert_chunks<B: Backend, T: Model, I: Borrow<T> + Sync>(
     exec: Executor<'_, B>,
     sql: &SqlText,
     rows: usize,
-    data: &[T],
+    data: &[I],
     tags: &[String],
 ) -> Result<Vec<Record<T>>> {
     let columns: Vec<_> = T::TABLE.written_columns(Write::Create).map(|c| (c.name, c.ty)).collect();
@@ -99,7 +177,7 @@ async fn insert_chunks<B: Backend, T: Model>(
         B::bind(&mut args, tags, crate::backend::sql::TEXT_ARRAY)?;
         let mut values = Columns::new(&columns, chunk.len());
         for item in chunk {
-            values.push(item, Write::Create)?;
+            values.push(item.borrow(), Write::Create)?;
         }
         values.bind_into::<B>(&mut args)?;
         Ok(args)
@@ -112,15 +190,30 @@ pub(super) async fn update_many<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     items: &[(T::Key, T)],
 ) -> Result<Vec<Record<T>>> {
+    let items: Vec<(&T::Key, &T)> = items.iter().map(|(key, item)| (key, item)).collect();
+    update_rows(table, exec, &items, None).await
+}
+
+/// Writes the update columns of each value (and `tags` when `Some`) to the live row of its key;
+/// returns the rows updated.
+async fn update_rows<B: Backend, T: Model>(
+    table: &BackendTable<B, T>,
+    exec: Executor<'_, B>,
+    items: &[(&T::Key, &T)],
+    tags: Option<&[String]>,
+) -> Result<Vec<Record<T>>> {
     let s = &table.statements;
     let Some(rows) = B::BATCH_ROWS else {
-        let update = &s.update[0];
+        let update = &s.update[usize::from(tags.is_some())];
         return exec
             .atomically(async |exec| {
                 let mut records = Vec::with_capacity(items.len());
                 for (key, item) in items {
-                    let params =
-                        Params::new().values(item, Write::Update)?.clocks(update, exec.now())?.key::<T>(key)?;
+                    let mut params = Params::new().values(*item, Write::Update)?;
+                    if let Some(tags) = tags {
+                        params = params.tags(tags)?;
+                    }
+                    let params = params.clocks(update, exec.now())?.key::<T>(key)?;
                     records.extend(write_rows(exec, s.emit, EventKind::Update, update, params).await?);
                 }
                 Ok(records)
@@ -129,13 +222,19 @@ pub(super) async fn update_many<B: Backend, T: Model>(
     };
     let columns: Vec<_> =
         T::TABLE.key_columns().chain(T::TABLE.written_columns(Write::Update)).map(|c| (c.name, c.ty)).collect();
-    each_chunk(exec, &table.batch()?.update, rows, items, |chunk| {
+    each_chunk(exec, &table.batch()?.update[usize::from(tags.is_some())], rows, items, |chunk| {
+        let mut args = B::Arguments::default();
+        if let Some(tags) = tags {
+            let tags = Value::Array(tags.iter().cloned().map(Value::Text).collect());
+            B::bind(&mut args, tags, crate::backend::sql::TEXT_ARRAY)?;
+        }
         let mut values = Columns::new(&columns, chunk.len());
         for (key, item) in chunk {
             values.push_key::<T>(key)?;
-            values.push(item, Write::Update)?;
+            values.push(*item, Write::Update)?;
         }
-        values.into_args::<B>()
+        values.bind_into::<B>(&mut args)?;
+        Ok(args)
     })
     .await
 }

@@ -34,17 +34,6 @@ impl<B: Backend> Params<B> {
             .try_fold(self, |params, (value, column)| params.bind(value, column.name, column.ty))
     }
 
-    /// The values `data` writes on both create and update, as an upsert writes an existing row.
-    pub(super) fn upsert_values<T: Model>(self, data: &T) -> Result<Self> {
-        let mut values = Vec::with_capacity(T::TABLE.columns.len());
-        data.write_values(Write::Create, &mut values)?;
-        values
-            .into_iter()
-            .zip(T::TABLE.written_columns(Write::Create))
-            .filter(|(_, column)| column.update)
-            .try_fold(self, |params, (value, column)| params.bind(value, column.name, column.ty))
-    }
-
     pub(super) fn tags(self, tags: &[String]) -> Result<Self> {
         self.bind(Value::Array(tags.iter().cloned().map(Value::Text).collect()), "__tags__", TEXT_ARRAY)
     }
@@ -164,6 +153,20 @@ pub(super) async fn insert<B: Backend, T: Model>(
     // An insert that succeeded returned its row; none is the driver's "no row" error, as a
     // `fetch_one` reports it.
     record.ok_or_else(|| B::error(sqlx::Error::RowNotFound))
+}
+
+/// [`insert`] that skips a row conflicting as `statements.insert_or_ignore[which]` says.
+pub(super) async fn insert_or_ignore<B: Backend, T: Model>(
+    exec: Executor<'_, B>,
+    s: &Statements,
+    data: &T,
+    tags: &[String],
+    which: usize,
+) -> Result<Option<Record<T>>> {
+    check_unset_key(data)?;
+    let statement = &s.insert_or_ignore[which];
+    let params = Params::new().values(data, Write::Create)?.tags(tags)?.clocks(statement, exec.now())?;
+    write_row(exec, s.emit, EventKind::Create, statement, params).await
 }
 
 pub(super) async fn get<B: Backend, T: Model>(

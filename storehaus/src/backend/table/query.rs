@@ -7,7 +7,7 @@ use crate::backend::executor::Executor;
 use crate::backend::sql::{self, Bind, EventKind, Sql, SqlText};
 use crate::error::StoreError;
 use crate::model::{Model, Record, TableDef};
-use crate::query::resolved::{Assignment, ResolvedQuery};
+use crate::query::resolved::{Assignment, Keyset, ResolvedQuery};
 use crate::types::{ColumnType, Value};
 use chrono::{DateTime, Utc};
 
@@ -44,32 +44,75 @@ fn statement<B: Backend>(
 
 pub(super) async fn find<B: Backend, T: Model>(exec: Executor<'_, B>, q: &ResolvedQuery) -> Result<Vec<Record<T>>> {
     let (text, args) = statement(exec, q.table, |s| sql::select(s, q))?;
-    exec.fetch_records(text, args).await
+    let mut records = exec.fetch_records(text, args).await?;
+    if q.from_end {
+        records.reverse();
+    }
+    Ok(records)
 }
 
+/// Reads one row past the page's limit, to tell whether more rows follow in the direction read.
 pub(super) async fn find_page<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     q: &ResolvedQuery,
 ) -> Result<super::PageRows<T>> {
-    let (text, args) = statement(exec, q.table, |s| sql::select(s, q))?;
-    let rows = exec.fetch_all(text, args).await?;
-    let last = match rows.last() {
-        Some(row) => Some(
-            q.order
-                .iter()
-                .map(|o| {
-                    B::read_value(row, sql::record_column_index(q.table, o.column), o.column.ty())
-                        .map_err(|message| StoreError::Decode { column: o.column.name().to_owned(), message })
-                })
-                .collect::<Result<_>>()?,
-        ),
-        None => None,
+    let limit = q.limit.unwrap_or(u64::MAX);
+    // A limit of i64::MAX has nothing past it, and one more would be refused as too large.
+    let probe = ResolvedQuery { limit: q.limit.map(|n| if n < i64::MAX as u64 { n + 1 } else { n }), ..q.clone() };
+    let (text, args) = statement(exec, q.table, |s| sql::select(s, &probe))?;
+    let mut rows = exec.fetch_all(text, args).await?;
+    let more = u64::try_from(rows.len()).is_ok_and(|n| n > limit);
+    if more {
+        rows.pop();
+    }
+    if q.from_end {
+        rows.reverse();
+    }
+    let sort_values = |row: &B::Row| -> Result<Vec<_>> {
+        q.order
+            .iter()
+            .map(|o| {
+                B::read_value(row, sql::record_column_index(q.table, o.column), o.column.ty())
+                    .map_err(|message| StoreError::Decode { column: o.column.name().to_owned(), message })
+            })
+            .collect()
     };
+    let first = rows.first().map(sort_values).transpose()?;
+    let last = rows.last().map(sort_values).transpose()?;
     let records = rows
         .iter()
         .map(|row| crate::model::read_record(&mut crate::backend::executor::RowReader::<B>::new(row)))
         .collect::<Result<_>>()?;
-    Ok((records, last))
+    // Rows on the side the page was not read towards exist only past a starting position or
+    // offset; then one row beyond the page's edge settles it.
+    let started_inside = q.keyset.is_some() || q.offset.is_some_and(|n| n > 0);
+    let edge = if q.from_end { &last } else { &first };
+    let behind = match (started_inside, edge) {
+        (false, _) => false,
+        (true, None) => true,
+        (true, Some(values)) => exists_beyond(exec, q, values.clone(), !q.from_end).await?,
+    };
+    let (has_previous, has_next) = if q.from_end { (more, behind) } else { (behind, more) };
+    Ok(super::PageRows { records, has_previous, has_next, first, last })
+}
+
+/// Whether a row of `q` sorts before (`before`) or after the position `values`.
+async fn exists_beyond<B: Backend>(
+    exec: Executor<'_, B>,
+    q: &ResolvedQuery,
+    values: Vec<Value>,
+    before: bool,
+) -> Result<bool> {
+    let probe = ResolvedQuery {
+        keyset: Some(Keyset { after: values, before }),
+        limit: Some(1),
+        offset: None,
+        from_end: false,
+        lock: None,
+        ..q.clone()
+    };
+    let (text, args) = statement(exec, q.table, |s| sql::select(s, &probe))?;
+    Ok(exec.fetch_optional(text, args).await?.is_some())
 }
 
 pub(super) async fn stream<B: Backend, T: Model>(
@@ -121,7 +164,7 @@ pub(super) async fn restore_where<B: Backend, T: Model>(
 }
 
 /// `write` made to append its events in the same statement, where the dialect does that.
-fn events<B: Backend>(emit: bool, write: SqlText, table: &TableDef, kind: EventKind) -> SqlText {
+pub(super) fn events<B: Backend>(emit: bool, write: SqlText, table: &TableDef, kind: EventKind) -> SqlText {
     match emit {
         true => SqlText::assembled(B::with_events(write.as_str(), table, kind)),
         false => write,

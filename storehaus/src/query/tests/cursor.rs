@@ -25,7 +25,7 @@ fn a_cursor_resumes_a_query_with_the_same_order() {
     assert_eq!(text.parse::<Cursor>().unwrap(), cursor);
     assert_eq!(cursor.to_string(), text);
     let resumed = q.after(&decoded).resolve(USERS).unwrap();
-    assert_eq!(resumed.keyset, Some(Keyset { after: values }));
+    assert_eq!(resumed.keyset, Some(Keyset { after: values, before: false }));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Writing events in the same statement as the change they describe.
 
 use super::EVENT_LOG;
-use crate::backend::sql::{EventKind, quote_ident, quote_literal, record_columns};
+use crate::backend::sql::{EventKind, quote_ident, quote_literal};
 use crate::model::TableDef;
 use crate::model::system::TAGS;
 
@@ -13,29 +13,22 @@ fn event_type(kind: EventKind) -> &'static str {
         EventKind::Delete => "'delete'",
         EventKind::SoftDelete => "'soft_delete'",
         EventKind::Restore => "'restore'",
-        // The upsert returns one extra trailing column `"__inserted"` (`xmax = 0`).
-        EventKind::Upsert => "CASE WHEN \"__w\".\"__inserted\" THEN 'create' ELSE 'update' END",
     }
 }
 
 /// Wraps a write that returns the record columns of `table` so that it also appends one event per
 /// returned row to the event log, in one statement (and so in the write's transaction).
 ///
-/// The result has the same columns and parameters as `write` (without `"__inserted"`).
+/// The result has the same columns and parameters as `write`.
 pub(crate) fn with_events(write: &str, table: &TableDef, kind: EventKind) -> String {
     let key = record_id(table);
     let table_literal = quote_literal(table.name);
-    let payload = payload(table, kind);
-    let output = if kind == EventKind::Upsert {
-        record_columns(table).map(|c| format!("\"__w\".{}", quote_ident(c))).collect::<Vec<_>>().join(", ")
-    } else {
-        "\"__w\".*".to_owned()
-    };
+    let payload = payload(table);
     format!(
         "WITH \"__w\" AS ({write}), \"__e\" AS (\
          INSERT INTO \"{EVENT_LOG}\" (\"event_type\", \"table_name\", \"record_id\", \"tags\", \"payload\") \
          SELECT {kind}, {table_literal}, {key}, \"__w\".\"{TAGS}\", {payload} FROM \"__w\") \
-         SELECT {output} FROM \"__w\"",
+         SELECT \"__w\".* FROM \"__w\"",
         kind = event_type(kind),
     )
 }
@@ -51,15 +44,11 @@ fn record_id(table: &TableDef) -> String {
     format!("json_build_array({})::text", parts.join(", "))
 }
 
-/// The payload of one event: the written row as JSON, without the `#[field(no_signal)]` columns
-/// (and the upsert's `"__inserted"`), so those never reach the event log.
-fn payload(table: &TableDef, kind: EventKind) -> String {
-    let mut left_out: Vec<&str> = table.no_signal_columns().map(|c| c.name).collect();
-    if kind == EventKind::Upsert {
-        left_out.push("__inserted");
-    }
+/// The payload of one event: the written row as JSON, without the `#[field(no_signal)]` columns,
+/// so those never reach the event log.
+fn payload(table: &TableDef) -> String {
     let mut payload = "to_jsonb(\"__w\".*)".to_owned();
-    for name in left_out {
+    for name in table.no_signal_columns().map(|c| c.name) {
         payload.push_str(" - ");
         payload.push_str(&quote_literal(name));
     }

@@ -84,7 +84,7 @@ fn keys_that_do_not_sort_as_stored_are_refused() {
     }
     let mut q = QueryBuilder::new().resolve(USERS).unwrap();
     q.order = vec![Order { column: ColumnRef::find(USERS, "balance").unwrap(), descending: false }];
-    q.keyset = Some(crate::query::resolved::Keyset { after: vec![Value::Decimal(1.into())] });
+    q.keyset = Some(crate::query::resolved::Keyset { after: vec![Value::Decimal(1.into())], before: false });
     // The keyset test comes before the ORDER BY that would refuse the sort key too.
     let err = select(&q).unwrap_err();
     assert!(err.to_string().contains("keyset pagination on decimal column `balance`"), "{err}");

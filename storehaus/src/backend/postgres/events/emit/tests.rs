@@ -30,8 +30,8 @@ fn payloads_leave_out_no_signal_columns() {
     const SECRET: TableDef = TableDef { columns: COLUMNS, ..TABLE };
     let sql = with_events("DELETE FROM \"it's\" RETURNING *", &SECRET, EventKind::Delete);
     assert!(sql.contains("to_jsonb(\"__w\".*) - 'pass''word' FROM"), "{sql}");
-    let sql = with_events("INSERT INTO \"it's\" RETURNING *", &SECRET, EventKind::Upsert);
-    assert!(sql.contains("to_jsonb(\"__w\".*) - 'pass''word' - '__inserted' FROM"), "{sql}");
+    let sql = with_events("INSERT INTO \"it's\" RETURNING *", &SECRET, EventKind::Create);
+    assert!(sql.contains("to_jsonb(\"__w\".*) - 'pass''word' FROM"), "{sql}");
 }
 
 #[test]

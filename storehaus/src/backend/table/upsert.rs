@@ -1,0 +1,120 @@
+//! Upserts by any unique constraint: insert, else update the row that holds the values.
+
+use super::Result;
+use super::crud::{self, Params, write_rows, write_sql};
+use super::query::{events, write_statement};
+use crate::backend::Backend;
+use crate::backend::executor::Executor;
+use crate::backend::sql::{self, EventKind, Statements};
+use crate::error::StoreError;
+use crate::model::{Model, Record, Write, key_is_unset};
+use crate::query::ResolvedUpsert;
+use crate::query::resolved::{ColumnRef, CompareOp, Condition, ResolvedQuery, Visibility};
+use crate::types::Value;
+
+/// How many times the insert and the update are tried when the row they met vanished between them.
+const ATTEMPTS: usize = 3;
+
+/// `INSERT … ON CONFLICT (<target>) DO NOTHING`, and when that inserted nothing, the update that
+/// `update` would make (adjusted by `how`) on the live row holding the target values, in one
+/// transaction. Two statements rather than `ON CONFLICT DO UPDATE`, so that each backend
+/// reports the inserted row as a creation and the updated one as an update, and the update half
+/// is the query-driven update every backend already writes.
+pub(super) async fn upsert<B: Backend, T: Model>(
+    exec: Executor<'_, B>,
+    s: &Statements,
+    data: &T,
+    tags: Option<&[String]>,
+    how: &ResolvedUpsert,
+) -> Result<Record<T>> {
+    let target: Vec<&'static str> = how.target.iter().map(|c| c.name).collect();
+    // A key the database assigns is never inserted as given: unset, the value is a new row; set,
+    // it names the live row to update, and there is nothing to insert.
+    let by_generated_key = T::TABLE.generated_key().is_some_and(|key| target == [key.name]);
+    if by_generated_key && key_is_unset(&data.key()) {
+        return crud::insert(exec, s, data, tags.unwrap_or_default()).await;
+    }
+    let insert = Statements::insert_or_ignore::<B>(T::TABLE, s.emit, Some(&target));
+    let target_values: Vec<(ColumnRef, Value)> = if by_generated_key {
+        T::TABLE.key_columns().map(ColumnRef::Declared).zip(crud::key_values::<T>(&data.key())?).collect()
+    } else {
+        crud::check_unset_key(data)?;
+        let mut created = Vec::with_capacity(T::TABLE.columns.len());
+        data.write_values(Write::Create, &mut created)?;
+        T::TABLE
+            .written_columns(Write::Create)
+            .zip(created)
+            .filter(|(column, _)| how.target.iter().any(|c| c.name == column.name))
+            .map(|(column, value)| (ColumnRef::Declared(column), value))
+            .collect()
+    };
+    let mut updated = Vec::with_capacity(T::TABLE.columns.len());
+    data.write_values(Write::Update, &mut updated)?;
+    let set = how.assignments(T::TABLE, updated);
+    let holder = |visibility| ResolvedQuery {
+        table: T::TABLE,
+        condition: Some(Condition::And(
+            target_values
+                .iter()
+                .map(|(column, value)| Condition::Compare { column: *column, op: CompareOp::Eq, value: value.clone() })
+                .collect(),
+        )),
+        visibility,
+        order: Vec::new(),
+        limit: None,
+        offset: None,
+        keyset: None,
+        from_end: false,
+        lock: None,
+        all_rows: false,
+    };
+    exec.atomically(async |exec| {
+        for _ in 0..ATTEMPTS {
+            if !by_generated_key {
+                let params = Params::new()
+                    .values(data, Write::Create)?
+                    .tags(tags.unwrap_or_default())?
+                    .clocks(&insert, exec.now())?;
+                if let Some(record) = write_rows(exec, s.emit, EventKind::Create, &insert, params).await?.pop() {
+                    return Ok(record);
+                }
+            }
+            // A row holds the target values. A NULL among them never conflicts, so none is here.
+            let live = holder(Visibility::Live);
+            let (text, args) =
+                write_statement::<B>(T::TABLE, exec.now(), |sql| sql::upsert_update(sql, &live, &set, tags))?;
+            let text = events::<B>(s.emit, text, T::TABLE, EventKind::Update);
+            if let Some(record) = write_sql(exec, s.emit, EventKind::Update, text, args).await?.pop() {
+                return Ok(record);
+            }
+            let deleted = ResolvedQuery { limit: Some(1), ..holder(Visibility::OnlyDeleted) };
+            let (text, args) = write_statement::<B>(T::TABLE, exec.now(), |sql| sql::select(sql, &deleted))?;
+            if exec.fetch_optional(text, args).await?.is_some() {
+                return Err(StoreError::Deleted {
+                    table: T::TABLE.name.to_owned(),
+                    key: held_by(data, &target_values),
+                });
+            }
+            if by_generated_key {
+                return Err(StoreError::NotFound {
+                    table: T::TABLE.name.to_owned(),
+                    key: format!("{:?}", data.key()),
+                });
+            }
+            // The row went away between the two statements: insert again.
+        }
+        Err(StoreError::Conflict { table: T::TABLE.name.to_owned(), key: held_by(data, &target_values) })
+    })
+    .await
+}
+
+/// The row an upsert met, as errors name it: the key's `Debug` when the target is the key, else
+/// `field = value, …`.
+fn held_by<T: Model>(data: &T, target: &[(ColumnRef, Value)]) -> String {
+    match target {
+        _ if target.iter().map(|(c, _)| c.name()).eq(T::TABLE.key_columns().map(|c| c.name)) => {
+            format!("{:?}", data.key())
+        }
+        _ => target.iter().map(|(c, v)| format!("{} = {v:?}", c.name())).collect::<Vec<_>>().join(", "),
+    }
+}
