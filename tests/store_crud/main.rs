@@ -11,6 +11,7 @@ use storehaus_suite::{TestBackend, on_both_backends, raw};
 mod dates;
 mod deletes;
 mod misc;
+mod narrow_ints;
 mod undecodable;
 mod versioning;
 mod writes;

@@ -46,6 +46,7 @@ fn tags_and_arrays_use_json_each() {
         name: "maybe",
         ty: ColumnType::Array(ScalarType::Integer),
         nullable: true,
+        int_range: None,
         primary_key: false,
         create: true,
         update: true,
