@@ -9,6 +9,7 @@ use storehaus_suite::{TestBackend, on_both_backends, raw};
 
 mod deep_filters;
 mod filters;
+mod json_ranges;
 mod paging;
 mod postgres_only;
 mod sqlite_refusals;

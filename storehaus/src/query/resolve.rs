@@ -163,6 +163,20 @@ fn resolve_filter(table: &TableDef, filter: &QueryFilter) -> Result<Condition, S
             check_nul(key).map_err(|e| invalid(column, e))?;
             json(column, JsonCondition::HasKey(key.clone()))
         }
+        FilterKind::JsonPathCompare { field, path, op, value } => {
+            let column = json_column(table, field)?;
+            check_path(column, path)?;
+            let serde_json::Value::Number(number) = value else {
+                let found = super::from_json::kind(value);
+                return Err(invalid(column, format!("JSON range filters compare with a number, not {found}")));
+            };
+            json(column, JsonCondition::PathCompare { path: path.clone(), op: *op, value: number.clone() })
+        }
+        FilterKind::JsonPathExists { field, path, negated } => {
+            let column = json_column(table, field)?;
+            check_path(column, path)?;
+            json(column, JsonCondition::PathExists { path: path.clone(), negated: *negated })
+        }
         FilterKind::And(filters) => Condition::And(nested(filters)?),
         FilterKind::Or(filters) => Condition::Or(nested(filters)?),
         FilterKind::Not(filter) => Condition::Not(Box::new(resolve_filter(table, filter)?)),
