@@ -73,7 +73,7 @@ pub struct Item {
     pub vendor_sku: i32,
     #[index]
     pub category: Category,
-    pub shelf: i16,
+    pub shelf: u8, // stored in a SMALLINT, kept in 0..=255 by the table itself
     pub units_sold: i64,
     pub weight_kg: f64,
     pub price: Decimal,
@@ -169,7 +169,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         vendor: "Acme".into(),
         vendor_sku: 1001,
         category: Category::Tools,
-        shelf: -3,
+        shelf: 3,
         units_sold: 9_000_000_000,
         weight_kg: 0.685,
         price: Decimal::new(1999, 2),
@@ -218,6 +218,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let current = items.get_by_id(&full.id).await?.ok_or("the full item is missing")?;
     assert_eq!((current.version(), current.in_stock), (Some(3), false), "the conflict should change nothing");
     println!("Versions: created 1, update 2, save 3; an update expecting version 1 was refused.");
+
+    // Narrow integers keep their Rust range: `shelf` is a `u8` in a SMALLINT column, so an increment
+    // past 255 (computed by the database) or a filter value of 300 is refused and changes nothing.
+    let hammer = || QueryBuilder::new().filter(QueryFilter::eq("sku", json!("HAM-001")));
+    let past_255 = items.update_where(hammer(), UpdateSet::new().increment("shelf", json!(253))).await;
+    assert!(
+        matches!(&past_255, Err(StoreError::Validation { field: Some(f), .. }) if f == "shelf"),
+        "expected a Validation error on shelf, got {past_255:?}"
+    );
+    let shelf_300 = items.find(QueryBuilder::new().filter(QueryFilter::eq("shelf", json!(300)))).await;
+    assert!(matches!(shelf_300, Err(StoreError::Validation { .. })), "300 is no u8, got {shelf_300:?}");
+    assert_eq!(items.get_by_id(&full.id).await?.as_ref(), Some(&current), "the refused increment changed nothing");
+    println!("Range: shelf 3 + 253 was refused (a u8 holds 0..=255); the row is unchanged.");
 
     // Unique constraints: a duplicate sku, or a duplicate (vendor, vendor_sku) pair, is refused
     // with a typed error and writes nothing.

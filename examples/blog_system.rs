@@ -304,6 +304,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(featured, 2, "post-0 and post-5 are featured");
     println!("8. metadata: German posts {german:?}; {featured} featured posts");
 
+    // JSON leaves compare as numbers (10 > 9, though "10" < "9" as text), and a path can be absent.
+    let long_reads = QueryFilter::json_path_gte("metadata", ["reading_minutes"], json!(10));
+    let long_reads: Vec<String> =
+        posts.find(published().filter(long_reads)).await?.iter().map(|p| p.slug.clone()).collect();
+    let expected: Vec<String> = posts
+        .find(published())
+        .await?
+        .iter()
+        .filter(|p| p.metadata["reading_minutes"].as_i64().is_some_and(|minutes| minutes >= 10))
+        .map(|p| p.slug.clone())
+        .collect();
+    assert_eq!(long_reads, expected, "published posts of 10 minutes or more");
+    let no_lang =
+        posts.count_where(published().filter(QueryFilter::json_path_absent("metadata", ["seo", "lang"]))).await?;
+    assert_eq!(no_lang, 0, "every post's metadata has seo.lang");
+    println!("   {} published posts take 10 minutes or more to read: {long_reads:?}", long_reads.len());
+
     cache.forget_table(&params.table(Post::TABLE.name)).await?;
     signals.shutdown().await;
     storehaus.close().await;

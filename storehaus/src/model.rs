@@ -16,7 +16,7 @@ pub use record::{Record, SystemFields};
 pub(crate) use record::{ValuesReader, read_record};
 
 use crate::error::StoreError;
-use crate::types::{ColumnType, SqlType, Value};
+use crate::types::{ColumnType, IntRange, SqlType, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -130,6 +130,10 @@ pub struct ColumnDef {
     pub ty: ColumnType,
     /// Whether the column accepts `NULL`.
     pub nullable: bool,
+    /// The range of a field narrower than its column (`i8`, `u8`, `u16`, `u32`), from the field
+    /// type's [`SqlType::INT_RANGE`]: enforced on filter and update values, and guarded in the
+    /// table by migrations.
+    pub int_range: Option<IntRange>,
     /// Whether this is the primary key, or one of the columns of a composite one.
     pub primary_key: bool,
     /// Written by inserts. A primary key that inserts do not write is one the database assigns

@@ -8,9 +8,11 @@
 
 mod diff;
 mod plan;
+mod range;
 
 pub(crate) use diff::{ColumnSpec, ExistingColumn, ExistingIndex, IndexSpec, Planned, TableSchema, diff, fnv1a};
 pub use plan::{Change, MigrationPlan, MigrationStep};
+pub(crate) use range::{RangeCheck, range_violation};
 
 /// What a migration may do beyond the always-safe changes (create the table, add nullable or
 /// defaulted columns, add indexes, relax `NOT NULL`).

@@ -8,7 +8,7 @@
 //! | Rust type | column |
 //! |---|---|
 //! | `bool` | `BOOLEAN` |
-//! | `i8`, `i16` | `SMALLINT` |
+//! | `i8`, `u8`, `i16` | `SMALLINT` |
 //! | `i32`, `u16` | `INTEGER` |
 //! | `i64`, `u32` | `BIGINT` |
 //! | `f32` / `f64` | `REAL` / `DOUBLE PRECISION` |
@@ -21,6 +21,11 @@
 //! | `Vec<u8>` | `BYTEA` |
 //! | `Vec<T>` of the scalars above | `T[]` |
 //! | `Option<T>` | the column of `T`, nullable |
+//!
+//! `i8`, `u8`, `u16` and `u32` keep their own range ([`SqlType::INT_RANGE`]): a filter or update
+//! value outside it is refused with `StoreError::Validation` naming the field, and migrations guard
+//! the column so arithmetic in SQL cannot leave it either. `u8` is a scalar field only (`Vec<u8>` is
+//! `BYTEA`).
 //!
 //! Dates and times are stored for the years in [`STORABLE_YEARS`] (1 to 9999) on every backend; a
 //! write or filter value outside them is refused with `StoreError::Validation` naming the field.
@@ -55,11 +60,13 @@
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod impls;
+mod int_range;
 mod json;
 mod range;
 mod value;
 pub(crate) mod wire;
 
+pub use int_range::IntRange;
 pub(crate) use json::check_json;
 pub use json::{Json, MAX_JSON_DEPTH};
 pub use range::STORABLE_YEARS;
@@ -146,6 +153,11 @@ pub trait SqlType: Sized + Send + Sync + 'static {
 
     /// Whether the column accepts `NULL` (only `Option<T>` says yes).
     const NULLABLE: bool = false;
+
+    /// The values of an integer type narrower than its column (`i8`, `u8`, `u16`, `u32`), which
+    /// StoreHaus enforces on every write and filter; `None` when the column's own range is the
+    /// type's. A newtype over a narrow integer should delegate it.
+    const INT_RANGE: Option<IntRange> = None;
 
     /// Converts the value for binding as a parameter.
     fn to_value(&self) -> Result<Value, ValueError>;

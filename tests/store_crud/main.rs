@@ -13,6 +13,7 @@ mod dates;
 mod deletes;
 mod generated_keys;
 mod misc;
+mod narrow_ints;
 mod undecodable;
 mod versioning;
 mod writes;

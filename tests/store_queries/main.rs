@@ -9,6 +9,7 @@ use storehaus_suite::{TestBackend, on_both_backends, raw};
 
 mod deep_filters;
 mod filters;
+mod json_ranges;
 mod paging;
 mod paging_backward;
 mod postgres_only;

@@ -34,6 +34,9 @@
 //!   json_path_text_eq                    "field", "path": [STRING, ...], "value": STRING
 //!   json_contains                        "field", "value"
 //!   json_has_key                         "field", "key"
+//!   json_path_gt json_path_gte           "field", "path": [STRING, ...], "value"
+//!   json_path_lt json_path_lte           "field", "path": [STRING, ...], "value"
+//!   json_path_exists json_path_absent    "field", "path": [STRING, ...]
 //!   array_contains array_overlaps        "field", "values": [...]
 //! ```
 //!
@@ -339,6 +342,18 @@ fn filter(json: &Json, names: &mut BTreeSet<String>) -> Decoded<(QueryFilter, us
         }
         "json_contains" => QueryFilter::json_contains(field()?, get(object, "value")?.clone()),
         "json_has_key" => QueryFilter::json_has_key(field()?, string(get(object, "key")?)?),
+        "json_path_gt" | "json_path_gte" | "json_path_lt" | "json_path_lte" => {
+            let field = field()?;
+            let (path, value) = (strings(get(object, "path")?)?, get(object, "value")?.clone());
+            match op {
+                "json_path_gt" => QueryFilter::json_path_gt(field, path, value),
+                "json_path_gte" => QueryFilter::json_path_gte(field, path, value),
+                "json_path_lt" => QueryFilter::json_path_lt(field, path, value),
+                _ => QueryFilter::json_path_lte(field, path, value),
+            }
+        }
+        "json_path_exists" => QueryFilter::json_path_exists(field()?, strings(get(object, "path")?)?),
+        "json_path_absent" => QueryFilter::json_path_absent(field()?, strings(get(object, "path")?)?),
         "array_contains" => QueryFilter::array_contains(field()?, array(get(object, "values")?)?),
         "array_overlaps" => QueryFilter::array_overlaps(field()?, array(get(object, "values")?)?),
         "and" | "or" => {

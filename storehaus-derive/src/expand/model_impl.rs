@@ -119,6 +119,7 @@ fn column_def(field: &Field<'_>) -> TokenStream {
     let name = field.column();
     let column_type = sql_type_item(field.ty, "COLUMN_TYPE");
     let nullable = sql_type_item(field.ty, "NULLABLE");
+    let int_range = sql_type_item(field.ty, "INT_RANGE");
     let primary_key = field.primary_key.is_some();
     let writes = field.writes();
     let (create, update) = (writes.create, writes.update);
@@ -128,6 +129,7 @@ fn column_def(field: &Field<'_>) -> TokenStream {
             name: #name,
             ty: #column_type,
             nullable: #nullable,
+            int_range: #int_range,
             primary_key: #primary_key,
             create: #create,
             update: #update,

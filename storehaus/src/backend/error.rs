@@ -14,7 +14,11 @@ pub(super) fn from_sqlx(error: sqlx::Error, transient_code: fn(&str) -> bool, re
     }
     let database = error.as_database_error();
     let code = database.and_then(|e| e.code()).map(|code| code.into_owned());
-    let constraint = database.and_then(|e| e.constraint()).map(str::to_owned);
+    let constraint = database.and_then(|e| e.constraint()).map(str::to_owned).or_else(|| {
+        // SQLite names no constraint, but a trigger's `RAISE(ABORT, …)` (SQLITE_CONSTRAINT_TRIGGER)
+        // fails with the message it was given: StoreHaus's range guards give their name.
+        database.filter(|e| e.code().as_deref() == Some("1811")).map(|e| e.message().to_owned())
+    });
     if let Some(database) = database
         && matches!(database.kind(), sqlx::error::ErrorKind::UniqueViolation)
     {

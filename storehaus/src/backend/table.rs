@@ -252,7 +252,12 @@ impl<B: Backend, T: Model> Table<T> for BackendTable<B, T> {
     }
 
     fn update_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery, set: &'a [Assignment]) -> Fut<'a, Rows<T>> {
-        Box::pin(async move { query::update_where(self.exec(tx)?, self.statements.emit, q, set).await })
+        Box::pin(async move {
+            // The one write whose values SQL computes (`increment`), so the one a range guard can refuse.
+            query::update_where(self.exec(tx)?, self.statements.emit, q, set)
+                .await
+                .map_err(|error| crate::schema::range_violation(T::TABLE, error))
+        })
     }
 
     fn delete_where<'a>(&'a self, tx: Tx<'a>, q: &'a ResolvedQuery, hard: bool) -> Fut<'a, Rows<T>> {

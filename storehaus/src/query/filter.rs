@@ -68,6 +68,8 @@ pub(super) enum FilterKind {
     JsonPathTextEq { field: String, path: Vec<String>, value: String },
     JsonContains { field: String, value: serde_json::Value },
     JsonHasKey { field: String, key: String },
+    JsonPathCompare { field: String, path: Vec<String>, op: CompareOp, value: serde_json::Value },
+    JsonPathExists { field: String, path: Vec<String>, negated: bool },
     And(Vec<QueryFilter>),
     Or(Vec<QueryFilter>),
     Not(Box<QueryFilter>),
@@ -296,7 +298,8 @@ impl QueryFilter {
         FilterKind::JsonContains { field: field.into(), value }.into()
     }
 
-    /// On a JSONB field: the top-level object has `key` (`field ? key`).
+    /// On a JSONB field: the top-level object has `key` (`field ? key`). For a key below the top
+    /// level, see [`QueryFilter::json_path_exists`] and [`QueryFilter::json_path_absent`].
     pub fn json_has_key(field: impl Into<String>, key: impl Into<String>) -> Self {
         FilterKind::JsonHasKey { field: field.into(), key: key.into() }.into()
     }
@@ -327,6 +330,8 @@ impl std::ops::Not for QueryFilter {
         QueryFilter::not(self)
     }
 }
+
+mod json_leaf;
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -103,7 +103,7 @@ fn resolve_filter(table: &TableDef, filter: &QueryFilter) -> Result<Condition, S
     Ok(match &filter.kind {
         FilterKind::Compare { field, op, value } => {
             let column = column(table, field)?;
-            let value = operand(column, value, column.ty())?;
+            let value = ranged_operand(column, value, column.ty())?;
             if value.is_null() {
                 let hint = if *op == CompareOp::Ne { "is_not_null" } else { "is_null" };
                 return Err(invalid(column, format!("cannot compare with null; use `{hint}`")));
@@ -164,6 +164,20 @@ fn resolve_filter(table: &TableDef, filter: &QueryFilter) -> Result<Condition, S
             check_nul(key).map_err(|e| invalid(column, e))?;
             json(column, JsonCondition::HasKey(key.clone()))
         }
+        FilterKind::JsonPathCompare { field, path, op, value } => {
+            let column = json_column(table, field)?;
+            check_path(column, path)?;
+            let serde_json::Value::Number(number) = value else {
+                let found = super::from_json::kind(value);
+                return Err(invalid(column, format!("JSON range filters compare with a number, not {found}")));
+            };
+            json(column, JsonCondition::PathCompare { path: path.clone(), op: *op, value: number.clone() })
+        }
+        FilterKind::JsonPathExists { field, path, negated } => {
+            let column = json_column(table, field)?;
+            check_path(column, path)?;
+            json(column, JsonCondition::PathExists { path: path.clone(), negated: *negated })
+        }
         FilterKind::And(filters) => Condition::And(nested(filters)?),
         FilterKind::Or(filters) => Condition::Or(nested(filters)?),
         FilterKind::Not(filter) => Condition::Not(Box::new(resolve_filter(table, filter)?)),
@@ -191,7 +205,7 @@ fn check_path(column: ColumnRef, path: &[String]) -> Result<(), StoreError> {
 fn elements(column: ColumnRef, values: &[Operand], ty: ColumnType) -> Result<Vec<Value>, StoreError> {
     values
         .iter()
-        .map(|v| match operand(column, v, ty)? {
+        .map(|v| match ranged_operand(column, v, ty)? {
             Value::Null => Err(invalid(column, "a list of values cannot hold null; use `is_null` for NULL")),
             value => Ok(value),
         })
@@ -211,6 +225,19 @@ pub(super) fn operand(column: ColumnRef, operand: &Operand, ty: ColumnType) -> R
             Ok(value)
         }
     }
+}
+
+/// [`operand`], refusing a value outside the range of a narrow integer field (`i8`, `u16`, …),
+/// which its wider column would take: compared, such a value matches nothing the field can hold;
+/// stored, it would make the row unreadable.
+pub(super) fn ranged_operand(column: ColumnRef, given: &Operand, ty: ColumnType) -> Result<Value, StoreError> {
+    let value = operand(column, given, ty)?;
+    if let ColumnRef::Declared(def) = column
+        && let Some(range) = def.int_range
+    {
+        range.check(&value).map_err(|e| invalid(column, e))?;
+    }
+    Ok(value)
 }
 
 fn check_value_nul(value: &Value) -> Result<(), String> {

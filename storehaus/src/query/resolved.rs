@@ -62,6 +62,20 @@ pub(crate) enum CompareOp {
     Lte,
 }
 
+impl CompareOp {
+    /// The SQL operator, spaced.
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            CompareOp::Eq => " = ",
+            CompareOp::Ne => " <> ",
+            CompareOp::Gt => " > ",
+            CompareOp::Gte => " >= ",
+            CompareOp::Lt => " < ",
+            CompareOp::Lte => " <= ",
+        }
+    }
+}
+
 /// A JSON operator on a JSONB column.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum JsonCondition {
@@ -73,6 +87,10 @@ pub(crate) enum JsonCondition {
     Contains(serde_json::Value),
     /// `column ? key` — the top-level object has `key`.
     HasKey(String),
+    /// The value at `path` is a number and compares with `value` by `op` (an ordering), as numbers.
+    PathCompare { path: Vec<String>, op: CompareOp, value: serde_json::Number },
+    /// `path` leads to a value (JSON `null` included), or with `negated`, to none.
+    PathExists { path: Vec<String>, negated: bool },
 }
 
 /// A boolean condition over the model's columns, with every value already typed.

@@ -230,6 +230,23 @@ fn tags_arrays_and_json_operators() {
     assert_invalid(&error(QueryFilter::json_has_key("name", "k")), "name", "JSON field");
     assert_invalid(&error(QueryFilter::json_contains("meta", json!(["\0"]))), "meta", "NUL");
     assert_invalid(&error(QueryFilter::json_path_text_eq("meta", ["\0"], "x")), "meta", "NUL");
+
+    let number = |n: serde_json::Value| n.as_number().cloned().unwrap();
+    assert_eq!(
+        condition(QueryFilter::json_path_lte("meta", ["a", "b"], json!(3))),
+        json_cond(JsonCondition::PathCompare {
+            path: vec!["a".into(), "b".into()],
+            op: CompareOp::Lte,
+            value: number(json!(3))
+        })
+    );
+    assert_eq!(
+        condition(QueryFilter::json_path_absent("meta", ["a", "b"])),
+        json_cond(JsonCondition::PathExists { path: vec!["a".into(), "b".into()], negated: true })
+    );
+    assert_invalid(&error(QueryFilter::json_path_gt("meta", ["a"], json!("3"))), "meta", "a number");
+    assert_invalid(&error(QueryFilter::json_path_gt("name", ["a"], json!(3))), "name", "JSON field");
+    assert_invalid(&error(QueryFilter::json_path_exists("meta", ["\0"])), "meta", "NUL");
 }
 
 #[test]

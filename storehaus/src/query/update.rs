@@ -1,7 +1,7 @@
 //! [`UpdateSet`]: the assignments of an `update_where`.
 
 use super::filter::Operand;
-use super::resolve::operand;
+use super::resolve::{operand, ranged_operand};
 use super::resolved::{Assignment, ColumnRef};
 use crate::error::StoreError;
 use crate::model::{Column, TableDef};
@@ -45,7 +45,8 @@ impl UpdateSet {
         Self::default()
     }
 
-    /// Sets `field` to `value` (JSON `null` sets `NULL`, on nullable fields only).
+    /// Sets `field` to `value` (JSON `null` sets `NULL`, on nullable fields only). The value must
+    /// fit the field's Rust type (`200` is refused for an `i8`), else `StoreError::Validation`.
     pub fn set(mut self, field: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
         self.ops.push(Op::Set { field: field.into(), value: Operand::Json(value.into()) });
         self
@@ -60,6 +61,12 @@ impl UpdateSet {
 
     /// Adds `value` to a numeric `field` in the database (`field = field + value`), so concurrent
     /// increments do not overwrite each other.
+    ///
+    /// A result outside the field's type fails the whole call and changes no row: on an `i8`, `u8`,
+    /// `u16` or `u32` field the table's range guard refuses it and the call returns
+    /// `StoreError::Validation` naming the field; on wider integers the column overflows
+    /// (`StoreError::Database`). `value` itself only has to fit the column, so a negative step on
+    /// an unsigned field is accepted.
     pub fn increment(mut self, field: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
         self.ops.push(Op::Add { field: field.into(), value: Operand::Json(value.into()), negate: false });
         self
@@ -94,7 +101,7 @@ impl UpdateSet {
             let column_ref = ColumnRef::Declared(column);
             assignments.push(match op {
                 Op::Set { value, .. } => {
-                    let value = operand(column_ref, value, column.ty)?;
+                    let value = ranged_operand(column_ref, value, column.ty)?;
                     if value.is_null() && !column.nullable {
                         return Err(StoreError::validation(field, "cannot set NULL: the field is not nullable"));
                     }

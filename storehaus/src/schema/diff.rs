@@ -1,5 +1,6 @@
 //! Comparing a model's [`TableDef`] with the table the backend found.
 
+use super::range::{RangeCheck, possible_check_names, range_checks};
 use super::{Change, MigrateOptions};
 use crate::error::StoreError;
 use crate::model::TableDef;
@@ -71,7 +72,12 @@ pub(crate) fn index_specs(table: &TableDef) -> Vec<IndexSpec> {
 
 /// `{table}_{columns}_{suffix}`, shortened with a stable hash when it would exceed 63 bytes.
 fn index_name(table: &str, columns: &[&str], suffix: &str) -> String {
-    let name = format!("{table}_{}_{suffix}", columns.join("_"));
+    identifier(&format!("{table}_{}_{suffix}", columns.join("_")))
+}
+
+/// `name`, shortened with a stable hash when it would exceed 63 bytes.
+pub(super) fn identifier(name: &str) -> String {
+    let name = name.to_owned();
     if name.len() <= MAX_IDENTIFIER_BYTES {
         return name;
     }
@@ -114,6 +120,8 @@ pub(crate) struct ExistingIndex {
 pub(crate) struct TableSchema {
     pub columns: Vec<ExistingColumn>,
     pub indexes: Vec<ExistingIndex>,
+    /// The names of the table's range guards (check constraints on PostgreSQL, triggers on SQLite).
+    pub checks: Vec<String>,
     pub has_rows: bool,
 }
 
@@ -128,6 +136,8 @@ pub(crate) enum Planned {
     SetNotNull(String),
     DropNotNull(String),
     CreateIndex(IndexSpec),
+    AddRangeCheck(RangeCheck),
+    DropRangeCheck(String),
 }
 
 impl Planned {
@@ -148,6 +158,8 @@ impl Planned {
                 columns: i.columns.iter().map(|c| (*c).to_owned()).collect(),
                 unique: i.unique,
             },
+            Planned::AddRangeCheck(c) => Change::AddRangeCheck { name: c.name.clone(), column: c.column.to_owned() },
+            Planned::DropRangeCheck(name) => Change::DropRangeCheck { name: name.clone() },
         }
     }
 }
@@ -164,12 +176,14 @@ pub(crate) fn diff(
 ) -> Result<Vec<Planned>, StoreError> {
     let wanted = column_specs(table);
     let indexes = index_specs(table);
+    let checks = range_checks(table);
     let Some(existing) = existing.filter(|_| !options.recreate) else {
-        let mut plan = Vec::with_capacity(indexes.len() + 2);
+        let mut plan = Vec::with_capacity(indexes.len() + checks.len() + 2);
         if options.recreate {
             plan.push(Planned::DropTable);
         }
         plan.push(Planned::CreateTable(wanted));
+        plan.extend(checks.into_iter().map(Planned::AddRangeCheck));
         plan.extend(indexes.into_iter().map(Planned::CreateIndex));
         return Ok(plan);
     };
@@ -180,6 +194,12 @@ pub(crate) fn diff(
         reason,
     };
     let mut plan = Vec::new();
+    // Guards of a type the field no longer has go first, before a type change could trip them.
+    for name in possible_check_names(table) {
+        if existing.checks.contains(&name) && !checks.iter().any(|c| c.name == name) {
+            plan.push(Planned::DropRangeCheck(name));
+        }
+    }
     for spec in &wanted {
         let Some(found) = existing.columns.iter().find(|c| c.name == spec.name) else {
             if !spec.nullable && spec.default.is_none() && existing.has_rows {
@@ -244,6 +264,7 @@ pub(crate) fn diff(
         }
         plan.push(Planned::DropColumn(found.name.clone()));
     }
+    plan.extend(checks.into_iter().filter(|c| !existing.checks.contains(&c.name)).map(Planned::AddRangeCheck));
     for index in indexes {
         let present = existing.indexes.iter().any(|e| {
             e.unique == index.unique

@@ -48,6 +48,20 @@ pub enum Change {
         /// Whether it is unique.
         unique: bool,
     },
+    /// Guard a narrow integer column (`i8`, `u8`, `u16`, `u32` field) so no write, not even
+    /// arithmetic in SQL, stores a value outside the field's range: a `CHECK` constraint on
+    /// PostgreSQL, a pair of triggers on SQLite.
+    AddRangeCheck {
+        /// The guard's name, `{table}_{column}_{type}_range`.
+        name: String,
+        /// The guarded column.
+        column: String,
+    },
+    /// Drop the guard of a column whose field type changed.
+    DropRangeCheck {
+        /// The guard's name.
+        name: String,
+    },
 }
 
 /// A change and the SQL statement that makes it.

@@ -1,7 +1,7 @@
 //! `SqlType` for the standard types.
 
 use super::json::check_json;
-use super::{ArrayElement, ColumnType, ScalarType, SqlType, Value, ValueError};
+use super::{ArrayElement, ColumnType, IntRange, ScalarType, SqlType, Value, ValueError};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -64,11 +64,13 @@ impl SqlType for serde_json::Value {
 
 impl ArrayElement for serde_json::Value {}
 
-/// Integers without a column type of their own, stored in the next wider signed column.
+/// Integers without a column type of their own, stored in the next wider signed column and
+/// carrying their range, which the column does not keep.
 macro_rules! widened {
     ($($ty:ty => $wide:ty;)*) => {$(
         impl SqlType for $ty {
             const COLUMN_TYPE: ColumnType = <$wide as SqlType>::COLUMN_TYPE;
+            const INT_RANGE: Option<IntRange> = Some(IntRange::new(<$ty>::MIN as i64, <$ty>::MAX as i64));
 
             fn to_value(&self) -> Result<Value, ValueError> {
                 <$wide>::from(*self).to_value()
@@ -81,16 +83,20 @@ macro_rules! widened {
                 })
             }
         }
-
-        impl ArrayElement for $ty {}
     )*};
 }
 
 widened! {
     i8 => i16;
+    u8 => i16;
     u16 => i32;
     u32 => i64;
 }
+
+// `u8` is no array element: `Vec<u8>` is a byte string.
+impl ArrayElement for i8 {}
+impl ArrayElement for u16 {}
+impl ArrayElement for u32 {}
 
 impl SqlType for Vec<u8> {
     const COLUMN_TYPE: ColumnType = ColumnType::Scalar(ScalarType::Bytes);
@@ -109,6 +115,7 @@ impl SqlType for Vec<u8> {
 
 impl<T: ArrayElement> SqlType for Vec<T> {
     const COLUMN_TYPE: ColumnType = ColumnType::Array(T::COLUMN_TYPE.scalar());
+    const INT_RANGE: Option<IntRange> = T::INT_RANGE;
 
     fn to_value(&self) -> Result<Value, ValueError> {
         self.iter().map(SqlType::to_value).collect::<Result<_, _>>().map(Value::Array)
@@ -125,6 +132,7 @@ impl<T: ArrayElement> SqlType for Vec<T> {
 impl<T: SqlType> SqlType for Option<T> {
     const COLUMN_TYPE: ColumnType = T::COLUMN_TYPE;
     const NULLABLE: bool = true;
+    const INT_RANGE: Option<IntRange> = T::INT_RANGE;
 
     fn to_value(&self) -> Result<Value, ValueError> {
         match self {

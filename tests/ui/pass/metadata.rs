@@ -37,7 +37,7 @@ impl RowReader for Row {
 }
 
 fn column(name: &'static str, ty: ScalarType, nullable: bool, pk: bool, create: bool, update: bool) -> ColumnDef {
-    ColumnDef { name, ty: ColumnType::Scalar(ty), nullable, primary_key: pk, create, update, signal: true }
+    ColumnDef { name, ty: ColumnType::Scalar(ty), nullable, int_range: None, primary_key: pk, create, update, signal: true }
 }
 
 fn main() {

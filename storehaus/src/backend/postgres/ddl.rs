@@ -33,6 +33,14 @@ pub(crate) fn statement(table: &str, planned: &Planned) -> String {
         Planned::SetNotNull(column) => alter(format!("ALTER COLUMN {} SET NOT NULL", quote_ident(column))),
         Planned::DropNotNull(column) => alter(format!("ALTER COLUMN {} DROP NOT NULL", quote_ident(column))),
         Planned::CreateIndex(index) => create_index(table, index, index.inverted.then_some("GIN")),
+        Planned::AddRangeCheck(check) => alter(format!(
+            "ADD CONSTRAINT {} CHECK ({} BETWEEN {} AND {})",
+            quote_ident(&check.name),
+            quote_ident(check.column),
+            check.range.min,
+            check.range.max
+        )),
+        Planned::DropRangeCheck(name) => alter(format!("DROP CONSTRAINT IF EXISTS {}", quote_ident(name))),
     }
 }
 

@@ -81,6 +81,34 @@ impl Dialect for Postgres {
                 sql.push(" ? ");
                 sql.param(Value::Text(key.clone()), TEXT)
             }
+            // `CASE` runs the cast only on numbers, so a string leaf is NULL (unmatched) rather
+            // than an error; a `jsonb` number always casts to `numeric`, exactly. The bound value
+            // travels as its JSON text, which `numeric` also reads exactly (`u64::MAX`, `1e300`).
+            JsonCondition::PathCompare { path: p, op, value } => {
+                sql.push("(CASE WHEN jsonb_typeof(");
+                sql.column(column.name());
+                sql.push(" #> ");
+                sql.param(path(p), TEXT_ARRAY)?;
+                sql.push(") = 'number' THEN CAST(");
+                sql.column(column.name());
+                sql.push(" #> ");
+                sql.param(path(p), TEXT_ARRAY)?;
+                sql.push(" AS NUMERIC) END)");
+                sql.push(op.sql());
+                sql.push("CAST(");
+                sql.param(Value::Text(value.to_string()), TEXT)?;
+                sql.push(" AS NUMERIC)");
+                Ok(())
+            }
+            // `#>` gives SQL NULL where the path leads nowhere and JSON `null` where it leads to one.
+            JsonCondition::PathExists { path: p, negated } => {
+                sql.push("((");
+                sql.column(column.name());
+                sql.push(" #> ");
+                sql.param(path(p), TEXT_ARRAY)?;
+                sql.push(if *negated { ") IS NULL)" } else { ") IS NOT NULL)" });
+                Ok(())
+            }
         }
     }
 

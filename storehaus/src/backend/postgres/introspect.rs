@@ -29,6 +29,14 @@ WHERE n.nspname = current_schema() AND c.relname = $1 AND ix.indpred IS NULL
 GROUP BY ix.indexrelid, ix.indisunique
 HAVING bool_and(k.attnum > 0)";
 
+/// Names of the check constraints of a table in the current schema (range guards among them).
+const CHECKS: &str = "\
+SELECT con.conname::text
+FROM pg_catalog.pg_constraint con
+JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relname = $1 AND con.contype = 'c'";
+
 /// What the catalog says of `table`, or `None` when it does not exist.
 pub(crate) async fn table_schema(conn: &mut PgConnection, table: &str) -> Result<Option<TableSchema>, sqlx::Error> {
     let rows = sqlx::query(COLUMNS).bind(table).fetch_all(&mut *conn).await?;
@@ -55,7 +63,8 @@ pub(crate) async fn table_schema(conn: &mut PgConnection, table: &str) -> Result
         .iter()
         .map(|row| Ok(ExistingIndex { unique: row.try_get(0)?, columns: row.try_get(1)? }))
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let checks = sqlx::query_scalar(CHECKS).bind(table).fetch_all(&mut *conn).await?;
     let probe = SqlText::assembled(format!("SELECT 1 FROM {} LIMIT 1", quote_ident(table)));
     let has_rows = sqlx::query(probe.into_sqlx()).fetch_optional(&mut *conn).await?.is_some();
-    Ok(Some(TableSchema { columns, indexes, has_rows }))
+    Ok(Some(TableSchema { columns, indexes, checks, has_rows }))
 }

@@ -16,7 +16,7 @@ use super::values::timestamptz_text;
 use crate::backend::sql::{ddl, quote_ident as q, quote_literal};
 use crate::error::StoreError;
 use crate::model::system::SystemDefault;
-use crate::schema::{ColumnSpec, Planned};
+use crate::schema::{ColumnSpec, Planned, RangeCheck};
 use chrono::{DateTime, Utc};
 
 /// A column as the table declares it.
@@ -137,6 +137,17 @@ pub(crate) fn statement(
         Planned::CreateIndex(index) if index.inverted => {
             Err(unsupported(format!("the inverted index `{}` (SQLite cannot index array elements)", index.name)))
         }
+        Planned::AddRangeCheck(check) => {
+            let triggers = range_guard(table, check);
+            let sql = triggers.join("; ");
+            layout.triggers.extend(triggers);
+            Ok(sql)
+        }
+        Planned::DropRangeCheck(guard) => {
+            let names = [q(guard), q(&format!("{guard}{UPDATE_GUARD}"))];
+            layout.triggers.retain(|sql| !names.iter().any(|n| sql.starts_with(&format!("CREATE TRIGGER {n} "))));
+            Ok(names.map(|n| format!("DROP TRIGGER IF EXISTS {n}")).join("; "))
+        }
         Planned::CreateIndex(index) => {
             let sql = ddl::create_index(table, index, None);
             layout.indexes.push(LiveIndex {
@@ -150,6 +161,27 @@ pub(crate) fn statement(
             Ok(sql)
         }
     }
+}
+
+/// What the update trigger of a range guard adds to the guard's name.
+const UPDATE_GUARD: &str = "__update";
+
+/// The triggers of a range guard: SQLite has no `ALTER TABLE … ADD CONSTRAINT`, and a `CHECK`
+/// added by a rebuild would be lost by the next one, while triggers are kept (see `rebuild`).
+/// `RAISE(ABORT)` undoes the whole statement, like a failed `CHECK`; its message is the guard's
+/// name, which is how an error is traced back to the field.
+fn range_guard(table: &str, check: &RangeCheck) -> [String; 2] {
+    let column = q(check.column);
+    let when = format!("NEW.{column} NOT BETWEEN {} AND {}", check.range.min, check.range.max);
+    let body = format!("BEGIN SELECT RAISE(ABORT, {}); END", quote_literal(&check.name));
+    [
+        format!("CREATE TRIGGER {} BEFORE INSERT ON {} WHEN {when} {body}", q(&check.name), q(table)),
+        format!(
+            "CREATE TRIGGER {} BEFORE UPDATE OF {column} ON {} WHEN {when} {body}",
+            q(&format!("{}{UPDATE_GUARD}", check.name)),
+            q(table)
+        ),
+    ]
 }
 
 /// The column a spec describes; `default` overrides the spec's default expression.

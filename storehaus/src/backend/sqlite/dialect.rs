@@ -152,6 +152,41 @@ impl Dialect for Sqlite {
                 sql.push(")");
                 Ok(())
             }),
+            // `json_type` names numbers `integer` or `real`; anything else (a string, `null`, no
+            // value) is NULL, so unmatched. SQLite compares an integer and a real as numbers.
+            JsonCondition::PathCompare { path, op, value } => {
+                let path = json_path(column, path)?;
+                sql.push("(CASE WHEN json_type(");
+                sql.column(name);
+                sql.push(", ");
+                sql.param(Value::Text(path.clone()), TEXT)?;
+                sql.push(") IN ('integer', 'real') THEN json_extract(");
+                sql.column(name);
+                sql.push(", ");
+                sql.param(Value::Text(path), TEXT)?;
+                sql.push(") END)");
+                sql.push(op.sql());
+                match value.as_i64() {
+                    Some(int) => sql.param(Value::BigInt(int), ColumnType::Scalar(ScalarType::BigInt)),
+                    // Past `i64` (a large `u64`) or fractional: SQLite's JSON holds such numbers
+                    // as doubles too.
+                    None => sql.param(
+                        Value::Double(value.as_f64().unwrap_or(f64::NAN)),
+                        ColumnType::Scalar(ScalarType::Double),
+                    ),
+                }
+            }
+            // `json_type` is SQL NULL where the path leads nowhere (or the column is NULL) and
+            // `'null'` where it leads to JSON `null`.
+            JsonCondition::PathExists { path, negated } => {
+                let path = json_path(column, path)?;
+                sql.push("(json_type(");
+                sql.column(name);
+                sql.push(", ");
+                sql.param(Value::Text(path), TEXT)?;
+                sql.push(if *negated { ") IS NULL)" } else { ") IS NOT NULL)" });
+                Ok(())
+            }
         }
     }
 

@@ -27,7 +27,7 @@ ORDER BY il.seq, ii.seqno";
 /// The table's `CREATE TABLE` text, which alone tells whether its key is `AUTOINCREMENT`.
 const TABLE_SQL: &str = "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE";
 
-const TRIGGERS: &str = "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE";
+const TRIGGERS: &str = "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE";
 
 /// What the schema says of the table of `model`, for the diff and for DDL, with column names
 /// spelled as the model spells them; `None` when it does not exist.
@@ -77,12 +77,16 @@ pub(crate) async fn table_schema(
             unique_constraint: row.try_get::<String, _>(2)? == "u",
         });
     }
+    // Range guards are triggers here (see `ddl::range_guard`), found by name like PostgreSQL's checks.
+    let mut checks = Vec::new();
     for row in sqlx::query(TRIGGERS).bind(table).fetch_all(&mut *conn).await? {
-        layout.triggers.extend(row.try_get::<Option<String>, _>(0)?);
+        checks.push(row.try_get::<String, _>(0)?);
+        layout.triggers.extend(row.try_get::<Option<String>, _>(1)?);
     }
     let probe = SqlText::assembled(format!("SELECT 1 FROM {} LIMIT 1", quote_ident(table)));
     let has_rows = sqlx::query(probe.into_sqlx()).fetch_optional(&mut *conn).await?.is_some();
     let mut schema = schema(&layout, has_rows);
+    schema.checks = checks;
     model_spelling(model, &mut schema, &mut layout);
     // A generated key is declared `INTEGER`, the one spelling of a rowid alias, which holds the
     // 64 bits of an `i64` key as well.
@@ -116,7 +120,7 @@ fn schema(layout: &Layout, has_rows: bool) -> TableSchema {
         .filter(|index| !index.partial && index.columns.iter().all(|c| !c.is_empty()))
         .map(|index| ExistingIndex { columns: index.columns.clone(), unique: index.unique })
         .collect();
-    TableSchema { columns, indexes, has_rows }
+    TableSchema { columns, indexes, checks: Vec::new(), has_rows }
 }
 
 /// Whether a `CREATE TABLE` text has the `AUTOINCREMENT` keyword outside quoted names and

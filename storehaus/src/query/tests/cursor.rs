@@ -67,6 +67,7 @@ fn dates_times_and_bytes_round_trip_on_a_table_that_has_them_not_null() {
             name,
             ty: ColumnType::Scalar(s),
             nullable: false,
+            int_range: None,
             primary_key: pk,
             create: true,
             update: true,

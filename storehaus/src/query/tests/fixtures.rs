@@ -8,6 +8,7 @@ pub(crate) const fn column(name: &'static str, scalar: ScalarType, nullable: boo
         name,
         ty: ColumnType::Scalar(scalar),
         nullable,
+        int_range: None,
         primary_key: false,
         create: true,
         update: true,

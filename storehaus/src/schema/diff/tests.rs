@@ -7,6 +7,7 @@ const fn column(name: &'static str, scalar: ScalarType, nullable: bool, primary_
         name,
         ty: ColumnType::Scalar(scalar),
         nullable,
+        int_range: None,
         primary_key,
         create: true,
         update: !primary_key,
@@ -40,6 +41,7 @@ fn existing_for(table: &TableDef) -> TableSchema {
             .into_iter()
             .map(|i| ExistingIndex { columns: i.columns.iter().map(|c| (*c).to_owned()).collect(), unique: i.unique })
             .collect(),
+        checks: Vec::new(),
         has_rows: true,
     }
 }

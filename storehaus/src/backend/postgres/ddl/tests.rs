@@ -52,3 +52,20 @@ fn column_changes() {
     let unique = IndexSpec { name: "t_a_b_key".into(), columns: vec!["a", "b"], unique: true, inverted: false };
     assert_eq!(sql(Planned::CreateIndex(unique)), r#"CREATE UNIQUE INDEX "t_a_b_key" ON "t" ("a", "b")"#);
 }
+
+#[test]
+fn range_guards_are_check_constraints() {
+    let check = crate::schema::RangeCheck {
+        name: "t_n_u16_range".into(),
+        column: "n",
+        range: crate::types::IntRange::new(0, 65_535),
+    };
+    assert_eq!(
+        statement("t", &Planned::AddRangeCheck(check)),
+        r#"ALTER TABLE "t" ADD CONSTRAINT "t_n_u16_range" CHECK ("n" BETWEEN 0 AND 65535)"#
+    );
+    assert_eq!(
+        statement("t", &Planned::DropRangeCheck("t_n_u16_range".into())),
+        r#"ALTER TABLE "t" DROP CONSTRAINT IF EXISTS "t_n_u16_range""#
+    );
+}

@@ -101,6 +101,21 @@ fn json_operators() {
 }
 
 #[test]
+fn json_leaf_filters_bind_path_and_number() {
+    let (sql, types, values) = where_of(QueryFilter::json_path_gte("meta", ["a", "0"], json!(1.5)));
+    assert_eq!(
+        sql,
+        r#"(CASE WHEN jsonb_typeof("meta" #> $1) = 'number' THEN CAST("meta" #> $2 AS NUMERIC) END) >= CAST($3 AS NUMERIC)"#
+    );
+    assert_eq!(types, [TEXT_ARRAY, TEXT_ARRAY, TEXT]);
+    assert_eq!(values, [texts(&["a", "0"]), texts(&["a", "0"]), text("1.5")]);
+    let (sql, _, values) = where_of(QueryFilter::json_path_absent("meta", ["a", "b"]));
+    assert_eq!((sql.as_str(), values), (r#"(("meta" #> $1) IS NULL)"#, vec![texts(&["a", "b"])]));
+    let (sql, _, _) = where_of(QueryFilter::json_path_exists("meta", ["a"]));
+    assert_eq!(sql, r#"(("meta" #> $1) IS NOT NULL)"#);
+}
+
+#[test]
 fn boolean_combinations_keep_their_grouping() {
     let a = || QueryFilter::eq("views", 1);
     let b = || QueryFilter::eq("views", 2);

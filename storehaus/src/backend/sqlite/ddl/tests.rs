@@ -170,3 +170,29 @@ fn composite_primary_keys_are_a_table_constraint() {
     assert!(sql.contains(r#"("id" UUID NOT NULL, "order" INTEGER NOT NULL, "#), "{sql}");
     assert!(sql.contains(r#"DEFAULT '[]', PRIMARY KEY ("id", "order"))"#), "{sql}");
 }
+
+fn tiny_guard() -> RangeCheck {
+    RangeCheck { name: "t_order_i8_range".into(), column: "order", range: crate::types::IntRange::new(-128, 127) }
+}
+
+#[test]
+fn range_guards_are_triggers_that_rebuilds_keep_and_drops_remove() {
+    let mut layout = created("t");
+    let sql = statement("t", &mut layout, &Planned::AddRangeCheck(tiny_guard()), now()).unwrap();
+    let when = r#"WHEN NEW."order" NOT BETWEEN -128 AND 127 BEGIN SELECT RAISE(ABORT, 't_order_i8_range'); END"#;
+    assert_eq!(
+        sql,
+        format!(
+            r#"CREATE TRIGGER "t_order_i8_range" BEFORE INSERT ON "t" {when}; CREATE TRIGGER "t_order_i8_range__update" BEFORE UPDATE OF "order" ON "t" {when}"#
+        )
+    );
+    assert_eq!(layout.triggers.len(), 2);
+    let rebuilt = statement("t", &mut layout, &Planned::DropNotNull("total".into()), now()).unwrap();
+    assert!(rebuilt.ends_with(&sql), "{rebuilt}");
+    let dropped = statement("t", &mut layout, &Planned::DropRangeCheck("t_order_i8_range".into()), now()).unwrap();
+    assert_eq!(
+        dropped,
+        r#"DROP TRIGGER IF EXISTS "t_order_i8_range"; DROP TRIGGER IF EXISTS "t_order_i8_range__update""#
+    );
+    assert!(layout.triggers.is_empty());
+}

@@ -46,6 +46,7 @@ fn tags_and_arrays_use_json_each() {
         name: "maybe",
         ty: ColumnType::Array(ScalarType::Integer),
         nullable: true,
+        int_range: None,
         primary_key: false,
         create: true,
         update: true,
@@ -78,6 +79,16 @@ fn json_operators_bind_their_paths() {
             1
         )
     );
+    let (text, args) = where_of(QueryFilter::json_path_lt("meta", ["a", "0"], json!(7)));
+    assert_eq!(
+        (text.as_str(), args),
+        (
+            r#"(CASE WHEN json_type("posts"."meta", ?) IN ('integer', 'real') THEN json_extract("posts"."meta", ?) END) < ?"#,
+            3
+        )
+    );
+    let (text, args) = where_of(QueryFilter::json_path_absent("meta", ["a", "b"]));
+    assert_eq!((text.as_str(), args), (r#"(json_type("posts"."meta", ?) IS NULL)"#, 1));
     let meta = ColumnRef::find(POSTS, "meta").unwrap();
     let path = |segments: &[&str]| json_path(meta, &segments.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
     assert_eq!(path(&[]).unwrap(), "$");

@@ -9,6 +9,7 @@ const TABLE: TableDef = TableDef {
         name: "id",
         ty: ColumnType::Scalar(ScalarType::BigInt),
         nullable: false,
+        int_range: None,
         primary_key: true,
         create: true,
         update: false,
