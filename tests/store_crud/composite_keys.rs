@@ -151,6 +151,60 @@ on_both_backends! {
         assert_eq!(seen, expected, "each row once, in (role, tenant, user_id) order");
     }
 
+    async fn backward_pages_tie_break_by_every_key_column(db) {
+        let storehaus = db.storehaus().await;
+        let store = memberships(&storehaus).await;
+        let batch: Vec<Membership> = ["b", "a", "c"]
+            .iter()
+            .flat_map(|tenant| (1..=7).rev().map(move |id| member(tenant, id, "same")))
+            .collect();
+        store.create_many(batch, None).await.unwrap();
+        let query = || QueryBuilder::new().order_by("role", SortOrder::Asc);
+        let mut page = store.find_page(query().last(4)).await.unwrap();
+        let mut seen: Vec<(String, i64)> = Vec::new();
+        loop {
+            // Each page is in the query's order; pages come last to first.
+            seen.splice(0..0, page.records.iter().map(|r| r.key()));
+            match page.previous {
+                Some(cursor) => page = store.find_page(query().limit(4).before(&cursor)).await.unwrap(),
+                None => break,
+            }
+        }
+        let mut expected: Vec<(String, i64)> =
+            ["a", "b", "c"].iter().flat_map(|t| (1..=7).map(move |id| key(t, id))).collect();
+        expected.sort();
+        assert_eq!(seen, expected, "each row once, read from the end");
+    }
+
+    async fn insert_or_ignore_and_upserts_meet_rows_on_the_whole_key(db) {
+        let storehaus = db.storehaus().await;
+        let store = memberships(&storehaus).await;
+        store.create(member("acme", 1, "owner"), None).await.unwrap();
+
+        // (acme, 1) conflicts; (acme, 2) and (globex, 1) share one key value each with it only.
+        let inserted = store
+            .create_many_or_ignore(vec![member("acme", 1, "x"), member("acme", 2, "viewer"), member("globex", 1, "admin")], None)
+            .await
+            .unwrap();
+        let keys: Vec<(String, i64)> = inserted.iter().map(|r| r.key()).collect();
+        assert_eq!(keys, [key("acme", 2), key("globex", 1)]);
+        assert!(store.create_or_ignore(member("globex", 1, "y"), None).await.unwrap().is_none());
+
+        let upserted = store.upsert(member("acme", 1, "admin"), None).await.unwrap();
+        assert_eq!((upserted.key(), upserted.role.as_str()), (key("acme", 1), "admin"));
+        let records = store.upsert_many(vec![member("acme", 2, "owner"), member("initech", 5, "new")], None).await.unwrap();
+        let written: Vec<(String, i64)> = records.iter().map(|r| r.key()).collect();
+        assert_eq!(written, [key("acme", 2), key("initech", 5)]);
+        let by_target = store.upsert_with(member("initech", 5, "renamed"), None, Upsert::on(["tenant", "user_id"])).await.unwrap();
+        assert_eq!(by_target.role, "renamed");
+        assert_eq!(stored(&storehaus).await, vec![
+            row("acme", 1, "admin", false),
+            row("acme", 2, "owner", false),
+            row("globex", 1, "admin", false),
+            row("initech", 5, "renamed", false),
+        ]);
+    }
+
     async fn migrations_create_the_composite_key(db) {
         let storehaus = db.storehaus().await;
         storehaus.auto_migrate::<PostTag>(false).await.unwrap();

@@ -142,6 +142,34 @@ on_both_backends! {
         ]);
     }
 
+    async fn upsert_with_and_insert_or_ignore_never_take_a_given_key(db) {
+        let storehaus = db.storehaus().await;
+        let store = tickets(&storehaus).await;
+        let existing = store.create(ticket("old"), None).await.unwrap();
+
+        // On the key: unset inserts, set updates that row with the per-branch controls.
+        let inserted = store.upsert_with(ticket("fresh"), None, Upsert::on_key()).await.unwrap();
+        assert!(inserted.id > existing.id);
+        let changed = Ticket { id: existing.id, title: "changed".to_owned(), opened_by: None };
+        let updated = store.upsert_with(changed, None, Upsert::on_key().insert_only(["title"])).await.unwrap();
+        assert_eq!((updated.id, updated.title.as_str()), (existing.id, "old"), "title is written on insert only");
+        let error = store.upsert_with(Ticket { id: 7_777, ..ticket("ghost") }, None, Upsert::on_key()).await.unwrap_err();
+        assert!(matches!(error, StoreError::NotFound { .. }), "{error:?}");
+
+        // Inserts that ignore conflicts refuse a given key like create does.
+        let error = store.create_or_ignore(Ticket { id: 5, ..ticket("given") }, None).await.unwrap_err();
+        assert!(is_validation_of(&error, "id"), "{error:?}");
+        let error = store.create_many_or_ignore(vec![ticket("a"), Ticket { id: 6, ..ticket("given") }], None).await.unwrap_err();
+        assert!(is_validation_of(&error, "id"), "{error:?}");
+        let created = store.create_or_ignore(ticket("new"), None).await.unwrap().expect("a new row");
+        assert!(created.id > inserted.id);
+        assert_eq!(stored(&storehaus).await, vec![
+            (existing.id, "old".to_owned()),
+            (inserted.id, "fresh".to_owned()),
+            (created.id, "new".to_owned()),
+        ]);
+    }
+
     async fn narrow_generated_keys_work_with_soft_delete(db) {
         let storehaus = db.storehaus().await;
         storehaus.auto_migrate::<SmallTicket>(false).await.unwrap();

@@ -152,7 +152,11 @@ impl Statements {
             insert: Statement::write::<D>(table, events(EventKind::Create), |sql| insert_sql(sql, None)),
             insert_or_ignore: [
                 Self::insert_or_ignore::<D>(table, emit, Some(&[])),
-                Self::insert_or_ignore::<D>(table, emit, Some(&table.key_columns().map(|c| c.name).collect::<Vec<_>>())),
+                Self::insert_or_ignore::<D>(
+                    table,
+                    emit,
+                    Some(&table.key_columns().map(|c| c.name).collect::<Vec<_>>()),
+                ),
             ],
             get: Statement::write::<D>(table, None, |sql| select_sql(sql, Live::Only, true)),
             get_with_deleted: Statement::write::<D>(table, None, |sql| select_sql(sql, Live::Any, true)),

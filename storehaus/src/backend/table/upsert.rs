@@ -96,10 +96,7 @@ pub(super) async fn upsert<B: Backend, T: Model>(
                 });
             }
             if by_generated_key {
-                return Err(StoreError::NotFound {
-                    table: T::TABLE.name.to_owned(),
-                    key: format!("{:?}", data.key()),
-                });
+                return Err(StoreError::NotFound { table: T::TABLE.name.to_owned(), key: format!("{:?}", data.key()) });
             }
             // The row went away between the two statements: insert again.
         }
