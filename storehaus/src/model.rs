@@ -12,6 +12,7 @@ pub use column::Column;
 pub use generated::GeneratedKey;
 pub(crate) use generated::key_is_unset;
 pub use key::Key;
+pub(crate) use key::{key_identity, key_values};
 pub use record::{Record, SystemFields};
 pub(crate) use record::{ValuesReader, read_record};
 

@@ -34,6 +34,16 @@ fn key(tenant: &str, user_id: i64) -> (String, i64) {
     (tenant.to_owned(), user_id)
 }
 
+/// 21 rows of one role whose tenants and user ids repeat: only the pair is unique.
+fn same_role_members() -> Vec<Membership> {
+    ["b", "a", "c"].iter().flat_map(|tenant| (1..=7).rev().map(move |id| member(tenant, id, "same"))).collect()
+}
+
+/// The keys of [`same_role_members`], in key order.
+fn same_role_keys() -> Vec<(String, i64)> {
+    ["a", "b", "c"].iter().flat_map(|t| (1..=7).map(move |id| key(t, id))).collect()
+}
+
 async fn memberships(storehaus: &StoreHaus) -> GenericStore<Membership> {
     storehaus.auto_migrate::<Membership>(false).await.unwrap();
     GenericStore::<Membership>::new(storehaus.pool().clone(), None, None)
@@ -129,12 +139,7 @@ on_both_backends! {
     async fn pages_tie_break_by_every_key_column(db) {
         let storehaus = db.storehaus().await;
         let store = memberships(&storehaus).await;
-        // Every row has the same role, and tenants and user ids repeat: only the pair is unique.
-        let batch: Vec<Membership> = ["b", "a", "c"]
-            .iter()
-            .flat_map(|tenant| (1..=7).rev().map(move |id| member(tenant, id, "same")))
-            .collect();
-        store.create_many(batch, None).await.unwrap();
+        store.create_many(same_role_members(), None).await.unwrap();
         let mut seen = Vec::new();
         let mut query = QueryBuilder::new().order_by("role", SortOrder::Asc).limit(4);
         loop {
@@ -145,20 +150,14 @@ on_both_backends! {
                 None => break,
             }
         }
-        let mut expected: Vec<(String, i64)> =
-            ["a", "b", "c"].iter().flat_map(|t| (1..=7).map(move |id| key(t, id))).collect();
-        expected.sort();
+        let expected = same_role_keys();
         assert_eq!(seen, expected, "each row once, in (role, tenant, user_id) order");
     }
 
     async fn backward_pages_tie_break_by_every_key_column(db) {
         let storehaus = db.storehaus().await;
         let store = memberships(&storehaus).await;
-        let batch: Vec<Membership> = ["b", "a", "c"]
-            .iter()
-            .flat_map(|tenant| (1..=7).rev().map(move |id| member(tenant, id, "same")))
-            .collect();
-        store.create_many(batch, None).await.unwrap();
+        store.create_many(same_role_members(), None).await.unwrap();
         let query = || QueryBuilder::new().order_by("role", SortOrder::Asc);
         let mut page = store.find_page(query().last(4)).await.unwrap();
         let mut seen: Vec<(String, i64)> = Vec::new();
@@ -170,9 +169,7 @@ on_both_backends! {
                 None => break,
             }
         }
-        let mut expected: Vec<(String, i64)> =
-            ["a", "b", "c"].iter().flat_map(|t| (1..=7).map(move |id| key(t, id))).collect();
-        expected.sort();
+        let expected = same_role_keys();
         assert_eq!(seen, expected, "each row once, read from the end");
     }
 

@@ -1,6 +1,8 @@
 //! Primary keys of one column or several: what `get_by_id`, `update`, `delete` and the batch
 //! calls take.
 
+use super::Model;
+use crate::error::StoreError;
 use crate::types::{SqlType, Value, ValueError};
 use std::fmt::Debug;
 
@@ -40,3 +42,25 @@ macro_rules! tuple_key {
 tuple_key!(2: A 0, B 1);
 tuple_key!(3: A 0, B 1, C 2);
 tuple_key!(4: A 0, B 1, C 2, D 3);
+
+/// The values of `key` in key-column order; a value that does not convert is a `Validation`
+/// error naming its column.
+pub(crate) fn key_values<T: Model>(key: &T::Key) -> Result<Vec<Value>, StoreError> {
+    key.to_values().map_err(|(index, e)| {
+        let name = T::TABLE.key_columns().nth(index).map_or(T::TABLE.primary_key().name, |c| c.name);
+        StoreError::validation(name, e.to_string())
+    })
+}
+
+/// `key` as the database compares it: two keys are one row's exactly when their texts are equal.
+pub(crate) fn key_identity<T: Model>(key: &T::Key) -> Result<String, StoreError> {
+    let values: Vec<Value> = key_values::<T>(key)?
+        .into_iter()
+        // Equal decimals differ in scale (1.0 vs 1.00) but are one key to the database.
+        .map(|value| match value {
+            Value::Decimal(d) => Value::Decimal(d.normalize()),
+            other => other,
+        })
+        .collect();
+    Ok(format!("{values:?}"))
+}

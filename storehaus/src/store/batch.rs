@@ -6,8 +6,7 @@
 
 use super::{GenericStore, Record, checked_tags};
 use crate::error::{Result, StoreError};
-use crate::model::{Key as _, Model, key_is_unset};
-use crate::types::Value;
+use crate::model::{Model, key_identity, key_is_unset};
 use std::collections::HashSet;
 
 impl<T: Model> GenericStore<T> {
@@ -117,19 +116,7 @@ fn distinct_keys<'k, T: Model>(keys: impl Iterator<Item = &'k T::Key>) -> Result
     let generated = T::TABLE.generated_key().is_some();
     let mut seen = HashSet::new();
     for key in keys.filter(|key| !(generated && key_is_unset(*key))) {
-        let values = key.to_values().map_err(|(index, e)| {
-            let name = T::TABLE.key_columns().nth(index).map_or(column, |c| c.name);
-            StoreError::validation(name, e.to_string())
-        })?;
-        // Equal decimals differ in scale (1.0 vs 1.00) but are one key to the database.
-        let values: Vec<Value> = values
-            .into_iter()
-            .map(|value| match value {
-                Value::Decimal(d) => Value::Decimal(d.normalize()),
-                other => other,
-            })
-            .collect();
-        if !seen.insert(format!("{values:?}")) {
+        if !seen.insert(key_identity::<T>(key)?) {
             return Err(StoreError::validation(column, format!("key {key:?} is given more than once in one call")));
         }
     }

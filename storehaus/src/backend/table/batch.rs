@@ -12,7 +12,7 @@ use super::{BackendTable, Result};
 use crate::backend::Backend;
 use crate::backend::executor::Executor;
 use crate::backend::sql::{EventKind, SqlText};
-use crate::model::{Model, Record, Write, key_is_unset};
+use crate::model::{Model, Record, Write, key_identity, key_is_unset, key_values};
 use crate::types::{ColumnType, Value};
 use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
@@ -88,12 +88,12 @@ pub(super) async fn upsert_many<B: Backend, T: Model>(
     // update half is exactly `update_many`'s, so an upsert writes what `update` writes.
     exec.atomically(async |exec| {
         let inserted = insert_rows(table, exec, data, tags.unwrap_or_default(), Insert::IgnoreKey).await?;
-        let inserted_keys = inserted.iter().map(|r| key_text::<T>(&r.key())).collect::<Result<HashSet<_>>>()?;
+        let inserted_keys = inserted.iter().map(|r| key_identity::<T>(&r.key())).collect::<Result<HashSet<_>>>()?;
         let mut rest_keys = Vec::with_capacity(data.len() - inserted.len());
         let mut rest_items = Vec::with_capacity(data.len() - inserted.len());
         for item in data {
             let key = item.key();
-            if !inserted_keys.contains(&key_text::<T>(&key)?) {
+            if !inserted_keys.contains(&key_identity::<T>(&key)?) {
                 rest_keys.push(key);
                 rest_items.push(item);
             }
@@ -103,11 +103,11 @@ pub(super) async fn upsert_many<B: Backend, T: Model>(
         // Back in the order given.
         let mut by_key = HashMap::with_capacity(inserted.len() + updated.len());
         for record in inserted.into_iter().chain(updated) {
-            by_key.insert(key_text::<T>(&record.key())?, record);
+            by_key.insert(key_identity::<T>(&record.key())?, record);
         }
         let mut records = Vec::with_capacity(by_key.len());
         for item in data {
-            records.extend(by_key.remove(&key_text::<T>(&item.key())?));
+            records.extend(by_key.remove(&key_identity::<T>(&item.key())?));
         }
         Ok(records)
     })
@@ -131,7 +131,7 @@ async fn upsert_generated<B: Backend, T: Model>(
         let updated = if rest.is_empty() { Vec::new() } else { update_rows(table, exec, &rest, tags).await? };
         let mut by_key = HashMap::with_capacity(updated.len());
         for record in updated {
-            by_key.insert(key_text::<T>(&record.key())?, record);
+            by_key.insert(key_identity::<T>(&record.key())?, record);
         }
         // Back in the order given: new values take the inserted records in turn.
         let mut records = Vec::with_capacity(data.len());
@@ -140,26 +140,12 @@ async fn upsert_generated<B: Backend, T: Model>(
             if key_is_unset(&key) {
                 records.extend(inserted.next());
             } else {
-                records.extend(by_key.remove(&key_text::<T>(&key)?));
+                records.extend(by_key.remove(&key_identity::<T>(&key)?));
             }
         }
         Ok(records)
     })
     .await
-}
-
-/// A key as the database compares it, for matching returned rows to the values given.
-pub(super) fn key_text<T: Model>(key: &T::Key) -> Result<String> {
-    let values = crud::key_values::<T>(key)?;
-    // Equal decimals differ in scale (1.0 vs 1.00) but are one key to the database.
-    let values: Vec<Value> = values
-        .into_iter()
-        .map(|value| match value {
-            Value::Decimal(d) => Value::Decimal(d.normalize()),
-            other => other,
-        })
-        .collect();
-    Ok(format!("{values:?}"))
 }
 
 /// `INSERT … SELECT … FROM UNNEST(…)`: the tags of every row, then the create columns.
@@ -313,7 +299,7 @@ impl<'c> Columns<'c> {
     }
 
     fn push_key<T: Model>(&mut self, key: &T::Key) -> Result<()> {
-        crud::key_values::<T>(key)?.into_iter().for_each(|value| self.push_value(value));
+        key_values::<T>(key)?.into_iter().for_each(|value| self.push_value(value));
         Ok(())
     }
 

@@ -5,8 +5,7 @@ use crate::backend::executor::{Executor, RowReader};
 use crate::backend::sql::{BIGINT, EventKind, Statement, Statements, TEXT_ARRAY, name_field};
 use crate::backend::{Backend, Events};
 use crate::error::StoreError;
-use crate::model::Key as _;
-use crate::model::{Model, Record, Write, key_is_unset, read_record};
+use crate::model::{Model, Record, Write, key_is_unset, key_values, read_record};
 use crate::types::Value;
 use chrono::{DateTime, Utc};
 
@@ -115,14 +114,6 @@ async fn read_row<B: Backend, T: Model>(
 ) -> Result<Option<Record<T>>> {
     let row = exec.fetch_optional(statement.sql.clone(), params.into_args()).await?;
     row.map(|row| read_record(&mut RowReader::<B>::new(&row))).transpose()
-}
-
-/// The values of `key` in key-column order; an error names the key column whose value failed.
-pub(super) fn key_values<T: Model>(key: &T::Key) -> Result<Vec<Value>> {
-    key.to_values().map_err(|(index, e)| {
-        let name = T::TABLE.key_columns().nth(index).map_or(T::TABLE.primary_key().name, |c| c.name);
-        StoreError::validation(name, e.to_string())
-    })
 }
 
 /// Refuses a value of an `#[table(auto_increment)]` model whose key is set: inserts never write

@@ -7,7 +7,7 @@ use crate::backend::Backend;
 use crate::backend::executor::Executor;
 use crate::backend::sql::{self, EventKind, Statements};
 use crate::error::StoreError;
-use crate::model::{Model, Record, Write, key_is_unset};
+use crate::model::{Model, Record, Write, key_is_unset, key_values};
 use crate::query::ResolvedUpsert;
 use crate::query::resolved::{ColumnRef, CompareOp, Condition, ResolvedQuery, Visibility};
 use crate::types::Value;
@@ -36,7 +36,7 @@ pub(super) async fn upsert<B: Backend, T: Model>(
     }
     let insert = Statements::insert_or_ignore::<B>(T::TABLE, s.emit, Some(&target));
     let target_values: Vec<(ColumnRef, Value)> = if by_generated_key {
-        T::TABLE.key_columns().map(ColumnRef::Declared).zip(crud::key_values::<T>(&data.key())?).collect()
+        T::TABLE.key_columns().map(ColumnRef::Declared).zip(key_values::<T>(&data.key())?).collect()
     } else {
         crud::check_unset_key(data)?;
         let mut created = Vec::with_capacity(T::TABLE.columns.len());
