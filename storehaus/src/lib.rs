@@ -42,24 +42,30 @@
 //!
 //! The guides in the repository's `docs/` folder cover each topic at length.
 
+// Lets `#[model]` (whose code names `::storehaus::…`) declare the tables of StoreHaus's own modules.
+#[allow(unused_extern_crates)] // used by the tables of the data store and counters
+extern crate self as storehaus;
+
+mod app;
 pub mod backend;
 pub mod config;
 mod error;
 pub mod model;
+mod owner;
 pub mod query;
 pub mod schema;
 pub mod store;
-mod storehaus;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transaction;
 pub mod types;
 
-pub use crate::storehaus::{HealthStatus, StoreHaus};
+pub use app::{HealthStatus, StoreHaus};
 pub use backend::{DbPool, IsolationLevel, TransactionOptions};
 pub use config::{AppConfig, DatabaseConfig};
 pub use error::{DriverError, Result, StoreError};
 pub use model::{Column, Model};
+pub use owner::{MAX_OWNER_LEN, OwnedBy, Owner};
 pub use query::{Cursor, CursorKey, QueryBuilder, QueryFilter, SortOrder, UpdateSet, Upsert};
 pub use schema::{MigrateOptions, MigrationPlan};
 pub use store::{GenericStore, Page, Record, RecordStream};
@@ -78,7 +84,7 @@ pub mod prelude {
     pub use crate::cache::{CacheConfig, CacheError, CacheManager, CacheParams};
     pub use crate::signals::{CallbackHandle, DatabaseEvent, EventType, SignalConfig, SignalManager, SignalStats};
     pub use crate::{
-        AppConfig, Cursor, CursorKey, DatabaseConfig, DbPool, GenericStore, Json, MigrateOptions, Model, Page,
+        AppConfig, Cursor, CursorKey, DatabaseConfig, DbPool, GenericStore, Json, MigrateOptions, Model, Owner, Page,
         QueryBuilder, QueryFilter, Record, SortOrder, StoreError, StoreHaus, Transaction, UpdateSet, Upsert, model,
         table,
     };
