@@ -7,6 +7,7 @@
 //! which asks the backend's `Dialect` for what is spelled differently. What really
 //! differs is a small module per database: `postgres/` and `sqlite/`.
 
+pub(crate) mod data;
 mod error;
 mod executor;
 mod migrate;

@@ -30,6 +30,7 @@
 //! | [`types`] | how Rust types map to columns ([`types::SqlType`]) |
 //! | [`schema`] | migration plans and `auto_migrate` options |
 //! | [`config`] | [`DatabaseConfig`], [`AppConfig`] (TOML + environment) |
+//! | [`data`] | [`data::DataStore`]: a scoped key-value store on the database (settings, carts, tokens, counters) |
 //! | [`backend`] | the database seam ([`DbPool`]); PostgreSQL and SQLite live here |
 //! | [`signals`] | change signals (crate `storehaus-signals`) |
 //! | [`cache`] | caching (crate `storehaus-cache`) |
@@ -49,6 +50,7 @@ extern crate self as storehaus;
 mod app;
 pub mod backend;
 pub mod config;
+pub mod data;
 mod error;
 pub mod model;
 mod owner;

@@ -110,6 +110,13 @@ impl DbPool {
         with_db!(self, |db| Arc::new(BackendTable::<_, T>::new(db.clone(), emit)) as Arc<dyn Table<T>>)
     }
 
+    /// The operations of the data store on its table; with `emit`, writes also record their
+    /// change events.
+    pub(crate) fn data_table(&self, emit: bool) -> Arc<dyn super::data::DataTable> {
+        with_db!(self, |db| Arc::new(super::data::BackendData::new(db.clone(), emit))
+            as Arc<dyn super::data::DataTable>)
+    }
+
     /// The event log of this database, created if missing, as a source for a signal manager.
     pub async fn event_source(&self) -> Result<Arc<dyn EventSource>, StoreError> {
         with_db!(self, |db| db.event_source().await)
