@@ -2,8 +2,12 @@
 //! [`Backend`]; each database's statement texts live in its own module (`postgres/data.rs`,
 //! `sqlite/data.rs`).
 
-use super::Backend;
-use super::executor::Db;
+mod ops;
+mod texts;
+
+pub(crate) use ops::BackendData;
+pub(crate) use texts::{DataDialect, DataEvent, DataTexts, expires_at, ttl_micros};
+
 use crate::data::{Expiry, ImportReport};
 use crate::error::StoreError;
 use crate::signals::BoxFuture;
@@ -73,90 +77,4 @@ pub(crate) trait DataTable: Send + Sync + fmt::Debug {
     fn import<'a>(&'a self, entries: &'a [FullEntry], overwrite: bool) -> Fut<'a, ImportReport>;
     /// Deletes up to `limit` expired entries; returns how many went.
     fn cleanup_batch<'a>(&'a self, limit: usize) -> Fut<'a, u64>;
-}
-
-/// The data store's table on backend `B`.
-pub(crate) struct BackendData<B: Backend> {
-    #[allow(dead_code)]
-    db: Db<B>,
-    #[allow(dead_code)]
-    emit: bool,
-}
-
-impl<B: Backend> BackendData<B> {
-    pub(crate) fn new(db: Db<B>, emit: bool) -> Self {
-        BackendData { db, emit }
-    }
-
-    fn unsupported<R>(&self, operation: &'static str) -> Fut<'_, R> {
-        Box::pin(async move { Err(StoreError::Unsupported { backend: B::NAME, operation: operation.into() }) })
-    }
-}
-
-impl<B: Backend> fmt::Debug for BackendData<B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DataTable").field("backend", &B::NAME).field("emit", &self.emit).finish_non_exhaustive()
-    }
-}
-
-impl<B: Backend> DataTable for BackendData<B> {
-    fn set<'a>(&'a self, _: &'a Scope, _: &'a str, _: &'a Json, _: Option<Duration>) -> Fut<'a, ()> {
-        self.unsupported("data store set")
-    }
-    fn set_many<'a>(&'a self, _: &'a Scope, _: &'a [(String, Json)], _: Option<Duration>) -> Fut<'a, u64> {
-        self.unsupported("data store set_many")
-    }
-    fn get<'a>(&'a self, _: &'a Scope, _: &'a str) -> Fut<'a, Option<Stored>> {
-        self.unsupported("data store get")
-    }
-    fn has<'a>(&'a self, _: &'a Scope, _: &'a str) -> Fut<'a, bool> {
-        self.unsupported("data store has")
-    }
-    fn get_many<'a>(&'a self, _: &'a Scope, _: &'a [String]) -> Fut<'a, Vec<(String, Json)>> {
-        self.unsupported("data store get_many")
-    }
-    fn delete<'a>(&'a self, _: &'a Scope, _: &'a str) -> Fut<'a, bool> {
-        self.unsupported("data store delete")
-    }
-    fn delete_many<'a>(&'a self, _: &'a Scope, _: &'a [String]) -> Fut<'a, u64> {
-        self.unsupported("data store delete_many")
-    }
-    fn clear<'a>(&'a self, _: &'a Scope) -> Fut<'a, u64> {
-        self.unsupported("data store clear")
-    }
-    fn entries<'a>(&'a self, _: &'a Scope, _: Option<&'a str>, _: bool) -> Fut<'a, Vec<(String, Json)>> {
-        self.unsupported("data store entries")
-    }
-    fn touch<'a>(&'a self, _: &'a Scope, _: &'a str, _: Option<Duration>) -> Fut<'a, bool> {
-        self.unsupported("data store touch")
-    }
-    fn ttl<'a>(&'a self, _: &'a Scope, _: &'a str) -> Fut<'a, Option<Expiry>> {
-        self.unsupported("data store ttl")
-    }
-    fn increment<'a>(&'a self, _: &'a Scope, _: &'a str, _: i64) -> Fut<'a, i64> {
-        self.unsupported("data store increment")
-    }
-    fn list_push<'a>(&'a self, _: &'a Scope, _: &'a str, _: &'a Json) -> Fut<'a, u64> {
-        self.unsupported("data store list_push")
-    }
-    fn list_remove<'a>(&'a self, _: &'a Scope, _: &'a str, _: &'a Json) -> Fut<'a, u64> {
-        self.unsupported("data store list_remove")
-    }
-    fn list_clear<'a>(&'a self, _: &'a Scope, _: &'a str) -> Fut<'a, bool> {
-        self.unsupported("data store list_clear")
-    }
-    fn export_page<'a>(
-        &'a self,
-        _: Option<&'a Scope>,
-        _: Option<&'a (Scope, String)>,
-        _: usize,
-    ) -> Fut<'a, Vec<FullEntry>> {
-        self.unsupported("data store export")
-    }
-    fn import<'a>(&'a self, _: &'a [FullEntry], _: bool) -> Fut<'a, ImportReport> {
-        self.unsupported("data store import")
-    }
-    fn cleanup_batch<'a>(&'a self, _: usize) -> Fut<'a, u64> {
-        self.unsupported("data store cleanup")
-    }
 }

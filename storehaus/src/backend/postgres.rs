@@ -3,6 +3,7 @@
 //! is in `dialect.rs`.
 
 mod batch;
+mod data;
 mod ddl;
 mod dialect;
 pub(crate) mod events;

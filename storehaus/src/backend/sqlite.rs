@@ -5,6 +5,7 @@
 //! Change events are delivered in-process: writes build them from the rows they return and hand
 //! them to the pool's log after commit (never on rollback).
 
+mod data;
 mod ddl;
 mod dialect;
 mod events;

@@ -15,7 +15,7 @@ mod emit;
 mod log;
 mod source;
 
-pub(crate) use emit::with_events;
+pub(crate) use emit::{with_event_type, with_events};
 pub(crate) use log::{PUBLISH, ensure_event_log};
 pub(crate) use source::PgEventSource;
 

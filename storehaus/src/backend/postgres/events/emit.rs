@@ -21,6 +21,12 @@ fn event_type(kind: EventKind) -> &'static str {
 ///
 /// The result has the same columns and parameters as `write`.
 pub(crate) fn with_events(write: &str, table: &TableDef, kind: EventKind) -> String {
+    with_event_type(write, table, event_type(kind))
+}
+
+/// [`with_events`] with the event type an SQL expression over the written row `"__w"` (a write
+/// that inserts or updates says which per row).
+pub(crate) fn with_event_type(write: &str, table: &TableDef, event_type: &str) -> String {
     let key = record_id(table);
     let table_literal = quote_literal(table.name);
     let payload = payload(table);
@@ -29,7 +35,7 @@ pub(crate) fn with_events(write: &str, table: &TableDef, kind: EventKind) -> Str
          INSERT INTO \"{EVENT_LOG}\" (\"event_type\", \"table_name\", \"record_id\", \"tags\", \"payload\") \
          SELECT {kind}, {table_literal}, {key}, \"__w\".\"{TAGS}\", {payload} FROM \"__w\") \
          SELECT \"__w\".* FROM \"__w\"",
-        kind = event_type(kind),
+        kind = event_type,
     )
 }
 
