@@ -136,6 +136,7 @@ mod guide {
     doctest_file!(Tags, "../../docs/tags.md");
     doctest_file!(Transactions, "../../docs/transactions.md");
     doctest_file!(Caching, "../../docs/caching.md");
+    doctest_file!(DataStore, "../../docs/data-store.md");
     doctest_file!(Backends, "../../docs/backends.md");
     doctest_file!(Performance, "../../docs/performance.md");
 }
