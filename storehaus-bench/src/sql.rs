@@ -1,6 +1,6 @@
 //! The SQL the raw contenders send. Where StoreHaus can send the same statement, the text is
 //! copied from what StoreHaus sends (`storehaus/src/backend/sql/statements.rs` and `query.rs`,
-//! `storehaus/src/backend/postgres/batch.rs`); `parity::check` confirms at the end of a run that
+//! `storehaus/src/backend/postgres/batch.rs`, `storehaus/src/backend/postgres/data.rs`); `parity::check` confirms at the end of a run that
 //! StoreHaus prepared exactly these texts.
 
 /// The columns StoreHaus reads for a `bench_users` record, in its order.
@@ -51,8 +51,62 @@ pub const FIND_POSTS_OF_USERS: &str = concat!(
 );
 
 /// The statements above that StoreHaus itself sends (the parity check looks for each).
-pub const SHARED_WITH_STOREHAUS: &[&str] =
-    &[LIST_USERS, GET_USER, UPDATE_USER, INSERT_USERS_UNNEST, FIND_USERS_BY_HAIR, FIND_POSTS_OF_USERS];
+pub const SHARED_WITH_STOREHAUS: &[&str] = &[
+    LIST_USERS,
+    GET_USER,
+    UPDATE_USER,
+    INSERT_USERS_UNNEST,
+    FIND_USERS_BY_HAIR,
+    FIND_POSTS_OF_USERS,
+    DATA_GET,
+    DATA_SET,
+    DATA_SET_MANY,
+];
+
+/// The data store's scope and key, `$1`–`$4`.
+macro_rules! data_at_key {
+    () => {
+        r#""owner_kind" = $1 AND "owner_id" = $2 AND "namespace" = $3 AND "key" = $4"#
+    };
+}
+
+/// The data store's upsert tail: the new value and expiry replace the old ones. Its writes return
+/// only the key on a store without signals.
+macro_rules! data_upsert {
+    () => {
+        concat!(
+            r#"ON CONFLICT ("owner_kind", "owner_id", "namespace", "key") DO UPDATE SET "value" = EXCLUDED."value", "#,
+            r#""expires_at" = EXCLUDED."expires_at", "__updated_at__" = now() RETURNING "key""#
+        )
+    };
+}
+
+/// `data.get(key)`: the live entry of one key of a scope.
+pub const DATA_GET: &str = concat!(
+    r#"SELECT "value", "expires_at" FROM "storehaus_data" WHERE "#,
+    data_at_key!(),
+    r#" AND ("expires_at" IS NULL OR "expires_at" > now())"#
+);
+
+/// `data.set(key, value, ttl)`: the scope, the key, the value, the TTL in microseconds (NULL:
+/// never expires).
+pub const DATA_SET: &str = concat!(
+    r#"INSERT INTO "storehaus_data" ("owner_kind", "owner_id", "namespace", "key", "value", "expires_at") "#,
+    r#"VALUES ($1, $2, $3, $4, $5, now() + $6::bigint * interval '1 microsecond') "#,
+    data_upsert!()
+);
+
+/// `data.set_many(entries, ttl)`, one chunk: the scope, the chunk as a JSON array of
+/// `[key, value]` pairs, the TTL.
+pub const DATA_SET_MANY: &str = concat!(
+    r#"INSERT INTO "storehaus_data" ("owner_kind", "owner_id", "namespace", "key", "value", "expires_at") "#,
+    r#"SELECT $1, $2, $3, "e"->>0, "e"->1, now() + $5::bigint * interval '1 microsecond' "#,
+    r#"FROM jsonb_array_elements($4::jsonb) AS "e" WHERE true "#,
+    data_upsert!()
+);
+
+/// Entries of one `DATA_SET_MANY` statement, as `set_many` chunks them.
+pub const DATA_SET_MANY_CHUNK: usize = 1_000;
 
 /// diesel_bench's medium-complex query with StoreHaus's columns on both sides, ordered as the
 /// StoreHaus way returns it. StoreHaus has no joins, so this one is the raw contenders' own.

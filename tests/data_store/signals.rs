@@ -51,6 +51,7 @@ on_both_backends! {
         let mut backup = Vec::new();
         cart.set("seed", 1, None).await.unwrap();
         cart.export(&mut backup).await.unwrap();
+        data.set("expiring", 1, Some(Duration::from_secs(1))).await.unwrap();
 
         type Write<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>;
         let writes: Vec<(&str, Write<'_>)> = vec![
@@ -67,9 +68,15 @@ on_both_backends! {
             ("delete_many", Box::pin(async { cart.delete_many(["a", "b"]).await.map(drop) })),
             ("clear", Box::pin(async { cart.clear().await.map(drop) })),
             ("import", Box::pin(async { cart.import(backup.as_slice(), true).await.map(drop) })),
+            ("cleanup_expired", Box::pin(async {
+                outlive(1.0).await;
+                assert_eq!(cart.cleanup_expired(100).await?, 1);
+                Ok(())
+            })),
         ];
-        let mut seen = inbox.after(0, Duration::from_secs(10)).await.len();
-        assert!(seen > 0, "the first set emitted nothing");
+        // The two sets above: `seed` and `expiring`.
+        let mut seen = 1 + inbox.after(1, Duration::from_secs(10)).await.len();
+        assert_eq!(seen, 2, "the first sets emitted {seen} events");
         for (what, write) in writes {
             write.await.unwrap_or_else(|e| panic!("{what}: {e}"));
             let events = inbox.after(seen, Duration::from_secs(10)).await;

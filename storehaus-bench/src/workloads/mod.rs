@@ -3,6 +3,7 @@
 pub mod bulk;
 pub mod by_key;
 pub mod cached;
+pub mod data;
 pub mod insert;
 pub mod medium;
 pub mod signals;
@@ -23,6 +24,9 @@ pub const ALL: &[&str] = &[
     bulk::NAME,
     cached::NAME,
     signals::NAME,
+    data::GET,
+    data::SET,
+    data::SET_MANY,
 ];
 
 pub async fn run(b: &Bench, workload: &str) -> Result<Vec<Summary>> {
@@ -35,6 +39,9 @@ pub async fn run(b: &Bench, workload: &str) -> Result<Vec<Summary>> {
         bulk::NAME => bulk::run(b).await,
         cached::NAME => cached::run(b).await,
         signals::NAME => signals::run(b).await,
+        data::GET => data::get(b).await,
+        data::SET => data::set(b).await,
+        data::SET_MANY => data::set_many(b).await,
         other => Err(format!("unknown workload `{other}`").into()),
     }
 }
