@@ -75,6 +75,6 @@ pub(crate) trait DataTable: Send + Sync + fmt::Debug {
     ) -> Fut<'a, Vec<FullEntry>>;
     /// Writes `entries` in one transaction; with `overwrite` false, live entries stay.
     fn import<'a>(&'a self, entries: &'a [FullEntry], overwrite: bool) -> Fut<'a, ImportReport>;
-    /// Deletes up to `limit` expired entries; returns how many went.
-    fn cleanup_batch<'a>(&'a self, limit: usize) -> Fut<'a, u64>;
+    /// Deletes the expired entries of every scope, `batch` per statement; returns how many went.
+    fn cleanup_expired<'a>(&'a self, batch: usize) -> Fut<'a, u64>;
 }

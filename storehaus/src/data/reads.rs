@@ -91,7 +91,8 @@ impl DataStore {
     /// The subtree under the dotted path `prefix`: the entries whose key is `prefix` or starts
     /// with `prefix.`, folded at `.` with the prefix stripped; `{}` when there are none.
     ///
-    /// Where a path is both an entry and the parent of others, the deeper entries win.
+    /// Where a path is both an entry and the parent of others, the deeper entries win. An empty
+    /// `prefix` is the whole scope, as [`nested`](DataStore::nested).
     ///
     /// ```
     /// # use storehaus::prelude::*;
@@ -103,6 +104,9 @@ impl DataStore {
     /// # Ok(()) }
     /// ```
     pub async fn nested_from(&self, prefix: &str) -> Result<Json> {
+        if prefix.is_empty() {
+            return self.nested().await;
+        }
         let scope = self.checked_scope()?;
         let entries = self.table().entries(scope, Some(prefix), true).await?;
         let inside = entries.iter().filter_map(|(key, value)| Some((nested::relative(key, prefix)?, value.clone())));

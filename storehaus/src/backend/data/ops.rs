@@ -16,6 +16,9 @@ use std::time::Duration;
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The longest pause between two cleanup batches on a database of one writer.
+const CLEANUP_PAUSE: Duration = Duration::from_millis(20);
+
 /// Entries per `set_many` statement.
 const SET_MANY_CHUNK: usize = 1000;
 
@@ -344,10 +347,25 @@ impl<B: DataDialect> BackendData<B> {
             .await
     }
 
-    async fn cleanup_batch(&self, limit: usize) -> Result<u64> {
-        let exec = self.pool();
-        let args = Args::<B>::clock(exec.now())?.bigint(i64::try_from(limit).unwrap_or(i64::MAX))?;
-        Ok(self.write(exec, &self.writes.cleanup, args, DataEvent::Delete).await?.len() as u64)
+    /// Batch after batch, each its own statement (so its own short transaction), until one
+    /// comes back short.
+    async fn cleanup_expired(&self, batch: usize) -> Result<u64> {
+        let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+        let mut removed = 0;
+        loop {
+            let started = std::time::Instant::now();
+            let exec = self.pool();
+            let args = Args::<B>::clock(exec.now())?.bigint(limit)?;
+            let deleted = self.write(exec, &self.writes.cleanup, args, DataEvent::Delete).await?.len();
+            removed += deleted as u64;
+            if deleted < batch {
+                return Ok(removed);
+            }
+            if B::ONE_WRITER {
+                // As long as the batch held the lock, at most a few milliseconds.
+                tokio::time::sleep(started.elapsed().min(CLEANUP_PAUSE)).await;
+            }
+        }
     }
 }
 
@@ -521,8 +539,8 @@ impl<B: DataDialect> DataTable for BackendData<B> {
     fn import<'a>(&'a self, entries: &'a [FullEntry], overwrite: bool) -> Fut<'a, ImportReport> {
         Box::pin(self.import(entries, overwrite))
     }
-    fn cleanup_batch<'a>(&'a self, limit: usize) -> Fut<'a, u64> {
-        Box::pin(self.cleanup_batch(limit))
+    fn cleanup_expired<'a>(&'a self, batch: usize) -> Fut<'a, u64> {
+        Box::pin(self.cleanup_expired(batch))
     }
 }
 

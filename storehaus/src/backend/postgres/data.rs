@@ -214,6 +214,7 @@ const TEXTS: DataTexts = DataTexts {
 
 impl DataDialect for Postgres {
     const DATA: DataTexts = TEXTS;
+    const ONE_WRITER: bool = false;
 
     fn bind_clock(_args: &mut PgArguments, _now: DateTime<Utc>) -> Result<(), StoreError> {
         Ok(())

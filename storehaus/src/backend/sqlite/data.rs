@@ -233,6 +233,7 @@ const TEXTS: DataTexts = DataTexts {
 
 impl DataDialect for Sqlite {
     const DATA: DataTexts = TEXTS;
+    const ONE_WRITER: bool = true;
 
     fn bind_clock(args: &mut SqliteArguments, now: DateTime<Utc>) -> Result<(), StoreError> {
         Sqlite::bind(args, Value::TimestampTz(now), TIMESTAMPTZ)
