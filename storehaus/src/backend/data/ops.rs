@@ -2,7 +2,7 @@
 
 use super::{DataDialect, DataEvent, DataTable, FullEntry, Fut, Scope, Stored};
 use crate::backend::executor::{Db, Executor};
-use crate::backend::sql::{BIGINT, JSON, SqlText, TEXT, TIMESTAMPTZ, record_columns};
+use crate::backend::sql::{BIGINT, JSON, SqlText, TEXT, record_columns};
 use crate::backend::{Backend, Events};
 use crate::data::{DataEntry, Expiry, ImportReport};
 use crate::error::StoreError;
@@ -19,8 +19,8 @@ type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The longest pause between two cleanup batches on a database of one writer.
 const CLEANUP_PAUSE: Duration = Duration::from_millis(20);
 
-/// Entries per `set_many` statement.
-const SET_MANY_CHUNK: usize = 1000;
+/// Entries per statement of `set_many` and `import`.
+const CHUNK: usize = 1000;
 
 /// The data store's table on backend `B`, with its write statements built for `emit`.
 pub(crate) struct BackendData<B: DataDialect> {
@@ -112,7 +112,7 @@ impl<B: DataDialect> BackendData<B> {
             .atomically(async |exec| {
                 let now = exec.now();
                 let mut written = 0;
-                for chunk in entries.chunks(SET_MANY_CHUNK) {
+                for chunk in entries.chunks(CHUNK) {
                     let pairs = chunk.iter().map(|(k, v)| Json::Array(vec![Json::String(k.clone()), v.clone()]));
                     let args = Args::<B>::scope(now, scope)?.json(Json::Array(pairs.collect()))?.ttl(now, ttl)?;
                     written += self.write(exec, &self.writes.set_many, args, DataEvent::Upsert).await?.len() as u64;
@@ -323,24 +323,30 @@ impl<B: DataDialect> BackendData<B> {
             .collect()
     }
 
+    /// Chunks of entries, one statement each, in one transaction; `entries` name each
+    /// (scope, key) once.
     async fn import(&self, entries: &[FullEntry], overwrite: bool) -> Result<ImportReport> {
         let sql = if overwrite { &self.writes.import_overwrite } else { &self.writes.import_keep };
         self.pool()
             .atomically(async |exec| {
-                let now = exec.now();
                 let mut report = ImportReport::default();
-                for entry in entries {
-                    let expires_at = entry.expires_at.map_or(Value::Null, Value::TimestampTz);
-                    let args = Args::<B>::key(now, &entry.scope, &entry.key)?.json(entry.value.clone())?.bind(
-                        expires_at,
-                        TIMESTAMPTZ,
-                        "expires_at",
-                    )?;
-                    if self.write(exec, sql, args, DataEvent::Upsert).await?.is_empty() {
-                        report.skipped += 1;
-                    } else {
-                        report.written += 1;
-                    }
+                for chunk in entries.chunks(CHUNK) {
+                    let rows = chunk.iter().map(|entry| {
+                        let expires_at = entry.expires_at.map_or(Json::Null, |at| Json::String(B::time_text(at)));
+                        let scope = &entry.scope;
+                        Json::Array(vec![
+                            Json::String(scope.owner_kind.clone()),
+                            Json::String(scope.owner_id.clone()),
+                            Json::String(scope.namespace.clone()),
+                            Json::String(entry.key.clone()),
+                            entry.value.clone(),
+                            expires_at,
+                        ])
+                    });
+                    let args = Args::<B>::clock(exec.now())?.json(Json::Array(rows.collect()))?;
+                    let written = self.write(exec, sql, args, DataEvent::Upsert).await?.len() as u64;
+                    report.written += written;
+                    report.skipped += chunk.len() as u64 - written;
                 }
                 Ok(report)
             })

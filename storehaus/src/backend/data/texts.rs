@@ -59,6 +59,9 @@ pub(crate) trait DataDialect: Backend {
     /// batch.
     const ONE_WRITER: bool;
 
+    /// A time as the statement text of an import takes it inside JSON (SQLite: as stored).
+    fn time_text(at: DateTime<Utc>) -> String;
+
     /// Binds the statement's clock, where the backend binds it (SQLite's `?1`).
     fn bind_clock(args: &mut Self::Arguments, now: DateTime<Utc>) -> Result<(), StoreError>;
 
