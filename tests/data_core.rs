@@ -89,6 +89,7 @@ on_both_backends! {
         assert_eq!(data.all().await.unwrap().len(), 5);
         assert_eq!(data.keys_starting_with("a%").await.unwrap(), ["a%b"]);
         assert_eq!(data.keys_starting_with("a_").await.unwrap(), ["a_c"]);
+        is_validation(data.keys_starting_with("a\0").await, "prefix");
         assert_eq!(data.starting_with("config.").await.unwrap().len(), 2);
         assert_eq!(data.nested_from("config").await.unwrap(), json!({"app": {"name": "shop", "debug": true}}));
         assert_eq!(data.nested_from("nothing").await.unwrap(), json!({}));

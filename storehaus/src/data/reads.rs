@@ -1,7 +1,7 @@
 //! Reads: single keys, whole scopes, prefixes, nested trees, TTLs.
 
 use super::writes::checked_keys;
-use super::{DataStore, Expiry, decode, nested};
+use super::{DataStore, Expiry, decode, nested, validate};
 use crate::backend::data::Stored;
 use crate::error::Result;
 use serde::de::DeserializeOwned;
@@ -66,7 +66,8 @@ impl DataStore {
     }
 
     /// The keys of live entries starting with `prefix`, taken literally (`%` and `_` are plain
-    /// characters), in byte order.
+    /// characters), in byte order. A prefix with a NUL byte, which no key has, is
+    /// [`StoreError::Validation`](crate::StoreError::Validation).
     ///
     /// ```
     /// # use storehaus::prelude::*;
@@ -79,12 +80,14 @@ impl DataStore {
     /// ```
     pub async fn keys_starting_with(&self, prefix: &str) -> Result<Vec<String>> {
         let scope = self.checked_scope()?;
+        validate::check_prefix(prefix)?;
         Ok(self.table().entries(scope, Some(prefix), false).await?.into_iter().map(|(key, _)| key).collect())
     }
 
     /// The live entries whose key starts with `prefix` (literally), by key.
     pub async fn starting_with(&self, prefix: &str) -> Result<BTreeMap<String, Json>> {
         let scope = self.checked_scope()?;
+        validate::check_prefix(prefix)?;
         Ok(self.table().entries(scope, Some(prefix), true).await?.into_iter().collect())
     }
 
@@ -108,6 +111,7 @@ impl DataStore {
             return self.nested().await;
         }
         let scope = self.checked_scope()?;
+        validate::check_prefix(prefix)?;
         let entries = self.table().entries(scope, Some(prefix), true).await?;
         let inside = entries.iter().filter_map(|(key, value)| Some((nested::relative(key, prefix)?, value.clone())));
         Ok(nested::fold(inside))

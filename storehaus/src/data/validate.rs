@@ -22,6 +22,15 @@ pub(crate) fn check_path(field: &'static str, path: &str) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Checks a prefix of keys: anything but a NUL byte, which no key holds (and PostgreSQL's text
+/// cannot carry).
+pub(crate) fn check_prefix(prefix: &str) -> Result<(), StoreError> {
+    if prefix.contains('\0') {
+        return Err(StoreError::validation("prefix", "the prefix contains a NUL byte"));
+    }
+    Ok(())
+}
+
 /// Checks a namespace: `""` (no namespace) or a valid dotted path.
 pub(crate) fn check_namespace(namespace: &str) -> Result<(), StoreError> {
     if namespace.is_empty() { Ok(()) } else { check_path("namespace", namespace) }
