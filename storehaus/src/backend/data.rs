@@ -47,7 +47,7 @@ pub(crate) struct FullEntry {
 pub(crate) trait DataTable: Send + Sync + fmt::Debug {
     fn set<'a>(&'a self, scope: &'a Scope, key: &'a str, value: &'a Json, ttl: Option<Duration>) -> Fut<'a, ()>;
     /// Sets every entry (keys distinct) in one transaction; returns how many.
-    fn set_many<'a>(&'a self, scope: &'a Scope, entries: &'a [(String, Json)], ttl: Option<Duration>) -> Fut<'a, u64>;
+    fn set_many<'a>(&'a self, scope: &'a Scope, entries: Vec<(String, Json)>, ttl: Option<Duration>) -> Fut<'a, u64>;
     fn get<'a>(&'a self, scope: &'a Scope, key: &'a str) -> Fut<'a, Option<Stored>>;
     fn has<'a>(&'a self, scope: &'a Scope, key: &'a str) -> Fut<'a, bool>;
     /// The live entries among `keys`.

@@ -54,9 +54,12 @@ impl DataStore {
         if unique.is_empty() {
             return Ok(0);
         }
-        let entries: Vec<(String, serde_json::Value)> = unique.into_iter().collect();
-        let written = self.table().set_many(scope, &entries, ttl).await?;
-        let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+        // The keys are kept for the cache only.
+        let keys: Vec<String> = match &self.shared.cache {
+            Some(_) => unique.keys().cloned().collect(),
+            None => Vec::new(),
+        };
+        let written = self.table().set_many(scope, unique.into_iter().collect(), ttl).await?;
         self.written(&keys).await;
         Ok(written)
     }

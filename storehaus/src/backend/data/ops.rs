@@ -106,15 +106,21 @@ impl<B: DataDialect> BackendData<B> {
         Ok(())
     }
 
-    async fn set_many(&self, scope: &Scope, entries: &[(String, Json)], ttl: Option<Duration>) -> Result<u64> {
+    async fn set_many(&self, scope: &Scope, entries: Vec<(String, Json)>, ttl: Option<Duration>) -> Result<u64> {
         check_ttl(self.pool().now(), ttl)?;
+        // The chunks' parameters, each a JSON array of `[key, value]` pairs.
+        let mut chunks = Vec::with_capacity(entries.len().div_ceil(CHUNK));
+        let mut entries = entries.into_iter().peekable();
+        while entries.peek().is_some() {
+            let pairs = entries.by_ref().take(CHUNK).map(|(k, v)| Json::Array(vec![Json::String(k), v]));
+            chunks.push(Json::Array(pairs.collect()));
+        }
         self.pool()
             .atomically(async |exec| {
                 let now = exec.now();
                 let mut written = 0;
-                for chunk in entries.chunks(CHUNK) {
-                    let pairs = chunk.iter().map(|(k, v)| Json::Array(vec![Json::String(k.clone()), v.clone()]));
-                    let args = Args::<B>::scope(now, scope)?.json(Json::Array(pairs.collect()))?.ttl(now, ttl)?;
+                for chunk in chunks {
+                    let args = Args::<B>::scope(now, scope)?.json(chunk)?.ttl(now, ttl)?;
                     written += self.write(exec, &self.writes.set_many, args, DataEvent::Upsert).await?.len() as u64;
                 }
                 Ok(written)
@@ -492,7 +498,7 @@ impl<B: DataDialect> DataTable for BackendData<B> {
     fn set<'a>(&'a self, scope: &'a Scope, key: &'a str, value: &'a Json, ttl: Option<Duration>) -> Fut<'a, ()> {
         Box::pin(self.set(scope, key, value, ttl))
     }
-    fn set_many<'a>(&'a self, scope: &'a Scope, entries: &'a [(String, Json)], ttl: Option<Duration>) -> Fut<'a, u64> {
+    fn set_many<'a>(&'a self, scope: &'a Scope, entries: Vec<(String, Json)>, ttl: Option<Duration>) -> Fut<'a, u64> {
         Box::pin(self.set_many(scope, entries, ttl))
     }
     fn get<'a>(&'a self, scope: &'a Scope, key: &'a str) -> Fut<'a, Option<Stored>> {
