@@ -89,6 +89,7 @@ on_both_backends! {
         assert_eq!(data.all().await.unwrap().len(), 5);
         assert_eq!(data.keys_starting_with("a%").await.unwrap(), ["a%b"]);
         assert_eq!(data.keys_starting_with("a_").await.unwrap(), ["a_c"]);
+        is_validation(data.keys_starting_with("a\0").await, "prefix");
         assert_eq!(data.starting_with("config.").await.unwrap().len(), 2);
         assert_eq!(data.nested_from("config").await.unwrap(), json!({"app": {"name": "shop", "debug": true}}));
         assert_eq!(data.nested_from("nothing").await.unwrap(), json!({}));
@@ -242,16 +243,21 @@ on_both_backends! {
         data.set("flag", false, None).await.unwrap();
         data.increment("n", 1).await.unwrap();
         data.delete("flag").await.unwrap();
+        data.set_many([("a", 1)], None).await.unwrap();
+        let mut file = Vec::new();
+        data.export(&mut file).await.unwrap();
+        data.import(file.as_slice(), true).await.unwrap();
         let mut events = Vec::new();
         for _ in 0..200 {
             events = inbox.lock().unwrap().clone();
-            if events.len() >= 4 {
+            if events.len() >= 7 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         let kinds: Vec<EventType> = events.iter().filter(|e| e.table() == Some("storehaus_data")).map(|e| e.event_type).collect();
-        assert_eq!(kinds, [EventType::Create, EventType::Update, EventType::Create, EventType::Delete]);
+        use EventType::{Create, Delete, Update};
+        assert_eq!(kinds, [Create, Update, Create, Delete, Create, Update, Update]);
         assert_eq!(events[0].payload["key"], json!("flag"));
         storehaus.close().await;
     }

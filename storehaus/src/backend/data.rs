@@ -47,7 +47,7 @@ pub(crate) struct FullEntry {
 pub(crate) trait DataTable: Send + Sync + fmt::Debug {
     fn set<'a>(&'a self, scope: &'a Scope, key: &'a str, value: &'a Json, ttl: Option<Duration>) -> Fut<'a, ()>;
     /// Sets every entry (keys distinct) in one transaction; returns how many.
-    fn set_many<'a>(&'a self, scope: &'a Scope, entries: &'a [(String, Json)], ttl: Option<Duration>) -> Fut<'a, u64>;
+    fn set_many<'a>(&'a self, scope: &'a Scope, entries: Vec<(String, Json)>, ttl: Option<Duration>) -> Fut<'a, u64>;
     fn get<'a>(&'a self, scope: &'a Scope, key: &'a str) -> Fut<'a, Option<Stored>>;
     fn has<'a>(&'a self, scope: &'a Scope, key: &'a str) -> Fut<'a, bool>;
     /// The live entries among `keys`.
@@ -75,6 +75,6 @@ pub(crate) trait DataTable: Send + Sync + fmt::Debug {
     ) -> Fut<'a, Vec<FullEntry>>;
     /// Writes `entries` in one transaction; with `overwrite` false, live entries stay.
     fn import<'a>(&'a self, entries: &'a [FullEntry], overwrite: bool) -> Fut<'a, ImportReport>;
-    /// Deletes up to `limit` expired entries; returns how many went.
-    fn cleanup_batch<'a>(&'a self, limit: usize) -> Fut<'a, u64>;
+    /// Deletes the expired entries of every scope, `batch` per statement; returns how many went.
+    fn cleanup_expired<'a>(&'a self, batch: usize) -> Fut<'a, u64>;
 }

@@ -32,7 +32,7 @@ impl DataCache {
         key: &str,
         load: impl AsyncFnOnce() -> Result<Option<Stored>>,
     ) -> Result<Option<Stored>> {
-        let row = self.table.row(&entry_id(scope, key));
+        let row = self.table.row(&row_id(scope, key));
         let manager = self.params.manager();
         match manager.lookup::<Stored>(&row).await {
             Lookup::Found(stored) if is_live(&stored) => Ok(Some(stored)),
@@ -48,14 +48,20 @@ impl DataCache {
                 }
                 Ok(loaded)
             }
-            // Expired in the cache (its entry outlived it by rounding), or the cache is not usable.
-            Lookup::Found(_) | Lookup::Bypass => load().await,
+            // Expired in the cache (its entry outlived the expiry by the cache's jitter): dropped,
+            // and read from the database.
+            Lookup::Found(_) => {
+                manager.invalidate_rows(&self.table, &[row_id(scope, key)]).await;
+                load().await
+            }
+            // The cache is not usable now.
+            Lookup::Bypass => load().await,
         }
     }
 
     /// Invalidates the entries `keys` of `scope` (after their write committed).
     pub(crate) async fn written<K: AsRef<str>>(&self, scope: &Scope, keys: &[K]) {
-        let ids: Vec<String> = keys.iter().map(|key| entry_id(scope, key.as_ref())).collect();
+        let ids: Vec<String> = keys.iter().map(|key| row_id(scope, key.as_ref())).collect();
         self.params.manager().invalidate_rows(&self.table, &ids).await;
     }
 
@@ -70,7 +76,7 @@ fn is_live(stored: &Stored) -> bool {
 }
 
 /// The cache text of one entry: each part after its length in bytes.
-fn entry_id(scope: &Scope, key: &str) -> String {
+fn row_id(scope: &Scope, key: &str) -> String {
     let mut id =
         String::with_capacity(scope.owner_kind.len() + scope.owner_id.len() + scope.namespace.len() + key.len() + 16);
     for part in [&scope.owner_kind[..], &scope.owner_id, &scope.namespace, key] {
@@ -91,8 +97,8 @@ mod tests {
 
     #[test]
     fn entry_ids_are_unambiguous() {
-        assert_eq!(entry_id(&scope("user", "4", "a"), "k"), "4:user1:41:a1:k");
-        assert_ne!(entry_id(&scope("user", "4", "a"), "1:k"), entry_id(&scope("user", "4", "a1:"), "k"));
-        assert_ne!(entry_id(&scope("", "", "a"), "b"), entry_id(&scope("", "", ""), "a.b"));
+        assert_eq!(row_id(&scope("user", "4", "a"), "k"), "4:user1:41:a1:k");
+        assert_ne!(row_id(&scope("user", "4", "a"), "1:k"), row_id(&scope("user", "4", "a1:"), "k"));
+        assert_ne!(row_id(&scope("", "", "a"), "b"), row_id(&scope("", "", ""), "a.b"));
     }
 }

@@ -1,7 +1,7 @@
 //! Reads: single keys, whole scopes, prefixes, nested trees, TTLs.
 
 use super::writes::checked_keys;
-use super::{DataStore, Expiry, decode, nested};
+use super::{DataStore, Expiry, decode, nested, validate};
 use crate::backend::data::Stored;
 use crate::error::Result;
 use serde::de::DeserializeOwned;
@@ -66,7 +66,8 @@ impl DataStore {
     }
 
     /// The keys of live entries starting with `prefix`, taken literally (`%` and `_` are plain
-    /// characters), in byte order.
+    /// characters), in byte order. A prefix with a NUL byte, which no key has, is
+    /// [`StoreError::Validation`](crate::StoreError::Validation).
     ///
     /// ```
     /// # use storehaus::prelude::*;
@@ -79,19 +80,22 @@ impl DataStore {
     /// ```
     pub async fn keys_starting_with(&self, prefix: &str) -> Result<Vec<String>> {
         let scope = self.checked_scope()?;
+        validate::check_prefix(prefix)?;
         Ok(self.table().entries(scope, Some(prefix), false).await?.into_iter().map(|(key, _)| key).collect())
     }
 
     /// The live entries whose key starts with `prefix` (literally), by key.
     pub async fn starting_with(&self, prefix: &str) -> Result<BTreeMap<String, Json>> {
         let scope = self.checked_scope()?;
+        validate::check_prefix(prefix)?;
         Ok(self.table().entries(scope, Some(prefix), true).await?.into_iter().collect())
     }
 
     /// The subtree under the dotted path `prefix`: the entries whose key is `prefix` or starts
     /// with `prefix.`, folded at `.` with the prefix stripped; `{}` when there are none.
     ///
-    /// Where a path is both an entry and the parent of others, the deeper entries win.
+    /// Where a path is both an entry and the parent of others, the deeper entries win. An empty
+    /// `prefix` is the whole scope, as [`nested`](DataStore::nested).
     ///
     /// ```
     /// # use storehaus::prelude::*;
@@ -103,7 +107,11 @@ impl DataStore {
     /// # Ok(()) }
     /// ```
     pub async fn nested_from(&self, prefix: &str) -> Result<Json> {
+        if prefix.is_empty() {
+            return self.nested().await;
+        }
         let scope = self.checked_scope()?;
+        validate::check_prefix(prefix)?;
         let entries = self.table().entries(scope, Some(prefix), true).await?;
         let inside = entries.iter().filter_map(|(key, value)| Some((nested::relative(key, prefix)?, value.clone())));
         Ok(nested::fold(inside))

@@ -98,7 +98,7 @@ impl DataStore {
     /// (whatever this store's scope is), in one transaction. With `overwrite` false, an entry
     /// whose key already has a live value is skipped. A malformed file, or an entry that breaks
     /// the rules of keys, namespaces, owners or values, is [`StoreError::Validation`] and nothing
-    /// is written.
+    /// is written. An entry given twice in the file is imported once, as its last occurrence.
     pub async fn import(&self, reader: impl Read, overwrite: bool) -> Result<ImportReport> {
         let entries = parse(reader)?;
         if entries.is_empty() {
@@ -142,7 +142,8 @@ fn parse(reader: impl Read) -> Result<Vec<FullEntry>> {
             message: format!("unknown export format `{}`; expected `{FORMAT}`", file.format),
         });
     }
-    file.entries
+    let entries: Vec<FullEntry> = file
+        .entries
         .into_iter()
         .enumerate()
         .map(|(index, entry)| {
@@ -159,7 +160,18 @@ fn parse(reader: impl Read) -> Result<Vec<FullEntry>> {
                 expires_at: entry.expires_at,
             })
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok(last_of_each(entries))
+}
+
+/// The entries with each (scope, key) once: its last occurrence, in file order.
+fn last_of_each(entries: Vec<FullEntry>) -> Vec<FullEntry> {
+    let mut last = std::collections::HashMap::new();
+    for (index, entry) in entries.iter().enumerate() {
+        last.insert((&entry.scope, &entry.key), index);
+    }
+    let keep: std::collections::HashSet<usize> = last.into_values().collect();
+    entries.into_iter().enumerate().filter(|(index, _)| keep.contains(index)).map(|(_, entry)| entry).collect()
 }
 
 fn check_entry(entry: &FileEntry) -> Result<()> {
@@ -171,7 +183,16 @@ fn check_entry(entry: &FileEntry) -> Result<()> {
     owner.validate()?;
     validate::check_namespace(&entry.namespace)?;
     validate::check_path("key", &entry.key)?;
-    validate::check_json(&entry.value)
+    validate::check_json(&entry.value)?;
+    match entry.expires_at {
+        Some(at) if !crate::types::STORABLE_YEARS.contains(&chrono::Datelike::year(&at)) => {
+            Err(StoreError::validation(
+                "expires_at",
+                format!("{at} is outside the years {:?} the databases store", crate::types::STORABLE_YEARS),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn io_error(error: std::io::Error) -> StoreError {
@@ -211,6 +232,20 @@ mod tests {
         for file in bad {
             assert!(matches!(parse(file.as_bytes()), Err(StoreError::Validation { .. })), "{file}");
         }
+    }
+
+    #[test]
+    fn an_entry_given_twice_is_imported_as_its_last() {
+        let file = r#"{"format":"storehaus-data/1","entries":[
+            {"owner_kind":"","owner_id":"","namespace":"","key":"a","value":1,"expires_at":null},
+            {"owner_kind":"","owner_id":"","namespace":"","key":"b","value":2,"expires_at":null},
+            {"owner_kind":"","owner_id":"","namespace":"","key":"a","value":3,"expires_at":null}]}"#;
+        let entries = parse(file.as_bytes()).unwrap();
+        let pairs: Vec<_> = entries.iter().map(|e| (e.key.as_str(), e.value.clone())).collect();
+        assert_eq!(pairs, [("b", json!(2)), ("a", json!(3))]);
+        let far = r#"{"format":"storehaus-data/1","entries":[
+            {"owner_kind":"","owner_id":"","namespace":"","key":"a","value":1,"expires_at":"+10000-01-01T00:00:00Z"}]}"#;
+        assert!(matches!(parse(far.as_bytes()), Err(StoreError::Validation { .. })));
     }
 
     #[test]

@@ -22,6 +22,15 @@ pub(crate) fn check_path(field: &'static str, path: &str) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Checks a prefix of keys: anything but a NUL byte, which no key holds (and PostgreSQL's text
+/// cannot carry).
+pub(crate) fn check_prefix(prefix: &str) -> Result<(), StoreError> {
+    if prefix.contains('\0') {
+        return Err(StoreError::validation("prefix", "the prefix contains a NUL byte"));
+    }
+    Ok(())
+}
+
 /// Checks a namespace: `""` (no namespace) or a valid dotted path.
 pub(crate) fn check_namespace(namespace: &str) -> Result<(), StoreError> {
     if namespace.is_empty() { Ok(()) } else { check_path("namespace", namespace) }
@@ -39,28 +48,57 @@ pub(crate) fn to_json(value: impl serde::Serialize) -> Result<serde_json::Value,
 
 /// The checks of [`to_json`] on a JSON value.
 pub(crate) fn check_json(json: &serde_json::Value) -> Result<(), StoreError> {
-    if holds_nul(json) {
+    let mut bound = 0;
+    if !measure(json, &mut bound) {
         return Err(StoreError::validation("value", "a string of the value contains a NUL character"));
     }
-    let mut counter = ByteCounter(0);
-    // Counting bytes cannot fail; the writer never refuses.
-    let _ = serde_json::to_writer(&mut counter, json);
-    if counter.0 > MAX_VALUE_BYTES {
-        return Err(StoreError::validation(
-            "value",
-            format!("the value is {} bytes of JSON; at most {MAX_VALUE_BYTES} are allowed", counter.0),
-        ));
+    // The bound is exact but for numbers and escapes; only a value near the limit is written out
+    // to be counted exactly.
+    if bound > MAX_VALUE_BYTES {
+        let mut counter = ByteCounter(0);
+        // Counting bytes cannot fail; the writer never refuses.
+        let _ = serde_json::to_writer(&mut counter, json);
+        if counter.0 > MAX_VALUE_BYTES {
+            return Err(StoreError::validation(
+                "value",
+                format!("the value is {} bytes of JSON; at most {MAX_VALUE_BYTES} are allowed", counter.0),
+            ));
+        }
     }
     Ok(())
 }
 
-fn holds_nul(json: &serde_json::Value) -> bool {
+/// Adds to `bound` at least the length of `json`'s compact JSON text; `false` when a string (or
+/// an object key) holds a NUL character.
+fn measure(json: &serde_json::Value, bound: &mut usize) -> bool {
     match json {
-        serde_json::Value::String(s) => s.contains('\0'),
-        serde_json::Value::Array(items) => items.iter().any(holds_nul),
-        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
-        _ => false,
+        serde_json::Value::Null | serde_json::Value::Bool(_) => *bound += 5,
+        // The longest `i64`, `u64` or `f64` serde_json writes.
+        serde_json::Value::Number(_) => *bound += 24,
+        serde_json::Value::String(s) => return measure_text(s, bound),
+        serde_json::Value::Array(items) => {
+            *bound += 1 + items.len().max(1);
+            return items.iter().all(|item| measure(item, bound));
+        }
+        serde_json::Value::Object(map) => {
+            *bound += 1 + map.len().max(1);
+            return map.iter().all(|(key, value)| {
+                *bound += 1;
+                measure_text(key, bound) && measure(value, bound)
+            });
+        }
     }
+    true
+}
+
+fn measure_text(text: &str, bound: &mut usize) -> bool {
+    if text.contains('\0') {
+        return false;
+    }
+    // Quotes, and at worst a `\u00XX` for each escaped byte.
+    let escaped = text.bytes().filter(|b| *b < 0x20 || *b == b'"' || *b == b'\\').count();
+    *bound += 2 + text.len() + escaped * 5;
+    true
 }
 
 /// Counts what is written to it.
@@ -114,5 +152,12 @@ mod tests {
         assert!(to_json(json!({"a": [1, "ok"]})).is_ok());
         assert!(to_json("x".repeat(MAX_VALUE_BYTES)).is_err());
         assert!(to_json("x".repeat(MAX_VALUE_BYTES - 2)).is_ok());
+        assert!(to_json("\"".repeat(MAX_VALUE_BYTES / 2 - 1)).is_ok());
+        assert!(to_json("\"".repeat(MAX_VALUE_BYTES / 2)).is_err());
+        // `[1,1,…]` of n ones is 2n + 1 bytes: the bound overshoots, the exact count decides.
+        let numbers = serde_json::Value::Array(vec![json!(1); MAX_VALUE_BYTES / 2 - 1]);
+        assert!(to_json(&numbers).is_ok());
+        let numbers = serde_json::Value::Array(vec![json!(1); MAX_VALUE_BYTES / 2]);
+        assert!(to_json(&numbers).is_err());
     }
 }

@@ -54,9 +54,12 @@ impl DataStore {
         if unique.is_empty() {
             return Ok(0);
         }
-        let entries: Vec<(String, serde_json::Value)> = unique.into_iter().collect();
-        let written = self.table().set_many(scope, &entries, ttl).await?;
-        let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+        // The keys are kept for the cache only.
+        let keys: Vec<String> = match &self.shared.cache {
+            Some(_) => unique.keys().cloned().collect(),
+            None => Vec::new(),
+        };
+        let written = self.table().set_many(scope, unique.into_iter().collect(), ttl).await?;
         self.written(&keys).await;
         Ok(written)
     }
@@ -100,21 +103,16 @@ impl DataStore {
     }
 
     /// Deletes expired entries of every scope, `batch_size` at a time, each batch in a short
-    /// transaction of its own that skips rows other transactions hold; returns how many went.
+    /// transaction of its own (on PostgreSQL skipping rows other transactions hold; on SQLite
+    /// pausing between batches so other writers get the lock); returns how many went. A batch
+    /// size of 0 is [`StoreError::Validation`].
     ///
     /// Expired entries are invisible to reads already; this reclaims their space.
     pub async fn cleanup_expired(&self, batch_size: usize) -> Result<u64> {
         if batch_size == 0 {
             return Err(StoreError::validation("batch_size", "the batch size must be at least 1"));
         }
-        let mut removed = 0;
-        loop {
-            let batch = self.table().cleanup_batch(batch_size).await?;
-            removed += batch;
-            if batch < batch_size as u64 {
-                break;
-            }
-        }
+        let removed = self.table().cleanup_expired(batch_size).await?;
         if removed > 0 {
             self.written_all().await;
         }

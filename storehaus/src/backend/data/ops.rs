@@ -2,7 +2,7 @@
 
 use super::{DataDialect, DataEvent, DataTable, FullEntry, Fut, Scope, Stored};
 use crate::backend::executor::{Db, Executor};
-use crate::backend::sql::{BIGINT, JSON, SqlText, TEXT, TIMESTAMPTZ, record_columns};
+use crate::backend::sql::{BIGINT, JSON, SqlText, TEXT, record_columns};
 use crate::backend::{Backend, Events};
 use crate::data::{DataEntry, Expiry, ImportReport};
 use crate::error::StoreError;
@@ -16,8 +16,11 @@ use std::time::Duration;
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Entries per `set_many` statement.
-const SET_MANY_CHUNK: usize = 1000;
+/// The longest pause between two cleanup batches on a database of one writer.
+const CLEANUP_PAUSE: Duration = Duration::from_millis(20);
+
+/// Entries per statement of `set_many` and `import`.
+const CHUNK: usize = 1000;
 
 /// The data store's table on backend `B`, with its write statements built for `emit`.
 pub(crate) struct BackendData<B: DataDialect> {
@@ -103,15 +106,21 @@ impl<B: DataDialect> BackendData<B> {
         Ok(())
     }
 
-    async fn set_many(&self, scope: &Scope, entries: &[(String, Json)], ttl: Option<Duration>) -> Result<u64> {
+    async fn set_many(&self, scope: &Scope, entries: Vec<(String, Json)>, ttl: Option<Duration>) -> Result<u64> {
         check_ttl(self.pool().now(), ttl)?;
+        // The chunks' parameters, each a JSON array of `[key, value]` pairs.
+        let mut chunks = Vec::with_capacity(entries.len().div_ceil(CHUNK));
+        let mut entries = entries.into_iter().peekable();
+        while entries.peek().is_some() {
+            let pairs = entries.by_ref().take(CHUNK).map(|(k, v)| Json::Array(vec![Json::String(k), v]));
+            chunks.push(Json::Array(pairs.collect()));
+        }
         self.pool()
             .atomically(async |exec| {
                 let now = exec.now();
                 let mut written = 0;
-                for chunk in entries.chunks(SET_MANY_CHUNK) {
-                    let pairs = chunk.iter().map(|(k, v)| Json::Array(vec![Json::String(k.clone()), v.clone()]));
-                    let args = Args::<B>::scope(now, scope)?.json(Json::Array(pairs.collect()))?.ttl(now, ttl)?;
+                for chunk in chunks {
+                    let args = Args::<B>::scope(now, scope)?.json(chunk)?.ttl(now, ttl)?;
                     written += self.write(exec, &self.writes.set_many, args, DataEvent::Upsert).await?.len() as u64;
                 }
                 Ok(written)
@@ -320,34 +329,55 @@ impl<B: DataDialect> BackendData<B> {
             .collect()
     }
 
+    /// Chunks of entries, one statement each, in one transaction; `entries` name each
+    /// (scope, key) once.
     async fn import(&self, entries: &[FullEntry], overwrite: bool) -> Result<ImportReport> {
         let sql = if overwrite { &self.writes.import_overwrite } else { &self.writes.import_keep };
         self.pool()
             .atomically(async |exec| {
-                let now = exec.now();
                 let mut report = ImportReport::default();
-                for entry in entries {
-                    let expires_at = entry.expires_at.map_or(Value::Null, Value::TimestampTz);
-                    let args = Args::<B>::key(now, &entry.scope, &entry.key)?.json(entry.value.clone())?.bind(
-                        expires_at,
-                        TIMESTAMPTZ,
-                        "expires_at",
-                    )?;
-                    if self.write(exec, sql, args, DataEvent::Upsert).await?.is_empty() {
-                        report.skipped += 1;
-                    } else {
-                        report.written += 1;
-                    }
+                for chunk in entries.chunks(CHUNK) {
+                    let rows = chunk.iter().map(|entry| {
+                        let expires_at = entry.expires_at.map_or(Json::Null, |at| Json::String(B::time_text(at)));
+                        let scope = &entry.scope;
+                        Json::Array(vec![
+                            Json::String(scope.owner_kind.clone()),
+                            Json::String(scope.owner_id.clone()),
+                            Json::String(scope.namespace.clone()),
+                            Json::String(entry.key.clone()),
+                            entry.value.clone(),
+                            expires_at,
+                        ])
+                    });
+                    let args = Args::<B>::clock(exec.now())?.json(Json::Array(rows.collect()))?;
+                    let written = self.write(exec, sql, args, DataEvent::Upsert).await?.len() as u64;
+                    report.written += written;
+                    report.skipped += chunk.len() as u64 - written;
                 }
                 Ok(report)
             })
             .await
     }
 
-    async fn cleanup_batch(&self, limit: usize) -> Result<u64> {
-        let exec = self.pool();
-        let args = Args::<B>::clock(exec.now())?.bigint(i64::try_from(limit).unwrap_or(i64::MAX))?;
-        Ok(self.write(exec, &self.writes.cleanup, args, DataEvent::Delete).await?.len() as u64)
+    /// Batch after batch, each its own statement (so its own short transaction), until one
+    /// comes back short.
+    async fn cleanup_expired(&self, batch: usize) -> Result<u64> {
+        let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+        let mut removed = 0;
+        loop {
+            let started = std::time::Instant::now();
+            let exec = self.pool();
+            let args = Args::<B>::clock(exec.now())?.bigint(limit)?;
+            let deleted = self.write(exec, &self.writes.cleanup, args, DataEvent::Delete).await?.len();
+            removed += deleted as u64;
+            if deleted < batch {
+                return Ok(removed);
+            }
+            if B::ONE_WRITER {
+                // As long as the batch held the lock, at most a few milliseconds.
+                tokio::time::sleep(started.elapsed().min(CLEANUP_PAUSE)).await;
+            }
+        }
     }
 }
 
@@ -468,7 +498,7 @@ impl<B: DataDialect> DataTable for BackendData<B> {
     fn set<'a>(&'a self, scope: &'a Scope, key: &'a str, value: &'a Json, ttl: Option<Duration>) -> Fut<'a, ()> {
         Box::pin(self.set(scope, key, value, ttl))
     }
-    fn set_many<'a>(&'a self, scope: &'a Scope, entries: &'a [(String, Json)], ttl: Option<Duration>) -> Fut<'a, u64> {
+    fn set_many<'a>(&'a self, scope: &'a Scope, entries: Vec<(String, Json)>, ttl: Option<Duration>) -> Fut<'a, u64> {
         Box::pin(self.set_many(scope, entries, ttl))
     }
     fn get<'a>(&'a self, scope: &'a Scope, key: &'a str) -> Fut<'a, Option<Stored>> {
@@ -521,8 +551,8 @@ impl<B: DataDialect> DataTable for BackendData<B> {
     fn import<'a>(&'a self, entries: &'a [FullEntry], overwrite: bool) -> Fut<'a, ImportReport> {
         Box::pin(self.import(entries, overwrite))
     }
-    fn cleanup_batch<'a>(&'a self, limit: usize) -> Fut<'a, u64> {
-        Box::pin(self.cleanup_batch(limit))
+    fn cleanup_expired<'a>(&'a self, batch: usize) -> Fut<'a, u64> {
+        Box::pin(self.cleanup_expired(batch))
     }
 }
 

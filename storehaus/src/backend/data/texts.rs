@@ -54,6 +54,13 @@ pub(crate) enum DataEvent {
 /// A backend of the data store.
 pub(crate) trait DataDialect: Backend {
     const DATA: DataTexts;
+    /// Whether the database takes one writer at a time (SQLite): the cleanup then pauses between
+    /// batches, so writers waiting for the lock get it instead of losing every race to the next
+    /// batch.
+    const ONE_WRITER: bool;
+
+    /// A time as the statement text of an import takes it inside JSON (SQLite: as stored).
+    fn time_text(at: DateTime<Utc>) -> String;
 
     /// Binds the statement's clock, where the backend binds it (SQLite's `?1`).
     fn bind_clock(args: &mut Self::Arguments, now: DateTime<Utc>) -> Result<(), StoreError>;

@@ -188,15 +188,18 @@ const TEXTS: DataTexts = DataTexts {
         live!(),
         r#" ORDER BY "owner_kind", "owner_id", "namespace", "key" LIMIT $5"#
     ),
+    // `$1`: a JSON array of `[owner kind, owner id, namespace, key, value, expires_at]`.
     import_overwrite: concat!(
         r#"INSERT INTO "storehaus_data" ("owner_kind", "owner_id", "namespace", "key", "value", "expires_at") "#,
-        r#"VALUES ($1, $2, $3, $4, $5, $6) "#,
+        r#"SELECT "e"->>0, "e"->>1, "e"->>2, "e"->>3, "e"->4, ("e"->>5)::timestamptz "#,
+        r#"FROM jsonb_array_elements($1::jsonb) AS "e" WHERE true "#,
         r#"ON CONFLICT ("owner_kind", "owner_id", "namespace", "key") DO UPDATE SET "value" = EXCLUDED."value", "#,
         r#""expires_at" = EXCLUDED."expires_at", "__updated_at__" = now() RETURNING {returning}"#
     ),
     import_keep: concat!(
         r#"INSERT INTO "storehaus_data" ("owner_kind", "owner_id", "namespace", "key", "value", "expires_at") "#,
-        r#"VALUES ($1, $2, $3, $4, $5, $6) "#,
+        r#"SELECT "e"->>0, "e"->>1, "e"->>2, "e"->>3, "e"->4, ("e"->>5)::timestamptz "#,
+        r#"FROM jsonb_array_elements($1::jsonb) AS "e" WHERE true "#,
         r#"ON CONFLICT ("owner_kind", "owner_id", "namespace", "key") DO UPDATE SET "value" = EXCLUDED."value", "#,
         r#""expires_at" = EXCLUDED."expires_at", "__updated_at__" = now() WHERE "#,
         expired!(),
@@ -214,6 +217,11 @@ const TEXTS: DataTexts = DataTexts {
 
 impl DataDialect for Postgres {
     const DATA: DataTexts = TEXTS;
+    const ONE_WRITER: bool = false;
+
+    fn time_text(at: DateTime<Utc>) -> String {
+        at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    }
 
     fn bind_clock(_args: &mut PgArguments, _now: DateTime<Utc>) -> Result<(), StoreError> {
         Ok(())

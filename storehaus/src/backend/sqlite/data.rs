@@ -207,16 +207,19 @@ const TEXTS: DataTexts = DataTexts {
         live!(),
         r#" ORDER BY "owner_kind", "owner_id", "namespace", "key" LIMIT ?6"#
     ),
+    // `?2`: a JSON array of `[owner kind, owner id, namespace, key, value, expires_at]`.
     import_overwrite: concat!(
         insert!(),
-        r#"VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?1, ?1, '[]') "#,
+        r#"SELECT "e"."value" ->> 0, "e"."value" ->> 1, "e"."value" ->> 2, "e"."value" ->> 3, "e"."value" -> 4, "#,
+        r#""e"."value" ->> 5, ?1, ?1, '[]' FROM json_each(?2) AS "e" WHERE true "#,
         on_conflict!(),
         r#""value" = excluded."value", "expires_at" = excluded."expires_at", "__updated_at__" = ?1 "#,
         "RETURNING {returning}"
     ),
     import_keep: concat!(
         insert!(),
-        r#"VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?1, ?1, '[]') "#,
+        r#"SELECT "e"."value" ->> 0, "e"."value" ->> 1, "e"."value" ->> 2, "e"."value" ->> 3, "e"."value" -> 4, "#,
+        r#""e"."value" ->> 5, ?1, ?1, '[]' FROM json_each(?2) AS "e" WHERE true "#,
         on_conflict!(),
         r#""value" = excluded."value", "expires_at" = excluded."expires_at", "__updated_at__" = ?1 WHERE "#,
         expired!(),
@@ -233,6 +236,11 @@ const TEXTS: DataTexts = DataTexts {
 
 impl DataDialect for Sqlite {
     const DATA: DataTexts = TEXTS;
+    const ONE_WRITER: bool = true;
+
+    fn time_text(at: DateTime<Utc>) -> String {
+        super::values::timestamptz_text(at)
+    }
 
     fn bind_clock(args: &mut SqliteArguments, now: DateTime<Utc>) -> Result<(), StoreError> {
         Sqlite::bind(args, Value::TimestampTz(now), TIMESTAMPTZ)
