@@ -44,7 +44,6 @@
 //! The guides in the repository's `docs/` folder cover each topic at length.
 
 // Lets `#[model]` (whose code names `::storehaus::…`) declare the tables of StoreHaus's own modules.
-#[allow(unused_extern_crates)] // used by the tables of the data store and counters
 extern crate self as storehaus;
 
 mod app;
