@@ -49,7 +49,7 @@ use storehaus::cache::{CacheBackend, CacheConfig, CacheManager, KeySpace, Memory
 use storehaus::prelude::*;
 use storehaus::testing::{TestDatabase, TestSqlite};
 use storehaus_suite::TestBackend;
-use storehaus_suite::redis::{redis_url, unavailable, unique_prefix};
+use storehaus_suite::redis::{redis_url, shared_manager, unavailable, unique_prefix};
 
 /// Soft delete and versioning, so every write path of the store applies to it.
 #[model]
@@ -106,21 +106,7 @@ impl Backend {
     async fn manager(self, test: &str) -> Option<Arc<CacheManager>> {
         match self {
             Backend::Memory => Some(Arc::new(CacheManager::memory(&CacheConfig::default()).unwrap())),
-            Backend::Redis => {
-                let config = CacheConfig {
-                    redis_url: redis_url(),
-                    timeout_ms: 2000,
-                    connection_timeout_ms: 2000,
-                    ..CacheConfig::default()
-                };
-                let manager = CacheManager::new(config.clone())
-                    .unwrap_or_else(|e| panic!("REDIS_URL {} is not usable: {e}", config.redacted_url()));
-                if let Err(error) = manager.ping().await {
-                    let why = format!("Redis at {} is unreachable: {error}", config.redacted_url());
-                    return unavailable(test, &why);
-                }
-                Some(Arc::new(manager))
-            }
+            Backend::Redis => shared_manager(test).await.map(Arc::new),
         }
     }
 }

@@ -9,7 +9,7 @@
 use super::*;
 use std::sync::Arc;
 use storehaus::cache::CacheConfig;
-use storehaus_suite::redis::{redis_url, unavailable, unique_prefix};
+use storehaus_suite::redis::{shared_manager, unique_prefix};
 
 /// Cache entries outlive every test, so only invalidation and expiry can end them.
 const CACHE_TTL_SECONDS: u64 = 120;
@@ -26,19 +26,7 @@ async fn stores<B: TestBackend>(db: &B, backend: Backend, test: &str) -> Option<
     let test = format!("{test}/{backend:?}/{}", B::NAME);
     let manager = match backend {
         Backend::Memory => CacheManager::memory(&CacheConfig::default()).unwrap(),
-        Backend::Redis => {
-            let config = CacheConfig {
-                redis_url: redis_url(),
-                timeout_ms: 2000,
-                connection_timeout_ms: 2000,
-                ..CacheConfig::default()
-            };
-            let manager = CacheManager::new(config.clone()).unwrap();
-            if let Err(error) = manager.ping().await {
-                return unavailable(&test, &format!("Redis at {} is unreachable: {error}", config.redacted_url()));
-            }
-            manager
-        }
+        Backend::Redis => shared_manager(&test).await?,
     };
     let (_storehaus, plain) = data(db).await;
     let cached = plain.with_cache(CacheParams::new(Arc::new(manager), CACHE_TTL_SECONDS, unique_prefix(&test)));

@@ -39,6 +39,23 @@ pub fn unavailable<T>(test: &str, why: &str) -> Option<T> {
     None
 }
 
+/// A manager on the shared Redis with the suites' short timeouts, or `None` (after
+/// [`unavailable`]) when it does not answer.
+pub async fn shared_manager(test: &str) -> Option<storehaus::cache::CacheManager> {
+    let config = storehaus::cache::CacheConfig {
+        redis_url: redis_url(),
+        timeout_ms: 2000,
+        connection_timeout_ms: 2000,
+        ..storehaus::cache::CacheConfig::default()
+    };
+    let manager = storehaus::cache::CacheManager::new(config.clone())
+        .unwrap_or_else(|e| panic!("REDIS_URL {} is not usable: {e}", config.redacted_url()));
+    if let Err(error) = manager.ping().await {
+        return unavailable(test, &format!("Redis at {} is unreachable: {error}", config.redacted_url()));
+    }
+    Some(manager)
+}
+
 /// A TCP port on 127.0.0.1 that nothing listens on: bound once here, then released.
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
