@@ -29,6 +29,7 @@ mod config;
 mod digest;
 mod error;
 mod flight;
+mod glob;
 mod keys;
 mod manager;
 mod params;
@@ -36,10 +37,13 @@ mod primitives;
 mod stats;
 mod util;
 
-pub use backend::{BoxFuture, CacheBackend, EpochKey, GuardedRead, MemoryBackend, RedisBackend};
+pub use backend::{
+    BoxFuture, BufferOp, BufferPending, BufferState, CacheBackend, EpochKey, GuardedRead, MemoryBackend, RedisBackend,
+};
 pub use config::{CacheConfig, ConfigError, DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MEMORY_MAX_BYTES, redact_url};
 pub use digest::QueryDigest;
 pub use error::{CacheError, CacheResult};
+pub use glob::glob_match;
 pub use keys::{KeySpace, MAX_ROW_SEGMENT, RowKey, TableKeys};
 pub use manager::CacheManager;
 pub use manager::read_through::{FillToken, Lookup};

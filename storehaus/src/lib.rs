@@ -49,6 +49,7 @@ extern crate self as storehaus;
 mod app;
 pub mod backend;
 pub mod config;
+pub mod counters;
 pub mod data;
 mod error;
 pub mod model;

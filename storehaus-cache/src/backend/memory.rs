@@ -8,7 +8,10 @@ use moka::Expiry;
 use moka::future::Cache;
 use tokio::sync::Mutex;
 
-use super::{BoxFuture, CacheBackend, EpochKey, GuardedRead};
+mod buffers;
+
+use self::buffers::Buffers;
+use super::{BoxFuture, BufferOp, BufferState, CacheBackend, EpochKey, GuardedRead};
 use crate::error::{CacheError, CacheResult};
 use crate::util::random_epoch;
 
@@ -58,12 +61,13 @@ fn weigh(key: &str, slot: &Slot) -> u32 {
 ///
 /// Entries are weighed by their bytes (key, value and a fixed overhead); beyond `max_bytes` the
 /// least useful are evicted, which the cache protocol tolerates (an evicted epoch comes back
-/// with a fresh random value). Operations that touch several keys are serialised by one lock,
+/// with a fresh random value). Counter buffers are kept apart and never evicted. Operations that touch several keys are serialised by one lock,
 /// so each is atomic like its Redis script.
 pub struct MemoryBackend {
     cache: Cache<String, Slot>,
     max_bytes: u64,
     writes: Mutex<()>,
+    buffers: Buffers,
 }
 
 impl MemoryBackend {
@@ -74,7 +78,7 @@ impl MemoryBackend {
             .weigher(|key: &String, slot: &Slot| weigh(key, slot))
             .expire_after(SlotExpiry)
             .build();
-        MemoryBackend { cache, max_bytes, writes: Mutex::new(()) }
+        MemoryBackend { cache, max_bytes, writes: Mutex::new(()), buffers: Buffers::default() }
     }
 
     /// Keys held, approximately (expired and evicted keys leave lazily).
@@ -325,6 +329,69 @@ impl CacheBackend for MemoryBackend {
                 self.cache.invalidate(key).await;
             }
             Ok(())
+        })
+    }
+
+    fn buffer_add<'a>(&'a self, key: &'a str, by: i64, op: BufferOp<'a>) -> BoxFuture<'a, CacheResult<BufferState>> {
+        Box::pin(async move { self.buffers.add(key, by, op) })
+    }
+
+    fn buffer_read<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, CacheResult<Vec<BufferState>>> {
+        Box::pin(async move { Ok(self.buffers.read(keys)) })
+    }
+
+    fn buffer_take<'a>(
+        &'a self,
+        keys: &'a [String],
+        absolute: Option<i64>,
+    ) -> BoxFuture<'a, CacheResult<Vec<BufferState>>> {
+        Box::pin(async move { Ok(self.buffers.take(keys, absolute)) })
+    }
+
+    fn buffer_finish<'a>(&'a self, key: &'a str, seq: i64, base: i64) -> BoxFuture<'a, CacheResult<bool>> {
+        Box::pin(async move { Ok(self.buffers.finish(key, seq, base)) })
+    }
+
+    fn buffer_set_base<'a>(&'a self, key: &'a str, seq: i64, base: i64) -> BoxFuture<'a, CacheResult<bool>> {
+        Box::pin(async move { Ok(self.buffers.set_base(key, seq, base)) })
+    }
+
+    fn buffer_forget_base<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, CacheResult<()>> {
+        Box::pin(async move {
+            self.buffers.forget_base(keys);
+            Ok(())
+        })
+    }
+
+    fn buffer_settle<'a>(
+        &'a self,
+        key: &'a str,
+        ops: &'a str,
+        op: &'a str,
+        by: i64,
+    ) -> BoxFuture<'a, CacheResult<bool>> {
+        Box::pin(async move { self.buffers.settle(key, ops, op, by) })
+    }
+
+    /// Returns every matching key at once (cursor 0): the cache's live keys and the buffers.
+    fn scan<'a>(
+        &'a self,
+        pattern: &'a str,
+        _cursor: u64,
+        _count: usize,
+    ) -> BoxFuture<'a, CacheResult<(u64, Vec<String>)>> {
+        Box::pin(async move {
+            let now = Instant::now();
+            let mut keys: Vec<String> = self
+                .cache
+                .iter()
+                .filter(|(key, slot)| slot.is_live(now) && crate::glob::glob_match(pattern, key))
+                .map(|(key, _)| key.as_ref().clone())
+                .collect();
+            keys.extend(self.buffers.keys_matching(pattern));
+            keys.sort_unstable();
+            keys.dedup();
+            Ok((0, keys))
         })
     }
 }

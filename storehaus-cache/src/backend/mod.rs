@@ -4,6 +4,7 @@
 //! an `Arc<dyn CacheBackend>` and stores do not become generic over the cache. Values are opaque
 //! bytes; the manager does the encoding.
 
+mod buffer;
 mod memory;
 mod redis;
 
@@ -12,9 +13,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+pub use self::buffer::{BufferOp, BufferPending, BufferState};
 pub use self::memory::MemoryBackend;
 pub use self::redis::RedisBackend;
-use crate::error::CacheResult;
+use crate::error::{CacheError, CacheResult};
 
 /// A boxed, `Send` future, the return type of every [`CacheBackend`] method.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -125,10 +127,95 @@ pub trait CacheBackend: Send + Sync + fmt::Debug + 'static {
     /// epoch stays missing: whoever reads it next gets a fresh random value.
     fn bump_epochs<'a>(&'a self, epochs: &'a [String], delete: &'a [String]) -> BoxFuture<'a, CacheResult<()>>;
 
+    /// Adds `by` to the delta of the buffer at `key` and returns its state, as one atomic step
+    /// that also records the id `op` in the hash `ops` (which then lives `ops_ttl`): the record
+    /// tells [`buffer_settle`] later whether an add whose answer was lost took place, and an
+    /// `op` already recorded is not added twice. The ids in `acked` (adds whose answers
+    /// arrived) are dropped from `ops` in the same step, so it only holds adds still in doubt.
+    ///
+    /// [`buffer_settle`]: CacheBackend::buffer_settle
+    fn buffer_add<'a>(&'a self, key: &'a str, by: i64, op: BufferOp<'a>) -> BoxFuture<'a, CacheResult<BufferState>> {
+        let _ = (key, by, op);
+        unsupported(self.name())
+    }
+
+    /// The states of the buffers at `keys`, in order (a missing buffer is the default state).
+    fn buffer_read<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, CacheResult<Vec<BufferState>>> {
+        let _ = keys;
+        unsupported(self.name())
+    }
+
+    /// Takes from each buffer of `keys`, atomically for all of them, and returns their states
+    /// after it. A buffer that already has a pending amount keeps it (its hand-over is still to
+    /// be finished). Otherwise, with `absolute` the delta is dropped and the value becomes a
+    /// pending value to set; without, a non-zero delta becomes a pending amount to add. Each new
+    /// pending amount gets a new sequence number.
+    fn buffer_take<'a>(
+        &'a self,
+        keys: &'a [String],
+        absolute: Option<i64>,
+    ) -> BoxFuture<'a, CacheResult<Vec<BufferState>>> {
+        let _ = (keys, absolute);
+        unsupported(self.name())
+    }
+
+    /// Ends the hand-over `seq` of the buffer at `key`, if it is still pending, and records
+    /// `base` as the database's value after it. Returns whether it was pending.
+    fn buffer_finish<'a>(&'a self, key: &'a str, seq: i64, base: i64) -> BoxFuture<'a, CacheResult<bool>> {
+        let _ = (key, seq, base);
+        unsupported(self.name())
+    }
+
+    /// Records `base` as the database's value for the buffer at `key`, only if the buffer exists,
+    /// nothing was taken since the caller read `seq` and nothing is pending. Returns whether it
+    /// did.
+    fn buffer_set_base<'a>(&'a self, key: &'a str, seq: i64, base: i64) -> BoxFuture<'a, CacheResult<bool>> {
+        let _ = (key, seq, base);
+        unsupported(self.name())
+    }
+
+    /// Forgets the recorded base of each buffer of `keys`.
+    fn buffer_forget_base<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, CacheResult<()>> {
+        let _ = keys;
+        unsupported(self.name())
+    }
+
+    /// Undoes the add of `by` to the buffer at `key` if `op` is recorded in `ops`, dropping the
+    /// record; returns whether it did. For an add whose answer was lost and which was then
+    /// counted elsewhere.
+    fn buffer_settle<'a>(
+        &'a self,
+        key: &'a str,
+        ops: &'a str,
+        op: &'a str,
+        by: i64,
+    ) -> BoxFuture<'a, CacheResult<bool>> {
+        let _ = (key, ops, op, by);
+        unsupported(self.name())
+    }
+
+    /// One step of a scan over the keys matching the glob `pattern` (`*`, `?`, `[...]`, `\`
+    /// escapes, as Redis `SCAN MATCH`): the next cursor (0 when done) and up to about `count`
+    /// keys. A key present for the whole scan is returned at least once.
+    fn scan<'a>(
+        &'a self,
+        pattern: &'a str,
+        cursor: u64,
+        count: usize,
+    ) -> BoxFuture<'a, CacheResult<(u64, Vec<String>)>> {
+        let _ = (pattern, cursor, count);
+        unsupported(self.name())
+    }
+
     /// How many times the backend has tried to connect, for [`CacheStats`](crate::CacheStats).
     fn connect_attempts(&self) -> u64 {
         0
     }
+}
+
+/// The answer of an operation a backend does not implement.
+fn unsupported<'a, T: Send + 'a>(backend: &'static str) -> BoxFuture<'a, CacheResult<T>> {
+    Box::pin(async move { Err(CacheError::Backend(format!("the {backend} backend has no counter buffers"))) })
 }
 
 /// Milliseconds of `ttl` for commands that take them, never 0 (which Redis rejects).

@@ -1,5 +1,6 @@
 //! The Redis backend.
 
+mod buffers;
 mod connector;
 mod scripts;
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 use redis::{Cmd, FromRedisValue, RedisError, ScriptInvocation};
 
 use self::connector::Connector;
-use super::{BoxFuture, CacheBackend, EpochKey, GuardedRead, millis};
+use super::{BoxFuture, BufferOp, BufferState, CacheBackend, EpochKey, GuardedRead, millis};
 use crate::config::{CacheConfig, ConfigError};
 use crate::error::{CacheError, CacheResult};
 use crate::util::random_epoch;
@@ -87,6 +88,14 @@ impl RedisBackend {
         let (mut conn, id) = self.connector.connection().await?;
         let mut command = Command { backend: self, connection: id, answered: false };
         let result = invocation.invoke_async(&mut conn).await;
+        command.answered = true;
+        self.finish(id, result)
+    }
+
+    async fn pipeline(&self, pipe: &redis::Pipeline) -> CacheResult<()> {
+        let (mut conn, id) = self.connector.connection().await?;
+        let mut command = Command { backend: self, connection: id, answered: false };
+        let result = pipe.query_async::<()>(&mut conn).await;
         command.answered = true;
         self.finish(id, result)
     }
@@ -205,11 +214,7 @@ impl CacheBackend for RedisBackend {
             for (key, value) in entries {
                 pipe.add_command(expiring_set(key, value, ttl)).ignore();
             }
-            let (mut conn, id) = self.connector.connection().await?;
-            let mut command = Command { backend: self, connection: id, answered: false };
-            let result = pipe.query_async::<()>(&mut conn).await;
-            command.answered = true;
-            self.finish(id, result)
+            self.pipeline(&pipe).await
         })
     }
 
@@ -318,5 +323,104 @@ impl CacheBackend for RedisBackend {
 
     fn connect_attempts(&self) -> u64 {
         self.connector.attempts()
+    }
+
+    fn buffer_add<'a>(&'a self, key: &'a str, by: i64, op: BufferOp<'a>) -> BoxFuture<'a, CacheResult<BufferState>> {
+        Box::pin(async move {
+            let mut invocation = buffers::ADD.key(key);
+            invocation.key(op.ops).arg(by).arg(op.id).arg(millis(op.ttl));
+            for acked in op.acked {
+                invocation.arg(acked);
+            }
+            let reply = self.invoke(&invocation).await?;
+            Ok(buffers::states(reply, 1)?.remove(0))
+        })
+    }
+
+    fn buffer_read<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, CacheResult<Vec<BufferState>>> {
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut invocation = buffers::READ.prepare_invoke();
+            for key in keys {
+                invocation.key(key);
+            }
+            buffers::states(self.invoke(&invocation).await?, keys.len())
+        })
+    }
+
+    fn buffer_take<'a>(
+        &'a self,
+        keys: &'a [String],
+        absolute: Option<i64>,
+    ) -> BoxFuture<'a, CacheResult<Vec<BufferState>>> {
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut invocation = buffers::TAKE.prepare_invoke();
+            for key in keys {
+                invocation.key(key);
+            }
+            match absolute {
+                Some(value) => invocation.arg("set").arg(value),
+                None => invocation.arg("add").arg(0),
+            };
+            buffers::states(self.invoke(&invocation).await?, keys.len())
+        })
+    }
+
+    fn buffer_finish<'a>(&'a self, key: &'a str, seq: i64, base: i64) -> BoxFuture<'a, CacheResult<bool>> {
+        Box::pin(async move {
+            let done: i64 = self.invoke(buffers::FINISH.key(key).arg(seq).arg(base)).await?;
+            Ok(done == 1)
+        })
+    }
+
+    fn buffer_set_base<'a>(&'a self, key: &'a str, seq: i64, base: i64) -> BoxFuture<'a, CacheResult<bool>> {
+        Box::pin(async move {
+            let done: i64 = self.invoke(buffers::SET_BASE.key(key).arg(seq).arg(base)).await?;
+            Ok(done == 1)
+        })
+    }
+
+    fn buffer_forget_base<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, CacheResult<()>> {
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let mut pipe = redis::pipe();
+            for key in keys {
+                pipe.cmd("HDEL").arg(key).arg("b").ignore();
+            }
+            self.pipeline(&pipe).await
+        })
+    }
+
+    fn buffer_settle<'a>(
+        &'a self,
+        key: &'a str,
+        ops: &'a str,
+        op: &'a str,
+        by: i64,
+    ) -> BoxFuture<'a, CacheResult<bool>> {
+        Box::pin(async move {
+            let undo =
+                by.checked_neg().ok_or_else(|| CacheError::Backend("cannot undo an add of i64::MIN".to_owned()))?;
+            let done: i64 = self.invoke(buffers::SETTLE.key(key).key(ops).arg(undo).arg(op)).await?;
+            Ok(done == 1)
+        })
+    }
+
+    fn scan<'a>(
+        &'a self,
+        pattern: &'a str,
+        cursor: u64,
+        count: usize,
+    ) -> BoxFuture<'a, CacheResult<(u64, Vec<String>)>> {
+        Box::pin(async move {
+            self.query(redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(count.max(1))).await
+        })
     }
 }
