@@ -31,6 +31,7 @@
 //! | [`schema`] | migration plans and `auto_migrate` options |
 //! | [`config`] | [`DatabaseConfig`], [`AppConfig`] (TOML + environment) |
 //! | [`data`] | [`data::DataStore`]: a scoped key-value store on the database (settings, carts, tokens, counters) |
+//! | [`counters`] | [`counters::Counters`]: hot counters per owner, buffered in the cache and synced to the database exactly once |
 //! | [`backend`] | the database seam ([`DbPool`]); PostgreSQL and SQLite live here |
 //! | [`signals`] | change signals (crate `storehaus-signals`) |
 //! | [`cache`] | caching (crate `storehaus-cache`) |

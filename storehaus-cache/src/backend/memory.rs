@@ -369,8 +369,9 @@ impl CacheBackend for MemoryBackend {
         ops: &'a str,
         op: &'a str,
         by: i64,
+        ttl: Duration,
     ) -> BoxFuture<'a, CacheResult<bool>> {
-        Box::pin(async move { self.buffers.settle(key, ops, op, by) })
+        Box::pin(async move { self.buffers.settle(key, ops, op, by, ttl) })
     }
 
     /// Returns every matching key at once (cursor 0): the cache's live keys and the buffers.

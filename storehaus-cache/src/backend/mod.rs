@@ -180,17 +180,19 @@ pub trait CacheBackend: Send + Sync + fmt::Debug + 'static {
         unsupported(self.name())
     }
 
-    /// Undoes the add of `by` to the buffer at `key` if `op` is recorded in `ops`, dropping the
-    /// record; returns whether it did. For an add whose answer was lost and which was then
-    /// counted elsewhere.
+    /// Undoes the add of `by` to the buffer at `key` if `op` is recorded in `ops` as made, and
+    /// marks `op` void there (`ops` then lives at least `ttl`), so that the add is not made if
+    /// it still arrives (a command that timed out after it was sent). Returns whether it undid
+    /// the add. For an add whose answer was lost and which was then counted elsewhere.
     fn buffer_settle<'a>(
         &'a self,
         key: &'a str,
         ops: &'a str,
         op: &'a str,
         by: i64,
+        ttl: Duration,
     ) -> BoxFuture<'a, CacheResult<bool>> {
-        let _ = (key, ops, op, by);
+        let _ = (key, ops, op, by, ttl);
         unsupported(self.name())
     }
 

@@ -1,6 +1,8 @@
 //! Counter buffers and key scans, under the manager's timeout. See
 //! [`CacheBackend::buffer_take`](crate::CacheBackend::buffer_take) for the hand-over they serve.
 
+use std::time::Duration;
+
 use crate::backend::{BufferOp, BufferState};
 use crate::error::CacheResult;
 use crate::manager::CacheManager;
@@ -38,9 +40,11 @@ impl CacheManager {
         self.call(self.backend().buffer_forget_base(keys)).await
     }
 
-    /// Undoes the add of `by` recorded as `op` in `ops` to the buffer at `key`, if it took place.
-    pub async fn buffer_settle(&self, key: &str, ops: &str, op: &str, by: i64) -> CacheResult<bool> {
-        self.call(self.backend().buffer_settle(key, ops, op, by)).await
+    /// Undoes the add of `by` recorded as `op` in `ops` to the buffer at `key`, if it took
+    /// place, and makes sure it never does later
+    /// ([`CacheBackend::buffer_settle`](crate::CacheBackend::buffer_settle)).
+    pub async fn buffer_settle(&self, key: &str, ops: &str, op: &str, by: i64, ttl: Duration) -> CacheResult<bool> {
+        self.call(self.backend().buffer_settle(key, ops, op, by, ttl)).await
     }
 
     /// One step of a scan over the keys matching `pattern`: the next cursor (0 when done) and

@@ -94,7 +94,7 @@ impl Outage {
         let doubts = std::mem::take(&mut self.lock().doubts);
         let mut undone = 0;
         for (done, doubt) in doubts.iter().enumerate() {
-            match cache.buffer_settle(&doubt.buffer, &doubt.ops, &doubt.op, doubt.by).await {
+            match cache.buffer_settle(&doubt.buffer, &doubt.ops, &doubt.op, doubt.by, super::OPS_TTL).await {
                 Ok(true) => undone += 1,
                 Ok(false) => {}
                 Err(error) => {

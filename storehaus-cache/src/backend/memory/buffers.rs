@@ -1,9 +1,9 @@
 //! Counter buffers of the memory backend: a plain map beside the bounded cache, so a buffer is
 //! never evicted, under one lock, so each operation is atomic like its Redis script.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::backend::buffer::{BufferOp, BufferPending, BufferState, next_seq};
 use crate::error::{CacheError, CacheResult};
@@ -19,8 +19,9 @@ pub(super) struct Buffers {
 #[derive(Default)]
 struct Inner {
     buffers: BTreeMap<String, BufferState>,
-    /// Hashes of adds in doubt: their ids and when the hash expires.
-    ops: HashMap<String, (HashSet<String>, Instant)>,
+    /// Hashes of adds in doubt: their ids (`true` when made, `false` when void) and when the
+    /// hash expires.
+    ops: HashMap<String, (HashMap<String, bool>, Instant)>,
     sweep_at: usize,
 }
 
@@ -42,16 +43,16 @@ impl Buffers {
     pub(super) fn add(&self, key: &str, by: i64, op: BufferOp<'_>) -> CacheResult<BufferState> {
         let mut inner = self.lock();
         let now = Instant::now();
-        let recorded = inner.ops.get(op.ops).is_some_and(|(ids, until)| *until > now && ids.contains(op.id));
+        let recorded = inner.ops.get(op.ops).is_some_and(|(ids, until)| *until > now && ids.contains_key(op.id));
         if !recorded {
             let state = inner.buffers.entry(key.to_owned()).or_default();
             state.delta = state.delta.checked_add(by).ok_or_else(overflow)?;
         }
-        let entry = inner.ops.entry(op.ops.to_owned()).or_insert_with(|| (HashSet::new(), now));
+        let entry = inner.ops.entry(op.ops.to_owned()).or_insert_with(|| (HashMap::new(), now));
         if entry.1 <= now {
             entry.0.clear();
         }
-        entry.0.insert(op.id.to_owned());
+        entry.0.entry(op.id.to_owned()).or_insert(true);
         for acked in op.acked {
             entry.0.remove(acked);
         }
@@ -122,19 +123,20 @@ impl Buffers {
         }
     }
 
-    pub(super) fn settle(&self, key: &str, ops: &str, op: &str, by: i64) -> CacheResult<bool> {
+    pub(super) fn settle(&self, key: &str, ops: &str, op: &str, by: i64, ttl: Duration) -> CacheResult<bool> {
         let mut inner = self.lock();
         let now = Instant::now();
-        let recorded = inner.ops.get(ops).is_some_and(|(ids, until)| *until > now && ids.contains(op));
-        if !recorded {
-            return Ok(false);
+        let entry = inner.ops.entry(ops.to_owned()).or_insert_with(|| (HashMap::new(), now + ttl));
+        if entry.1 <= now {
+            entry.0.clear();
+            entry.1 = now + ttl;
         }
-        let state = inner.buffers.entry(key.to_owned()).or_default();
-        state.delta = state.delta.checked_sub(by).ok_or_else(overflow)?;
-        if let Some((ids, _)) = inner.ops.get_mut(ops) {
-            ids.remove(op);
+        let made = entry.0.insert(op.to_owned(), false) == Some(true);
+        if made {
+            let state = inner.buffers.entry(key.to_owned()).or_default();
+            state.delta = state.delta.checked_sub(by).ok_or_else(overflow)?;
         }
-        Ok(true)
+        Ok(made)
     }
 
     /// The buffer keys matching `pattern`.

@@ -101,16 +101,21 @@ return 0
 });
 
 /// Adds `ARGV[1]` (the opposite of the add) to the delta if the id `ARGV[2]` is recorded in the
-/// hash `KEYS[2]`, then drops the record.
+/// hash `KEYS[2]` as an add, then marks the id void, so that the add, should it still arrive
+/// (a command that timed out but was sent), is not made.
 pub(super) static SETTLE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then
+local undone = 0
+if redis.call('HGET', KEYS[2], ARGV[2]) == '1' then
   redis.call('HINCRBY', KEYS[1], 'd', ARGV[1])
-  redis.call('HDEL', KEYS[2], ARGV[2])
-  return 1
+  undone = 1
 end
-return 0
+redis.call('HSET', KEYS[2], ARGV[2], 'void')
+if redis.call('PTTL', KEYS[2]) < 0 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+return undone
 ",
     )
 });

@@ -404,11 +404,12 @@ impl CacheBackend for RedisBackend {
         ops: &'a str,
         op: &'a str,
         by: i64,
+        ttl: Duration,
     ) -> BoxFuture<'a, CacheResult<bool>> {
         Box::pin(async move {
             let undo =
                 by.checked_neg().ok_or_else(|| CacheError::Backend("cannot undo an add of i64::MIN".to_owned()))?;
-            let done: i64 = self.invoke(buffers::SETTLE.key(key).key(ops).arg(undo).arg(op)).await?;
+            let done: i64 = self.invoke(buffers::SETTLE.key(key).key(ops).arg(undo).arg(op).arg(millis(ttl))).await?;
             Ok(done == 1)
         })
     }
