@@ -157,3 +157,58 @@ on_both! {
         let _ = cache;
     }
 }
+
+/// Redis killed (SIGKILL) under increments and started again: increments fall back to the
+/// database while it is down, and each one is counted exactly once in the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_and_restarted_counts_each_increment_once() {
+    use storehaus_suite::redis::{RedisServer, free_port, unavailable};
+    let test = "redis_killed_and_restarted_counts_each_increment_once";
+    let Some(db) = TestDatabase::open().await else { return };
+    let mut server = match RedisServer::start_durable(free_port()) {
+        Ok(server) => server,
+        Err(why) => return unavailable(test, &why).unwrap_or(()),
+    };
+    let config = CacheConfig { redis_url: server.url(), timeout_ms: 300, connection_timeout_ms: 300, ..CacheConfig::default() };
+    let cache = Arc::new(CacheManager::new(config).unwrap());
+    let storehaus = db.storehaus().await;
+    let counters = Counters::builder(storehaus.pool().clone())
+        .cache(cache)
+        .cache_retry(std::time::Duration::from_millis(50))
+        .build()
+        .await
+        .unwrap();
+    let owner = Owner::new("file", 1);
+    let done = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (counters, owner, done, stop) = (counters.clone(), owner.clone(), done.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                counters.increment(&owner, "downloads", 1).await.unwrap();
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    counters.sync(SyncOptions::default()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    server.stop();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    server.restart().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let expected = done.load(std::sync::atomic::Ordering::Relaxed);
+    let stats = counters.stats();
+    assert!(stats.fallbacks > 0, "{stats:?}");
+    assert!(stats.buffered > 0, "{stats:?}");
+    assert_eq!(counters.get(&owner, "downloads").await.unwrap(), expected, "{stats:?}");
+    counters.sync(SyncOptions::default()).await.unwrap();
+    assert_eq!(stored(&storehaus, "file", "1", "downloads").await, Some(expected), "{stats:?}");
+    assert_eq!(counters.get(&owner, "downloads").await.unwrap(), expected);
+    eprintln!("{expected} increments, {stats:?}");
+}
