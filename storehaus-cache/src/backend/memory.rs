@@ -374,6 +374,13 @@ impl CacheBackend for MemoryBackend {
         Box::pin(async move { self.buffers.settle(key, ops, op, by, ttl) })
     }
 
+    fn buffer_acknowledge<'a>(&'a self, acked: &'a [(String, Vec<String>)]) -> BoxFuture<'a, CacheResult<()>> {
+        Box::pin(async move {
+            self.buffers.acknowledge(acked);
+            Ok(())
+        })
+    }
+
     /// Returns every matching key at once (cursor 0): the cache's live keys and the buffers.
     fn scan<'a>(
         &'a self,

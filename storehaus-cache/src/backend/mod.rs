@@ -196,6 +196,13 @@ pub trait CacheBackend: Send + Sync + fmt::Debug + 'static {
         unsupported(self.name())
     }
 
+    /// Drops from each hash of adds in doubt the ids of adds whose answers arrived (as
+    /// `acked` in [`buffer_add`](CacheBackend::buffer_add) does); an emptied hash goes away.
+    fn buffer_acknowledge<'a>(&'a self, acked: &'a [(String, Vec<String>)]) -> BoxFuture<'a, CacheResult<()>> {
+        let _ = acked;
+        unsupported(self.name())
+    }
+
     /// One step of a scan over the keys matching the glob `pattern` (`*`, `?`, `[...]`, `\`
     /// escapes, as Redis `SCAN MATCH`): the next cursor (0 when done) and up to about `count`
     /// keys. A key present for the whole scan is returned at least once.

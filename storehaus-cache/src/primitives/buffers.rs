@@ -47,6 +47,11 @@ impl CacheManager {
         self.call(self.backend().buffer_settle(key, ops, op, by, ttl)).await
     }
 
+    /// Drops acknowledged ids from hashes of adds in doubt.
+    pub async fn buffer_acknowledge(&self, acked: &[(String, Vec<String>)]) -> CacheResult<()> {
+        self.call(self.backend().buffer_acknowledge(acked)).await
+    }
+
     /// One step of a scan over the keys matching `pattern`: the next cursor (0 when done) and
     /// the keys found. Never `KEYS`: each step is bounded by about `count` keys examined.
     pub async fn scan(&self, pattern: &str, cursor: u64, count: usize) -> CacheResult<(u64, Vec<String>)> {

@@ -59,13 +59,13 @@ impl SyncOptions {
                 format!("a sync batch is at most {MAX_BATCH_SIZE} counters, not {}", self.batch_size),
             ));
         }
-        if let Some(pattern) = &self.pattern {
-            if pattern.len() > MAX_PATTERN_LEN || pattern.contains('\0') {
-                return Err(StoreError::validation(
-                    "pattern",
-                    format!("a pattern is at most {MAX_PATTERN_LEN} bytes, without NUL"),
-                ));
-            }
+        if let Some(pattern) = &self.pattern
+            && (pattern.len() > MAX_PATTERN_LEN || pattern.contains('\0'))
+        {
+            return Err(StoreError::validation(
+                "pattern",
+                format!("a pattern is at most {MAX_PATTERN_LEN} bytes, without NUL"),
+            ));
         }
         Ok(if self.batch_size == 0 { DEFAULT_BATCH_SIZE } else { self.batch_size })
     }

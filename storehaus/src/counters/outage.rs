@@ -16,8 +16,8 @@ pub(crate) struct Doubt {
     pub by: i64,
 }
 
-/// Acknowledged ids kept, over all owners, before they are forgotten (the hashes holding them
-/// expire on their own).
+/// Answered ids kept, over all owners, before they are dropped from the cache without waiting
+/// for a sync.
 const MAX_ACKED: usize = 10_000;
 
 #[derive(Debug, Default)]
@@ -77,14 +77,21 @@ impl Outage {
         acked
     }
 
-    pub(crate) fn acked(&self, ops: String, op: String) {
+    /// Notes that the add `op` recorded in `ops` was answered; returns whether enough such ids
+    /// wait to be worth dropping from the cache at once ([`take_all_acked`](Self::take_all_acked)).
+    pub(crate) fn acked(&self, ops: String, op: String) -> bool {
         let mut state = self.lock();
-        if state.acked_total >= MAX_ACKED {
-            state.acked.clear();
-            state.acked_total = 0;
-        }
         state.acked.entry(ops).or_default().push(op);
         state.acked_total += 1;
+        state.acked_total >= MAX_ACKED
+    }
+
+    /// Every answered id not dropped yet, by hash; a sync drops them so that the hashes of owners
+    /// no longer counted do not linger until they expire.
+    pub(crate) fn take_all_acked(&self) -> Vec<(String, Vec<String>)> {
+        let mut state = self.lock();
+        state.acked_total = 0;
+        state.acked.drain().collect()
     }
 
     /// Undoes in the cache the doubtful adds that took place there, then forgets the bases of

@@ -33,6 +33,7 @@ impl Counters {
             return Ok(report);
         };
         self.recover(cache).await.map_err(cache_error)?;
+        self.drop_acked(cache).await;
         let keys = &self.inner.keys;
         let pattern = keys.scan_pattern(None);
         let mut seen = HashSet::new();

@@ -87,7 +87,9 @@ impl Counters {
         let record = BufferOp { ops: &ops, id: &op, acked: &acked, ttl: OPS_TTL };
         match cache.buffer_add(&buffer, by, record).await {
             Ok(state) => {
-                inner.outage.acked(ops, op);
+                if inner.outage.acked(ops, op) {
+                    self.drop_acked(cache).await;
+                }
                 Stats::bump(&inner.stats.buffered);
                 match state.total() {
                     Some(total) => Ok(total),
@@ -102,6 +104,14 @@ impl Counters {
                 self.add_directly(id, by, true).await
             }
             Err(error) => Err(cache_error(error)),
+        }
+    }
+
+    /// Drops the answered adds' ids from the cache; on failure they expire there in time.
+    pub(super) async fn drop_acked(&self, cache: &CacheManager) {
+        let acked = self.inner.outage.take_all_acked();
+        if let Err(error) = cache.buffer_acknowledge(&acked).await {
+            tracing::debug!(%error, "answered counter adds not dropped from the cache");
         }
     }
 

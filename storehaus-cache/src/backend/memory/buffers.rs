@@ -139,6 +139,22 @@ impl Buffers {
         Ok(made)
     }
 
+    pub(super) fn acknowledge(&self, acked: &[(String, Vec<String>)]) {
+        let mut inner = self.lock();
+        for (ops, ids) in acked {
+            if let Some((recorded, _)) = inner.ops.get_mut(ops) {
+                for id in ids {
+                    if recorded.get(id) == Some(&true) {
+                        recorded.remove(id);
+                    }
+                }
+                if recorded.is_empty() {
+                    inner.ops.remove(ops);
+                }
+            }
+        }
+    }
+
     /// The buffer keys matching `pattern`.
     pub(super) fn keys_matching(&self, pattern: &str) -> Vec<String> {
         let inner = self.lock();

@@ -414,6 +414,19 @@ impl CacheBackend for RedisBackend {
         })
     }
 
+    fn buffer_acknowledge<'a>(&'a self, acked: &'a [(String, Vec<String>)]) -> BoxFuture<'a, CacheResult<()>> {
+        Box::pin(async move {
+            let mut pipe = redis::pipe();
+            for (ops, ids) in acked.iter().filter(|(_, ids)| !ids.is_empty()) {
+                pipe.cmd("HDEL").arg(ops).arg(ids).ignore();
+            }
+            if pipe.is_empty() {
+                return Ok(());
+            }
+            self.pipeline(&pipe).await
+        })
+    }
+
     fn scan<'a>(
         &'a self,
         pattern: &'a str,
