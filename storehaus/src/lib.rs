@@ -138,6 +138,7 @@ mod guide {
     doctest_file!(Transactions, "../../docs/transactions.md");
     doctest_file!(Caching, "../../docs/caching.md");
     doctest_file!(DataStore, "../../docs/data-store.md");
+    doctest_file!(Counters, "../../docs/counters.md");
     doctest_file!(Backends, "../../docs/backends.md");
     doctest_file!(Performance, "../../docs/performance.md");
 }

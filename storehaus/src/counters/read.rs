@@ -149,7 +149,8 @@ impl Counters {
     }
 
     /// The total after an add whose answer had no base to add to: read exactly, or else from
-    /// the row and the add's own view of the buffer.
+    /// the row and the add's own view of the buffer. Never an error other than an overflow: the
+    /// add took place, and an error would invite the caller to repeat it.
     pub(super) async fn total_after_add(
         &self,
         cache: &CacheManager,
@@ -159,15 +160,18 @@ impl Counters {
         let owner = Owner::new(id.owner_kind.clone(), &id.owner_id);
         let names = [id.key.clone()];
         let buffers = [self.inner.keys.buffer(id)];
-        match self.exact(cache, &owner, &names, &buffers).await {
-            Ok(totals) => Ok(totals[0]),
-            // The add took place; an error now would invite the caller to repeat it.
-            Err(StoreError::Cache(_)) => {
-                let rows = self.inner.table.read(&id.owner_kind, &id.owner_id, &names).await?;
-                let row = rows.get(&id.key).copied().unwrap_or(Stored { count: 0, sync_seq: 0 });
-                total(row, &state, &state)
+        let error = match self.exact(cache, &owner, &names, &buffers).await {
+            Ok(totals) => return Ok(totals[0]),
+            Err(error @ StoreError::Validation { .. }) => return Err(error),
+            Err(error) => error,
+        };
+        let row = match self.inner.table.read(&id.owner_kind, &id.owner_id, &names).await {
+            Ok(rows) => rows.get(&id.key).copied().unwrap_or(Stored { count: 0, sync_seq: 0 }),
+            Err(read_error) => {
+                tracing::warn!(%error, %read_error, "counter total unknown after an increment; reporting the buffered part");
+                Stored { count: 0, sync_seq: 0 }
             }
-            Err(error) => Err(error),
-        }
+        };
+        total(row, &state, &state)
     }
 }

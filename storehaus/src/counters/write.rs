@@ -21,6 +21,9 @@ impl Counters {
     /// Adds `by` (negative to subtract) to the counter `key` of `owner` and returns its new
     /// total: one cache operation, no database write, unless the counters are in direct mode
     /// or the cache is failing (then `count = count + by` in the database).
+    ///
+    /// An increment that would take the total past `i64` is refused with
+    /// [`StoreError::Validation`] (field `"by"`) and changes nothing.
     pub async fn increment(&self, owner: &Owner, key: &str, by: i64) -> Result<i64> {
         let id = CounterId::new(owner, key)?;
         self.add(&id, by).await
@@ -87,14 +90,20 @@ impl Counters {
         let record = BufferOp { ops: &ops, id: &op, acked: &acked, ttl: OPS_TTL };
         match cache.buffer_add(&buffer, by, record).await {
             Ok(state) => {
+                let total = match state.total() {
+                    Some(total) => Ok(total),
+                    None => self.total_after_add(cache, id, state).await,
+                };
+                if let Err(refused @ StoreError::Validation { .. }) = total {
+                    // The total no longer fits an i64: take the add back, so nothing changed.
+                    cache.buffer_settle(&buffer, &ops, &op, by, OPS_TTL).await.map_err(cache_error)?;
+                    return Err(refused);
+                }
                 if inner.outage.acked(ops, op) {
                     self.drop_acked(cache).await;
                 }
                 Stats::bump(&inner.stats.buffered);
-                match state.total() {
-                    Some(total) => Ok(total),
-                    None => self.total_after_add(cache, id, state).await,
-                }
+                total
             }
             Err(error) if is_outage(&error) => {
                 // The add may have taken place: remember it, so that it is undone in the cache
