@@ -20,6 +20,9 @@ pub(crate) struct Doubt {
 /// for a sync.
 const MAX_ACKED: usize = 10_000;
 
+/// Answered ids dropped with one add, at most (a script's arguments are bounded).
+const MAX_ACKED_PER_ADD: usize = 256;
+
 #[derive(Debug, Default)]
 struct State {
     down_until: Option<Instant>,
@@ -72,7 +75,14 @@ impl Outage {
     /// The acknowledged ids of `ops`, to drop from it with the next add.
     pub(crate) fn take_acked(&self, ops: &str) -> Vec<String> {
         let mut state = self.lock();
-        let acked = state.acked.remove(ops).unwrap_or_default();
+        let Some(waiting) = state.acked.get_mut(ops) else {
+            return Vec::new();
+        };
+        let acked = if waiting.len() > MAX_ACKED_PER_ADD {
+            waiting.split_off(waiting.len() - MAX_ACKED_PER_ADD)
+        } else {
+            state.acked.remove(ops).unwrap_or_default()
+        };
         state.acked_total -= acked.len();
         acked
     }

@@ -22,8 +22,8 @@ if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 then
   redis.call('HINCRBY', KEYS[1], 'd', ARGV[1])
   redis.call('HSET', KEYS[2], ARGV[2], '1')
 end
-for i = 4, #ARGV do
-  redis.call('HDEL', KEYS[2], ARGV[i])
+if #ARGV > 3 then
+  redis.call('HDEL', KEYS[2], unpack(ARGV, 4))
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return redis.call('HMGET', KEYS[1], 'd', 'p', 'pa', 'ps', 's', 'b')
