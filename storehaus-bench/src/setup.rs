@@ -124,10 +124,23 @@ impl Bench {
 
     /// A Redis cache manager, or why there is none (the cached workload is skipped then).
     pub async fn cache(&self) -> Result<CacheParams> {
-        let manager = CacheManager::new(CacheConfig::from_url(self.redis_url.as_str())?)?;
-        manager.ping().await.map_err(|e| Error::from(format!("Redis at {} does not answer: {e}", self.redis_url)))?;
+        let manager = self.redis().await?;
         // Entries outlive the workload (seconds) by far; the bench deletes them anyway.
         Ok(CacheParams::new(std::sync::Arc::new(manager), 120, self.cache_prefix.as_str()))
+    }
+
+    /// A manager over the Redis server of `REDIS_URL` that answered a ping, or why there is none.
+    pub async fn redis(&self) -> Result<CacheManager> {
+        let manager = CacheManager::new(CacheConfig::from_url(self.redis_url.as_str())?)?;
+        manager.ping().await.map_err(|e| Error::from(format!("Redis at {} does not answer: {e}", self.redis_url)))?;
+        Ok(manager)
+    }
+
+    /// A pool of the bench database like every contender's, for a workload that must close its
+    /// connections (the counters workload: a closing backend hands its statistics to the server).
+    pub async fn own_pool(&self) -> Result<PgPool> {
+        let options = connect_options(&self.database_url)?.database(DATABASE);
+        Ok(pool_options().connect_with(options).await?)
     }
 
     /// Closes every connection and drops the bench database.

@@ -3,6 +3,7 @@
 pub mod bulk;
 pub mod by_key;
 pub mod cached;
+pub mod counters;
 pub mod data;
 pub mod insert;
 pub mod medium;
@@ -27,6 +28,7 @@ pub const ALL: &[&str] = &[
     data::GET,
     data::SET,
     data::SET_MANY,
+    counters::NAME,
 ];
 
 pub async fn run(b: &Bench, workload: &str) -> Result<Vec<Summary>> {
@@ -42,6 +44,7 @@ pub async fn run(b: &Bench, workload: &str) -> Result<Vec<Summary>> {
         data::GET => data::get(b).await,
         data::SET => data::set(b).await,
         data::SET_MANY => data::set_many(b).await,
+        counters::NAME => counters::run(b).await,
         other => Err(format!("unknown workload `{other}`").into()),
     }
 }
