@@ -10,8 +10,8 @@
 //!
 //! It reads its configuration with `AppConfig::load()`: `storehaus.toml` or `$STOREHAUS_CONFIG`,
 //! overridden by `DATABASE_URL`, `REDIS_URL` and `STOREHAUS_*` variables (see
-//! docs/configuration.md). The counters are buffered in Redis when `REDIS_URL` (or a `[cache]`
-//! section) is set, which must then answer, and in the in-memory cache otherwise; e.g.
+//! docs/configuration.md). The counters are buffered in Redis when `REDIS_URL` is set, which must
+//! then answer, and in the in-memory cache otherwise; e.g.
 //! `DATABASE_URL=sqlite::memory: cargo run --example counters` needs no server at all. The table
 //! `counters_example_files` is recreated on every run, and the example's counters (owners of that
 //! kind, buffers under the prefix `counters_example:`) start from zero. Every step reads its result
@@ -47,7 +47,7 @@ type Res<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 async fn main() -> Res {
     let config = AppConfig::load()?;
     let storehaus = StoreHaus::new(config.database.clone()).await?;
-    let redis = configured("REDIS_URL", "cache");
+    let redis = std::env::var_os("REDIS_URL").is_some_and(|url| !url.is_empty());
     let cache =
         Arc::new(if redis { CacheManager::new(config.cache.clone())? } else { CacheManager::memory(&config.cache)? });
     let buffered_in = if redis { format!("Redis at {}", config.cache.redacted_url()) } else { "memory".into() };
@@ -228,17 +228,4 @@ async fn next_change(
 
 fn check(got: i64, want: i64, what: &str) -> Res {
     if got == want { Ok(()) } else { Err(format!("{what}: expected {want}, got {got}").into()) }
-}
-
-/// Whether the user configured `section` (the URL variable, a `STOREHAUS_<SECTION>_*` variable,
-/// or a `[section]` in the configuration file), rather than leaving it at its default.
-fn configured(url_var: &str, section: &str) -> bool {
-    let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
-    let prefix = format!("STOREHAUS_{}_", section.to_ascii_uppercase());
-    let file = std::env::var("STOREHAUS_CONFIG").ok().filter(|path| !path.is_empty());
-    let header = format!("[{section}]");
-    set(url_var)
-        || std::env::vars_os().any(|(name, _)| name.to_str().is_some_and(|name| name.starts_with(&prefix)))
-        || std::fs::read_to_string(file.as_deref().unwrap_or("storehaus.toml"))
-            .is_ok_and(|text| text.lines().any(|line| line.trim_start().starts_with(&header)))
 }
