@@ -97,11 +97,10 @@ on_both! {
         counters.increment(&video, "views", 1).await.unwrap();
         assert_eq!(counters.get(&video, "views").await.unwrap(), 8);
         let report = counters.sync(SyncOptions::default()).await.unwrap();
-        assert_eq!(report.delta_total, 7, "the pending amount is finished first; the new delta waits");
-        assert_eq!(stored(&storehaus, "video", "v1", "views").await, Some(7));
-        assert_eq!(counters.get(&video, "views").await.unwrap(), 8);
-        counters.sync(SyncOptions::default()).await.unwrap();
+        // The pending amount is finished first, then what came since is handed over too.
+        assert_eq!((report.keys, report.delta_total, report.rows_written), (1, 8, 2));
         assert_eq!(stored(&storehaus, "video", "v1", "views").await, Some(8));
+        assert_eq!(counters.get(&video, "views").await.unwrap(), 8);
 
         // A sync applied the amount and died before clearing it in the cache.
         counters.increment(&video, "views", 5).await.unwrap();
@@ -169,7 +168,8 @@ async fn redis_killed_and_restarted_counts_each_increment_once() {
         Ok(server) => server,
         Err(why) => return unavailable(test, &why).unwrap_or(()),
     };
-    let config = CacheConfig { redis_url: server.url(), timeout_ms: 300, connection_timeout_ms: 300, ..CacheConfig::default() };
+    let config =
+        CacheConfig { redis_url: server.url(), timeout_ms: 300, connection_timeout_ms: 300, ..CacheConfig::default() };
     let cache = Arc::new(CacheManager::new(config).unwrap());
     let storehaus = db.storehaus().await;
     let counters = Counters::builder(storehaus.pool().clone())

@@ -62,19 +62,32 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("a bound listener has an address").port()
 }
 
-/// A `redis-server` of one test alone, without persistence, killed when dropped so it never
-/// outlives the test.
+/// A `redis-server` of one test alone, killed when dropped so it never outlives the test.
+/// Without persistence ([`RedisServer::start`]) or with every write on disk before it is
+/// acknowledged ([`RedisServer::start_durable`]).
 #[derive(Debug)]
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
+    durable: bool,
 }
 
 impl RedisServer {
-    /// Starts `redis-server` on `port` and waits until it answers `PING`. `Err` when the binary
-    /// is missing or the server does not come up.
+    /// Starts `redis-server` on `port`, without persistence, and waits until it answers `PING`.
+    /// `Err` when the binary is missing or the server does not come up.
     pub fn start(port: u16) -> Result<RedisServer, String> {
+        Self::start_with(port, false)
+    }
+
+    /// Like [`RedisServer::start`], with `appendonly yes` and `appendfsync always`: every write is
+    /// on disk before Redis acknowledges it, so a `SIGKILL` ([`RedisServer::stop`]) loses no
+    /// acknowledged write and [`RedisServer::restart`] brings them back.
+    pub fn start_durable(port: u16) -> Result<RedisServer, String> {
+        Self::start_with(port, true)
+    }
+
+    fn start_with(port: u16, durable: bool) -> Result<RedisServer, String> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let dir = std::env::temp_dir().join(format!(
             "storehaus-suite-redis-{}-{port}-{}",
@@ -82,20 +95,24 @@ impl RedisServer {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let mut server = RedisServer { child: None, port, dir };
+        let mut server = RedisServer { child: None, port, dir, durable };
         server.spawn()?;
         Ok(server)
     }
 
-    /// Starts the server again on the same port after [`RedisServer::stop`]; it comes back empty.
+    /// Starts the server again on the same port after [`RedisServer::stop`]; it comes back empty,
+    /// or with every acknowledged write when durable.
     pub fn restart(&mut self) -> Result<(), String> {
         self.stop();
         self.spawn()
     }
 
     fn spawn(&mut self) -> Result<(), String> {
+        let persistence: &[&str] =
+            if self.durable { &["--appendonly", "yes", "--appendfsync", "always"] } else { &["--appendonly", "no"] };
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(persistence)
             .args(["--daemonize", "no"])
             .arg("--dir")
             .arg(&self.dir)
@@ -131,7 +148,7 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Kills the server and waits until it is gone; its data is lost.
+    /// Kills the server (`SIGKILL`) and waits until it is gone; its data is lost unless durable.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();

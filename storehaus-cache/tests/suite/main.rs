@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod buffers;
 mod kv;
 mod limits;
 mod primitives;

@@ -79,8 +79,9 @@ pub struct SyncReport {
     pub keys: u64,
     /// The sum of the increments handed over (values given to `set` are not increments).
     pub delta_total: i64,
-    /// Rows the sync inserted or updated; 0 for a dry run. Below `keys` when another sync had
-    /// already applied a hand-over this one finished.
+    /// Row writes (inserts and updates) the sync made; 0 for a dry run. A counter whose earlier
+    /// hand-over was still pending is written twice (that amount, then what came since); a
+    /// hand-over another sync had already applied is not written again.
     pub rows_written: u64,
     /// How long the sync took.
     pub elapsed: Duration,

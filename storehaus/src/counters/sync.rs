@@ -81,29 +81,58 @@ impl Counters {
             }
             return Ok(());
         }
+        // A buffer that still held an earlier sync's pending amount keeps its delta through the
+        // take; once that amount is finished, a second round hands the delta over too.
+        let mut round = batch;
+        let mut counted = HashSet::new();
+        for _ in 0..2 {
+            if round.is_empty() {
+                break;
+            }
+            round = self.sync_round(cache, round, &mut counted, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Takes from every buffer of `batch` and hands the pending amounts over; returns the
+    /// buffers whose take found an earlier pending amount and left a delta behind. `keys` of
+    /// the report counts each buffer once (`counted`).
+    async fn sync_round(
+        &self,
+        cache: &CacheManager,
+        batch: Vec<(String, CounterId)>,
+        counted: &mut HashSet<String>,
+        report: &mut SyncReport,
+    ) -> Result<Vec<(String, CounterId)>> {
         // One take per owner: an owner's buffers share a hash slot, different owners may not.
         let mut by_owner: BTreeMap<(String, String), Vec<(String, CounterId)>> = BTreeMap::new();
         for (buffer, id) in batch {
             by_owner.entry((id.owner_kind.clone(), id.owner_id.clone())).or_default().push((buffer, id));
         }
         let mut hand_overs = Vec::new();
+        let mut left_behind = Vec::new();
         for counters in by_owner.into_values() {
             let buffers: Vec<String> = counters.iter().map(|(buffer, _)| buffer.clone()).collect();
             let states = cache.buffer_take(&buffers, None).await.map_err(cache_error)?;
             for ((buffer, id), state) in counters.into_iter().zip(states) {
+                if state.delta != 0 {
+                    left_behind.push((buffer.clone(), id.clone()));
+                }
                 if let Some(pending) = state.pending {
                     hand_overs.push((buffer, HandOver { id, pending }));
                 }
             }
         }
-        for (_, hand_over) in &hand_overs {
-            report.keys += 1;
+        for (buffer, hand_over) in &hand_overs {
+            if counted.insert(buffer.clone()) {
+                report.keys += 1;
+            }
             if !hand_over.pending.absolute {
                 report.delta_total = report.delta_total.saturating_add(hand_over.pending.value);
             }
         }
         report.rows_written += self.hand_over(cache, hand_overs).await?;
-        Ok(())
+        Ok(left_behind)
     }
 
     /// Applies the hand-overs in one transaction, then finishes them in the cache; returns how
