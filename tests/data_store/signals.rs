@@ -2,40 +2,7 @@
 //! refused write announces nothing.
 
 use super::*;
-use std::sync::{Arc, Mutex};
-use storehaus::signals::{DatabaseEvent, Subscription};
-
-/// Every event the manager delivers, in delivery order.
-#[derive(Clone, Default)]
-struct Inbox(Arc<Mutex<Vec<DatabaseEvent>>>);
-
-impl Inbox {
-    fn attach(&self, manager: &SignalManager) {
-        let inbox = self.clone();
-        manager
-            .add_callback_for(Subscription::all(), move |event| {
-                let inbox = inbox.clone();
-                async move {
-                    inbox.0.lock().unwrap().push(event);
-                    Ok(())
-                }
-            })
-            .unwrap();
-    }
-
-    fn len(&self) -> usize {
-        self.0.lock().unwrap().len()
-    }
-
-    /// The events after the first `from`, once more than `from` arrived (or `limit` passed).
-    async fn after(&self, from: usize, limit: Duration) -> Vec<DatabaseEvent> {
-        let deadline = tokio::time::Instant::now() + limit;
-        while self.len() <= from && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        self.0.lock().unwrap()[from..].to_vec()
-    }
-}
+use storehaus_suite::inbox::Inbox;
 
 /// How long a test waits for an event that must not come.
 const QUIET: Duration = Duration::from_millis(500);
@@ -44,8 +11,7 @@ on_both_backends! {
     async fn every_write_kind_emits_an_event_on_the_data_table(db) {
         let storehaus = db.storehaus().await;
         let manager = storehaus.signal_manager(SignalConfig::default()).await.unwrap();
-        let inbox = Inbox::default();
-        inbox.attach(&manager);
+        let inbox = Inbox::attached(&manager);
         let data = storehaus.data_store().await.unwrap().with_signals(manager.clone());
         let cart = data.for_owner(user(1)).in_namespace("cart");
         let mut backup = Vec::new();
@@ -92,8 +58,7 @@ on_both_backends! {
     async fn a_refused_write_emits_nothing(db) {
         let storehaus = db.storehaus().await;
         let manager = storehaus.signal_manager(SignalConfig::default()).await.unwrap();
-        let inbox = Inbox::default();
-        inbox.attach(&manager);
+        let inbox = Inbox::attached(&manager);
         let data = storehaus.data_store().await.unwrap().with_signals(manager.clone());
         data.set("word", "text", None).await.unwrap();
         let seen = inbox.after(0, Duration::from_secs(10)).await.len();

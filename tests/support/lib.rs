@@ -5,6 +5,7 @@ use storehaus::StoreHaus;
 
 mod backend;
 pub mod fault_proxy;
+pub mod inbox;
 pub mod query_input;
 pub mod redis;
 
