@@ -10,29 +10,53 @@ use storehaus::testing::{TestDatabase, TestSqlite};
 use storehaus_suite::redis::{shared_manager, unique_prefix};
 use storehaus_suite::{TestBackend, raw};
 
+/// What a test runs on: the database (dropped at the end of the test) and, on Redis, the
+/// prefix of the test's keys (deleted at the end).
+struct Env {
+    storehaus: StoreHaus,
+    counters: Counters,
+    cache: Arc<CacheManager>,
+    prefix: Option<String>,
+    _db: Box<dyn std::any::Any + Send>,
+}
+
+impl Env {
+    /// Deletes the test's keys from the shared Redis.
+    async fn cleanup(self) {
+        let Some(prefix) = &self.prefix else { return };
+        let pattern = format!("{prefix}*");
+        let mut cursor = 0;
+        loop {
+            let (next, keys) = self.cache.scan(&pattern, cursor, 500).await.unwrap();
+            for key in keys {
+                self.cache.delete(&key).await.unwrap();
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+    }
+}
+
 /// Counters on Redis and PostgreSQL, or `None` when a service is missing and not required.
-async fn on_redis(test: &str) -> Option<(StoreHaus, Counters, Arc<CacheManager>)> {
+async fn on_redis(test: &str) -> Option<Env> {
     let db = TestDatabase::open().await?;
     let cache = Arc::new(shared_manager(test).await?);
     let storehaus = db.storehaus().await;
-    std::mem::forget(db);
-    let counters = Counters::builder(storehaus.pool().clone())
-        .cache(cache.clone())
-        .prefix(format!("{}:", unique_prefix(test)))
-        .build()
-        .await
-        .unwrap();
-    Some((storehaus, counters, cache))
+    let prefix = format!("{}:", unique_prefix(test));
+    let counters =
+        Counters::builder(storehaus.pool().clone()).cache(cache.clone()).prefix(prefix.clone()).build().await.unwrap();
+    Some(Env { storehaus, counters, cache, prefix: Some(prefix), _db: Box::new(db) })
 }
 
 /// Counters on the memory cache and SQLite.
-async fn on_memory() -> (StoreHaus, Counters, Arc<CacheManager>) {
+async fn on_memory() -> Env {
     let db = TestSqlite::new();
     let storehaus = db.storehaus().await;
-    std::mem::forget(db);
     let cache = Arc::new(CacheManager::memory(&CacheConfig::default()).unwrap());
     let counters = storehaus.counters(cache.clone()).await.unwrap();
-    (storehaus, counters, cache)
+    Env { storehaus, counters, cache, prefix: None, _db: Box::new(db) }
 }
 
 async fn stored(storehaus: &StoreHaus, kind: &str, id: &str, key: &str) -> Option<i64> {
@@ -48,18 +72,20 @@ macro_rules! on_both {
         mod $name {
             use super::*;
 
-            async fn run($storehaus: StoreHaus, $counters: Counters, $cache: Arc<CacheManager>) $body
+            async fn run($storehaus: &StoreHaus, $counters: Counters, $cache: Arc<CacheManager>) $body
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn redis_postgres() {
-                let Some((storehaus, counters, cache)) = on_redis(stringify!($name)).await else { return };
-                run(storehaus, counters, cache).await;
+                let Some(env) = on_redis(stringify!($name)).await else { return };
+                run(&env.storehaus, env.counters.clone(), env.cache.clone()).await;
+                env.cleanup().await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn memory_sqlite() {
-                let (storehaus, counters, cache) = on_memory().await;
-                run(storehaus, counters, cache).await;
+                let env = on_memory().await;
+                run(&env.storehaus, env.counters.clone(), env.cache.clone()).await;
+                env.cleanup().await;
             }
         }
     )*};
@@ -71,17 +97,17 @@ on_both! {
         assert_eq!(counters.increment(&user, "downloads", 1).await.unwrap(), 1);
         assert_eq!(counters.increment(&user, "downloads", 4).await.unwrap(), 5);
         assert_eq!(counters.decrement(&user, "downloads", 2).await.unwrap(), 3);
-        assert_eq!(stored(&storehaus, "user", "42", "downloads").await, None, "no database write before a sync");
+        assert_eq!(stored(storehaus, "user", "42", "downloads").await, None, "no database write before a sync");
         assert_eq!(counters.get(&user, "downloads").await.unwrap(), 3);
 
         let report = counters.sync(SyncOptions::default()).await.unwrap();
         assert_eq!((report.keys, report.delta_total, report.rows_written), (1, 3, 1));
-        assert_eq!(stored(&storehaus, "user", "42", "downloads").await, Some(3));
+        assert_eq!(stored(storehaus, "user", "42", "downloads").await, Some(3));
         assert_eq!(counters.increment(&user, "downloads", 10).await.unwrap(), 13);
         assert_eq!(counters.get(&user, "downloads").await.unwrap(), 13);
         let again = counters.sync(SyncOptions::default()).await.unwrap();
         assert_eq!((again.keys, again.delta_total), (1, 10));
-        assert_eq!(stored(&storehaus, "user", "42", "downloads").await, Some(13));
+        assert_eq!(stored(storehaus, "user", "42", "downloads").await, Some(13));
         let idle = counters.sync(SyncOptions::default()).await.unwrap();
         assert_eq!(idle.keys, 0);
         let _ = cache;
@@ -99,7 +125,7 @@ on_both! {
         let report = counters.sync(SyncOptions::default()).await.unwrap();
         // The pending amount is finished first, then what came since is handed over too.
         assert_eq!((report.keys, report.delta_total, report.rows_written), (1, 8, 2));
-        assert_eq!(stored(&storehaus, "video", "v1", "views").await, Some(8));
+        assert_eq!(stored(storehaus, "video", "v1", "views").await, Some(8));
         assert_eq!(counters.get(&video, "views").await.unwrap(), 8);
 
         // A sync applied the amount and died before clearing it in the cache.
@@ -110,11 +136,11 @@ on_both! {
             r#"UPDATE "storehaus_counters" SET "count" = "count" + 5, "sync_seq" = {} WHERE "owner_kind" = 'video'"#,
             pending.seq
         );
-        raw::execute(&storehaus, &sql).await;
+        raw::execute(storehaus, &sql).await;
         assert_eq!(counters.get(&video, "views").await.unwrap(), 13, "applied once, not counted twice");
         let report = counters.sync(SyncOptions::default()).await.unwrap();
         assert_eq!((report.keys, report.rows_written), (1, 0));
-        assert_eq!(stored(&storehaus, "video", "v1", "views").await, Some(13));
+        assert_eq!(stored(storehaus, "video", "v1", "views").await, Some(13));
         assert_eq!(counters.get(&video, "views").await.unwrap(), 13);
     }
 
@@ -132,7 +158,7 @@ on_both! {
         }
         counters.sync(SyncOptions::default()).await.unwrap();
         for (i, owner) in owners.iter().enumerate() {
-            assert_eq!(stored(&storehaus, "team", &i.to_string(), "calls").await, Some(expected));
+            assert_eq!(stored(storehaus, "team", &i.to_string(), "calls").await, Some(expected));
             assert_eq!(counters.get(owner, "calls").await.unwrap(), expected);
         }
         let _ = cache;
@@ -142,10 +168,10 @@ on_both! {
         let page = Owner::new("page", "home");
         counters.increment(&page, "hits", 40).await.unwrap();
         counters.set(&page, "hits", 100).await.unwrap();
-        assert_eq!(stored(&storehaus, "page", "home", "hits").await, Some(100));
+        assert_eq!(stored(storehaus, "page", "home", "hits").await, Some(100));
         assert_eq!(counters.increment(&page, "hits", 1).await.unwrap(), 101);
         counters.sync(SyncOptions::default()).await.unwrap();
-        assert_eq!(stored(&storehaus, "page", "home", "hits").await, Some(101));
+        assert_eq!(stored(storehaus, "page", "home", "hits").await, Some(101));
         counters.reset(&page, "hits").await.unwrap();
         assert_eq!(counters.get(&page, "hits").await.unwrap(), 0);
         assert_eq!(counters.get_many(&page, &["hits", "never"]).await.unwrap().into_iter().collect::<Vec<_>>(),
