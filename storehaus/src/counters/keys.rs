@@ -5,6 +5,7 @@
 //! reads back unambiguously and a scan pattern built from it has no wildcard a user put there;
 //! the counter's own key escapes the same characters except `:`.
 
+use crate::cache::CacheManager;
 use crate::error::{Result, StoreError};
 use crate::owner::Owner;
 
@@ -132,7 +133,7 @@ impl KeyFormat {
     }
 
     /// A scan pattern for every buffer, or those of one owner.
-    pub(crate) fn scan_pattern(&self, owner: Option<(&str, &str)>) -> String {
+    fn scan_pattern(&self, owner: Option<(&str, &str)>) -> String {
         match owner {
             Some((kind, id)) => format!("{}}}:*", self.owner_tag(kind, id)),
             None => format!("{}{{*}}:*", self.prefix),
@@ -146,6 +147,37 @@ impl KeyFormat {
         let (kind, id) = tag.split_once(':')?;
         let id = CounterId { owner_kind: unescape(kind)?, owner_id: unescape(id)?, key: unescape(key)? };
         (self.buffer(&id) == buffer).then_some(id)
+    }
+
+    /// A scan over the buffers of every owner, or of one.
+    pub(crate) fn scan(&self, owner: Option<(&str, &str)>) -> BufferScan<'_> {
+        BufferScan { format: self, pattern: self.scan_pattern(owner), cursor: Some(0) }
+    }
+}
+
+/// The steps of a `SCAN` over buffers, from [`KeyFormat::scan`].
+pub(crate) struct BufferScan<'a> {
+    format: &'a KeyFormat,
+    pattern: String,
+    /// `None` once the scan is over.
+    cursor: Option<u64>,
+}
+
+impl BufferScan<'_> {
+    /// The buffers of the next step (about `count` keys examined), with their counters; `None`
+    /// when the scan is over. A buffer may come twice.
+    pub(crate) async fn next(
+        &mut self,
+        cache: &CacheManager,
+        count: usize,
+    ) -> Result<Option<Vec<(String, CounterId)>>> {
+        let Some(cursor) = self.cursor else {
+            return Ok(None);
+        };
+        let (next, found) = cache.scan(&self.pattern, cursor, count).await.map_err(super::write::cache_error)?;
+        self.cursor = (next != 0).then_some(next);
+        let format = self.format;
+        Ok(Some(found.into_iter().filter_map(|buffer| format.parse(&buffer).map(|id| (buffer, id))).collect()))
     }
 }
 

@@ -61,18 +61,9 @@ impl Counters {
         let inner = &self.inner;
         let mut keys: BTreeSet<String> = inner.table.keys_of(owner.kind(), owner.id()).await?.into_iter().collect();
         if let Some(cache) = self.reachable_cache().await {
-            let pattern = inner.keys.scan_pattern(Some((owner.kind(), owner.id())));
-            let mut cursor = 0;
-            loop {
-                let (next, found) = match cache.scan(&pattern, cursor, 500).await {
-                    Ok(step) => step,
-                    Err(error) => return Err(cache_error(error)),
-                };
-                keys.extend(found.iter().filter_map(|buffer| inner.keys.parse(buffer)).map(|id| id.key));
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
+            let mut scan = inner.keys.scan(Some((owner.kind(), owner.id())));
+            while let Some(found) = scan.next(cache, 500).await? {
+                keys.extend(found.into_iter().map(|(_, id)| id.key));
             }
         }
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -93,49 +84,54 @@ impl Counters {
         let inner = &self.inner;
         let names: Vec<String> = ids.iter().map(|id| id.key.clone()).collect();
         let Some(cache) = self.reachable_cache().await else {
-            let rows = inner.table.read(owner.kind(), owner.id(), &names).await?;
-            return Ok(names.iter().map(|name| rows.get(name).map_or(0, |row| row.count)).collect());
+            return self.stored_totals(owner, &names).await;
         };
         let buffers: Vec<String> = ids.iter().map(|id| inner.keys.buffer(id)).collect();
-        match self.exact(cache, owner, &names, &buffers).await {
+        match self.exact(cache, owner.kind(), owner.id(), &names, &buffers).await {
             Err(StoreError::Cache(message)) if inner.outage.is_down() => {
                 tracing::debug!(%message, "counters read without the cache");
-                let rows = inner.table.read(owner.kind(), owner.id(), &names).await?;
-                Ok(names.iter().map(|name| rows.get(name).map_or(0, |row| row.count)).collect())
+                self.stored_totals(owner, &names).await
             }
             other => other,
         }
     }
 
+    /// What the database holds for `names` of `owner`, without the cache.
+    async fn stored_totals(&self, owner: &Owner, names: &[String]) -> Result<Vec<i64>> {
+        let rows = self.inner.table.read(owner.kind(), owner.id(), names).await?;
+        Ok(names.iter().map(|name| rows.get(name).map_or(0, |row| row.count)).collect())
+    }
+
+    /// The states of the buffers at `keys`; a failure that looks like an outage marks the cache
+    /// down.
+    async fn read_buffers(&self, cache: &CacheManager, keys: &[String]) -> Result<Vec<BufferState>> {
+        cache.buffer_read(keys).await.map_err(|error| {
+            if is_outage(&error) {
+                self.inner.outage.mark_down();
+            }
+            cache_error(error)
+        })
+    }
+
+    /// The totals of `names` of the owner `kind`/`id`, whose buffers are `buffers`.
     async fn exact(
         &self,
         cache: &CacheManager,
-        owner: &Owner,
+        kind: &str,
+        id: &str,
         names: &[String],
         buffers: &[String],
     ) -> Result<Vec<i64>> {
-        let inner = &self.inner;
-        let read = |keys: &[String]| {
-            let keys = keys.to_vec();
-            async move {
-                cache.buffer_read(&keys).await.map_err(|error| {
-                    if is_outage(&error) {
-                        inner.outage.mark_down();
-                    }
-                    cache_error(error)
-                })
-            }
-        };
         for _ in 0..READ_ATTEMPTS {
-            let before = read(buffers).await?;
-            let rows = inner.table.read(owner.kind(), owner.id(), names).await?;
-            let after = read(buffers).await?;
+            let before = self.read_buffers(cache, buffers).await?;
+            let rows = self.inner.table.read(kind, id, names).await?;
+            let after = self.read_buffers(cache, buffers).await?;
             if before.iter().zip(&after).any(|(before, after)| before.seq != after.seq) {
                 continue;
             }
             let mut totals = Vec::with_capacity(names.len());
             for (i, name) in names.iter().enumerate() {
-                let row = rows.get(name).copied().unwrap_or(Stored { count: 0, sync_seq: 0 });
+                let row = rows.get(name).copied().unwrap_or_default();
                 totals.push(total(row, &before[i], &after[i])?);
                 // Nothing pending throughout: the row holds every hand-over so far, so it is the
                 // base that later increments add to without reading the database.
@@ -157,19 +153,18 @@ impl Counters {
         id: &CounterId,
         state: BufferState,
     ) -> Result<i64> {
-        let owner = Owner::new(id.owner_kind.clone(), &id.owner_id);
         let names = [id.key.clone()];
         let buffers = [self.inner.keys.buffer(id)];
-        let error = match self.exact(cache, &owner, &names, &buffers).await {
+        let error = match self.exact(cache, &id.owner_kind, &id.owner_id, &names, &buffers).await {
             Ok(totals) => return Ok(totals[0]),
             Err(error @ StoreError::Validation { .. }) => return Err(error),
             Err(error) => error,
         };
         let row = match self.inner.table.read(&id.owner_kind, &id.owner_id, &names).await {
-            Ok(rows) => rows.get(&id.key).copied().unwrap_or(Stored { count: 0, sync_seq: 0 }),
+            Ok(rows) => rows.get(&id.key).copied().unwrap_or_default(),
             Err(read_error) => {
                 tracing::warn!(%error, %read_error, "counter total unknown after an increment; reporting the buffered part");
-                Stored { count: 0, sync_seq: 0 }
+                Stored::default()
             }
         };
         total(row, &state, &state)

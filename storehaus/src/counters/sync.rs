@@ -34,15 +34,11 @@ impl Counters {
         };
         self.recover(cache).await.map_err(cache_error)?;
         self.drop_acked(cache).await;
-        let keys = &self.inner.keys;
-        let pattern = keys.scan_pattern(None);
+        let mut scan = self.inner.keys.scan(None);
         let mut seen = HashSet::new();
         let mut batch = Vec::new();
-        let mut cursor = 0;
-        loop {
-            let (next, found) = cache.scan(&pattern, cursor, batch_size).await.map_err(cache_error)?;
-            for buffer in found {
-                let Some(id) = keys.parse(&buffer) else { continue };
+        while let Some(found) = scan.next(cache, batch_size).await? {
+            for (buffer, id) in found {
                 let wanted = options.pattern.as_deref().is_none_or(|glob| glob_match(glob, &id.pattern_text()));
                 if wanted && seen.insert(buffer.clone()) {
                     batch.push((buffer, id));
@@ -51,10 +47,6 @@ impl Counters {
                     self.sync_batch(cache, std::mem::take(&mut batch), options.dry_run, &mut report).await?;
                 }
             }
-            if next == 0 {
-                break;
-            }
-            cursor = next;
         }
         if !batch.is_empty() {
             self.sync_batch(cache, batch, options.dry_run, &mut report).await?;

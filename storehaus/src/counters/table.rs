@@ -30,8 +30,8 @@ pub(crate) struct Applied {
     pub count: i64,
 }
 
-/// A row's count and the last hand-over applied to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A row's count and the last hand-over applied to it; the default is a counter without a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Stored {
     pub count: i64,
     pub sync_seq: i64,
