@@ -7,7 +7,7 @@ use storehaus::cache::CacheManager;
 use storehaus::counters::{Counters, SyncOptions};
 use storehaus::prelude::*;
 use storehaus::testing::{TestDatabase, TestSqlite};
-use storehaus_suite::redis::{shared_manager, unique_prefix};
+use storehaus_suite::redis::{delete_under, shared_manager, unique_prefix};
 use storehaus_suite::{TestBackend, raw};
 
 /// What a test runs on: the database (dropped at the end of the test) and, on Redis, the
@@ -23,18 +23,8 @@ struct Env {
 impl Env {
     /// Deletes the test's keys from the shared Redis.
     async fn cleanup(self) {
-        let Some(prefix) = &self.prefix else { return };
-        let pattern = format!("{prefix}*");
-        let mut cursor = 0;
-        loop {
-            let (next, keys) = self.cache.scan(&pattern, cursor, 500).await.unwrap();
-            for key in keys {
-                self.cache.delete(&key).await.unwrap();
-            }
-            if next == 0 {
-                break;
-            }
-            cursor = next;
+        if let Some(prefix) = &self.prefix {
+            delete_under(&self.cache, prefix).await;
         }
     }
 }

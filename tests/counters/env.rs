@@ -117,26 +117,13 @@ impl Env {
 
     /// Every cache key under the prefix.
     pub async fn cache_keys(&self) -> Vec<String> {
-        let pattern = format!("{}*", self.prefix);
-        let (mut cursor, mut keys) = (0, Vec::new());
-        loop {
-            let (next, found) = self.probe.scan(&pattern, cursor, 1000).await.unwrap();
-            keys.extend(found);
-            if next == 0 {
-                keys.sort();
-                keys.dedup();
-                return keys;
-            }
-            cursor = next;
-        }
+        storehaus_suite::redis::keys_under(&self.probe, &self.prefix).await
     }
 
     /// Deletes the test's keys from a shared Redis.
     pub async fn cleanup(&self) {
         if self.cache.is_redis() {
-            for key in self.cache_keys().await {
-                let _ = self.probe.delete(&key).await;
-            }
+            storehaus_suite::redis::delete_under(&self.probe, &self.prefix).await;
         }
     }
 }

@@ -56,6 +56,29 @@ pub async fn shared_manager(test: &str) -> Option<storehaus::cache::CacheManager
     Some(manager)
 }
 
+/// Every key of `cache` under `prefix`, sorted, found with `SCAN`.
+pub async fn keys_under(cache: &storehaus::cache::CacheManager, prefix: &str) -> Vec<String> {
+    let pattern = format!("{prefix}*");
+    let (mut cursor, mut keys) = (0, Vec::new());
+    loop {
+        let (next, found) = cache.scan(&pattern, cursor, 1000).await.expect("SCAN answers");
+        keys.extend(found);
+        if next == 0 {
+            keys.sort();
+            keys.dedup();
+            return keys;
+        }
+        cursor = next;
+    }
+}
+
+/// Deletes every key of `cache` under `prefix`: a test's own keys on the shared server.
+pub async fn delete_under(cache: &storehaus::cache::CacheManager, prefix: &str) {
+    for key in keys_under(cache, prefix).await {
+        let _ = cache.delete(&key).await;
+    }
+}
+
 /// A TCP port on 127.0.0.1 that nothing listens on: bound once here, then released.
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
