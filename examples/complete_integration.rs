@@ -245,13 +245,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let message = TicketEscalated { ticket: hot.id, number: hot.number, reason: "charged twice, third call".into() };
     let tx = storehaus.begin().await?;
     tickets.with_transaction(&tx).add_tags(&hot.id, ["escalated"]).await?;
-    tx.publish(&escalations.with_actor("lead:Ana"), &message).await?;
+    tx.publish(&escalations.with_scope("team", "billing").with_actor("lead:Ana"), &message).await?;
     let early = tokio::time::timeout(Duration::from_millis(300), announced.recv()).await;
     assert!(early.is_err(), "the escalation arrived before its transaction committed");
     tx.commit().await?;
     let envelope = tokio::time::timeout(DELIVERY_TIMEOUT, announced.recv()).await?.ok_or("the channel closed")?;
     assert_eq!(envelope.data, message, "the subscriber receives the message as published");
     assert_eq!(envelope.actor.as_deref(), Some("lead:Ana"), "the envelope names who escalated");
+    let concerns = envelope.scope.as_ref().map(|scope| (scope.key.as_str(), scope.identifier.as_str()));
+    assert_eq!(concerns, Some(("team", "billing")), "the envelope names the team it concerns");
     let by = envelope.actor.as_deref().unwrap_or("nobody");
     println!("channel: the escalation of #{} by {by} was received only after its transaction committed", hot.number);
 

@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use storehaus::prelude::*;
-use storehaus::signals::{CallbackError, DatabaseEvent, Envelope, EventType, Subscription};
+use storehaus::signals::{CallbackError, DatabaseEvent, Envelope, EventScope, EventType, Subscription};
 use tokio::sync::mpsc;
 
 #[model]
@@ -132,7 +132,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(ids, [carol.id.to_string(), dave.id.to_string()], "exactly the committed orders, in order");
     println!("transactions: nothing for the rolled-back order, Carol and Dave announced after COMMIT");
 
-    // A typed channel: application events, with the publisher's actor in the envelope.
+    // A typed channel: application events, with the scope they concern and the publisher's actor
+    // in the envelope.
     let shipped = signals.channel::<Shipped>("signals.shipped");
     let (shipments_tx, mut shipments) = mpsc::unbounded_channel::<Envelope<Shipped>>();
     shipped.subscribe(move |envelope| {
@@ -140,12 +141,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         async move { sent.map_err(|_| CallbackError::from("nobody listens to shipments any more")) }
     })?;
     let parcel = Shipped { order: carol.id, carrier: "DHL".into() };
-    shipped.with_actor("warehouse-7").publish(&parcel).await?;
+    shipped.with_scope("warehouse", "wh_7").with_actor("picker:12").publish(&parcel).await?;
     let envelope = next(&mut shipments, "the published shipment").await?;
     assert_eq!(envelope.data, parcel, "the subscriber receives the typed message");
     assert_eq!(envelope.event_type, "signals.shipped", "the envelope names its channel");
-    assert_eq!(envelope.actor.as_deref(), Some("warehouse-7"), "the envelope carries the actor");
-    println!("channel: {:?} by {:?} arrived as a typed Shipped", envelope.data.carrier, envelope.actor);
+    assert_eq!(envelope.scope, Some(EventScope::new("warehouse", "wh_7")), "the envelope carries the scope");
+    assert_eq!(envelope.actor.as_deref(), Some("picker:12"), "the envelope carries the actor");
+    let EventScope { key, identifier } = envelope.scope.as_ref().ok_or("the envelope lost its scope")?;
+    println!(
+        "channel: {:?} for {key} {identifier} by {:?} arrived as a typed Shipped",
+        envelope.data.carrier, envelope.actor
+    );
 
     // Published inside a transaction, a message shares the transaction's fate.
     let tx = storehaus.begin().await?;

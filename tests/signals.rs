@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storehaus::prelude::*;
-use storehaus::signals::{DatabaseEvent, EventType, Position, Subscription};
+use storehaus::signals::{DatabaseEvent, EventScope, EventType, Position, Subscription};
 use storehaus::testing::{TestDatabase, TestSqlite};
 use storehaus_suite::{TestBackend, on_both_backends, pg, raw};
 
@@ -433,12 +433,12 @@ on_both_backends! {
     async fn channel_messages_published_in_a_transaction_arrive_only_after_commit(db) {
         let (storehaus, manager, _store, _inbox) = setup(&db).await;
         let received = Arc::new(Mutex::new(Vec::new()));
-        let paid = manager.channel::<Paid>("orders.paid").with_actor("user:1");
+        let paid = manager.channel::<Paid>("orders.paid").with_scope("organization", "org_1").with_actor("user:1");
         let sink = received.clone();
         paid.subscribe(move |envelope: storehaus::signals::Envelope<Paid>| {
             let sink = sink.clone();
             async move {
-                sink.lock().unwrap().push((envelope.data, envelope.actor));
+                sink.lock().unwrap().push((envelope.data, envelope.scope, envelope.actor));
                 Ok(())
             }
         })
@@ -460,8 +460,13 @@ on_both_backends! {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         let got = received.lock().unwrap().clone();
+        let scope = Some(EventScope::new("organization", "org_1"));
         let actor = Some("user:1".to_owned());
-        assert_eq!(got, [(Paid { order: 2 }, actor.clone()), (Paid { order: 3 }, actor)]);
+        assert_eq!(
+            got,
+            [(Paid { order: 2 }, scope.clone(), actor.clone()), (Paid { order: 3 }, scope, actor)],
+            "the scope and actor travel with messages published in a transaction and directly"
+        );
         manager.shutdown().await;
     }
 }

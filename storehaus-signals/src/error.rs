@@ -31,7 +31,7 @@ pub enum SignalError {
         source: serde_json::Error,
     },
 
-    /// A row event was read as a channel message ([`Envelope::from_event`](crate::Envelope::from_event)):
+    /// A row event was read as a channel message ([`DatabaseEvent::envelope`](crate::DatabaseEvent::envelope)):
     /// the two never stand in for each other, whatever the row holds.
     #[error("a `{}` event of table `{table}` is not a channel message", event_type.as_str())]
     NotAChannelMessage {

@@ -1,6 +1,8 @@
 //! [`DatabaseEvent`]: one change of one row, or one application event.
 
+use crate::{Envelope, SignalError};
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// What happened to a row.
@@ -102,6 +104,28 @@ impl DatabaseEvent {
         (self.event_type == EventType::Channel).then_some(self.table_name.as_str())
     }
 
+    /// The [`Envelope`] of a channel message, its data read as `T`.
+    ///
+    /// A row event is [`SignalError::NotAChannelMessage`], even when its row looks like an
+    /// envelope; a payload that is not an envelope of `T` is [`SignalError::Payload`] naming the
+    /// channel.
+    ///
+    /// ```
+    /// use storehaus_signals::{DatabaseEvent, Envelope, EventType};
+    ///
+    /// let sent = Envelope::new("orders.paid", 42_u32).with_scope("organization", "org_7");
+    /// let event = DatabaseEvent::new(EventType::Channel, "orders.paid", "", sent.to_json()?);
+    /// assert_eq!(event.envelope::<u32>()?, sent);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn envelope<T: DeserializeOwned>(self) -> Result<Envelope<T>, SignalError> {
+        if self.channel().is_none() {
+            return Err(SignalError::NotAChannelMessage { table: self.table_name, event_type: self.event_type });
+        }
+        let channel = self.table_name;
+        Envelope::from_json(self.payload).map_err(|source| SignalError::Payload { channel, source })
+    }
+
     /// The event with `tags` as the row's tags.
     pub fn with_tags<I, S>(mut self, tags: I) -> Self
     where
@@ -110,5 +134,49 @@ impl DatabaseEvent {
     {
         self.tags = tags.into_iter().map(Into::into).collect();
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_row_event_is_never_read_as_a_message() {
+        let row = json!({"type": "orders.paid", "data": 5, "timestamp": "2026-01-01T00:00:00Z"});
+        let event = DatabaseEvent::new(EventType::Create, "orders.paid", "1", row.clone());
+        match event.envelope::<u32>() {
+            Err(SignalError::NotAChannelMessage { table, event_type }) => {
+                assert_eq!((table.as_str(), event_type), ("orders.paid", EventType::Create));
+            }
+            other => panic!("expected NotAChannelMessage, got {other:?}"),
+        }
+        let message = DatabaseEvent::new(EventType::Channel, "orders.paid", "", row);
+        assert_eq!(message.envelope::<u32>().unwrap().data, 5);
+    }
+
+    #[test]
+    fn a_payload_of_another_shape_names_the_channel() {
+        let event =
+            DatabaseEvent::new(EventType::Channel, "orders.paid", "", json!({"type": "orders.paid", "data": "x"}));
+        match event.envelope::<u32>() {
+            Err(SignalError::Payload { channel, .. }) => assert_eq!(channel, "orders.paid"),
+            other => panic!("expected a payload error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_the_scope_and_actor_of_a_message() {
+        let payload = json!({
+            "type": "orders.paid",
+            "data": 5,
+            "timestamp": "2026-12-07T10:15:30.123Z",
+            "scope": {"key": "organization", "identifier": "org_7"},
+            "actor": "user:1",
+        });
+        let envelope = DatabaseEvent::new(EventType::Channel, "orders.paid", "", payload).envelope::<u32>().unwrap();
+        assert_eq!(envelope.scope, Some(crate::EventScope::new("organization", "org_7")));
+        assert_eq!(envelope.actor.as_deref(), Some("user:1"));
     }
 }

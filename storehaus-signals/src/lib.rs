@@ -10,13 +10,14 @@
 //! |---|---|
 //! | [`SignalManager`] | starts the listener; `add_callback`, `channel`, `get_stats`, `shutdown` |
 //! | [`Subscription`] | which tables and event types a callback receives |
-//! | [`Channel`], [`Envelope`] | typed application events with scope and actor |
+//! | [`Channel`], [`Envelope`], [`EventScope`] | typed application events with scope and actor |
 //! | [`EventSource`], [`Doorbell`] | what a database backend implements |
 //! | [`MemorySource`] | an in-process event log, with fault injection for tests |
 //! | [`SignalConfig`] | the `[signal]` section of `storehaus.toml` |
 //!
 //! The crate does not depend on `storehaus` or `storehaus-cache`, so it can be used and tested
-//! on its own. The user guide is `docs/signals.md`.
+//! on its own. [`Envelope`] comes from `storehaus-envelope`, which the shared store
+//! (`storehaus::cache::shared`) uses for its events too. The user guide is `docs/signals.md`.
 //!
 //! | Cargo feature | Enables |
 //! |---|---|
@@ -32,7 +33,7 @@ mod memory;
 mod source;
 
 pub use callback::{CallbackError, CallbackHandle, CallbackId, CallbackResult, Subscription};
-pub use channel::{Channel, Envelope};
+pub use channel::{Channel, Envelope, EventScope};
 pub use config::{ConfigError, SignalConfig};
 pub use error::SignalError;
 pub use event::{DatabaseEvent, EventType};

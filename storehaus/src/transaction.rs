@@ -117,7 +117,10 @@ impl Transaction {
     ///
     /// The database needs the event log, which [`StoreHaus::signal_manager`](crate::StoreHaus::signal_manager) creates.
     pub async fn publish<T: serde::Serialize>(&self, channel: &Channel<T>, data: &T) -> Result<()> {
-        let payload = channel.envelope(data).to_json().map_err(|e| StoreError::Signal(e.to_string()))?;
+        let payload = channel
+            .envelope(data)
+            .to_json()
+            .map_err(|e| StoreError::Signal(format!("channel `{}`: {e}", channel.name())))?;
         self.handle.publish(channel.name(), payload).await
     }
 

@@ -1,13 +1,10 @@
 //! Typed channels: application events published through the same log as row changes.
 
-mod envelope;
-
-pub use envelope::Envelope;
+pub use storehaus_envelope::{Envelope, EventScope};
 
 use crate::callback::{CallbackHandle, CallbackResult, Subscription};
 use crate::manager::Shared;
 use crate::{BoxFuture, DatabaseEvent, SignalError};
-use chrono::Utc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -20,8 +17,9 @@ use std::sync::Arc;
 ///
 /// Messages are written to the event log, so they reach subscribers in every process with the
 /// same guarantees as row changes. They arrive as events of type [`crate::EventType::Channel`] whose
-/// `table_name` is the channel name and whose payload is an [`Envelope`]; channels are a namespace
-/// of their own, so [`Subscription::table`] never matches them (see [`Subscription::channel`]).
+/// `table_name` is the channel name and whose payload is an [`Envelope`] (read it back with
+/// [`DatabaseEvent::envelope`]); channels are a namespace of their own, so
+/// [`Subscription::table`] never matches them (see [`Subscription::channel`]).
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
@@ -39,13 +37,13 @@ use std::sync::Arc;
 ///     println!("order {} paid by {:?}", envelope.data.order, envelope.actor);
 ///     Ok(())
 /// })?;
-/// paid.with_scope("org:7").with_actor("user:1").publish(&Paid { order: 1, cents: 990 }).await?;
+/// paid.with_scope("organization", "org_7").with_actor("user:1").publish(&Paid { order: 1, cents: 990 }).await?;
 /// # Ok(()) }
 /// ```
 pub struct Channel<T> {
     shared: Arc<Shared>,
     name: String,
-    scope: Option<String>,
+    scope: Option<EventScope>,
     actor: Option<String>,
     keep_when_idle: bool,
     _message: PhantomData<fn() -> T>,
@@ -61,9 +59,10 @@ impl<T> Channel<T> {
         &self.name
     }
 
-    /// This channel, with `scope` set on the messages it publishes.
-    pub fn with_scope(&self, scope: impl Into<String>) -> Self {
-        Channel { scope: Some(scope.into()), ..self.clone() }
+    /// This channel, with the scope `identifier` of kind `key` (`"organization"`, `"org_7"`) set
+    /// on the messages it publishes.
+    pub fn with_scope(&self, key: impl Into<String>, identifier: impl Into<String>) -> Self {
+        Channel { scope: Some(EventScope::new(key, identifier)), ..self.clone() }
     }
 
     /// This channel, with `actor` set on the messages it publishes.
@@ -82,7 +81,10 @@ impl<T: Serialize> Channel<T> {
     /// Writes `data` to the log in an [`Envelope`] stamped now, with this channel's scope and
     /// actor. Works after the manager is shut down, since it only writes.
     pub async fn publish(&self, data: &T) -> Result<(), SignalError> {
-        let payload = self.envelope(data).to_json()?;
+        let payload = self
+            .envelope(data)
+            .to_json()
+            .map_err(|source| SignalError::Payload { channel: self.name.clone(), source })?;
         self.shared.source.publish(&self.name, payload).await.map_err(SignalError::Source)
     }
 
@@ -92,7 +94,7 @@ impl<T: Serialize> Channel<T> {
         Envelope {
             event_type: self.name.clone(),
             data,
-            timestamp: Utc::now(),
+            timestamp: storehaus_envelope::now(),
             scope: self.scope.clone(),
             actor: self.actor.clone(),
         }
@@ -114,7 +116,7 @@ impl<T: DeserializeOwned + Send + 'static> Channel<T> {
         self.shared.register(
             subscription,
             Box::new(move |event: DatabaseEvent| -> BoxFuture<'static, CallbackResult> {
-                match Envelope::from_event(event) {
+                match event.envelope() {
                     Ok(envelope) => Box::pin(callback(envelope)),
                     Err(error) => Box::pin(std::future::ready(Err(error.into()))),
                 }

@@ -4,7 +4,7 @@ use crate::support::{Seen, config, start, wait_delivered};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
-use storehaus_signals::{DatabaseEvent, Envelope, EventType, Subscription};
+use storehaus_signals::{DatabaseEvent, Envelope, EventScope, EventType, Subscription};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Paid {
@@ -35,7 +35,11 @@ async fn publish_and_subscribe_round_trip_with_scope_and_actor() {
     manager.add_callback_for(Subscription::all().events([EventType::Channel]), raw.callback()).unwrap();
     let other = manager.channel::<u32>("orders.refunded");
 
-    paid.with_scope("org:7").with_actor("user:1").publish(&Paid { order: 1, cents: 990 }).await.unwrap();
+    paid.with_scope("organization", "org_7")
+        .with_actor("user:1")
+        .publish(&Paid { order: 1, cents: 990 })
+        .await
+        .unwrap();
     other.publish(&5).await.unwrap();
     paid.publish(&Paid { order: 2, cents: 10 }).await.unwrap();
     wait_delivered(&manager, 3).await;
@@ -44,16 +48,23 @@ async fn publish_and_subscribe_round_trip_with_scope_and_actor() {
     assert_eq!(inbox.len(), 2, "only this channel's messages: {inbox:?}");
     assert_eq!(inbox[0].event_type, "orders.paid");
     assert_eq!(inbox[0].data, Paid { order: 1, cents: 990 });
-    assert_eq!(inbox[0].scope.as_deref(), Some("org:7"));
+    assert_eq!(inbox[0].scope, Some(EventScope::new("organization", "org_7")));
     assert_eq!(inbox[0].actor.as_deref(), Some("user:1"));
     assert_eq!(inbox[1].data, Paid { order: 2, cents: 10 });
-    assert_eq!((inbox[1].scope.as_deref(), inbox[1].actor.as_deref()), (None, None));
+    assert_eq!((&inbox[1].scope, inbox[1].actor.as_deref()), (&None, None));
     assert!(inbox[0].timestamp <= inbox[1].timestamp);
 
     assert_eq!(raw.ids(), [1, 2, 3], "channel messages are events of type Channel");
     let logged = &source.events()[0];
     assert_eq!((logged.event_type, logged.table_name.as_str()), (EventType::Channel, "orders.paid"));
     assert_eq!(logged.payload["data"], json!({"order": 1, "cents": 990}));
+    assert_eq!(logged.payload["scope"], json!({"key": "organization", "identifier": "org_7"}));
+    assert_eq!(logged.payload["actor"], "user:1");
+    let timestamp = logged.payload["timestamp"].as_str().unwrap();
+    assert!(
+        timestamp.len() == "2026-12-07T10:15:30.123Z".len() && timestamp.ends_with('Z'),
+        "ISO 8601 in UTC with milliseconds: {timestamp}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,7 +100,21 @@ fn an_envelope_can_be_built_for_transactional_publishing() {
     assert_eq!(json["actor"], "billing");
     assert!(json.get("scope").is_none());
     let event = DatabaseEvent::new(EventType::Channel, "orders.paid", "", json);
-    assert_eq!(Envelope::<Paid>::from_event(event).unwrap(), envelope);
+    assert_eq!(event.envelope::<Paid>().unwrap(), envelope);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_builds_the_envelope_it_publishes() {
+    let (_source, manager) = start(config()).await;
+    let paid = manager.channel::<Paid>("orders.paid").with_scope("organization", "org_7").with_actor("billing");
+    let data = Paid { order: 4, cents: 12 };
+    let envelope = paid.envelope(&data);
+    assert_eq!((envelope.event_type.as_str(), envelope.data), ("orders.paid", &data));
+    assert_eq!(envelope.scope, Some(EventScope::new("organization", "org_7")));
+    assert_eq!(envelope.actor.as_deref(), Some("billing"));
+    assert_eq!(envelope.timestamp.timestamp_subsec_nanos() % 1_000_000, 0, "stamped to the millisecond");
+    let unscoped = manager.channel::<Paid>("orders.paid").envelope(&data).to_json().unwrap();
+    assert!(unscoped.get("scope").is_none() && unscoped.get("actor").is_none(), "{unscoped}");
 }
 
 /// A message on a channel named like a table, with a payload shaped like a row, reaches only
