@@ -13,6 +13,7 @@
 //! | [`QueryDigest`] | the fixed-size key of a cached query result |
 //! | [`CacheBackend`] | the storage: [`RedisBackend`] or [`MemoryBackend`] |
 //! | [`Claim`] | a lock held with [`CacheManager::claim`] |
+//! | [`shared::SharedStore`] | state shared by services: kv, counters, claims, batches, typed events, streams, scopes |
 //!
 //! Read-through calls fail open (an unreachable or slow backend is a miss, counted in
 //! [`CacheStats`]); the explicit primitives return [`CacheError`].
@@ -34,6 +35,7 @@ mod keys;
 mod manager;
 mod params;
 mod primitives;
+pub mod shared;
 mod stats;
 mod util;
 

@@ -34,7 +34,7 @@
 //! | [`counters`] | [`counters::Counters`]: hot counters per owner, buffered in the cache and synced to the database exactly once |
 //! | [`backend`] | the database seam ([`DbPool`]); PostgreSQL and SQLite live here |
 //! | [`signals`] | change signals (crate `storehaus-signals`) |
-//! | [`cache`] | caching (crate `storehaus-cache`) |
+//! | [`cache`] | caching (crate `storehaus-cache`), and [`cache::shared::SharedStore`]: kv, counters, claims, typed events and streams shared by services through Redis |
 //!
 //! | Cargo feature | Enables |
 //! |---|---|
@@ -139,6 +139,7 @@ mod guide {
     doctest_file!(Caching, "../../docs/caching.md");
     doctest_file!(DataStore, "../../docs/data-store.md");
     doctest_file!(Counters, "../../docs/counters.md");
+    doctest_file!(SharedStore, "../../docs/shared-store.md");
     doctest_file!(Backends, "../../docs/backends.md");
     doctest_file!(Performance, "../../docs/performance.md");
 }

@@ -1,7 +1,7 @@
 //! The in-process backend: a moka cache bounded in bytes, with per-entry expiry.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
@@ -9,10 +9,15 @@ use moka::future::Cache;
 use tokio::sync::Mutex;
 
 mod buffers;
+mod pubsub;
+mod shared;
+mod streams;
 
 use self::buffers::Buffers;
+use self::shared::SharedMemory;
 use super::{BoxFuture, BufferOp, BufferState, CacheBackend, EpochKey, GuardedRead};
 use crate::error::{CacheError, CacheResult};
+use crate::shared::SharedAdapter;
 use crate::util::random_epoch;
 
 #[derive(Clone)]
@@ -23,7 +28,8 @@ struct Slot {
 
 impl Slot {
     fn new(data: &[u8], ttl: Option<Duration>) -> Self {
-        Slot { data: data.into(), expires_at: ttl.map(|ttl| Instant::now() + ttl) }
+        // A TTL beyond what `Instant` can hold is as good as none.
+        Slot { data: data.into(), expires_at: ttl.and_then(|ttl| Instant::now().checked_add(ttl)) }
     }
 
     fn is_live(&self, now: Instant) -> bool {
@@ -68,6 +74,8 @@ pub struct MemoryBackend {
     max_bytes: u64,
     writes: Mutex<()>,
     buffers: Buffers,
+    /// The state of shared stores built on this backend, made on first use.
+    shared: OnceLock<Arc<SharedMemory>>,
 }
 
 impl MemoryBackend {
@@ -78,7 +86,19 @@ impl MemoryBackend {
             .weigher(|key: &String, slot: &Slot| weigh(key, slot))
             .expire_after(SlotExpiry)
             .build();
-        MemoryBackend { cache, max_bytes, writes: Mutex::new(()), buffers: Buffers::default() }
+        MemoryBackend { cache, max_bytes, writes: Mutex::new(()), buffers: Buffers::default(), shared: OnceLock::new() }
+    }
+
+    /// A backend that never evicts: entries leave only when they expire or are removed.
+    fn unbounded() -> Self {
+        let cache = Cache::builder().expire_after(SlotExpiry).build();
+        MemoryBackend {
+            cache,
+            max_bytes: u64::MAX,
+            writes: Mutex::new(()),
+            buffers: Buffers::default(),
+            shared: OnceLock::new(),
+        }
     }
 
     /// Keys held, approximately (expired and evicted keys leave lazily).
@@ -401,5 +421,11 @@ impl CacheBackend for MemoryBackend {
             keys.dedup();
             Ok((0, keys))
         })
+    }
+
+    /// Shared stores get state of their own beside the cache, never evicted (as on a Redis
+    /// without `maxmemory`): a held claim or a counter must not vanish to make room for rows.
+    fn shared_adapter(self: Arc<Self>) -> Option<Arc<dyn SharedAdapter>> {
+        Some(self.shared.get_or_init(|| Arc::new(SharedMemory::new(MemoryBackend::unbounded()))).clone())
     }
 }

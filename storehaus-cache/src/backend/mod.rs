@@ -11,12 +11,14 @@ mod redis;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::buffer::{BufferOp, BufferPending, BufferState};
 pub use self::memory::MemoryBackend;
 pub use self::redis::RedisBackend;
 use crate::error::{CacheError, CacheResult};
+use crate::shared::SharedAdapter;
 
 /// A boxed, `Send` future, the return type of every [`CacheBackend`] method.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -219,6 +221,12 @@ pub trait CacheBackend: Send + Sync + fmt::Debug + 'static {
     /// How many times the backend has tried to connect, for [`CacheStats`](crate::CacheStats).
     fn connect_attempts(&self) -> u64 {
         0
+    }
+
+    /// The same storage as a [`SharedAdapter`], for a [`SharedStore`](crate::shared::SharedStore)
+    /// built on this backend's manager; `None` when it has none.
+    fn shared_adapter(self: Arc<Self>) -> Option<Arc<dyn SharedAdapter>> {
+        None
     }
 }
 

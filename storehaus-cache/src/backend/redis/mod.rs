@@ -2,7 +2,9 @@
 
 mod buffers;
 mod connector;
+mod pubsub;
 mod scripts;
+mod shared;
 
 use std::fmt;
 use std::sync::Arc;
@@ -29,6 +31,13 @@ const UNANSWERED_LIMIT: u64 = 3;
 /// on which several commands in a row go unanswered is treated as lost too.
 pub struct RedisBackend {
     connector: Arc<Connector>,
+    /// Opens the connections a shared store needs besides the multiplexed one: pub/sub and
+    /// blocking stream reads.
+    client: redis::Client,
+    connect_timeout: Duration,
+    reconnect_max_delay: Duration,
+    /// Idle connections for blocking stream reads, which must not hold up other commands.
+    blocking: std::sync::Mutex<Vec<redis::aio::MultiplexedConnection>>,
     response_timeout: Duration,
     redacted_url: String,
     /// Connection id (high bits) and how many of its commands in a row went unanswered (low 8).
@@ -57,14 +66,15 @@ impl RedisBackend {
         let client = redis::Client::open(config.redis_url.as_str())
             .map_err(|e| ConfigError::new("redis_url", format!("cannot be used: {e}")))?;
         let response_timeout = Duration::from_millis(config.timeout_ms);
-        let connector = Connector::new(
-            client,
-            Duration::from_millis(config.connection_timeout_ms),
-            response_timeout,
-            Duration::from_millis(config.reconnect_max_delay_ms),
-        );
+        let connect_timeout = Duration::from_millis(config.connection_timeout_ms);
+        let reconnect_max_delay = Duration::from_millis(config.reconnect_max_delay_ms);
+        let connector = Connector::new(client.clone(), connect_timeout, response_timeout, reconnect_max_delay);
         Ok(RedisBackend {
             connector: Arc::new(connector),
+            client,
+            connect_timeout,
+            reconnect_max_delay,
+            blocking: std::sync::Mutex::new(Vec::new()),
             response_timeout,
             redacted_url: config.redacted_url(),
             unanswered: AtomicU64::new(0),
@@ -323,6 +333,10 @@ impl CacheBackend for RedisBackend {
 
     fn connect_attempts(&self) -> u64 {
         self.connector.attempts()
+    }
+
+    fn shared_adapter(self: Arc<Self>) -> Option<Arc<dyn crate::shared::SharedAdapter>> {
+        Some(self)
     }
 
     fn buffer_add<'a>(&'a self, key: &'a str, by: i64, op: BufferOp<'a>) -> BoxFuture<'a, CacheResult<BufferState>> {
