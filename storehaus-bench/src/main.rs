@@ -131,10 +131,10 @@ fn report_storehaus(summaries: &[Summary]) {
     let over: Vec<&Summary> =
         summaries.iter().filter(|s| s.contender == "storehaus" && s.ratio_to_sqlx.is_some_and(|r| r > 1.10)).collect();
     if over.is_empty() {
-        println!("\nStoreHaus is within 1.10x of raw sqlx everywhere.");
+        println!("\nStoreHaus is within 1.10x of the raw client (sqlx, or redis-rs for Redis workloads) everywhere.");
         return;
     }
-    println!("\nStoreHaus over 1.10x raw sqlx:");
+    println!("\nStoreHaus over 1.10x the raw client:");
     for s in over {
         let ratio = s.ratio_to_sqlx.unwrap_or_default();
         println!(

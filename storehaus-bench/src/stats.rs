@@ -67,7 +67,7 @@ pub fn set_ratios(group: &mut [Summary]) {
 pub fn print_header() {
     println!(
         "{:<21} {:>7}  {:<16} {:>12} {:>12} {:>9} {:>8}",
-        "workload", "size", "contender", "median µs", "p99 µs", "vs sqlx", "samples"
+        "workload", "size", "contender", "median µs", "p99 µs", "vs raw", "samples"
     );
     println!("{}", "-".repeat(91));
 }

@@ -7,6 +7,7 @@ pub mod counters;
 pub mod data;
 pub mod insert;
 pub mod medium;
+pub mod shared;
 pub mod signals;
 pub mod trivial;
 mod write;
@@ -29,6 +30,9 @@ pub const ALL: &[&str] = &[
     data::SET,
     data::SET_MANY,
     counters::NAME,
+    shared::GET,
+    shared::SET,
+    shared::STREAM,
 ];
 
 pub async fn run(b: &Bench, workload: &str) -> Result<Vec<Summary>> {
@@ -45,6 +49,9 @@ pub async fn run(b: &Bench, workload: &str) -> Result<Vec<Summary>> {
         data::SET => data::set(b).await,
         data::SET_MANY => data::set_many(b).await,
         counters::NAME => counters::run(b).await,
+        shared::GET => shared::get(b).await,
+        shared::SET => shared::set(b).await,
+        shared::STREAM => shared::stream(b).await,
         other => Err(format!("unknown workload `{other}`").into()),
     }
 }
