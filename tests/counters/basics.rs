@@ -2,8 +2,8 @@
 //! and where a counter's buffer lives in the cache.
 
 use super::*;
-use crate::resp::{self, Reply};
 use storehaus::counters::DEFAULT_PREFIX;
+use storehaus_suite::resp::{self, Reply};
 
 on_both_envs! {
     async fn increment_and_decrement_return_the_new_total(env) {
@@ -126,7 +126,7 @@ on_both_envs! {
         assert_eq!(env.buffer(&user(42), "downloads").await.delta, 3);
         if let crate::env::CacheSource::Redis(config) = &env.cache {
             assert_eq!(resp::command(&config.redis_url, &["TYPE", &key]).await, Reply::Status("hash".into()));
-            assert_eq!(resp::command(&config.redis_url, &["HGET", &key, "d"]).await, Reply::Bulk(Some("3".into())));
+            assert_eq!(resp::command(&config.redis_url, &["HGET", &key, "d"]).await, Reply::Bulk(Some(b"3".to_vec())));
         }
     }
 }

@@ -21,7 +21,6 @@ mod faults;
 mod hostile;
 mod records;
 mod redis_down;
-mod resp;
 mod set_reset;
 mod signals;
 mod sync;

@@ -8,7 +8,7 @@ use storehaus::cache::shared::{SharedAdapter, SharedStore, SharedStoreBuilder, S
 use storehaus::cache::{CacheConfig, CacheManager};
 use storehaus_suite::redis::{delete_under, keys_under, redis_url, shared_manager, unique_prefix};
 
-use crate::raw::{self, RawSubscription, Reply};
+use storehaus_suite::resp::{self, RawSubscription, Reply};
 
 /// The service name of every store of the suite.
 pub const SERVICE: &str = "api";
@@ -79,7 +79,7 @@ impl Env {
     /// The bytes stored under the full key `key`.
     pub async fn raw_get(&self, key: &str) -> Option<Vec<u8>> {
         match &self.memory {
-            None => raw::command(&redis_url(), &["GET", key]).await.bulk(),
+            None => resp::command(&redis_url(), &["GET", key]).await.bulk(),
             Some(adapter) => adapter.get(key).await.expect("memory get"),
         }
     }
@@ -88,7 +88,7 @@ impl Env {
     pub async fn raw_set(&self, key: &str, value: &[u8]) {
         match &self.memory {
             None => {
-                let mut connection = raw::Connection::open(&redis_url()).await;
+                let mut connection = resp::Connection::open(&redis_url()).await;
                 let reply = connection.command(&[b"SET", key.as_bytes(), value]).await;
                 assert_eq!(reply, Reply::Status("OK".into()));
             }
@@ -98,7 +98,7 @@ impl Env {
 
     pub async fn raw_exists(&self, key: &str) -> bool {
         match &self.memory {
-            None => raw::command(&redis_url(), &["EXISTS", key]).await.int() == 1,
+            None => resp::command(&redis_url(), &["EXISTS", key]).await.int() == 1,
             Some(adapter) => adapter.exists(key).await.expect("memory exists"),
         }
     }
@@ -107,7 +107,7 @@ impl Env {
     pub async fn raw_ttl(&self, key: &str) -> Option<Duration> {
         match &self.memory {
             None => {
-                let millis = raw::command(&redis_url(), &["PTTL", key]).await.int();
+                let millis = resp::command(&redis_url(), &["PTTL", key]).await.int();
                 u64::try_from(millis).ok().map(Duration::from_millis)
             }
             Some(adapter) => adapter.ttl(key).await.expect("memory ttl"),
@@ -117,7 +117,7 @@ impl Env {
     /// `XLEN` of the full key `key`.
     pub async fn raw_stream_len(&self, key: &str) -> u64 {
         match &self.memory {
-            None => raw::command(&redis_url(), &["XLEN", key]).await.int() as u64,
+            None => resp::command(&redis_url(), &["XLEN", key]).await.int() as u64,
             Some(adapter) => adapter.stream_len(key).await.expect("memory stream_len"),
         }
     }
@@ -127,7 +127,7 @@ impl Env {
     pub async fn raw_publish(&self, channel: &str, payload: &[u8]) -> u64 {
         match &self.memory {
             None => {
-                let mut connection = raw::Connection::open(&redis_url()).await;
+                let mut connection = resp::Connection::open(&redis_url()).await;
                 connection.command(&[b"PUBLISH", channel.as_bytes(), payload]).await.int() as u64
             }
             Some(adapter) => adapter.publish(channel, payload).await.expect("memory publish"),
@@ -138,7 +138,7 @@ impl Env {
     /// in memory.
     pub async fn raw_numsub(&self, channel: &str) -> Option<i64> {
         self.memory.is_none().then_some(())?;
-        let Reply::Array(parts) = raw::command(&redis_url(), &["PUBSUB", "NUMSUB", channel]).await else {
+        let Reply::Array(parts) = resp::command(&redis_url(), &["PUBSUB", "NUMSUB", channel]).await else {
             panic!("PUBSUB NUMSUB answers an array")
         };
         Some(parts[1].int())
@@ -147,7 +147,7 @@ impl Env {
     /// A plain subscription to the full channel `channel`, active when this returns.
     pub async fn raw_subscribe(&self, channel: &str) -> RawListener {
         match &self.memory {
-            None => RawListener::Redis(raw::subscribe(&redis_url(), channel).await),
+            None => RawListener::Redis(resp::subscribe(&redis_url(), channel).await),
             Some(adapter) => RawListener::Memory(adapter.subscribe(channel).await.expect("memory subscribe")),
         }
     }

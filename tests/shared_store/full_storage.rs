@@ -10,7 +10,7 @@ use storehaus::cache::shared::SharedStore;
 use storehaus::cache::{CacheConfig, CacheManager};
 use storehaus_suite::redis::{RedisServer, free_port, unavailable};
 
-use crate::raw::{self, Reply};
+use storehaus_suite::resp::{self, Reply};
 
 const TEST: &str = "shared_store::full_storage";
 const HOLD: Duration = Duration::from_secs(60);
@@ -49,7 +49,7 @@ async fn redis() {
     let store = SharedStore::builder(Arc::new(CacheManager::new(config).unwrap())).service("api").build().unwrap();
     let url = server.url();
     claim_and_count_survive(&store, async || {
-        let reply = raw::command(&url, &["CONFIG", "SET", "maxmemory", "4mb"]).await;
+        let reply = resp::command(&url, &["CONFIG", "SET", "maxmemory", "4mb"]).await;
         assert_eq!(reply, Reply::Status("OK".into()));
     })
     .await;

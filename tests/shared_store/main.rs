@@ -4,7 +4,7 @@
 //! Every behaviour is written once and runs as `NAME::redis` and `NAME::memory` (see
 //! [`on_both`]). Each test works under a key prefix of its own and deletes every key under it
 //! at the end. What the store wrote is read back raw: with plain Redis commands over a
-//! connection of the suite ([`raw`]), or with the memory storage's own calls.
+//! connection of the suites (`storehaus_suite::resp`), or with the memory storage's own calls.
 //!
 //! Without a reachable Redis the Redis tests print `*** SKIPPED`, or fail when `CI` or
 //! `STOREHAUS_REQUIRE_SERVICES` is set. The restart and full-storage tests start a `redis-server` of
@@ -18,7 +18,6 @@ mod events;
 mod full_storage;
 mod isolation;
 mod layout;
-mod raw;
 mod restart;
 mod round_trips;
 mod streams;

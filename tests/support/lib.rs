@@ -8,6 +8,7 @@ pub mod fault_proxy;
 pub mod inbox;
 pub mod query_input;
 pub mod redis;
+pub mod resp;
 
 pub use backend::{TestBackend, raw, run_on};
 

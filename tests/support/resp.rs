@@ -1,6 +1,6 @@
-//! Raw Redis commands over a connection of the suite's own, to see what the shared store wrote
-//! without going through any StoreHaus code: `GET`, `EXISTS`, `XLEN`, `PUBSUB NUMSUB`,
-//! `PUBLISH`, and a plain `SUBSCRIBE`.
+//! Raw Redis commands over a connection of the suites' own, to see what StoreHaus stored without
+//! going through any StoreHaus code: one command on a fresh connection ([`command`]), a
+//! [`Connection`] for several, and a plain `SUBSCRIBE` ([`subscribe`]).
 
 use std::future::Future;
 use std::pin::Pin;
