@@ -1,9 +1,11 @@
 //! [`SharedAdapter`]: the storage a [`SharedStore`](super::SharedStore) runs on.
 //!
 //! The store builds every key and encodes every value; an adapter only moves bytes under full
-//! keys. [`RedisBackend`](crate::RedisBackend) and [`MemoryBackend`](crate::MemoryBackend)
-//! implement it, so a store built from a [`CacheManager`](crate::CacheManager) shares its
-//! connection (Redis) or its process-wide state (memory).
+//! keys. [`CacheBackend::shared_adapter`](crate::CacheBackend::shared_adapter) gives one for a
+//! cache backend: [`RedisBackend`](crate::RedisBackend) implements it on its own connection, and
+//! [`MemoryBackend`](crate::MemoryBackend) keeps state beside its cache, never evicted. A store
+//! built from a [`CacheManager`](crate::CacheManager) so shares its connection (Redis) or its
+//! process-wide state (memory).
 
 use std::fmt;
 use std::time::Duration;
