@@ -14,8 +14,9 @@
 //! then answer, and in the in-memory cache otherwise; e.g.
 //! `DATABASE_URL=sqlite::memory: cargo run --example counters` needs no server at all. The table
 //! `counters_example_files` is recreated on every run, and the example's counters (owners of that
-//! kind, buffers under the prefix `counters_example:`) start from zero. Every step reads its result
-//! back and the example exits non-zero when one is not what it should be.
+//! kind, buffers under the prefix `counters_example:`) start from zero; the buffers are deleted at
+//! the end. Every step reads its result back and the example exits non-zero when one is not what
+//! it should be.
 
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,17 @@ async fn main() -> Res {
     }
     println!("Counters on {} ({}), buffered in {buffered_in}.", config.database, storehaus.pool().backend_name());
 
+    let outcome = run(&config, &storehaus, Arc::clone(&cache)).await;
+    // Buffers do not expire: the example deletes its own, whether its checks passed or not.
+    let deleted = delete_buffers(&cache).await;
+    outcome?;
+    println!("deleted the example's {} buffers from the cache", deleted?);
+    println!("counters: every check passed");
+    Ok(())
+}
+
+/// Every step of the example, on `storehaus` with its counters buffered in `cache`.
+async fn run(config: &AppConfig, storehaus: &StoreHaus, cache: Arc<CacheManager>) -> Res {
     storehaus.auto_migrate::<File>(true).await?;
     let signals = storehaus.signal_manager(config.signal.clone()).await?;
     let counters = Counters::builder(storehaus.pool().clone())
@@ -179,8 +191,23 @@ async fn main() -> Res {
     check(stats.fallbacks as i64, 0, "increments that fell back to the database")?;
     check(stats.failed_syncs as i64, 0, "failed syncs")?;
     signals.shutdown().await;
-    println!("counters: every check passed");
     Ok(())
+}
+
+/// Deletes every buffer under the example's prefix; returns how many there were.
+async fn delete_buffers(cache: &CacheManager) -> Res<usize> {
+    let pattern = format!("{PREFIX}*");
+    let (mut cursor, mut deleted) = (0, 0);
+    loop {
+        let (next, keys) = cache.scan(&pattern, cursor, 1000).await?;
+        for key in &keys {
+            deleted += usize::from(cache.delete(key).await?);
+        }
+        if next == 0 {
+            return Ok(deleted);
+        }
+        cursor = next;
+    }
 }
 
 /// Brings the example's counters to zero: hands over what an earlier, interrupted run left

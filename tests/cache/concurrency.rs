@@ -108,7 +108,7 @@ pub(crate) async fn concurrent_misses_run_one_query<B: TestBackend + Configured>
     loads.auto_migrate::<Article>(false).await.unwrap();
     let plain = GenericStore::<Article>::new(loads.pool().clone(), None, None);
     let prefix = unique_prefix(&test);
-    let _forget = Forget::new(&manager, &prefix, Article::TABLE.name);
+    let _forget = Forget::new(&manager, &prefix);
     let params = CacheParams::new(manager.clone(), TTL_SECONDS, prefix);
     let cached = GenericStore::<Article>::new(loads.pool().clone(), None, Some(params));
     let row = plain.create(article("cold"), None).await.unwrap();
@@ -183,7 +183,9 @@ async fn scans(loads: &StoreHaus, observer: &StoreHaus, pool_size: u32) -> Optio
 pub(crate) async fn claims_belong_to_their_owner_and_expire(backend: Backend) {
     let test = format!("claims_belong_to_their_owner_and_expire/{backend:?}");
     let Some(manager) = backend.manager(&test).await else { return };
-    let key = KeySpace::new(unique_prefix(&test)).claim("nightly");
+    let prefix = unique_prefix(&test);
+    let _forget = Forget::new(&manager, &prefix);
+    let key = KeySpace::new(prefix).claim("nightly");
     let ttl = Duration::from_millis(600);
 
     // B held the key once; its claim ran out and A took the key.

@@ -49,7 +49,7 @@ async fn one_row_under_two_spellings<M, B>(
     let storehaus = db.storehaus().await;
     storehaus.auto_migrate::<M>(false).await.unwrap();
     let prefix = unique_prefix(&test);
-    let _forget = Forget::new(&manager, &prefix, M::TABLE.name);
+    let _forget = Forget::new(&manager, &prefix);
     let params = CacheParams::new(manager.clone(), TTL_SECONDS, prefix);
     let cached: GenericStore<M> = GenericStore::new(storehaus.pool().clone(), None, Some(params));
     let plain: GenericStore<M> = GenericStore::new(storehaus.pool().clone(), None, None);
@@ -123,7 +123,7 @@ pub(crate) async fn composite_keys_name_one_row<B: TestBackend>(backend: Backend
     let storehaus = db.storehaus().await;
     storehaus.auto_migrate::<Paired>(false).await.unwrap();
     let prefix = unique_prefix(&test);
-    let _forget = Forget::new(&manager, &prefix, Paired::TABLE.name);
+    let _forget = Forget::new(&manager, &prefix);
     let params = CacheParams::new(manager.clone(), TTL_SECONDS, prefix);
     let cached: GenericStore<Paired> = GenericStore::new(storehaus.pool().clone(), None, Some(params));
     let plain: GenericStore<Paired> = GenericStore::new(storehaus.pool().clone(), None, None);

@@ -15,7 +15,7 @@ pub(crate) async fn find_cached_keeps_no_query_text<B: TestBackend>(backend: Bac
     let storehaus = db.storehaus().await;
     storehaus.auto_migrate::<Article>(false).await.unwrap();
     let prefix = unique_prefix(&test);
-    let _forget = Forget::new(&cache.manager, &prefix, Article::TABLE.name);
+    let _forget = Forget::new(&cache.manager, &prefix);
     let cached: GenericStore<Article> = GenericStore::new(
         storehaus.pool().clone(),
         None,
@@ -56,7 +56,7 @@ pub(crate) async fn oversized_rows_and_results_are_served_not_stored<B: TestBack
     let storehaus = db.storehaus().await;
     storehaus.auto_migrate::<Article>(false).await.unwrap();
     let prefix = unique_prefix(&test);
-    let _forget = Forget::new(&cache.manager, &prefix, Article::TABLE.name);
+    let _forget = Forget::new(&cache.manager, &prefix);
     let params = CacheParams::new(cache.manager.clone(), TTL_SECONDS, prefix);
     let cached: GenericStore<Article> = GenericStore::new(storehaus.pool().clone(), None, Some(params));
     let plain: GenericStore<Article> = GenericStore::new(storehaus.pool().clone(), None, None);

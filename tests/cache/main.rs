@@ -49,7 +49,7 @@ use storehaus::cache::{CacheBackend, CacheConfig, CacheManager, KeySpace, Memory
 use storehaus::prelude::*;
 use storehaus::testing::{TestDatabase, TestSqlite};
 use storehaus_suite::TestBackend;
-use storehaus_suite::redis::{redis_url, shared_manager, unavailable, unique_prefix};
+use storehaus_suite::redis::{KeyCleanup, redis_url, shared_manager, unavailable, unique_prefix};
 
 /// Soft delete and versioning, so every write path of the store applies to it.
 #[model]
@@ -147,41 +147,15 @@ impl Backend {
     }
 }
 
-/// Deletes the keys of one table under a test's prefix that never expire (the table's epoch and
-/// generation) when dropped, passed or failed, so runs do not pile them up on the shared Redis.
+/// Deletes every key under a test's prefix from the shared Redis when dropped, passed or failed,
+/// so runs do not pile them up there ([`KeyCleanup`]); the in-memory cache needs nothing.
 struct Forget {
-    manager: Arc<CacheManager>,
-    keys: Vec<String>,
+    _cleanup: Option<KeyCleanup>,
 }
 
 impl Forget {
-    fn new(manager: &Arc<CacheManager>, prefix: &str, table: &str) -> Forget {
-        let table = KeySpace::new(prefix).table(table);
-        Forget { manager: manager.clone(), keys: vec![table.epoch_key(), table.generation_key()] }
-    }
-}
-
-impl Drop for Forget {
-    fn drop(&mut self) {
-        if self.manager.backend().name() != "redis" {
-            return;
-        }
-        let (manager, keys) = (self.manager.clone(), std::mem::take(&mut self.keys));
-        // Drop cannot await, so the delete runs on a runtime of its own.
-        let deleted = std::thread::spawn(move || {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-            let delete = async { tokio::time::timeout(Duration::from_secs(2), manager.backend().delete(&keys)).await };
-            match runtime.block_on(delete) {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(error)) => Err(error.to_string()),
-                Err(_) => Err("timed out".to_owned()),
-            }
-        })
-        .join();
-        if !matches!(deleted, Ok(Ok(()))) {
-            eprintln!("could not delete the test's keys from Redis: {deleted:?}");
-        }
+    fn new(manager: &CacheManager, prefix: &str) -> Forget {
+        Forget { _cleanup: (manager.backend().name() == "redis").then(|| KeyCleanup::new(prefix)) }
     }
 }
 
@@ -202,7 +176,7 @@ async fn setup<B: TestBackend>(test: &str, backend: Backend, db: &B) -> Option<C
     let storehaus = db.storehaus().await;
     storehaus.auto_migrate::<Article>(false).await.unwrap();
     let prefix = unique_prefix(&test);
-    let forget = Forget::new(&manager, &prefix, Article::TABLE.name);
+    let forget = Forget::new(&manager, &prefix);
     let params = CacheParams::new(manager.clone(), TTL_SECONDS, prefix);
     let cached = GenericStore::new(storehaus.pool().clone(), None, Some(params));
     let plain = GenericStore::new(storehaus.pool().clone(), None, None);

@@ -42,7 +42,7 @@ async fn specimens<B: TestBackend>(test: &str, backend: Backend, db: &B) -> Opti
     let storehaus = db.storehaus().await;
     storehaus.auto_migrate::<Specimen>(false).await.unwrap();
     let prefix = unique_prefix(&test);
-    let forget = Forget::new(&manager, &prefix, Specimen::TABLE.name);
+    let forget = Forget::new(&manager, &prefix);
     let params = CacheParams::new(manager.clone(), TTL_SECONDS, prefix);
     let cached = GenericStore::new(storehaus.pool().clone(), None, Some(params));
     let plain = GenericStore::new(storehaus.pool().clone(), None, None);

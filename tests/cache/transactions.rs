@@ -159,7 +159,7 @@ pub(crate) async fn write_seen_by_another_pool_at_once<B: TestBackend>(backend: 
     let (haus_a, haus_b) = (db.storehaus().await, db.storehaus().await);
     haus_a.auto_migrate::<Article>(false).await.unwrap();
     let prefix = unique_prefix(&test);
-    let _forget = Forget::new(&manager_a, &prefix, Article::TABLE.name);
+    let _forget = Forget::new(&manager_a, &prefix);
     let a = GenericStore::<Article>::new(
         haus_a.pool().clone(),
         None,

@@ -9,7 +9,7 @@
 use super::*;
 use std::sync::Arc;
 use storehaus::cache::CacheConfig;
-use storehaus_suite::redis::{shared_manager, unique_prefix};
+use storehaus_suite::redis::{KeyCleanup, shared_manager, unique_prefix};
 
 /// Cache entries outlive every test, so only invalidation and expiry can end them.
 const CACHE_TTL_SECONDS: u64 = 120;
@@ -20,17 +20,23 @@ enum Backend {
     Memory,
 }
 
-/// A cached data store and an uncached one on the same database; `None` (after a skip line)
-/// when Redis is unreachable.
-async fn stores<B: TestBackend>(db: &B, backend: Backend, test: &str) -> Option<(DataStore, DataStore)> {
+/// A cached data store and an uncached one on the same database, and on Redis the deletion of
+/// the test's keys when the test ends, passed or failed; `None` (after a skip line) when Redis is
+/// unreachable.
+async fn stores<B: TestBackend>(
+    db: &B,
+    backend: Backend,
+    test: &str,
+) -> Option<(DataStore, DataStore, Option<KeyCleanup>)> {
     let test = format!("{test}/{backend:?}/{}", B::NAME);
-    let manager = match backend {
-        Backend::Memory => CacheManager::memory(&CacheConfig::default()).unwrap(),
-        Backend::Redis => shared_manager(&test).await?,
+    let prefix = unique_prefix(&test);
+    let (manager, cleanup) = match backend {
+        Backend::Memory => (CacheManager::memory(&CacheConfig::default()).unwrap(), None),
+        Backend::Redis => (shared_manager(&test).await?, Some(KeyCleanup::new(prefix.as_str()))),
     };
     let (_storehaus, plain) = data(db).await;
-    let cached = plain.with_cache(CacheParams::new(Arc::new(manager), CACHE_TTL_SECONDS, unique_prefix(&test)));
-    Some((cached, plain))
+    let cached = plain.with_cache(CacheParams::new(Arc::new(manager), CACHE_TTL_SECONDS, prefix));
+    Some((cached, plain, cleanup))
 }
 
 /// Reads `key` through the cache twice, so the second read is served from it.
@@ -72,7 +78,7 @@ macro_rules! cache_behaviours {
 cache_behaviours! {
     /// Without invalidation a primed read keeps its value: the cache is really in use.
     async fn a_primed_read_is_served_from_the_cache(db, backend) {
-        let Some((cached, plain)) = stores(&db, backend, "served").await else { return };
+        let Some((cached, plain, _cleanup)) = stores(&db, backend, "served").await else { return };
         cached.set("theme", "dark", None).await.unwrap();
         assert_eq!(prime(&cached, "theme").await, Some(json!("dark")));
         plain.set("theme", "light", None).await.unwrap();
@@ -80,7 +86,7 @@ cache_behaviours! {
     }
 
     async fn get_after_a_write_never_returns_the_old_value(db, backend) {
-        let Some((cached, plain)) = stores(&db, backend, "writes").await else { return };
+        let Some((cached, plain, _cleanup)) = stores(&db, backend, "writes").await else { return };
         cached.set("k", 1, None).await.unwrap();
 
         prime(&cached, "k").await;
@@ -140,7 +146,7 @@ cache_behaviours! {
     }
 
     async fn an_expired_entry_is_never_served_from_the_cache(db, backend) {
-        let Some((cached, _plain)) = stores(&db, backend, "expiry").await else { return };
+        let Some((cached, _plain, _cleanup)) = stores(&db, backend, "expiry").await else { return };
         cached.set("token", "abc", Some(Duration::from_secs(1))).await.unwrap();
         assert_eq!(prime(&cached, "token").await, Some(json!("abc")));
         outlive(1.0).await;
@@ -150,7 +156,7 @@ cache_behaviours! {
     }
 
     async fn touch_through_the_cache_takes_effect(db, backend) {
-        let Some((cached, _plain)) = stores(&db, backend, "touch").await else { return };
+        let Some((cached, _plain, _cleanup)) = stores(&db, backend, "touch").await else { return };
         cached.set("session", "s1", None).await.unwrap();
         prime(&cached, "session").await;
         assert!(cached.touch("session", Some(Duration::from_secs(1))).await.unwrap());
@@ -165,7 +171,7 @@ cache_behaviours! {
     }
 
     async fn cached_reads_keep_scopes_apart(db, backend) {
-        let Some((cached, _plain)) = stores(&db, backend, "scopes").await else { return };
+        let Some((cached, _plain, _cleanup)) = stores(&db, backend, "scopes").await else { return };
         let scopes = [
             cached.clone(),
             cached.in_namespace("n"),

@@ -39,15 +39,20 @@ pub fn unavailable<T>(test: &str, why: &str) -> Option<T> {
     None
 }
 
-/// A manager on the shared Redis with the suites' short timeouts, or `None` (after
-/// [`unavailable`]) when it does not answer.
-pub async fn shared_manager(test: &str) -> Option<storehaus::cache::CacheManager> {
-    let config = storehaus::cache::CacheConfig {
+/// The settings of a manager on the shared Redis: [`redis_url`] with the suites' short timeouts.
+fn shared_config() -> storehaus::cache::CacheConfig {
+    storehaus::cache::CacheConfig {
         redis_url: redis_url(),
         timeout_ms: 2000,
         connection_timeout_ms: 2000,
         ..storehaus::cache::CacheConfig::default()
-    };
+    }
+}
+
+/// A manager on the shared Redis with the suites' short timeouts, or `None` (after
+/// [`unavailable`]) when it does not answer.
+pub async fn shared_manager(test: &str) -> Option<storehaus::cache::CacheManager> {
+    let config = shared_config();
     let manager = storehaus::cache::CacheManager::new(config.clone())
         .unwrap_or_else(|e| panic!("REDIS_URL {} is not usable: {e}", config.redacted_url()));
     if let Err(error) = manager.ping().await {
@@ -76,6 +81,107 @@ pub async fn keys_under(cache: &storehaus::cache::CacheManager, prefix: &str) ->
 pub async fn delete_under(cache: &storehaus::cache::CacheManager, prefix: &str) {
     for key in keys_under(cache, prefix).await {
         let _ = cache.delete(&key).await;
+    }
+}
+
+/// `prefix` as cache keys spell it: a `KeySpace` percent-encodes its prefix into one segment, so
+/// the keys of a store under `shsuite:a` start with `shsuite%3Aa:`.
+pub fn encoded_prefix(prefix: &str) -> String {
+    storehaus::cache::KeySpace::new(prefix).encoded_prefix().to_owned()
+}
+
+/// `text` with the characters `SCAN MATCH` reads as a pattern escaped.
+fn glob_literal(text: &str) -> String {
+    let mut literal = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            literal.push('\\');
+        }
+        literal.push(c);
+    }
+    literal
+}
+
+/// Deletes every key of `cache` a test wrote under `prefix`, spelled as given (keys built by
+/// hand) or as a `KeySpace` encodes it (keys of the cache layer); returns those found after
+/// the deletes, which should be none.
+pub async fn delete_test_keys(
+    cache: &storehaus::cache::CacheManager,
+    prefix: &str,
+) -> storehaus::cache::CacheResult<Vec<String>> {
+    let patterns = [format!("{}*", glob_literal(prefix)), format!("{}:*", glob_literal(&encoded_prefix(prefix)))];
+    for pattern in &patterns {
+        let mut cursor = 0;
+        loop {
+            let (next, found) = cache.scan(pattern, cursor, 1000).await?;
+            if !found.is_empty() {
+                cache.backend().delete(&found).await?;
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+    }
+    let mut left = Vec::new();
+    for pattern in &patterns {
+        let mut cursor = 0;
+        loop {
+            let (next, found) = cache.scan(pattern, cursor, 1000).await?;
+            left.extend(found);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+    }
+    left.sort();
+    left.dedup();
+    Ok(left)
+}
+
+/// Deletes every key under a test's prefix from the shared Redis when dropped (see
+/// [`delete_test_keys`]), so a test leaves none behind whether it passes or fails. A test that
+/// passed fails here when keys are left; a failing one only reports them.
+#[derive(Debug)]
+pub struct KeyCleanup {
+    prefix: String,
+}
+
+impl KeyCleanup {
+    /// Cleans up `prefix` on the shared Redis ([`redis_url`]) at the end of the test.
+    pub fn new(prefix: impl Into<String>) -> KeyCleanup {
+        KeyCleanup { prefix: prefix.into() }
+    }
+}
+
+impl Drop for KeyCleanup {
+    fn drop(&mut self) {
+        let prefix = std::mem::take(&mut self.prefix);
+        // Drop cannot await, and the test's runtime may be unwinding: the deletes run on a thread
+        // and a runtime of their own, with a manager of their own.
+        let outcome = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let manager = storehaus::cache::CacheManager::new(shared_config()).map_err(|e| e.to_string())?;
+                match tokio::time::timeout(Duration::from_secs(10), delete_test_keys(&manager, &prefix)).await {
+                    Ok(Ok(left)) if left.is_empty() => Ok(()),
+                    Ok(Ok(left)) => Err(format!("keys left under {prefix}: {left:?}")),
+                    Ok(Err(error)) => Err(format!("deleting the keys under {prefix}: {error}")),
+                    Err(_) => Err(format!("deleting the keys under {prefix} timed out")),
+                }
+            })
+        })
+        .join()
+        .unwrap_or_else(|_| Err("the cleanup thread panicked".to_owned()));
+        if let Err(why) = outcome {
+            if std::thread::panicking() {
+                eprintln!("could not clean up the shared Redis: {why}");
+            } else {
+                panic!("could not clean up the shared Redis: {why}");
+            }
+        }
     }
 }
 

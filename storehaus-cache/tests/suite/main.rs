@@ -1,8 +1,8 @@
 //! The cache suite, run on Redis and on the in-memory backend alike.
 //!
 //! Redis tests use the server at `REDIS_URL` (default `redis://127.0.0.1:6379`) with a key
-//! prefix of their own; when it is unreachable they print `*** SKIPPED`, or fail when `CI` or
-//! `STOREHAUS_REQUIRE_SERVICES` is set.
+//! prefix of their own, and delete every key under it when they end; when it is unreachable they
+//! print `*** SKIPPED`, or fail when `CI` or `STOREHAUS_REQUIRE_SERVICES` is set.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -42,7 +42,8 @@ impl Setup {
     }
 }
 
-/// Generates `redis::NAME` and `memory::NAME` tests calling `NAME(setup)` for every name.
+/// Generates `redis::NAME` and `memory::NAME` tests calling `NAME(setup)` for every name. A
+/// Redis test deletes every key it wrote when it ends, passed or failed.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -51,7 +52,13 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let test = concat!(module_path!(), "::", stringify!($name));
-                    super::$name($crate::Setup { backend: $crate::Backend::Redis, test }).await;
+                    // The test runs as a task of its own so that its keys are deleted even when it fails.
+                    let setup = $crate::Setup { backend: $crate::Backend::Redis, test };
+                    let outcome = tokio::spawn(super::$name(setup)).await;
+                    $crate::support::clean_up_redis(test, outcome.is_ok()).await;
+                    if let Err(failure) = outcome {
+                        std::panic::resume_unwind(failure.into_panic());
+                    }
                 }
             )*
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use storehaus_cache::{CacheConfig, CacheManager, KeySpace};
+use storehaus_cache::{CacheConfig, CacheManager, CacheResult, KeySpace};
 
 /// The Redis the shared suite runs against.
 pub fn redis_url() -> String {
@@ -38,11 +38,79 @@ pub fn skip<T>(test: &str, why: &str) -> Option<T> {
     None
 }
 
-/// A key prefix no other test (or run) uses.
+/// A key prefix no other test (or run) uses; it starts with [`test_prefix`].
 pub fn unique_prefix(test: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    format!("shtest:{test}:{}:{nanos:x}:{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!("{}{nanos:x}:{}", test_prefix(test), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The start of every [`unique_prefix`] of `test` in this process: what its cleanup deletes.
+pub fn test_prefix(test: &str) -> String {
+    format!("shtest:{test}:{}:", std::process::id())
+}
+
+/// `text` with the characters `SCAN MATCH` reads as a pattern escaped.
+fn glob_literal(text: &str) -> String {
+    let mut literal = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            literal.push('\\');
+        }
+        literal.push(c);
+    }
+    literal
+}
+
+/// Deletes every key of `manager` that starts with `start`, spelled as given (keys built by
+/// hand) or as a [`KeySpace`] encodes it into a segment (`shtest:a` as `shtest%3Aa`); returns
+/// the keys found after the deletes, which should be none.
+pub async fn delete_keys_starting(manager: &CacheManager, start: &str) -> CacheResult<Vec<String>> {
+    let patterns = [glob_literal(start), glob_literal(KeySpace::new(start).encoded_prefix())].map(|p| p + "*");
+    for pattern in &patterns {
+        let found = scan(manager, pattern).await?;
+        if !found.is_empty() {
+            manager.backend().delete(&found).await?;
+        }
+    }
+    let mut left = Vec::new();
+    for pattern in &patterns {
+        left.extend(scan(manager, pattern).await?);
+    }
+    left.sort();
+    left.dedup();
+    Ok(left)
+}
+
+/// Every key matching `pattern`, by a full `SCAN`.
+async fn scan(manager: &CacheManager, pattern: &str) -> CacheResult<Vec<String>> {
+    let (mut cursor, mut keys) = (0, Vec::new());
+    loop {
+        let (next, found) = manager.scan(pattern, cursor, 1000).await?;
+        keys.extend(found);
+        if next == 0 {
+            return Ok(keys);
+        }
+        cursor = next;
+    }
+}
+
+/// Deletes every key `test` wrote on the shared Redis in this process ([`test_prefix`]). Does
+/// nothing when Redis does not answer: the test itself reports that. Panics when keys are left
+/// and `check` is set.
+pub async fn clean_up_redis(test: &str, check: bool) {
+    let Ok(config) = CacheConfig::from_url(redis_url()) else { return };
+    let config = CacheConfig { timeout_ms: 2000, connection_timeout_ms: 2000, ..config };
+    let Ok(manager) = CacheManager::new(config) else { return };
+    if manager.ping().await.is_err() {
+        return;
+    }
+    let outcome = delete_keys_starting(&manager, &test_prefix(test)).await;
+    match outcome {
+        Ok(left) if left.is_empty() => {}
+        _ if !check => eprintln!("could not delete every key of {test}: {outcome:?}"),
+        _ => panic!("could not delete every key of {test}: {outcome:?}"),
+    }
 }
 
 /// A manager and a key space of its own for one test.
