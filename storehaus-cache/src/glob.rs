@@ -6,6 +6,18 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     matches(pattern.as_bytes(), text.as_bytes())
 }
 
+/// `text` as a pattern that matches only itself: `*`, `?`, `[`, `]` and `\` escaped with `\`.
+pub fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 4);
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 fn matches(pattern: &[u8], text: &[u8]) -> bool {
     // Iterative matching with one backtrack point (the last `*`), linear in practice.
     let (mut p, mut t) = (0, 0);
@@ -98,7 +110,14 @@ fn class(pattern: &[u8], byte: u8) -> Option<(bool, usize)> {
 
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use super::{glob_escape, glob_match};
+
+    #[test]
+    fn an_escaped_text_matches_itself_only() {
+        let pattern = glob_escape("a*b?[c]\\d");
+        assert!(glob_match(&pattern, "a*b?[c]\\d"));
+        assert!(!glob_match(&pattern, "axbx[c]\\d"));
+    }
 
     #[test]
     fn stars_questions_and_literals() {

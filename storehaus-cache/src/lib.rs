@@ -45,7 +45,7 @@ pub use backend::{
 pub use config::{CacheConfig, ConfigError, DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MEMORY_MAX_BYTES, redact_url};
 pub use digest::QueryDigest;
 pub use error::{CacheError, CacheResult};
-pub use glob::glob_match;
+pub use glob::{glob_escape, glob_match};
 pub use keys::{KeySpace, MAX_ROW_SEGMENT, RowKey, TableKeys};
 pub use manager::CacheManager;
 pub use manager::read_through::{FillToken, Lookup};

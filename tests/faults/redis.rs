@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use storehaus::cache::{CacheConfig, CacheManager, KeySpace};
+use storehaus::cache::{CacheConfig, CacheManager, KeySpace, glob_escape};
 use storehaus::prelude::*;
 use storehaus::testing::TestDatabase;
 use storehaus_suite::fault_proxy::{Fault, FaultProxy};
@@ -391,14 +391,7 @@ impl Sweep {
     /// The `SCAN` pattern of the prefix as keys hold it (percent-encoded), its glob characters
     /// escaped.
     fn pattern(&self) -> String {
-        let mut pattern = String::new();
-        for c in KeySpace::new(self.prefix.as_str()).encoded_prefix().chars() {
-            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-        }
-        pattern + ":*"
+        glob_escape(KeySpace::new(self.prefix.as_str()).encoded_prefix()) + ":*"
     }
 
     fn keys(&self, resp: &mut Resp) -> io::Result<Vec<String>> {

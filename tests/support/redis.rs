@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use storehaus::cache::glob_escape;
 
 /// The server used when `REDIS_URL` is not set (or empty).
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -63,15 +64,20 @@ pub async fn shared_manager(test: &str) -> Option<storehaus::cache::CacheManager
 
 /// Every key of `cache` under `prefix`, sorted, found with `SCAN`.
 pub async fn keys_under(cache: &storehaus::cache::CacheManager, prefix: &str) -> Vec<String> {
-    let pattern = format!("{prefix}*");
+    let mut keys = scan_all(cache, &format!("{prefix}*")).await.expect("SCAN answers");
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Every key of `cache` matching `pattern`, by a full `SCAN`.
+async fn scan_all(cache: &storehaus::cache::CacheManager, pattern: &str) -> storehaus::cache::CacheResult<Vec<String>> {
     let (mut cursor, mut keys) = (0, Vec::new());
     loop {
-        let (next, found) = cache.scan(&pattern, cursor, 1000).await.expect("SCAN answers");
+        let (next, found) = cache.scan(pattern, cursor, 1000).await?;
         keys.extend(found);
         if next == 0 {
-            keys.sort();
-            keys.dedup();
-            return keys;
+            return Ok(keys);
         }
         cursor = next;
     }
@@ -90,18 +96,6 @@ pub fn encoded_prefix(prefix: &str) -> String {
     storehaus::cache::KeySpace::new(prefix).encoded_prefix().to_owned()
 }
 
-/// `text` with the characters `SCAN MATCH` reads as a pattern escaped.
-fn glob_literal(text: &str) -> String {
-    let mut literal = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            literal.push('\\');
-        }
-        literal.push(c);
-    }
-    literal
-}
-
 /// Deletes every key of `cache` a test wrote under `prefix`, spelled as given (keys built by
 /// hand) or as a `KeySpace` encodes it (keys of the cache layer); returns those found after
 /// the deletes, which should be none.
@@ -109,31 +103,16 @@ pub async fn delete_test_keys(
     cache: &storehaus::cache::CacheManager,
     prefix: &str,
 ) -> storehaus::cache::CacheResult<Vec<String>> {
-    let patterns = [format!("{}*", glob_literal(prefix)), format!("{}:*", glob_literal(&encoded_prefix(prefix)))];
+    let patterns = [format!("{}*", glob_escape(prefix)), format!("{}:*", glob_escape(&encoded_prefix(prefix)))];
     for pattern in &patterns {
-        let mut cursor = 0;
-        loop {
-            let (next, found) = cache.scan(pattern, cursor, 1000).await?;
-            if !found.is_empty() {
-                cache.backend().delete(&found).await?;
-            }
-            if next == 0 {
-                break;
-            }
-            cursor = next;
+        let found = scan_all(cache, pattern).await?;
+        if !found.is_empty() {
+            cache.backend().delete(&found).await?;
         }
     }
     let mut left = Vec::new();
     for pattern in &patterns {
-        let mut cursor = 0;
-        loop {
-            let (next, found) = cache.scan(pattern, cursor, 1000).await?;
-            left.extend(found);
-            if next == 0 {
-                break;
-            }
-            cursor = next;
-        }
+        left.extend(scan_all(cache, pattern).await?);
     }
     left.sort();
     left.dedup();

@@ -1,11 +1,9 @@
 //! [`Dev`]: a key scan for development and operations.
 
-use super::SharedStore;
-use super::error::{SharedResult, SharedStoreError};
-use super::keys::{check_name, escape_glob};
-
-/// The most keys one scan step asks for.
-const MAX_SCAN_COUNT: usize = 10_000;
+use super::error::SharedResult;
+use super::keys::check_name;
+use super::{SharedStore, check_count};
+use crate::glob_escape;
 
 /// One step of [`Dev::scan`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,10 +34,8 @@ impl<'a> Dev<'a> {
     pub async fn scan(&self, pattern: &str, cursor: u64, count: usize) -> SharedResult<ScanPage> {
         self.store.ready()?;
         check_name("pattern", pattern)?;
-        if count == 0 || count > MAX_SCAN_COUNT {
-            return Err(SharedStoreError::input("count", format!("must be between 1 and {MAX_SCAN_COUNT}")));
-        }
-        let full = format!("{}:{pattern}", escape_glob(&self.store.base));
+        check_count(count)?;
+        let full = format!("{}:{pattern}", glob_escape(&self.store.base));
         let (cursor, keys) = self.store.call("dev.scan", self.store.inner.adapter.scan(&full, cursor, count)).await?;
         Ok(ScanPage { cursor, keys })
     }

@@ -111,18 +111,6 @@ pub(crate) fn escape_id(id: &str) -> Cow<'_, str> {
     Cow::Owned(escaped)
 }
 
-/// `text` as a glob pattern matching only itself.
-pub(crate) fn escape_glob(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len() + 4);
-    for c in text.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
-
 /// `base:namespace:name`, allocated once.
 pub(crate) fn join(base: &str, namespace: Namespace, name: &str) -> String {
     let namespace = namespace.as_str();
@@ -144,13 +132,6 @@ mod tests {
         assert_eq!(escape_id("org_123"), "org_123");
         assert_eq!(escape_id("a:b%c"), "a%3Ab%25c");
         assert_eq!(escape_id("%3A"), "%253A");
-    }
-
-    #[test]
-    fn glob_escape_matches_itself_only() {
-        let pattern = escape_glob("a*b?[c]\\d");
-        assert!(crate::glob_match(&pattern, "a*b?[c]\\d"));
-        assert!(!crate::glob_match(&pattern, "axbx[c]\\d"));
     }
 
     #[test]

@@ -122,7 +122,7 @@ impl SharedStore {
 
     fn root(inner: Inner) -> Self {
         let base: Arc<str> = format!("{}:{}", inner.prefix, inner.service).into();
-        let missing = inner.kinds.iter().find(|(_, required)| *required).map(|(kind, _)| Arc::from(kind.as_str()));
+        let missing = first_missing(&inner.kinds, &[]);
         SharedStore { inner: Arc::new(inner), base, scopes: Arc::from([]), missing, actor: None }
     }
 
@@ -142,12 +142,7 @@ impl SharedStore {
         }
         let mut scopes = self.scopes.to_vec();
         scopes.push(EventScope::new(kind, id));
-        let missing = self
-            .inner
-            .kinds
-            .iter()
-            .find(|(declared, required)| *required && !scopes.iter().any(|scope| &scope.key == declared))
-            .map(|(kind, _)| Arc::from(kind.as_str()));
+        let missing = first_missing(&self.inner.kinds, &scopes);
         Ok(SharedStore {
             inner: Arc::clone(&self.inner),
             base: format!("{}:{kind}:{}", self.base, escape_id(id)).into(),
@@ -275,6 +270,25 @@ impl SharedStore {
     async fn call<T>(&self, operation: &'static str, call: BoxFuture<'_, CacheResult<T>>) -> SharedResult<T> {
         self.call_within(operation, Duration::ZERO, call).await
     }
+}
+
+/// The first required kind of `kinds` that `scopes` lacks.
+fn first_missing(kinds: &[(String, bool)], scopes: &[EventScope]) -> Option<Arc<str>> {
+    kinds
+        .iter()
+        .find(|(kind, required)| *required && !scopes.iter().any(|scope| &scope.key == kind))
+        .map(|(kind, _)| Arc::from(kind.as_str()))
+}
+
+/// The most entries one read, claim or scan step asks for.
+const MAX_COUNT: usize = 10_000;
+
+/// Refuses a count of 0 or over [`MAX_COUNT`].
+fn check_count(count: usize) -> SharedResult<()> {
+    if count == 0 || count > MAX_COUNT {
+        return Err(SharedStoreError::input("count", format!("must be between 1 and {MAX_COUNT}")));
+    }
+    Ok(())
 }
 
 /// The longest TTL a call takes: 100 years. Longer ones are refused before anything is written

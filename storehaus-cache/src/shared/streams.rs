@@ -8,10 +8,8 @@ use serde::de::DeserializeOwned;
 use super::adapter::{PendingSummary, StreamEntry, StreamTrim};
 use super::error::{SharedResult, SharedStoreError};
 use super::keys::{Namespace, check_name};
-use super::{MAX_TTL, SharedStore};
+use super::{MAX_TTL, SharedStore, check_count};
 
-/// The most entries one read or claim asks for.
-const MAX_READ_COUNT: usize = 10_000;
 /// The field that holds a message's JSON.
 const DATA_FIELD: &str = "data";
 
@@ -211,13 +209,6 @@ fn decode_entry<T: DeserializeOwned>(entry: &StreamEntry) -> Result<T, serde_jso
 fn check_duration(what: &'static str, duration: Duration) -> SharedResult<()> {
     if duration > MAX_TTL {
         return Err(SharedStoreError::input(what, "must be at most 100 years"));
-    }
-    Ok(())
-}
-
-fn check_count(count: usize) -> SharedResult<()> {
-    if count == 0 || count > MAX_READ_COUNT {
-        return Err(SharedStoreError::input("count", format!("must be between 1 and {MAX_READ_COUNT}")));
     }
     Ok(())
 }

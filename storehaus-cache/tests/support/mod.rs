@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use storehaus_cache::{CacheConfig, CacheManager, CacheResult, KeySpace};
+use storehaus_cache::{CacheConfig, CacheManager, CacheResult, KeySpace, glob_escape};
 
 /// The Redis the shared suite runs against.
 pub fn redis_url() -> String {
@@ -50,23 +50,11 @@ pub fn test_prefix(test: &str) -> String {
     format!("shtest:{test}:{}:", std::process::id())
 }
 
-/// `text` with the characters `SCAN MATCH` reads as a pattern escaped.
-fn glob_literal(text: &str) -> String {
-    let mut literal = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            literal.push('\\');
-        }
-        literal.push(c);
-    }
-    literal
-}
-
 /// Deletes every key of `manager` that starts with `start`, spelled as given (keys built by
 /// hand) or as a [`KeySpace`] encodes it into a segment (`shtest:a` as `shtest%3Aa`); returns
 /// the keys found after the deletes, which should be none.
 pub async fn delete_keys_starting(manager: &CacheManager, start: &str) -> CacheResult<Vec<String>> {
-    let patterns = [glob_literal(start), glob_literal(KeySpace::new(start).encoded_prefix())].map(|p| p + "*");
+    let patterns = [glob_escape(start), glob_escape(KeySpace::new(start).encoded_prefix())].map(|p| p + "*");
     for pattern in &patterns {
         let found = scan(manager, pattern).await?;
         if !found.is_empty() {

@@ -31,6 +31,13 @@ enum State {
     Ready { conn: MultiplexedConnection, id: u64 },
 }
 
+/// The pause after `failures` failures in a row: 100 ms doubling up to `max_delay`, ±20%.
+pub(super) fn backoff(failures: u32, max_delay: Duration) -> Duration {
+    let min = MIN_RECONNECT_DELAY.min(max_delay);
+    let nominal = min.saturating_mul(1 << failures.saturating_sub(1).min(16)).min(max_delay);
+    jitter(nominal, RECONNECT_JITTER_PERCENT)
+}
+
 pub(super) struct Connector {
     client: redis::Client,
     config: AsyncConnectionConfig,
@@ -161,11 +168,8 @@ impl Connector {
         }
     }
 
-    /// The pause after `failures` failures in a row: 100 ms doubling up to the maximum, ±20%.
     fn backoff(&self, failures: u32) -> Duration {
-        let min = MIN_RECONNECT_DELAY.min(self.max_delay);
-        let nominal = min.saturating_mul(1 << failures.saturating_sub(1).min(16)).min(self.max_delay);
-        jitter(nominal, RECONNECT_JITTER_PERCENT)
+        backoff(failures, self.max_delay)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -139,18 +139,22 @@ impl RedisBackend {
                 Ok(value)
             }
             Err(error) => {
-                let broken = error.is_io_error() || error.is_unrecoverable_error() || error.is_connection_dropped();
-                if broken {
+                if is_broken(&error) {
                     self.connector.mark_broken(id, &error.to_string());
                 }
-                Err(if error.is_timeout() {
-                    CacheError::Timeout(self.response_timeout)
-                } else if broken {
-                    CacheError::Unavailable(error.to_string())
-                } else {
-                    CacheError::Backend(error.to_string())
-                })
+                Err(self.cache_error(error))
             }
+        }
+    }
+
+    /// What a failed command means for the caller: slow, unreachable, or refused.
+    fn cache_error(&self, error: RedisError) -> CacheError {
+        if error.is_timeout() {
+            CacheError::Timeout(self.response_timeout)
+        } else if is_broken(&error) {
+            CacheError::Unavailable(error.to_string())
+        } else {
+            CacheError::Backend(error.to_string())
         }
     }
 }
@@ -163,6 +167,11 @@ impl fmt::Debug for RedisBackend {
             .field("connect_attempts", &self.connector.attempts())
             .finish()
     }
+}
+
+/// Whether `error` means the connection is gone.
+fn is_broken(error: &RedisError) -> bool {
+    error.is_io_error() || error.is_unrecoverable_error() || error.is_connection_dropped()
 }
 
 fn expiring_set(key: &str, value: &[u8], ttl: Option<Duration>) -> Cmd {

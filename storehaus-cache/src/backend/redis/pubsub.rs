@@ -11,14 +11,12 @@ use futures_util::StreamExt;
 use redis::aio::{PubSubSink, PubSubStream};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
+use super::connector::backoff;
 use crate::error::{CacheError, CacheResult};
 use crate::shared::Subscription;
-use crate::util::jitter;
 
 /// How often an idle subscription checks that its connection still answers.
 const PING_INTERVAL: Duration = Duration::from_secs(15);
-/// First pause before subscribing again; doubles per failure up to the backend's maximum.
-const MIN_RETRY_DELAY: Duration = Duration::from_millis(100);
 
 /// Where a subscription connects and how patiently.
 #[derive(Clone)]
@@ -58,11 +56,11 @@ async fn forward(target: Target, mut sink: PubSubSink, mut stream: PubSubStream,
         let lost = pump(&target, &mut sink, &mut stream, &sender).await;
         let Some(reason) = lost else { return };
         tracing::warn!(channel = target.channel, reason, "redis subscription lost; subscribing again");
-        let mut failures = 0u32;
+        // Paused as the connector pauses between connection attempts.
+        let mut failures = 1u32;
         loop {
-            let delay = (MIN_RETRY_DELAY.saturating_mul(1 << failures.min(16))).min(target.max_delay);
             tokio::select! {
-                () = tokio::time::sleep(jitter(delay, 20)) => {}
+                () = tokio::time::sleep(backoff(failures, target.max_delay)) => {}
                 () = sender.closed() => return,
             }
             match open(&target).await {

@@ -227,10 +227,7 @@ impl RedisBackend {
                 }
                 Ok(value)
             }
-            Err(error) if error.is_io_error() || error.is_connection_dropped() || error.is_unrecoverable_error() => {
-                Err(CacheError::Unavailable(error.to_string()))
-            }
-            Err(error) => Err(CacheError::Backend(error.to_string())),
+            Err(error) => Err(self.cache_error(error)),
         }
     }
 
