@@ -37,6 +37,8 @@ pub struct Field<'a> {
     pub generated: bool,
     /// `#[field(..)]`, if present.
     pub flags: Option<FieldArgs>,
+    /// The `#[tenant]` attribute, if present: this field's value scopes every call.
+    pub tenant: Option<&'a Attribute>,
     /// Field-level `#[index]` (false) and `#[unique]` (true), in attribute order.
     pub indexes: Vec<bool>,
 }
@@ -139,6 +141,12 @@ impl<'a> Container<'a> {
         self.fields.iter().enumerate().find(|(_, f)| f.primary_key.is_some())
     }
 
+    /// The `#[tenant]` field and its index among the columns: the first one marked, when there
+    /// is one.
+    pub fn tenant(&self) -> Option<(usize, &Field<'a>)> {
+        self.fields.iter().enumerate().find(|(_, f)| f.tenant.is_some())
+    }
+
     /// Every field marked `#[primary_key]`, in declaration order: one, or the parts of a
     /// composite key.
     pub fn key_fields(&self) -> Vec<&Field<'a>> {
@@ -165,7 +173,7 @@ fn container_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> (Option<TableAttr<'
                     indexes.push(CompositeIndex { columns, unique: kind == Kind::Unique });
                 }
             }
-            Kind::PrimaryKey | Kind::Field => {
+            Kind::PrimaryKey | Kind::Field | Kind::Tenant => {
                 cx.error_spanned_by(attr, format!("`#[{}]` belongs on a field, not on the struct", kind.name()))
             }
         }
@@ -174,7 +182,8 @@ fn container_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> (Option<TableAttr<'
 }
 
 fn field_from_ast<'a>(cx: &Ctxt, ident: &'a Ident, ty: &'a Type, attrs: &'a [Attribute]) -> Field<'a> {
-    let mut field = Field { ident, ty, primary_key: None, generated: false, flags: None, indexes: Vec::new() };
+    let mut field =
+        Field { ident, ty, primary_key: None, generated: false, flags: None, tenant: None, indexes: Vec::new() };
     let mut index = false;
     let mut unique = false;
     for attr in attrs {
@@ -186,6 +195,14 @@ fn field_from_ast<'a>(cx: &Ctxt, ident: &'a Ident, ty: &'a Type, attrs: &'a [Att
                     cx.error_spanned_by(attr, "duplicate `#[primary_key]` on this field");
                 } else {
                     field.primary_key = Some(attr);
+                }
+            }
+            Kind::Tenant => {
+                attr::flag(cx, attr, kind);
+                if field.tenant.is_some() {
+                    cx.error_spanned_by(attr, "duplicate `#[tenant]` on this field");
+                } else {
+                    field.tenant = Some(attr);
                 }
             }
             Kind::Field => {

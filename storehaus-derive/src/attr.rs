@@ -1,5 +1,5 @@
 //! Typed parsing of the attributes `#[model]` reads: `#[table(..)]`, `#[primary_key]`,
-//! `#[field(..)]`, `#[index]` and `#[unique]`.
+//! `#[field(..)]`, `#[index]`, `#[unique]` and `#[tenant]`.
 //!
 //! Each function reads one attribute, records what is wrong with it in the [`Ctxt`] and returns
 //! whatever it could understand, so that one bad key does not hide the errors after it.
@@ -19,6 +19,7 @@ pub enum Kind {
     Field,
     Index,
     Unique,
+    Tenant,
 }
 
 impl Kind {
@@ -40,6 +41,7 @@ impl Kind {
             "field" => Kind::Field,
             "index" => Kind::Index,
             "unique" => Kind::Unique,
+            "tenant" => Kind::Tenant,
             _ => return None,
         })
     }
@@ -52,6 +54,7 @@ impl Kind {
             Kind::Field => "field",
             Kind::Index => "index",
             Kind::Unique => "unique",
+            Kind::Tenant => "tenant",
         }
     }
 }
@@ -61,7 +64,7 @@ pub fn is_model_attr(attr: &Attribute) -> bool {
     attr.path().segments.last().is_some_and(|s| s.ident == "model")
 }
 
-/// `#[table(name = "..", soft_delete, versioned, auto_increment)]`.
+/// `#[table(name = "..", soft_delete, versioned, auto_increment, auth, row_security)]`.
 #[derive(Default)]
 pub struct TableArgs {
     pub name: Option<LitStr>,
@@ -70,12 +73,17 @@ pub struct TableArgs {
     pub versioned: Option<Ident>,
     /// The database assigns the primary key on insert.
     pub auto_increment: Option<Ident>,
+    /// Rows carry `__auth__`, the principals that may see them.
+    pub auth: Option<Ident>,
+    /// PostgreSQL enforces the access scopes with row-level security as well.
+    pub row_security: Option<Ident>,
     /// The attribute could not be read in full (an error is recorded), so what it seems to lack
     /// may just be unreadable.
     pub malformed: bool,
 }
 
-const TABLE_KEYS: &str = "`name`, `soft_delete`, `auto_soft_delete`, `versioned` or `auto_increment`";
+const TABLE_KEYS: &str =
+    "`name`, `soft_delete`, `auto_soft_delete`, `versioned`, `auto_increment`, `auth` or `row_security`";
 
 pub fn table(cx: &Ctxt, attr: &Attribute) -> TableArgs {
     let mut args = TableArgs::default();
@@ -117,11 +125,16 @@ pub fn table(cx: &Ctxt, attr: &Attribute) -> TableArgs {
                     None => args.soft_delete = Some(key.clone()),
                 }
             }
-            "versioned" | "auto_increment" => {
+            "versioned" | "auto_increment" | "auth" | "row_security" => {
                 if !no_value(cx, &meta, key, "table") {
                     continue;
                 }
-                let slot = if key == "versioned" { &mut args.versioned } else { &mut args.auto_increment };
+                let slot = match key.to_string().as_str() {
+                    "versioned" => &mut args.versioned,
+                    "auto_increment" => &mut args.auto_increment,
+                    "auth" => &mut args.auth,
+                    _ => &mut args.row_security,
+                };
                 if slot.is_some() {
                     cx.error_spanned_by(key, format!("duplicate `{key}` in `#[table]`"));
                 } else {
@@ -202,8 +215,8 @@ pub fn field(cx: &Ctxt, attr: &Attribute) -> FieldArgs {
     args
 }
 
-/// A flag attribute that takes no arguments: `#[primary_key]`, and `#[index]` / `#[unique]` on a
-/// field. Returns whether it was well formed.
+/// A flag attribute that takes no arguments: `#[primary_key]`, `#[tenant]`, and `#[index]` /
+/// `#[unique]` on a field. Returns whether it was well formed.
 pub fn flag(cx: &Ctxt, attr: &Attribute, kind: Kind) -> bool {
     let name = kind.name();
     let hint = match kind {

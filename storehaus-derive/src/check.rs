@@ -1,5 +1,8 @@
-//! Checks that need the whole model: the table, the primary key, field names and the columns of
-//! struct-level indexes. Checks on field types are left to the compiler (see `expand::checks`).
+//! Checks that need the whole model: the table, the primary key, field names, the columns of
+//! struct-level indexes and row-level access. Checks on field types are left to the compiler
+//! (see `expand::checks`), except what their names show.
+
+mod access;
 
 use crate::ast::{Container, Field};
 use crate::ctxt::Ctxt;
@@ -15,6 +18,7 @@ pub fn check(cx: &Ctxt, model: &Container<'_>) {
         check_field_name(cx, field);
     }
     check_indexes(cx, model);
+    access::check(cx, model);
 }
 
 fn check_table(cx: &Ctxt, model: &Container<'_>) {

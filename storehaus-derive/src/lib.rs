@@ -6,7 +6,7 @@
 //! | Macro | What it does |
 //! |---|---|
 //! | [`macro@model`] | turns a struct into a model: metadata, `Model` impl, `new`, typed columns |
-//! | [`macro@table`] | the table options read by `#[model]` (name, soft delete, versioning) |
+//! | [`macro@table`] | the table options read by `#[model]` (name, soft delete, versioning, access) |
 //!
 //! | Cargo feature | Enables |
 //! |---|---|
@@ -52,6 +52,8 @@ use proc_macro::TokenStream;
 /// | `#[table(name = "..")]` | the table; required, right after `#[model]` |
 /// | `#[table(soft_delete)]` | deletes set `__deleted_at__` (alias: `auto_soft_delete`) |
 /// | `#[table(versioned)]` | updates check and bump `__version__` |
+/// | `#[table(auth)]` | rows carry `__auth__`, the principals that may see them; every call needs a principal scope (`store.auth(..)`) or `unrestricted()` |
+/// | `#[table(row_security)]` | PostgreSQL also enforces the scopes with row-level-security policies; needs `auth` or a `#[tenant]` field |
 /// | `#[index(a, b)]`, `#[unique(a, b)]` on the struct | an index over several columns |
 /// | `#[primary_key]` | the key: written on create, never updated, not an `Option` |
 /// | no `#[field]` | written on create and on update |
@@ -59,9 +61,27 @@ use proc_macro::TokenStream;
 /// | `#[field(readonly)]` | never written by StoreHaus |
 /// | `#[field(no_signal)]` | left out of change-event payloads (combines with the flags above) |
 /// | `#[index]`, `#[unique]` on a field | an index on that column |
+/// | `#[tenant]` | the tenant column: every call needs a tenant scope (`store.tenant(value)`) or `unrestricted()` |
 ///
 /// A field that creates do not write must be an `Option`. Every field type implements
 /// `storehaus::types::SqlType`.
+///
+/// A model has at most one `#[tenant]` field. Its type is one scalar value (an `Option` too), not
+/// a `Vec` or JSON; it is written on create (no `readonly`, no `#[field(update)]` alone, not an
+/// `auto_increment` key) and is in every event (no `no_signal`). It may be part of the key and
+/// carry `#[index]` or `#[unique]`.
+///
+/// ```ignore
+/// #[model]
+/// #[table(name = "invoices", auth, row_security)]
+/// pub struct Invoice {
+///     #[primary_key]
+///     pub id: Uuid,
+///     #[tenant]
+///     pub org_id: Uuid,
+///     pub total: i64,
+/// }
+/// ```
 ///
 /// The macro derives `Debug`, `Clone`, `Serialize` and `Deserialize` unless the struct already
 /// derives them, implements `storehaus::Model`, and adds `User::new(..)` (one argument per

@@ -72,6 +72,13 @@ pub struct DatabaseEvent {
 }
 
 impl DatabaseEvent {
+    /// The payload key of a row's principals (`#[table(auth)]` tables): a JSON array of text.
+    pub const AUTH_KEY: &'static str = "__auth__";
+
+    /// The payload key of a row's tenant (tables with a `#[tenant]` field): the tenant column's
+    /// value as JSON.
+    pub const TENANT_KEY: &'static str = "__tenant__";
+
     /// An event without tags, stamped with the current time; `id` is 0 until a log assigns one.
     ///
     /// For event sources and tests: stores build their events inside the database.
@@ -102,6 +109,27 @@ impl DatabaseEvent {
     /// The channel of a channel message; `None` for a row event.
     pub fn channel(&self) -> Option<&str> {
         (self.event_type == EventType::Channel).then_some(self.table_name.as_str())
+    }
+
+    /// The principals that may see the changed row (its `__auth__`); `None` for a row of a table
+    /// that is not `auth`, and for a channel message.
+    pub fn principals(&self) -> Option<Vec<String>> {
+        self.auth_entries().map(|entries| entries.map(str::to_owned).collect())
+    }
+
+    /// The tenant of the changed row (its `#[tenant]` column as JSON, `__tenant__`); `None` for a
+    /// table without a tenant field, and for a channel message.
+    pub fn tenant(&self) -> Option<&serde_json::Value> {
+        self.table()?;
+        self.payload.get(Self::TENANT_KEY)
+    }
+
+    /// The text entries of the row's `__auth__`, without copying them; `None` when the event is
+    /// not a row event or its payload has no principal array.
+    pub(crate) fn auth_entries(&self) -> Option<impl Iterator<Item = &str>> {
+        self.table()?;
+        let entries = self.payload.get(Self::AUTH_KEY)?.as_array()?;
+        Some(entries.iter().filter_map(serde_json::Value::as_str))
     }
 
     /// The [`Envelope`] of a channel message, its data read as `T`.
@@ -154,6 +182,27 @@ mod tests {
         }
         let message = DatabaseEvent::new(EventType::Channel, "orders.paid", "", row);
         assert_eq!(message.envelope::<u32>().unwrap().data, 5);
+    }
+
+    #[test]
+    fn reads_the_principals_and_tenant_of_a_row() {
+        let row = json!({"id": 1, "__auth__": ["a", "team"], "__tenant__": "org_1"});
+        let event = DatabaseEvent::new(EventType::Update, "notes", "1", row.clone());
+        assert_eq!(event.principals(), Some(vec!["a".to_owned(), "team".to_owned()]));
+        assert_eq!(event.tenant(), Some(&json!("org_1")));
+
+        let empty = DatabaseEvent::new(EventType::Create, "notes", "1", json!({"__auth__": []}));
+        assert_eq!(empty.principals(), Some(Vec::new()), "a row no principal may see");
+        assert_eq!(empty.tenant(), None);
+
+        let plain = DatabaseEvent::new(EventType::Create, "users", "1", json!({"id": 1}));
+        assert_eq!((plain.principals(), plain.tenant()), (None, None));
+        let not_a_list = DatabaseEvent::new(EventType::Create, "users", "1", json!({"__auth__": "a"}));
+        assert_eq!(not_a_list.principals(), None);
+
+        // A message is not a row, whatever its payload holds.
+        let message = DatabaseEvent::new(EventType::Channel, "notes", "", row);
+        assert_eq!((message.principals(), message.tenant()), (None, None));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! | Piece | What it is |
 //! |---|---|
 //! | [`SignalManager`] | starts the listener; `add_callback`, `channel`, `get_stats`, `shutdown` |
-//! | [`Subscription`] | which tables and event types a callback receives |
+//! | [`Subscription`] | which tables, event types, principals and tenants a callback receives |
 //! | [`Channel`], [`Envelope`], [`EventScope`] | typed application events with scope and actor |
 //! | [`EventSource`], [`Doorbell`] | what a database backend implements |
 //! | [`MemorySource`] | an in-process event log, with fault injection for tests |

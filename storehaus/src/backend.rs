@@ -20,7 +20,7 @@ mod tx;
 
 pub(crate) use executor::TxHandle;
 pub use pool::DbPool;
-pub(crate) use table::{Table, TagEdit};
+pub(crate) use table::{Cx, Table, TagEdit};
 pub use tx::{IsolationLevel, TransactionOptions};
 
 use crate::error::StoreError;
@@ -31,6 +31,17 @@ use crate::types::{ColumnType, SqlType, Value, check_storable};
 use sql::{Dialect, SqlText};
 use std::future::Future;
 use std::sync::Arc;
+
+/// Scopes the current transaction of a PostgreSQL connection to `scope`, for hand-written SQL on
+/// `row_security` tables: the settings their policies read, local to the transaction.
+pub(crate) async fn scope_pg_connection(
+    conn: &mut sqlx::PgConnection,
+    scope: &crate::query::Scope,
+) -> Result<(), StoreError> {
+    let Some((sql, args)) = postgres::Postgres::scope_statement(scope)? else { return Ok(()) };
+    sqlx::query_with(sql.into_sqlx(), args).execute(conn).await.map_err(postgres::Postgres::error)?;
+    Ok(())
+}
 
 /// A database system StoreHaus runs on, in the style of `sqlx::Database`: its sqlx driver with its
 /// argument and row types, how values are bound and read, how transactions start, where change
@@ -121,12 +132,22 @@ pub(crate) trait Backend: Dialect + Sized + Send + Sync + 'static {
     /// no equivalent of; `layout` describes the table before the change and after.
     fn ddl(table: &str, layout: &mut Self::Layout, planned: &Planned) -> Result<Option<String>, StoreError>;
 
+    /// The statement that tells a transaction's connection the access scope of the calls that
+    /// follow (for `row_security` tables), or `None` where the database has no such policies.
+    fn scope_statement(_scope: &crate::query::Scope) -> Result<Option<(SqlText, Self::Arguments)>, StoreError> {
+        Ok(None)
+    }
+
     /// Rows a batch statement writes at once ([`BatchStatements`]); `None`: batches run row by
     /// row through the per-call statements, in one transaction.
     const BATCH_ROWS: Option<usize> = None;
 
     /// The statements of chunked batch writes (backends with [`Backend::BATCH_ROWS`]).
-    fn batch_statements(table: &'static TableDef, _emit: bool) -> Result<BatchStatements, StoreError> {
+    fn batch_statements(
+        table: &'static TableDef,
+        _emit: bool,
+        _shape: crate::query::ScopeShape,
+    ) -> Result<BatchStatements, StoreError> {
         Err(StoreError::Unsupported {
             backend: Self::NAME,
             operation: format!("chunked batch writes of `{}`", table.name).into(),

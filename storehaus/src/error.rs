@@ -143,6 +143,22 @@ pub enum StoreError {
     #[error("timed out: {0}")]
     Timeout(Cow<'static, str>),
 
+    /// A call on an `#[table(auth)]` model was made through a store without a principal scope
+    /// (`store.auth(..)`) and without `.unrestricted()`; nothing ran.
+    #[error("`{table}` is #[table(auth)]: call through `.auth(principal)` (or `.unrestricted()` for system code)")]
+    AuthRequired {
+        /// The model's table.
+        table: String,
+    },
+
+    /// A call on a model with a `#[tenant]` field was made through a store without a tenant scope
+    /// (`store.tenant(..)`) and without `.unrestricted()`; nothing ran.
+    #[error("`{table}` has a #[tenant] field: call through `.tenant(value)` (or `.unrestricted()` for system code)")]
+    TenantRequired {
+        /// The model's table.
+        table: String,
+    },
+
     /// The backend in use does not support this operation.
     #[error("unsupported by the {backend} backend: {operation}")]
     Unsupported {

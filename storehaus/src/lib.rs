@@ -137,6 +137,7 @@ mod guide {
     doctest_file!(Tags, "../../docs/tags.md");
     doctest_file!(Transactions, "../../docs/transactions.md");
     doctest_file!(Caching, "../../docs/caching.md");
+    doctest_file!(Access, "../../docs/access.md");
     doctest_file!(DataStore, "../../docs/data-store.md");
     doctest_file!(Counters, "../../docs/counters.md");
     doctest_file!(SharedStore, "../../docs/shared-store.md");

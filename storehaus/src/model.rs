@@ -77,6 +77,15 @@ pub struct TableDef {
     pub soft_delete: bool,
     /// `#[table(versioned)]`: updates check and bump `__version__`.
     pub versioned: bool,
+    /// `#[table(auth)]`: rows carry `__auth__`, the principals that may see them, and every call
+    /// needs a principal scope ([`GenericStore::auth`](crate::GenericStore::auth)).
+    pub auth: bool,
+    /// Index into `columns` of the `#[tenant]` field: every call needs a tenant scope
+    /// ([`GenericStore::tenant`](crate::GenericStore::tenant)).
+    pub tenant: Option<usize>,
+    /// `#[table(row_security)]`: PostgreSQL also enforces the scope with row-level security
+    /// policies, for SQL written by hand inside scoped transactions.
+    pub row_security: bool,
 }
 
 impl TableDef {
@@ -109,6 +118,17 @@ impl TableDef {
     /// The system columns this table carries, in the order they follow the declared columns.
     pub fn system_columns(&self) -> impl Iterator<Item = &'static system::SystemColumn> + '_ {
         system::SYSTEM_COLUMNS.iter().filter(|c| c.applies_to(self))
+    }
+
+    /// The `#[tenant]` column, if the model has one.
+    pub fn tenant_column(&self) -> Option<&'static ColumnDef> {
+        let columns: &'static [ColumnDef] = self.columns;
+        self.tenant.map(|index| &columns[index])
+    }
+
+    /// Whether calls need a scope: the table is `auth` or has a `#[tenant]` field.
+    pub fn scoped(&self) -> bool {
+        self.auth || self.tenant.is_some()
     }
 
     /// The declared columns that change-event payloads leave out (`#[field(no_signal)]`).

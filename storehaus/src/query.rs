@@ -25,12 +25,15 @@ mod filter;
 mod from_json;
 mod resolve;
 pub(crate) mod resolved;
+mod scope;
 mod typed;
 mod update;
 mod upsert;
 
 pub use cursor::{Cursor, CursorKey, MAX_CURSOR_LEN};
 pub use filter::{MAX_FILTER_DEPTH, QueryFilter};
+pub use scope::{MAX_PRINCIPAL_BYTES, MAX_PRINCIPALS};
+pub(crate) use scope::{Scope, ScopeShape, UNSCOPED};
 pub use typed::{ArrayColumn, TextColumn};
 pub use update::UpdateSet;
 pub(crate) use upsert::ResolvedUpsert;

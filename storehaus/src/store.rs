@@ -3,6 +3,7 @@
 mod batch;
 mod cache;
 mod queries;
+mod scope;
 mod stream;
 mod upsert;
 
@@ -24,9 +25,15 @@ use tracing::Instrument;
 ///
 /// Cheap to clone (an `Arc` inside) and `Send + Sync`. Calls run on the pool, or on a transaction
 /// for a store obtained with [`GenericStore::with_transaction`].
+///
+/// On an `#[table(auth)]` model or one with a `#[tenant]` field, every call goes through the
+/// store's access scope ([`GenericStore::auth`], [`GenericStore::tenant`]) and reaches only the
+/// rows it allows; a store without the scope its model needs refuses every call unless it says
+/// [`GenericStore::unrestricted`]. See `docs/access.md`.
 pub struct GenericStore<T: Model> {
     shared: Arc<Shared<T>>,
     tx: Option<Transaction>,
+    access: scope::Access,
 }
 
 struct Shared<T: Model> {
@@ -46,12 +53,13 @@ impl<T: Model> GenericStore<T> {
         let pool = pool.into();
         let table = pool.table::<T>(signals.is_some());
         let cache = cache.map(|params| cache::StoreCache::new(params, T::TABLE.name, pool.db_system()));
-        GenericStore { shared: Arc::new(Shared { pool, table, signals, cache }), tx: None }
+        let shared = Arc::new(Shared { pool, table, signals, cache });
+        GenericStore { shared, tx: None, access: scope::Access::default() }
     }
 
-    /// The same store, running its calls on `tx`.
+    /// The same store (with the same access scope), running its calls on `tx`.
     pub fn with_transaction(&self, tx: &Transaction) -> Self {
-        GenericStore { shared: Arc::clone(&self.shared), tx: Some(tx.clone()) }
+        GenericStore { shared: Arc::clone(&self.shared), tx: Some(tx.clone()), access: self.access.clone() }
     }
 
     /// The pool the store uses.
@@ -93,7 +101,7 @@ impl<T: Model> GenericStore<T> {
     /// Inserts `data` with `tags`; returns the stored record with its system fields.
     pub async fn create(&self, data: T, tags: Option<Vec<String>>) -> Result<Record<T>> {
         let tags = checked_tags(tags.unwrap_or_default())?;
-        let record = self.traced("create", self.table().insert(self.tx(), &data, &tags)).await?;
+        let record = self.traced("create", self.table().insert(self.cx()?, &data, &tags)).await?;
         // A cached "no such row" must not outlive the insert.
         self.written(std::slice::from_ref(&record)).await;
         Ok(record)
@@ -106,17 +114,17 @@ impl<T: Model> GenericStore<T> {
 
     /// The record with key `id`, soft-deleted or not.
     pub async fn get_by_id_with_deleted(&self, id: &T::Key) -> Result<Option<Record<T>>> {
-        self.traced("get_by_id", self.table().get(self.tx(), id, true)).await
+        self.traced("get_by_id", self.table().get(self.cx()?, id, true)).await
     }
 
     /// Every live record, ordered by key. Prefer [`GenericStore::find`] with a limit on large tables.
     pub async fn list_all(&self) -> Result<Vec<Record<T>>> {
-        self.traced("list_all", self.table().list_all(self.tx())).await
+        self.traced("list_all", self.table().list_all(self.cx()?)).await
     }
 
     /// How many live records there are.
     pub async fn count(&self) -> Result<u64> {
-        self.traced("count", self.table().count(self.tx())).await
+        self.traced("count", self.table().count(self.cx()?)).await
     }
 
     /// Writes the update fields of `data` to the live row `id` (the key inside `data` is ignored).
@@ -157,7 +165,7 @@ impl<T: Model> GenericStore<T> {
         tags: Option<&[String]>,
         version: Option<i64>,
     ) -> Result<Record<T>> {
-        let record = self.table().update(self.tx(), id, data, tags, version).await?;
+        let record = self.table().update(self.cx()?, id, data, tags, version).await?;
         self.written_keys([id]).await;
         Ok(record)
     }
@@ -166,7 +174,7 @@ impl<T: Model> GenericStore<T> {
     /// Returns whether a row was deleted.
     pub async fn delete(&self, id: &T::Key) -> Result<bool> {
         self.traced("delete", async {
-            let deleted = self.table().delete(self.tx(), id).await?.is_some();
+            let deleted = self.table().delete(self.cx()?, id).await?.is_some();
             if deleted {
                 self.written_keys([id]).await;
             }
@@ -186,7 +194,7 @@ impl<T: Model> GenericStore<T> {
     /// `versioned`.
     pub async fn delete_versioned(&self, id: &T::Key, expected_version: i64) -> Result<()> {
         self.traced("delete", async {
-            self.table().delete_versioned(self.tx(), id, expected_version).await?;
+            self.table().delete_versioned(self.cx()?, id, expected_version).await?;
             self.written_keys([id]).await;
             Ok(())
         })
@@ -204,7 +212,7 @@ impl<T: Model> GenericStore<T> {
         match record.version() {
             Some(version) => self.delete_versioned(&key, version).await,
             None if self.delete(&key).await? => Ok(()),
-            None => Err(self.table().why_unchanged(self.tx(), &key, None).await),
+            None => Err(self.table().why_unchanged(self.cx()?, &key, None).await),
         }
     }
 
@@ -217,7 +225,7 @@ impl<T: Model> GenericStore<T> {
             return Err(no_soft_delete::<T>("restore"));
         }
         self.traced("restore", async {
-            let record = self.table().restore(self.tx(), id).await?.ok_or_else(|| StoreError::NotFound {
+            let record = self.table().restore(self.cx()?, id).await?.ok_or_else(|| StoreError::NotFound {
                 table: T::TABLE.name.to_owned(),
                 key: format!("{id:?} (deleted)"),
             })?;
@@ -230,7 +238,7 @@ impl<T: Model> GenericStore<T> {
     /// Removes the row `id` for good, deleted or not. Returns whether a row was removed.
     pub async fn force_delete(&self, id: &T::Key) -> Result<bool> {
         self.traced("force_delete", async {
-            let removed = self.table().force_delete(self.tx(), id).await?.is_some();
+            let removed = self.table().force_delete(self.cx()?, id).await?.is_some();
             if removed {
                 self.written_keys([id]).await;
             }
@@ -266,12 +274,60 @@ impl<T: Model> GenericStore<T> {
     ) -> Result<Record<T>> {
         let tags = checked_tags(tags.into_iter().map(Into::into).collect())?;
         self.traced("tags", async {
-            match self.table().tags(self.tx(), edit, id, &tags).await? {
+            let cx = self.cx()?;
+            match self.table().tags(cx, edit, id, &tags).await? {
                 Some(record) => {
                     self.written_keys([id]).await;
                     Ok(record)
                 }
-                None => Err(self.table().why_unchanged(self.tx(), id, None).await),
+                None => Err(self.table().why_unchanged(cx, id, None).await),
+            }
+        })
+        .await
+    }
+
+    /// Lets `principal` see the live row `id` (adds it to `__auth__`; `auth` models). Fails with
+    /// [`StoreError::NotFound`] when the store's scope does not see the row.
+    pub async fn grant(&self, id: &T::Key, principal: impl Into<String>) -> Result<()> {
+        self.edit_access(TagEdit::Add, id, principal.into()).await
+    }
+
+    /// Takes `principal` out of the live row `id`'s `__auth__` (`auth` models); revoking the
+    /// store's own principal hides the row from the store. Fails with [`StoreError::NotFound`]
+    /// when the store's scope does not see the row.
+    pub async fn revoke(&self, id: &T::Key, principal: impl Into<String>) -> Result<()> {
+        self.edit_access(TagEdit::Remove, id, principal.into()).await
+    }
+
+    /// The principals that may see the live row `id` (`auth` models). Fails with
+    /// [`StoreError::NotFound`] when the store's scope does not see the row.
+    pub async fn principals(&self, id: &T::Key) -> Result<Vec<String>> {
+        self.traced("get_by_id", async {
+            let record = self.table().get(self.cx()?, id, false).await?;
+            let record = record
+                .ok_or_else(|| StoreError::NotFound { table: T::TABLE.name.to_owned(), key: format!("{id:?}") })?;
+            Ok(record.into_parts().1.principals.unwrap_or_default())
+        })
+        .await
+    }
+
+    async fn edit_access(&self, edit: TagEdit, id: &T::Key, principal: String) -> Result<()> {
+        self.cx()?;
+        if !T::TABLE.auth {
+            return Err(StoreError::Unsupported {
+                backend: "model",
+                operation: format!("grant and revoke on `{}`, which is not #[table(auth)]", T::TABLE.name).into(),
+            });
+        }
+        scope::check_principal(&principal)?;
+        self.traced("access", async {
+            let cx = self.cx()?;
+            match self.table().access(cx, edit, id, std::slice::from_ref(&principal)).await? {
+                Some(_) => {
+                    self.written_keys([id]).await;
+                    Ok(())
+                }
+                None => Err(self.table().why_unchanged(cx, id, None).await),
             }
         })
         .await
@@ -306,7 +362,7 @@ fn no_soft_delete<T: Model>(operation: &'static str) -> StoreError {
 
 impl<T: Model> Clone for GenericStore<T> {
     fn clone(&self) -> Self {
-        GenericStore { shared: Arc::clone(&self.shared), tx: self.tx.clone() }
+        GenericStore { shared: Arc::clone(&self.shared), tx: self.tx.clone(), access: self.access.clone() }
     }
 }
 
@@ -315,6 +371,7 @@ impl<T: Model> fmt::Debug for GenericStore<T> {
         f.debug_struct("GenericStore")
             .field("table", &T::TABLE.name)
             .field("in_transaction", &self.tx.is_some())
+            .field("scope", &self.access.scope().shape())
             .field("signals", &self.shared.signals.is_some())
             .field("cache", &self.shared.cache.is_some())
             .finish()

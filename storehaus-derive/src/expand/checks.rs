@@ -8,7 +8,26 @@ use quote::{quote, quote_spanned};
 
 pub fn field_types(model: &Container<'_>) -> TokenStream {
     let generated = model.fields.iter().filter(|f| f.generated).map(generated_key);
-    model.fields.iter().filter_map(nullability).chain(generated).collect()
+    let tenant = model.fields.iter().filter(|f| f.tenant.is_some()).map(tenant_type);
+    model.fields.iter().filter_map(nullability).chain(generated).chain(tenant).collect()
+}
+
+/// The tenant must be one scalar value; `check` refuses arrays and JSON it can see by name, this
+/// catches them behind an alias or a newtype.
+fn tenant_type(field: &Field<'_>) -> TokenStream {
+    let column_type = sql_type_item(field.ty, "COLUMN_TYPE");
+    let (first, last) = super::type_spans(field.ty);
+    let message =
+        format!("the `#[tenant]` field `{}` must map to a scalar column, not an array or JSON", field.column());
+    let panic = quote_spanned!(first=> ::core::panic!);
+    let message = quote_spanned!(last=> (#message));
+    quote! {
+        const _: () = match #column_type {
+            ::storehaus::types::ColumnType::Array(_)
+            | ::storehaus::types::ColumnType::Scalar(::storehaus::types::ScalarType::Json) => #panic #message,
+            _ => {}
+        };
+    }
 }
 
 /// The key of an `auto_increment` table must be a type the database can generate.

@@ -17,6 +17,12 @@ pub fn model_impl(model: &Container<'_>) -> TokenStream {
     let model_name = ident.unraw().to_string();
     let soft_delete = model.table.as_ref().is_some_and(|t| t.args.soft_delete.is_some());
     let versioned = model.table.as_ref().is_some_and(|t| t.args.versioned.is_some());
+    let auth = model.table.as_ref().is_some_and(|t| t.args.auth.is_some());
+    let row_security = model.table.as_ref().is_some_and(|t| t.args.row_security.is_some());
+    let tenant = match model.tenant() {
+        Some((index, _)) => quote!(::core::option::Option::Some(#index)),
+        None => quote!(::core::option::Option::None),
+    };
     let columns = model.fields.iter().map(column_def);
     let indexes = indexes(model);
     let (key_ty, key_expr) = key(model);
@@ -36,6 +42,9 @@ pub fn model_impl(model: &Container<'_>) -> TokenStream {
                 indexes: &[#(#indexes),*],
                 soft_delete: #soft_delete,
                 versioned: #versioned,
+                auth: #auth,
+                tenant: #tenant,
+                row_security: #row_security,
             };
 
             #[inline]
@@ -72,6 +81,9 @@ pub fn model_stub(model: &Container<'_>) -> TokenStream {
                 indexes: &[],
                 soft_delete: false,
                 versioned: false,
+                auth: false,
+                tenant: ::core::option::Option::None,
+                row_security: false,
             };
 
             fn key(&self) -> Self::Key {

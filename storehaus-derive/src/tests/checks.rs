@@ -246,7 +246,7 @@ fn every_error_is_reported_at_once() {
         errors,
         [
             "`#[model]` takes no arguments; table options go in `#[table(..)]`",
-            "unknown `#[table]` key `bogus`; expected `name`, `soft_delete`, `auto_soft_delete`, `versioned` or `auto_increment`",
+            "unknown `#[table]` key `bogus`; expected `name`, `soft_delete`, `auto_soft_delete`, `versioned`, `auto_increment`, `auth` or `row_security`",
             "unknown `#[field]` key `nope`; expected `create`, `update`, `readonly` or `no_signal`",
             "the table name cannot be empty",
             "a model needs one field marked `#[primary_key]`",

@@ -1,6 +1,7 @@
 //! Unit tests of reading, checking and expanding models; what the compiler reports for the
 //! generated code is covered by the trybuild suite in the repository's `tests/ui`.
 
+mod access;
 mod checks;
 mod output;
 

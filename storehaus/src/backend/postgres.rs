@@ -8,6 +8,7 @@ mod ddl;
 mod dialect;
 pub(crate) mod events;
 mod introspect;
+pub(crate) mod row_security;
 pub(crate) mod types;
 pub(crate) mod values;
 
@@ -128,8 +129,16 @@ impl Backend for Postgres {
         Ok(Some(ddl::statement(table, planned)))
     }
 
-    fn batch_statements(table: &'static TableDef, emit: bool) -> Result<BatchStatements, StoreError> {
-        batch::statements(table, emit)
+    fn batch_statements(
+        table: &'static TableDef,
+        emit: bool,
+        shape: crate::query::ScopeShape,
+    ) -> Result<BatchStatements, StoreError> {
+        batch::statements(table, emit, shape)
+    }
+
+    fn scope_statement(scope: &crate::query::Scope) -> Result<Option<(super::sql::SqlText, PgArguments)>, StoreError> {
+        row_security::scope_settings(scope.principals.as_deref(), scope.tenant.as_ref()).map(Some)
     }
 
     fn encode_column(args: &mut PgArguments, values: Vec<Value>, ty: ColumnType) -> Result<(), StoreError> {
@@ -146,7 +155,10 @@ impl Backend for Postgres {
             .execute(&mut *tx)
             .await
             .map_err(Postgres::error)?;
+        // A policy reading a column would block changing it: policies go first, come back last.
+        row_security::prepare(&mut tx, table).await?;
         let plan = migrate::plan_and_apply::<Postgres>(&mut tx, table, options).await?;
+        row_security::migrate(&mut tx, table).await?;
         tx.commit().await.map_err(Postgres::error)?;
         Ok(plan)
     }

@@ -92,6 +92,9 @@ pub(crate) struct Sql<'a, D: Dialect> {
     now: Option<DateTime<Utc>>,
     /// Clock slots written so far.
     clocks: usize,
+    /// Whether expressions name columns with their table: the dialect's choice, or forced where
+    /// another relation in the statement has columns of the same names.
+    qualified: bool,
     /// A failure to bind the clock, reported by [`Sql::finish`]: the clock is the writer's own
     /// value, so writing it never fails on the spot.
     clock_error: Option<StoreError>,
@@ -108,6 +111,7 @@ impl<'a, D: Dialect> Sql<'a, D> {
             table,
             now: Some(now),
             clocks: 0,
+            qualified: D::QUALIFIED_COLUMNS,
             clock_error: None,
             dialect: PhantomData,
         }
@@ -130,7 +134,7 @@ impl<'a, D: Dialect> Sql<'a, D> {
 
     /// A column of the table, as an expression: qualified where the dialect wants it.
     pub(crate) fn column(&mut self, name: &str) {
-        if D::QUALIFIED_COLUMNS {
+        if self.qualified {
             self.ident(self.table.name);
             self.text.push('.');
         }
@@ -163,6 +167,38 @@ impl<'a, D: Dialect> Sql<'a, D> {
             let _ = write!(self.text, "${}", self.params);
         } else {
             self.text.push('?');
+        }
+    }
+
+    /// `condition` in a statement kept for many calls, each of its values a slot:
+    /// calls bind the values of the same condition, written by [`Sql::bind_condition`], in the
+    /// same order.
+    pub(crate) fn slots(&mut self, condition: &crate::query::resolved::Condition) {
+        struct Slots;
+        impl Bind for Slots {
+            fn bind(&mut self, _: Value, _: ColumnType) -> Result<(), StoreError> {
+                Ok(())
+            }
+        }
+        let mut fragment = Sql::<D> {
+            text: String::new(),
+            args: Some(&mut Slots),
+            params: self.params,
+            table: self.table,
+            now: None,
+            clocks: 0,
+            qualified: self.qualified,
+            clock_error: None,
+            dialect: PhantomData,
+        };
+        // Writing a condition fails only on a value it refuses, and slots take any; were it to
+        // fail, the statement matches nothing rather than more than the condition allows.
+        match condition::condition(&mut fragment, condition) {
+            Ok(()) => {
+                self.params = fragment.params;
+                self.text.push_str(&fragment.text);
+            }
+            Err(_) => self.push(D::FALSE),
         }
     }
 
@@ -247,15 +283,31 @@ impl<D: Dialect> Sql<'static, D> {
             table,
             now: None,
             clocks: 0,
+            qualified: D::QUALIFIED_COLUMNS,
             clock_error: None,
             dialect: PhantomData,
         }
+    }
+
+    /// From now on, columns are named with their table (`"t"."c"`), whatever the dialect prefers.
+    pub(crate) fn qualify_columns(&mut self) {
+        self.qualified = true;
     }
 
     /// The text, and how many clock slots it holds.
     pub(crate) fn finish_template(self) -> (SqlText, usize) {
         (SqlText::assembled(self.text).shared(), self.clocks)
     }
+}
+
+/// Binds into `args` the values of `condition` in the order [`Sql::slots`] wrote its slots.
+pub(crate) fn bind_condition<D: Dialect>(
+    table: &'static TableDef,
+    args: &mut dyn Bind,
+    condition: &crate::query::resolved::Condition,
+) -> Result<(), StoreError> {
+    let mut sql = Sql::<D>::new(table, args, DateTime::<Utc>::MIN_UTC);
+    condition::condition(&mut sql, condition)
 }
 
 /// A double-quoted identifier (inner quotes doubled); names come from model metadata. Every
@@ -283,7 +335,7 @@ pub(crate) fn quote_literal(text: &str) -> String {
 }
 
 /// The columns a record is read from, in order: the declared fields, then `__created_at__`,
-/// `__updated_at__`, `__tags__`, and `__deleted_at__` / `__version__` where the table has them.
+/// `__updated_at__`, `__tags__`, and `__deleted_at__` / `__version__` / `__auth__` where the table has them.
 pub(crate) fn record_columns(table: &TableDef) -> impl Iterator<Item = &'static str> + '_ {
     record_types(table).map(|(name, _)| name)
 }

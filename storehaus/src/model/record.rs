@@ -25,13 +25,16 @@ pub struct SystemFields {
     /// `__version__`; `None` for tables that are not versioned.
     #[serde(rename = "__version__", default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// `__auth__`: the principals that may see the row; `None` for tables that are not `auth`.
+    #[serde(rename = "__auth__", default, skip_serializing_if = "Option::is_none")]
+    pub principals: Option<Vec<String>>,
 }
 
 /// A model value read from the database, with its [`SystemFields`].
 ///
 /// Derefs to the model, so `record.name` reads the model's field. Serializes as one flat object:
 /// the model's fields followed by `__created_at__`, `__updated_at__`, `__tags__` and, where the
-/// table has them, `__deleted_at__` and `__version__`.
+/// table has them, `__deleted_at__`, `__version__` and `__auth__`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record<T> {
     #[serde(flatten)]
@@ -86,6 +89,11 @@ impl<T> Record<T> {
         self.system.version
     }
 
+    /// The principals that may see the row (`#[table(auth)]` tables only).
+    pub fn principals(&self) -> Option<&[String]> {
+        self.system.principals.as_deref()
+    }
+
     /// The model value, dropping the system fields.
     pub fn into_inner(self) -> T {
         self.data
@@ -122,6 +130,7 @@ pub(crate) fn read_record<T: Model, R: RowReader>(reader: &mut R) -> Result<Reco
         tags: reader.read()?,
         deleted_at: if table.soft_delete { reader.read()? } else { None },
         version: if table.versioned { Some(reader.read()?) } else { None },
+        principals: if table.auth { Some(reader.read()?) } else { None },
     };
     Ok(Record::new(data, system))
 }

@@ -13,6 +13,8 @@ pub const TAGS: &str = "__tags__";
 pub const DELETED_AT: &str = "__deleted_at__";
 /// `__version__`: the optimistic-locking version, starting at 1.
 pub const VERSION: &str = "__version__";
+/// `__auth__`: the principals that may see the row (`#[table(auth)]`; GIN-indexed).
+pub const AUTH: &str = "__auth__";
 
 /// A column the framework adds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +51,8 @@ pub enum Presence {
     SoftDelete,
     /// Tables declared `versioned`.
     Versioned,
+    /// Tables declared `auth`.
+    Auth,
 }
 
 impl SystemColumn {
@@ -58,6 +62,7 @@ impl SystemColumn {
             Presence::Always => true,
             Presence::SoftDelete => table.soft_delete,
             Presence::Versioned => table.versioned,
+            Presence::Auth => table.auth,
         }
     }
 }
@@ -99,10 +104,20 @@ pub const SYSTEM_COLUMNS: &[SystemColumn] = &[
         default: Some(SystemDefault::One),
         presence: Presence::Versioned,
     },
+    SystemColumn {
+        name: AUTH,
+        ty: ColumnType::Array(ScalarType::Text),
+        nullable: false,
+        default: Some(SystemDefault::EmptyArray),
+        presence: Presence::Auth,
+    },
 ];
 
 /// The `__tags__` column, which tag filters test.
 pub(crate) const TAGS_COLUMN: &SystemColumn = &SYSTEM_COLUMNS[2];
+
+/// The `__auth__` column, which principal scopes test.
+pub(crate) const AUTH_COLUMN: &SystemColumn = &SYSTEM_COLUMNS[5];
 
 /// Whether `name` is reserved for a system column (every name that starts and ends with `__`).
 pub fn is_reserved(name: &str) -> bool {

@@ -4,7 +4,7 @@ use super::range::{RangeCheck, possible_check_names, range_checks};
 use super::{Change, MigrateOptions};
 use crate::error::StoreError;
 use crate::model::TableDef;
-use crate::model::system::{SystemDefault, TAGS};
+use crate::model::system::{AUTH, SystemDefault, TAGS};
 use crate::types::ColumnType;
 
 /// PostgreSQL truncates identifiers beyond 63 bytes; longer index names are shortened with a hash.
@@ -67,7 +67,13 @@ pub(crate) fn index_specs(table: &TableDef) -> Vec<IndexSpec> {
         unique: false,
         inverted: true,
     };
-    declared.chain(std::iter::once(tags)).collect()
+    let auth = table.auth.then(|| IndexSpec {
+        name: index_name(table.name, &["auth"], "gin"),
+        columns: vec![AUTH],
+        unique: false,
+        inverted: true,
+    });
+    declared.chain(std::iter::once(tags)).chain(auth).collect()
 }
 
 /// `{table}_{columns}_{suffix}`, shortened with a stable hash when it would exceed 63 bytes.

@@ -16,11 +16,13 @@ impl<T: Model> GenericStore<T> {
     /// A call may hold any number of rows: they are sent in chunks, one statement per chunk.
     pub async fn create_many(&self, data: Vec<T>, tags: Option<Vec<String>>) -> Result<Vec<Record<T>>> {
         let tags = checked_tags(tags.unwrap_or_default())?;
+        // Checked first: a store without the scope its model needs refuses even an empty call.
+        self.cx()?;
         if data.is_empty() {
             return Ok(Vec::new());
         }
         self.traced("create_many", async {
-            let records = self.table().create_many(self.tx(), &data, &tags).await?;
+            let records = self.table().create_many(self.cx()?, &data, &tags).await?;
             self.written(&records).await;
             Ok(records)
         })
@@ -35,11 +37,12 @@ impl<T: Model> GenericStore<T> {
     /// Soft-deleted rows still hold their key and unique values, so they make a value skip too.
     pub async fn create_many_or_ignore(&self, data: Vec<T>, tags: Option<Vec<String>>) -> Result<Vec<Record<T>>> {
         let tags = checked_tags(tags.unwrap_or_default())?;
+        self.cx()?;
         if data.is_empty() {
             return Ok(Vec::new());
         }
         self.traced("create_many_or_ignore", async {
-            let records = self.table().create_many_or_ignore(self.tx(), &data, &tags).await?;
+            let records = self.table().create_many_or_ignore(self.cx()?, &data, &tags).await?;
             self.written(&records).await;
             Ok(records)
         })
@@ -52,8 +55,8 @@ impl<T: Model> GenericStore<T> {
     /// `None` keeps the rows' tags). Each half is one statement per chunk, and the call is one
     /// transaction. Returns the records in the order given.
     ///
-    /// Values whose key belongs to a soft-deleted row are left alone and missing from the
-    /// result. On an `#[table(auto_increment)]` model, values whose key is `0` are inserted with
+    /// Values whose key belongs to a soft-deleted row, or to a row out of the store's access
+    /// scope, are left alone and missing from the result. On an `#[table(auto_increment)]` model, values whose key is `0` are inserted with
     /// a key the database assigns, and values with a set key that no live row has are left out
     /// (the database assigns keys, so none is inserted as given). A key given twice is refused
     /// with [`StoreError::Validation`] before anything runs. Conflicts on other unique constraints fail the call ([`StoreError::UniqueViolation`]);
@@ -63,11 +66,12 @@ impl<T: Model> GenericStore<T> {
         let tags = tags.map(checked_tags).transpose()?;
         let keys: Vec<T::Key> = data.iter().map(Model::key).collect();
         distinct_keys::<T>(keys.iter())?;
+        self.cx()?;
         if data.is_empty() {
             return Ok(Vec::new());
         }
         self.traced("upsert_many", async {
-            let records = self.table().upsert_many(self.tx(), &data, tags.as_deref()).await?;
+            let records = self.table().upsert_many(self.cx()?, &data, tags.as_deref()).await?;
             self.written(&records).await;
             Ok(records)
         })
@@ -77,16 +81,17 @@ impl<T: Model> GenericStore<T> {
     /// Writes the update fields of each value to the live row of its key (the key inside the
     /// value is ignored, as in [`GenericStore::update`]); tags are kept.
     ///
-    /// Keys with no live row are skipped: the returned records are the rows updated, in no
+    /// Keys with no live row (in the store's access scope) are skipped: the returned records are the rows updated, in no
     /// particular order. Each has its `__updated_at__` moved and, on versioned tables, its
     /// version up by one. A key given twice is refused with [`StoreError::Validation`].
     pub async fn update_many(&self, items: Vec<(T::Key, T)>) -> Result<Vec<Record<T>>> {
         distinct_keys::<T>(items.iter().map(|(key, _)| key))?;
+        self.cx()?;
         if items.is_empty() {
             return Ok(Vec::new());
         }
         self.traced("update_many", async {
-            let records = self.table().update_many(self.tx(), &items).await?;
+            let records = self.table().update_many(self.cx()?, &items).await?;
             self.written(&records).await;
             Ok(records)
         })
@@ -96,11 +101,12 @@ impl<T: Model> GenericStore<T> {
     /// Deletes the live rows with these keys (sets `__deleted_at__` on soft-delete tables,
     /// removes them otherwise); returns how many were deleted.
     pub async fn delete_many(&self, ids: Vec<T::Key>) -> Result<u64> {
+        self.cx()?;
         if ids.is_empty() {
             return Ok(0);
         }
         self.traced("delete_many", async {
-            let deleted = self.table().delete_many(self.tx(), &ids).await?;
+            let deleted = self.table().delete_many(self.cx()?, &ids).await?;
             self.written(&deleted).await;
             Ok(deleted.len() as u64)
         })

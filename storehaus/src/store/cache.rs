@@ -60,18 +60,23 @@ impl<T: Model> GenericStore<T> {
     ///
     /// The cache keeps the row's column values rather than the model's serde form, which cannot
     /// tell `Some(json!(null))` from `None` nor carry NaN.
+    ///
+    /// The cache keeps the row whatever the store's scope (it is loaded unscoped), and every hit is
+    /// tested against the scope: a row out of scope reads as `None`, exactly as from the database.
     pub(crate) async fn read_by_id(&self, id: &T::Key) -> Result<Option<Record<T>>> {
+        let cx = self.cx()?;
         let cached = self.shared.cache.as_ref().filter(|_| self.tx.is_none());
         let Some((cache, text)) = cached.and_then(|cache| Some((cache, cache.key_text::<T>(id)?))) else {
-            return self.table().get(self.tx(), id, false).await;
+            return self.table().get(cx, id, false).await;
         };
         let key = cache.table.row(&text);
         let load = || async {
-            let values = self.table().get_values(self.tx(), id).await?;
+            let values = self.table().get_values(self.unscoped_cx()?, id).await?;
             Ok::<_, StoreError>(values.map(|values| values.into_iter().map(Wire::from).collect::<Vec<_>>()))
         };
         let row: Option<Vec<Wire>> = cache.params.manager().get_or_load(&key, cache.params.ttl(), load).await?;
-        row.map(|row| read_record(&mut ValuesReader::new(row.into_iter().map(Value::from).collect()))).transpose()
+        let row: Option<Vec<Value>> = row.map(|row| row.into_iter().map(Value::from).collect());
+        row.filter(|row| cx.scope.admits(T::TABLE, row)).map(|row| read_record(&mut ValuesReader::new(row))).transpose()
     }
 
     /// Invalidates the cached rows of `records` once their write is committed: now, or when the
@@ -118,15 +123,16 @@ impl<T: Model> GenericStore<T> {
     /// cache, inside a transaction, or for a locking query, this is `find`.
     pub async fn find_cached(&self, query: QueryBuilder) -> Result<Vec<Record<T>>> {
         let q = query.resolve(T::TABLE)?;
+        let cx = self.cx()?;
         let cache = self.shared.cache.as_ref().filter(|_| self.tx.is_none() && q.lock.is_none());
         self.traced("find", async {
             match cache {
-                None => self.table().find(self.tx(), &q).await,
+                None => self.table().find(cx, &q).await,
                 Some(cache) => {
                     // Streamed into the hash: the query's text, as large as its bound values, is
-                    // never built.
-                    let digest = QueryDigest::of_debug(&QueryFingerprint(&q));
-                    let load = || async { self.table().find(self.tx(), &q).await };
+                    // never built. The scope is part of it: one scope's result never serves another.
+                    let digest = QueryDigest::of_debug(&QueryFingerprint(&cx.scope.restrict(&q)));
+                    let load = || async { self.table().find(cx, &q).await };
                     cache.params.manager().get_or_load_query(&cache.table, digest, cache.params.ttl(), load).await
                 }
             }

@@ -35,13 +35,13 @@ impl<T: Model> GenericStore<T> {
     /// The live records matching `query`.
     pub async fn find(&self, query: QueryBuilder) -> Result<Vec<Record<T>>> {
         let q = query.resolve(T::TABLE)?;
-        self.traced("find", self.table().find(self.tx(), &q)).await
+        self.traced("find", self.table().find(self.cx()?, &q)).await
     }
 
     /// The first record matching `query` (in its order), if any.
     pub async fn find_one(&self, query: QueryBuilder) -> Result<Option<Record<T>>> {
         let q = query.limit(1).resolve(T::TABLE)?;
-        self.traced("find", async { Ok(self.table().find(self.tx(), &q).await?.into_iter().next()) }).await
+        self.traced("find", async { Ok(self.table().find(self.cx()?, &q).await?.into_iter().next()) }).await
     }
 
     /// A page of at most `query`'s limit records, with cursors to the pages on either side.
@@ -65,7 +65,7 @@ impl<T: Model> GenericStore<T> {
             ));
         }
         self.traced("find", async {
-            let rows = self.table().find_page(self.tx(), &q).await?;
+            let rows = self.table().find_page(self.cx()?, &q).await?;
             let full = u64::try_from(rows.records.len()).is_ok_and(|n| n >= limit);
             let cursor = |values: Option<Vec<_>>, wanted: bool| {
                 values.filter(|_| wanted).map(|values| Cursor::from_values(&q.order, values))
@@ -91,7 +91,10 @@ impl<T: Model> GenericStore<T> {
                     field: None,
                     message: "find_stream reads forwards only; use find or find_page with last/before".into(),
                 }),
-                Ok(q) => store.traced("find_stream", store.table().stream(store.tx(), &q, &sender)).await,
+                Ok(q) => match store.cx() {
+                    Ok(cx) => store.traced("find_stream", store.table().stream(cx, &q, &sender)).await,
+                    Err(error) => Err(error),
+                },
                 Err(error) => Err(error),
             };
             if let Err(error) = result {
@@ -105,7 +108,7 @@ impl<T: Model> GenericStore<T> {
     /// How many live records match `query`.
     pub async fn count_where(&self, query: QueryBuilder) -> Result<u64> {
         let q = query.resolve(T::TABLE)?;
-        self.traced("count", self.table().count_where(self.tx(), &q)).await
+        self.traced("count", self.table().count_where(self.cx()?, &q)).await
     }
 
     /// Applies `set` to every live record matching `query`; returns the updated records.
@@ -116,7 +119,7 @@ impl<T: Model> GenericStore<T> {
         let q = bounded(query.resolve(T::TABLE)?)?;
         let assignments = set.resolve(T::TABLE)?;
         self.traced("update_where", async {
-            let records = self.table().update_where(self.tx(), &q, &assignments).await?;
+            let records = self.table().update_where(self.cx()?, &q, &assignments).await?;
             self.written(&records).await;
             Ok(records)
         })
@@ -128,7 +131,7 @@ impl<T: Model> GenericStore<T> {
     pub async fn delete_where(&self, query: QueryBuilder) -> Result<u64> {
         let q = bounded(query.resolve(T::TABLE)?)?;
         self.traced("delete_where", async {
-            let records = self.table().delete_where(self.tx(), &q, false).await?;
+            let records = self.table().delete_where(self.cx()?, &q, false).await?;
             self.written(&records).await;
             Ok(records.len() as u64)
         })
@@ -140,7 +143,7 @@ impl<T: Model> GenericStore<T> {
     pub async fn force_delete_where(&self, query: QueryBuilder) -> Result<u64> {
         let q = bounded(query.resolve(T::TABLE)?)?;
         self.traced("force_delete_where", async {
-            let records = self.table().delete_where(self.tx(), &q, true).await?;
+            let records = self.table().delete_where(self.cx()?, &q, true).await?;
             self.written(&records).await;
             Ok(records.len() as u64)
         })
@@ -154,7 +157,7 @@ impl<T: Model> GenericStore<T> {
         }
         let q = bounded(query.resolve(T::TABLE)?)?;
         self.traced("restore_where", async {
-            let records = self.table().restore_where(self.tx(), &q).await?;
+            let records = self.table().restore_where(self.cx()?, &q).await?;
             self.written(&records).await;
             Ok(records)
         })

@@ -14,7 +14,7 @@ impl<T: Model> GenericStore<T> {
     /// `None` too.
     pub async fn create_or_ignore(&self, data: T, tags: Option<Vec<String>>) -> Result<Option<Record<T>>> {
         let tags = checked_tags(tags.unwrap_or_default())?;
-        let record = self.traced("create_or_ignore", self.table().insert_or_ignore(self.tx(), &data, &tags)).await?;
+        let record = self.traced("create_or_ignore", self.table().insert_or_ignore(self.cx()?, &data, &tags)).await?;
         if let Some(record) = &record {
             self.written(std::slice::from_ref(record)).await;
         }
@@ -44,6 +44,9 @@ impl<T: Model> GenericStore<T> {
     /// values is left as it is and the call fails with
     /// [`StoreError::Deleted`](crate::StoreError::Deleted). A conflict on another unique
     /// constraint fails with [`StoreError::UniqueViolation`](crate::StoreError::UniqueViolation).
+    /// Under an access scope, a row the scope does not see is never updated: the call fails as a
+    /// [`create`](Self::create) of the same values would
+    /// ([`StoreError::UniqueViolation`](crate::StoreError::UniqueViolation)).
     ///
     /// Concurrent upserts of the same values end with one row: the insert waits for a
     /// concurrent insert of those values and then updates its row. The insert and the update
@@ -53,7 +56,7 @@ impl<T: Model> GenericStore<T> {
         let tags = tags.map(checked_tags).transpose()?;
         let how = how.resolve(T::TABLE)?;
         self.traced("upsert", async {
-            let record = self.table().upsert(self.tx(), &data, tags.as_deref(), &how).await?;
+            let record = self.table().upsert(self.cx()?, &data, tags.as_deref(), &how).await?;
             self.written(std::slice::from_ref(&record)).await;
             Ok(record)
         })

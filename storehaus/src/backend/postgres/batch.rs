@@ -11,8 +11,10 @@ use super::values::bind;
 use crate::backend::BatchStatements;
 use crate::backend::sql::{Dialect, EventKind, Sql, SqlText, on_conflict_do_nothing, record_columns};
 use crate::error::StoreError;
-use crate::model::system::{DELETED_AT, TAGS, UPDATED_AT, VERSION};
+use crate::model::system::{AUTH, DELETED_AT, TAGS, UPDATED_AT, VERSION};
 use crate::model::{TableDef, Write};
+use crate::query::ScopeShape;
+use crate::query::resolved::Condition;
 use crate::types::{ColumnType, ScalarType, Value};
 use chrono::SecondsFormat;
 use serde_json::Value as Json;
@@ -23,8 +25,15 @@ const ROWS: &str = "__batch__";
 
 type Columns = Vec<(&'static str, ColumnType)>;
 
-/// The batch statements of `table`, with its events when the store records them.
-pub(super) fn statements(table: &'static TableDef, emit: bool) -> Result<BatchStatements, StoreError> {
+/// The batch statements of `table` for stores of scope `shape`, with its events when the store
+/// records them.
+pub(super) fn statements(
+    table: &'static TableDef,
+    emit: bool,
+    shape: ScopeShape,
+) -> Result<BatchStatements, StoreError> {
+    let scope = shape.template(table);
+    let scope = scope.as_ref();
     let events = |sql: String, kind| match emit {
         true => Postgres::with_events(&sql, table, kind),
         false => sql,
@@ -35,8 +44,8 @@ pub(super) fn statements(table: &'static TableDef, emit: bool) -> Result<BatchSt
         insert: insert(None),
         insert_or_ignore: [insert(Some(&[])), insert(Some(&key))],
         update: [false, true]
-            .map(|with_tags| SqlText::assembled(events(update(table, with_tags), EventKind::Update)).shared()),
-        delete: delete(table).map(|sql| SqlText::assembled(events(sql, EventKind::delete(table))).shared()),
+            .map(|with_tags| SqlText::assembled(events(update(table, with_tags, scope), EventKind::Update)).shared()),
+        delete: delete(table, scope).map(|sql| SqlText::assembled(events(sql, EventKind::delete(table))).shared()),
     })
 }
 
@@ -127,7 +136,8 @@ fn write(table: &'static TableDef, body: impl FnOnce(&mut Sql<'static, Postgres>
     sql.finish_template().0.as_str().to_owned()
 }
 
-/// `INSERT … SELECT … FROM UNNEST(…)`: the tags of every row, then the create columns; `ignore`
+/// `INSERT … SELECT … FROM UNNEST(…)`: the tags of every row, its `__auth__` (`auth` tables),
+/// then the create columns; `ignore`
 /// as in [`Statements::insert_or_ignore`](crate::backend::sql::Statements::insert_or_ignore).
 fn insert(table: &'static TableDef, ignore: Option<&[&'static str]>) -> String {
     let columns = create_columns(table);
@@ -135,7 +145,7 @@ fn insert(table: &'static TableDef, ignore: Option<&[&'static str]>) -> String {
         sql.push("INSERT INTO ");
         sql.ident(table.name);
         sql.push(" (");
-        sql.names(columns.iter().map(|(name, _)| *name).chain([TAGS]));
+        sql.names(columns.iter().map(|(name, _)| *name).chain([TAGS]).chain(table.auth.then_some(AUTH)));
         sql.push(") SELECT ");
         for (name, ty) in &columns {
             unnested(sql, name, *ty);
@@ -143,7 +153,13 @@ fn insert(table: &'static TableDef, ignore: Option<&[&'static str]>) -> String {
         }
         sql.push("CAST(");
         sql.slot();
-        sql.push(" AS TEXT[]) FROM ");
+        sql.push(" AS TEXT[])");
+        if table.auth {
+            sql.push(", CAST(");
+            sql.slot();
+            sql.push(" AS TEXT[])");
+        }
+        sql.push(" FROM ");
         unnest(sql, &columns);
         on_conflict_do_nothing(sql, ignore);
         sql.returning();
@@ -170,8 +186,8 @@ fn qualified(sql: &mut Sql<'_, Postgres>, table: &TableDef, name: &str) {
 }
 
 /// `UPDATE … FROM UNNEST(…)`: the tags when `with_tags` (the same for every row), the keys, then
-/// the update columns. Live rows only.
-fn update(table: &'static TableDef, with_tags: bool) -> String {
+/// the update columns, then the scope's values. Live rows in scope only.
+fn update(table: &'static TableDef, with_tags: bool, scope: Option<&Condition>) -> String {
     let keys = table.key_columns().count();
     let columns: Columns =
         table.key_columns().chain(table.written_columns(Write::Update)).map(|c| (c.name, c.ty)).collect();
@@ -208,13 +224,20 @@ fn update(table: &'static TableDef, with_tags: bool) -> String {
             qualified(sql, table, DELETED_AT);
             sql.push(" IS NULL");
         }
+        if let Some(scope) = scope {
+            // The unnested rows have columns of the table's names: the scope's are the table's.
+            sql.qualify_columns();
+            sql.push(" AND ");
+            sql.slots(scope);
+        }
         returning_qualified(sql, table);
     })
 }
 
 /// `… WHERE "pk" = ANY(CAST($1 AS K[]))` (for a composite key, `("a", "b") IN (SELECT … FROM
-/// UNNEST(…))`): soft delete of live rows where the table has it, else a delete.
-fn delete(table: &'static TableDef) -> Result<String, StoreError> {
+/// UNNEST(…))`), then the scope's values: soft delete of live rows in scope where the table has
+/// it, else a delete.
+fn delete(table: &'static TableDef, scope: Option<&Condition>) -> Result<String, StoreError> {
     let key = table.primary_key();
     if table.key_columns().any(|c| c.ty.is_array()) {
         return Err(StoreError::Unsupported {
@@ -255,6 +278,10 @@ fn delete(table: &'static TableDef) -> Result<String, StoreError> {
             sql.push(" AND ");
             sql.ident(DELETED_AT);
             sql.push(" IS NULL");
+        }
+        if let Some(scope) = scope {
+            sql.push(" AND ");
+            sql.slots(scope);
         }
         sql.returning();
     }))

@@ -6,7 +6,6 @@ use super::Postgres;
 use super::types::type_name;
 use crate::backend::sql::{BIGINT, Dialect, EventKind, JSON, LikeMatch, Sql, TEXT, TEXT_ARRAY, TagEdit, row_count};
 use crate::error::StoreError;
-use crate::model::system::TAGS;
 use crate::model::{ColumnDef, TableDef};
 use crate::query::resolved::{ColumnRef, JsonCondition, RowLock};
 use crate::types::{ColumnType, Value};
@@ -140,19 +139,19 @@ impl Dialect for Postgres {
     }
 
     /// Edits keep the existing order and append only tags not already present.
-    fn tags_value(sql: &mut Sql<'_, Self>, edit: TagEdit) {
+    fn tags_value(sql: &mut Sql<'_, Self>, column: &'static str, edit: TagEdit) {
         match edit {
             TagEdit::Add => {
-                sql.column(TAGS);
+                sql.column(column);
                 sql.push(" || ARRAY(SELECT t FROM unnest(");
                 sql.slot();
                 sql.push("::text[]) WITH ORDINALITY AS n(t, i) WHERE t <> ALL(");
-                sql.column(TAGS);
+                sql.column(column);
                 sql.push(") ORDER BY i)");
             }
             TagEdit::Remove => {
                 sql.push("ARRAY(SELECT t FROM unnest(");
-                sql.column(TAGS);
+                sql.column(column);
                 sql.push(") WITH ORDINALITY AS n(t, i) WHERE t <> ALL(");
                 sql.slot();
                 sql.push("::text[]) ORDER BY i)");

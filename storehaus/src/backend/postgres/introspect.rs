@@ -68,3 +68,69 @@ pub(crate) async fn table_schema(conn: &mut PgConnection, table: &str) -> Result
     let has_rows = sqlx::query(probe.into_sqlx()).fetch_optional(&mut *conn).await?.is_some();
     Ok(Some(TableSchema { columns, indexes, checks, has_rows }))
 }
+
+/// Row-level security of a table in the current schema, and the policy named `$2` on it.
+const ROW_SECURITY: &str = "\
+SELECT c.relrowsecurity, c.relforcerowsecurity, p.polname IS NOT NULL,
+  COALESCE(p.polcmd = '*' AND p.polpermissive AND p.polroles = '{0}'::oid[], false),
+  pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid),
+  obj_description(p.oid, 'pg_policy'),
+  (SELECT count(*) FROM pg_catalog.pg_policy o WHERE o.polrelid = c.oid AND o.polname <> $2)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_policy p ON p.polrelid = c.oid AND p.polname = $2
+WHERE n.nspname = current_schema() AND c.relname = $1 AND c.relkind IN ('r', 'p')";
+
+/// Whether a table enforces row-level security, and how.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RowSecurityState {
+    /// `ENABLE ROW LEVEL SECURITY`.
+    pub enabled: bool,
+    /// `FORCE ROW LEVEL SECURITY`: the owner is held to the policies too.
+    pub forced: bool,
+    /// The policy asked about, if it exists.
+    pub policy: Option<PolicyState>,
+    /// How many other policies the table has.
+    pub other_policies: i64,
+}
+
+/// A policy as the catalog holds it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PolicyState {
+    /// Permissive, for every command, for every role.
+    pub plain: bool,
+    /// `USING`, as PostgreSQL prints it.
+    pub using: Option<String>,
+    /// `WITH CHECK`, as PostgreSQL prints it.
+    pub check: Option<String>,
+    /// `COMMENT ON POLICY`.
+    pub comment: Option<String>,
+}
+
+/// The row-level security of `table` with its policy `policy`, or `None` when the table does not
+/// exist.
+pub(crate) async fn row_security(
+    conn: &mut PgConnection,
+    table: &str,
+    policy: &str,
+) -> Result<Option<RowSecurityState>, sqlx::Error> {
+    let Some(row) = sqlx::query(ROW_SECURITY).bind(table).bind(policy).fetch_optional(&mut *conn).await? else {
+        return Ok(None);
+    };
+    let exists: bool = row.try_get(2)?;
+    let policy = match exists {
+        true => Some(PolicyState {
+            plain: row.try_get(3)?,
+            using: row.try_get(4)?,
+            check: row.try_get(5)?,
+            comment: row.try_get(6)?,
+        }),
+        false => None,
+    };
+    Ok(Some(RowSecurityState {
+        enabled: row.try_get(0)?,
+        forced: row.try_get(1)?,
+        policy,
+        other_policies: row.try_get(7)?,
+    }))
+}

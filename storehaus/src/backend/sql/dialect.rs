@@ -57,8 +57,9 @@ pub(crate) trait Dialect: Sized {
     /// The new value of `column` incremented by `value`.
     fn add(sql: &mut Sql<'_, Self>, column: &'static ColumnDef, value: Value) -> Result<(), StoreError>;
 
-    /// The new value of `__tags__` for a tag edit, with the edit's tags as a slot.
-    fn tags_value(sql: &mut Sql<'_, Self>, edit: TagEdit);
+    /// The new value of the text-array `column` (`__tags__`, `__auth__`) for an edit, with the
+    /// edit's elements as a slot; order is kept and nothing is added twice.
+    fn tags_value(sql: &mut Sql<'_, Self>, column: &'static str, edit: TagEdit);
 
     /// `write` (returning the record columns of `table`) made to also append one event of `kind`
     /// per returned row to the event log, in the same statement, where the database records

@@ -2,15 +2,20 @@
 //! connection's prepared-statement cache hits.
 //!
 //! Every one takes its parameters in the same order, whichever of them it has: the model's
-//! written values, the tags, the clock slots (dialects that bind the clock), the key, the expected
-//! version.
+//! written values, the tags, the `__auth__` of a new row, the clock slots (dialects that bind the
+//! clock), the key, the scope's values, the expected version.
+//!
+//! A model with access scopes has one set per [`ScopeShape`] it can be used with: the scope's
+//! filter is part of every statement that reaches existing rows.
 
 use super::dialect::{Dialect, EventKind, TagEdit};
 use super::query::{set_deleted, touch};
 use super::{Sql, SqlText};
 use crate::error::StoreError;
-use crate::model::system::{CREATED_AT, DELETED_AT, TAGS, UPDATED_AT, VERSION};
+use crate::model::system::{AUTH, CREATED_AT, DELETED_AT, TAGS, UPDATED_AT, VERSION};
 use crate::model::{TableDef, Write};
+use crate::query::ScopeShape;
+use crate::query::resolved::Condition;
 
 /// A statement kept for many calls.
 #[derive(Debug, Clone)]
@@ -70,14 +75,21 @@ pub(crate) struct Statements {
     pub count: Statement,
     /// The tags, the key: one statement per [`TagEdit`].
     pub tags: [Statement; 3],
+    /// The principals, the key: grant (`[0]`, a [`TagEdit::Add`] of `__auth__`) and revoke
+    /// (`[1]`) (`auth` tables only).
+    pub access: Option<[Statement; 2]>,
     /// Whether writes also produce change events (the store has signals).
     pub emit: bool,
 }
 
 impl Statements {
-    /// The statements of `table`; with `emit`, writes also produce their change events.
-    pub(crate) fn new<D: Dialect>(table: &'static TableDef, emit: bool) -> Self {
+    /// The statements of `table` for stores of scope `shape`; with `emit`, writes also produce
+    /// their change events.
+    pub(crate) fn new<D: Dialect>(table: &'static TableDef, emit: bool, shape: ScopeShape) -> Self {
         let events = |kind: EventKind| emit.then_some(kind);
+        let scope = shape.template(table);
+        let scope = scope.as_ref();
+        let where_key = |sql: &mut Sql<'static, D>, live| where_key(sql, live, scope);
         let update = |with_tags, versioned| {
             Statement::write::<D>(table, events(EventKind::Update), |sql| {
                 let columns = table.written_columns(Write::Update).map(|c| c.name);
@@ -135,13 +147,13 @@ impl Statements {
                 sql.returning();
             })
         };
-        let tags = |edit| {
+        let tags = |column, edit| {
             Statement::write::<D>(table, events(EventKind::Update), |sql| {
                 sql.push("UPDATE ");
                 sql.ident(table.name);
                 sql.push(" SET ");
-                sql.assign(TAGS);
-                D::tags_value(sql, edit);
+                sql.assign(column);
+                D::tags_value(sql, column, edit);
                 sql.push(", ");
                 touch(sql);
                 where_key(sql, Live::Only);
@@ -158,26 +170,23 @@ impl Statements {
                     Some(&table.key_columns().map(|c| c.name).collect::<Vec<_>>()),
                 ),
             ],
-            get: Statement::write::<D>(table, None, |sql| select_sql(sql, Live::Only, true)),
-            get_with_deleted: Statement::write::<D>(table, None, |sql| select_sql(sql, Live::Any, true)),
+            get: Statement::write::<D>(table, None, |sql| select_sql(sql, Live::Only, true, scope)),
+            get_with_deleted: Statement::write::<D>(table, None, |sql| select_sql(sql, Live::Any, true, scope)),
             update: pair(false),
             update_versioned: table.versioned.then(|| pair(true)),
             delete: if table.soft_delete { set_deleted_by_key(true) } else { force_delete(EventKind::Delete) },
             delete_versioned: table.versioned.then(delete_versioned),
             restore: table.soft_delete.then(|| set_deleted_by_key(false)),
             force_delete: force_delete(EventKind::Delete),
-            probe: Statement::write::<D>(table, None, probe_sql),
-            list_all: Statement::write::<D>(table, None, |sql| select_sql(sql, Live::Only, false)),
+            probe: Statement::write::<D>(table, None, |sql| probe_sql(sql, scope)),
+            list_all: Statement::write::<D>(table, None, |sql| select_sql(sql, Live::Only, false, scope)),
             count: Statement::write::<D>(table, None, |sql| {
                 sql.push("SELECT COUNT(*) FROM ");
                 sql.ident(table.name);
-                if table.soft_delete {
-                    sql.push(" WHERE ");
-                    sql.column(DELETED_AT);
-                    sql.push(" IS NULL");
-                }
+                where_all(sql, scope);
             }),
-            tags: [tags(TagEdit::Add), tags(TagEdit::Remove), tags(TagEdit::Set)],
+            tags: [tags(TAGS, TagEdit::Add), tags(TAGS, TagEdit::Remove), tags(TAGS, TagEdit::Set)],
+            access: table.auth.then(|| [tags(AUTH, TagEdit::Add), tags(AUTH, TagEdit::Remove)]),
             emit,
         }
     }
@@ -214,9 +223,9 @@ enum Live {
     Any,
 }
 
-/// ` WHERE "key" = <slot>` (`"a" = <slot> AND "b" = <slot>` for a composite key), and the
-/// soft-delete test of `live`.
-fn where_key<D: Dialect>(sql: &mut Sql<'_, D>, live: Live) {
+/// ` WHERE "key" = <slot>` (`"a" = <slot> AND "b" = <slot>` for a composite key), the scope's
+/// filter as slots, and the soft-delete test of `live`.
+fn where_key<D: Dialect>(sql: &mut Sql<'_, D>, live: Live, scope: Option<&Condition>) {
     let table = sql.table();
     sql.push(" WHERE ");
     for (i, column) in table.key_columns().enumerate() {
@@ -226,6 +235,10 @@ fn where_key<D: Dialect>(sql: &mut Sql<'_, D>, live: Live) {
         sql.column(column.name);
         sql.push(" = ");
         sql.slot();
+    }
+    if let Some(scope) = scope {
+        sql.push(" AND ");
+        sql.slots(scope);
     }
     let test = match live {
         Live::Only => " IS NULL",
@@ -246,6 +259,9 @@ fn insert_sql<D: Dialect>(sql: &mut Sql<'_, D>, ignore: Option<&[&'static str]>)
     let table = sql.table();
     let mut columns: Vec<&str> = table.written_columns(Write::Create).map(|c| c.name).collect();
     columns.push(TAGS);
+    if table.auth {
+        columns.push(AUTH);
+    }
     let slots = columns.len();
     if D::SERVER_CLOCK.is_none() {
         columns.extend([CREATED_AT, UPDATED_AT]);
@@ -278,21 +294,18 @@ pub(crate) fn on_conflict_do_nothing<D: Dialect>(sql: &mut Sql<'_, D>, target: O
     sql.push("DO NOTHING");
 }
 
-/// `SELECT <record columns> FROM t WHERE "key" = <slot> …`, or every row ordered by key.
-fn select_sql<D: Dialect>(sql: &mut Sql<'_, D>, live: Live, by_key: bool) {
+/// `SELECT <record columns> FROM t WHERE "key" = <slot> …`, or every live row in scope ordered
+/// by key.
+fn select_sql<D: Dialect>(sql: &mut Sql<'_, D>, live: Live, by_key: bool, scope: Option<&Condition>) {
     let table = sql.table();
     sql.push("SELECT ");
     sql.record_columns();
     sql.push(" FROM ");
     sql.ident(table.name);
     if by_key {
-        where_key(sql, live);
+        where_key(sql, live, scope);
     } else {
-        if table.soft_delete {
-            sql.push(" WHERE ");
-            sql.column(DELETED_AT);
-            sql.push(" IS NULL");
-        }
+        where_all(sql, scope);
         sql.push(" ORDER BY ");
         for (i, column) in table.key_columns().enumerate() {
             if i > 0 {
@@ -318,8 +331,22 @@ fn update_sql<D: Dialect>(sql: &mut Sql<'_, D>, columns: impl Iterator<Item = &'
     touch(sql);
 }
 
+/// ` WHERE <live> [AND <scope>]`, or nothing when every row qualifies.
+fn where_all<D: Dialect>(sql: &mut Sql<'_, D>, scope: Option<&Condition>) {
+    let table = sql.table();
+    if table.soft_delete {
+        sql.push(" WHERE ");
+        sql.column(DELETED_AT);
+        sql.push(" IS NULL");
+    }
+    if let Some(scope) = scope {
+        sql.push(if table.soft_delete { " AND " } else { " WHERE " });
+        sql.slots(scope);
+    }
+}
+
 /// `SELECT <is deleted>, <version> FROM t WHERE "key" = <slot>`
-fn probe_sql<D: Dialect>(sql: &mut Sql<'_, D>) {
+fn probe_sql<D: Dialect>(sql: &mut Sql<'_, D>, scope: Option<&Condition>) {
     let table = sql.table();
     sql.push("SELECT ");
     if table.soft_delete {
@@ -336,5 +363,5 @@ fn probe_sql<D: Dialect>(sql: &mut Sql<'_, D>) {
     }
     sql.push(" FROM ");
     sql.ident(table.name);
-    where_key(sql, Live::Any);
+    where_key(sql, Live::Any, scope);
 }

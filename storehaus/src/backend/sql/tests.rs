@@ -4,7 +4,7 @@
 use super::*;
 use crate::backend::postgres::Postgres;
 use crate::backend::sqlite::Sqlite;
-use crate::model::system::{CREATED_AT, DELETED_AT, SYSTEM_COLUMNS, TAGS, UPDATED_AT, VERSION};
+use crate::model::system::{AUTH, CREATED_AT, DELETED_AT, SYSTEM_COLUMNS, TAGS, UPDATED_AT, VERSION};
 use crate::query::resolved::{Assignment, ResolvedQuery};
 use crate::query::tests::fixtures::{NOTES, POSTS};
 use crate::query::{Cursor, QueryBuilder, QueryFilter, UpdateSet};
@@ -12,8 +12,9 @@ use crate::query::{Cursor, QueryBuilder, QueryFilter, UpdateSet};
 #[test]
 fn system_columns_follow_declared_ones_in_the_order_read_record_reads_them() {
     let order: Vec<_> = SYSTEM_COLUMNS.iter().map(|c| c.name).collect();
-    assert_eq!(order, [CREATED_AT, UPDATED_AT, TAGS, DELETED_AT, VERSION]);
+    assert_eq!(order, [CREATED_AT, UPDATED_AT, TAGS, DELETED_AT, VERSION, AUTH]);
     assert_eq!(crate::model::system::TAGS_COLUMN.name, TAGS);
+    assert_eq!(crate::model::system::AUTH_COLUMN.name, AUTH);
     let notes: Vec<_> = record_columns(NOTES).collect();
     assert_eq!(notes, ["title", "key", CREATED_AT, UPDATED_AT, TAGS]);
 }
@@ -71,8 +72,8 @@ fn statements_kept_for_many_calls_have_slots_and_count_their_clocks() {
     let (text, clocks) = sql.finish_template();
     assert_eq!((text.as_str().to_owned(), clocks), ("???".to_owned(), 2));
 
-    let pg = Statements::new::<Postgres>(POSTS, false);
-    let lite = Statements::new::<Sqlite>(POSTS, false);
+    let pg = Statements::new::<Postgres>(POSTS, false, crate::query::ScopeShape::ALL[0]);
+    let lite = Statements::new::<Sqlite>(POSTS, false, crate::query::ScopeShape::ALL[0]);
     assert_eq!((pg.insert.clocks, lite.insert.clocks), (0, 2));
     assert_eq!((pg.delete.clocks, lite.delete.clocks), (0, 2));
     assert_eq!((pg.tags[0].clocks, lite.tags[0].clocks), (0, 1));
@@ -93,14 +94,14 @@ fn statements_kept_for_many_calls_have_slots_and_count_their_clocks() {
         "{update}"
     );
     assert!(update.contains(r#" AND "__version__" = $8 RETURNING"#), "{update}");
-    let notes = Statements::new::<Postgres>(NOTES, false);
+    let notes = Statements::new::<Postgres>(NOTES, false, crate::query::ScopeShape::ALL[0]);
     assert!(matches!(notes.update(NOTES, false, true), Err(StoreError::Validation { .. })));
 }
 
 #[test]
 fn writes_of_a_store_with_signals_record_their_events_in_the_statement_on_postgres_only() {
-    let pg = Statements::new::<Postgres>(POSTS, true);
-    let lite = Statements::new::<Sqlite>(POSTS, true);
+    let pg = Statements::new::<Postgres>(POSTS, true, crate::query::ScopeShape::ALL[0]);
+    let lite = Statements::new::<Sqlite>(POSTS, true, crate::query::ScopeShape::ALL[0]);
     let pg_insert = pg.insert.sql.clone().as_str().to_owned();
     assert!(pg_insert.starts_with(r#"WITH "__w" AS (INSERT INTO "posts""#), "{pg_insert}");
     assert!(pg_insert.contains(r#"INSERT INTO "storehaus_events""#), "{pg_insert}");
@@ -159,3 +160,5 @@ fn unfiltered_and_paged_bulk_writes_are_refused_on_both_dialects() {
     write_guards::<Postgres>();
     write_guards::<Sqlite>();
 }
+
+mod scope;

@@ -16,7 +16,6 @@ use super::{Sqlite, unsupported};
 use crate::backend::sql::{Dialect, JSON, LikeMatch, Sql, TEXT, TagEdit, row_count};
 use crate::error::StoreError;
 use crate::model::ColumnDef;
-use crate::model::system::TAGS;
 use crate::query::resolved::{ColumnRef, JsonCondition};
 use crate::types::{ColumnType, ScalarType, Value};
 
@@ -247,20 +246,20 @@ impl Dialect for Sqlite {
     }
 
     /// Edits keep the existing order and append only tags not already present.
-    fn tags_value(sql: &mut Sql<'_, Self>, edit: TagEdit) {
+    fn tags_value(sql: &mut Sql<'_, Self>, column: &'static str, edit: TagEdit) {
         match edit {
             TagEdit::Add => {
                 sql.push("(SELECT json_group_array(v ORDER BY s, i) FROM (SELECT value AS v, 0 AS s, key AS i FROM json_each(");
-                sql.column(TAGS);
+                sql.column(column);
                 sql.push(") UNION ALL SELECT value, 1, key FROM json_each(");
                 sql.slot();
                 sql.push(") WHERE value NOT IN (SELECT value FROM json_each(");
-                sql.column(TAGS);
+                sql.column(column);
                 sql.push("))))");
             }
             TagEdit::Remove => {
                 sql.push("(SELECT json_group_array(value ORDER BY key) FROM json_each(");
-                sql.column(TAGS);
+                sql.column(column);
                 sql.push(") WHERE value NOT IN (SELECT value FROM json_each(");
                 sql.slot();
                 sql.push(")))");

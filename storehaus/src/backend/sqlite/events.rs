@@ -14,7 +14,8 @@ use crate::types::{ColumnType, Value};
 use sqlx::sqlite::SqliteRow;
 
 /// One event of `kind` per row; rows are laid out as the record columns of `table`. Payloads
-/// leave out the `#[field(no_signal)]` columns.
+/// leave out the `#[field(no_signal)]` columns and, as on PostgreSQL, repeat the `#[tenant]`
+/// column under `__tenant__` (`__auth__` travels as a column).
 pub(crate) fn row_events(
     table: &TableDef,
     kind: EventType,
@@ -48,6 +49,11 @@ fn row_event(table: &TableDef, kind: EventType, row: &SqliteRow) -> Result<Datab
         if signal {
             payload.insert(name.to_owned(), to_json(value, ty));
         }
+    }
+    // A tenant column kept out of events stays out; tenant subscriptions then match nothing.
+    if let Some(tenant) = table.tenant_column().filter(|c| c.signal) {
+        let value = payload.get(tenant.name).cloned().unwrap_or_default();
+        payload.insert(DatabaseEvent::TENANT_KEY.to_owned(), value);
     }
     let record_id = match &key_parts[..] {
         [single] => single.clone(),

@@ -7,24 +7,16 @@
 //! - **row by row**: the per-call statements, one run per row inside one transaction, for a
 //!   database in this process, where a statement costs no round trip.
 
-use super::crud::{self, Params, write_rows};
+use super::crud::{self, update_params, write_rows, written_values};
 use super::{BackendTable, Result};
 use crate::backend::Backend;
 use crate::backend::executor::Executor;
-use crate::backend::sql::{EventKind, SqlText};
+use crate::backend::sql::{Bind, EventKind, SqlText, TEXT_ARRAY, bind_condition};
 use crate::model::{Model, Record, Write, key_identity, key_is_unset, key_values};
+use crate::query::Scope;
 use crate::types::{ColumnType, Value};
 use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
-
-pub(super) async fn create_many<B: Backend, T: Model>(
-    table: &BackendTable<B, T>,
-    exec: Executor<'_, B>,
-    data: &[T],
-    tags: &[String],
-) -> Result<Vec<Record<T>>> {
-    insert_rows(table, exec, data, tags, Insert::Plain).await
-}
 
 /// How a batch insert meets a row that conflicts with one stored.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -41,12 +33,13 @@ pub(super) enum Insert {
 pub(super) async fn insert_rows<B: Backend, T: Model, I: Borrow<T> + Sync>(
     table: &BackendTable<B, T>,
     exec: Executor<'_, B>,
+    scope: &Scope,
     data: &[I],
     tags: &[String],
     insert: Insert,
 ) -> Result<Vec<Record<T>>> {
     data.iter().try_for_each(|item| crud::check_unset_key(item.borrow()))?;
-    let s = &table.statements;
+    let s = table.statements(scope)?;
     let Some(rows) = B::BATCH_ROWS else {
         return exec
             .atomically(async |exec| {
@@ -54,22 +47,26 @@ pub(super) async fn insert_rows<B: Backend, T: Model, I: Borrow<T> + Sync>(
                 for item in data {
                     let item = item.borrow();
                     match insert {
-                        Insert::Plain => records.push(crud::insert(exec, s, item, tags).await?),
-                        Insert::IgnoreAny => records.extend(crud::insert_or_ignore(exec, s, item, tags, 0).await?),
-                        Insert::IgnoreKey => records.extend(crud::insert_or_ignore(exec, s, item, tags, 1).await?),
+                        Insert::Plain => records.push(crud::insert(exec, s, scope, item, tags).await?),
+                        Insert::IgnoreAny => {
+                            records.extend(crud::insert_or_ignore(exec, s, scope, item, tags, 0).await?)
+                        }
+                        Insert::IgnoreKey => {
+                            records.extend(crud::insert_or_ignore(exec, s, scope, item, tags, 1).await?)
+                        }
                     }
                 }
                 Ok(records)
             })
             .await;
     };
-    let batch = table.batch()?;
+    let batch = table.batch(scope)?;
     let sql = match insert {
         Insert::Plain => &batch.insert,
         Insert::IgnoreAny => &batch.insert_or_ignore[0],
         Insert::IgnoreKey => &batch.insert_or_ignore[1],
     };
-    insert_chunks(exec, sql, rows, data, tags).await
+    insert_chunks(exec, sql, scope, rows, data, tags).await
 }
 
 /// Inserts `data`, and writes to the live rows whose keys exist what `update` writes (and the
@@ -78,16 +75,17 @@ pub(super) async fn insert_rows<B: Backend, T: Model, I: Borrow<T> + Sync>(
 pub(super) async fn upsert_many<B: Backend, T: Model>(
     table: &BackendTable<B, T>,
     exec: Executor<'_, B>,
+    scope: &Scope,
     data: &[T],
     tags: Option<&[String]>,
 ) -> Result<Vec<Record<T>>> {
     if T::TABLE.generated_key().is_some() {
-        return upsert_generated(table, exec, data, tags).await;
+        return upsert_generated(table, exec, scope, data, tags).await;
     }
     // Insert what is new, then update the rest: each half is one statement per chunk, and the
     // update half is exactly `update_many`'s, so an upsert writes what `update` writes.
     exec.atomically(async |exec| {
-        let inserted = insert_rows(table, exec, data, tags.unwrap_or_default(), Insert::IgnoreKey).await?;
+        let inserted = insert_rows(table, exec, scope, data, tags.unwrap_or_default(), Insert::IgnoreKey).await?;
         let inserted_keys = inserted.iter().map(|r| key_identity::<T>(&r.key())).collect::<Result<HashSet<_>>>()?;
         let mut rest_keys = Vec::with_capacity(data.len() - inserted.len());
         let mut rest_items = Vec::with_capacity(data.len() - inserted.len());
@@ -99,7 +97,7 @@ pub(super) async fn upsert_many<B: Backend, T: Model>(
             }
         }
         let rest: Vec<(&T::Key, &T)> = rest_keys.iter().zip(rest_items).collect();
-        let updated = if rest.is_empty() { Vec::new() } else { update_rows(table, exec, &rest, tags).await? };
+        let updated = if rest.is_empty() { Vec::new() } else { update_rows(table, exec, scope, &rest, tags).await? };
         // Back in the order given.
         let mut by_key = HashMap::with_capacity(inserted.len() + updated.len());
         for record in inserted.into_iter().chain(updated) {
@@ -120,15 +118,17 @@ pub(super) async fn upsert_many<B: Backend, T: Model>(
 async fn upsert_generated<B: Backend, T: Model>(
     table: &BackendTable<B, T>,
     exec: Executor<'_, B>,
+    scope: &Scope,
     data: &[T],
     tags: Option<&[String]>,
 ) -> Result<Vec<Record<T>>> {
     let (new, existing): (Vec<&T>, Vec<&T>) = data.iter().partition(|item| key_is_unset(&item.key()));
     exec.atomically(async |exec| {
-        let mut inserted = insert_rows(table, exec, &new, tags.unwrap_or_default(), Insert::Plain).await?.into_iter();
+        let mut inserted =
+            insert_rows(table, exec, scope, &new, tags.unwrap_or_default(), Insert::Plain).await?.into_iter();
         let keys: Vec<T::Key> = existing.iter().map(|item| item.key()).collect();
         let rest: Vec<(&T::Key, &T)> = keys.iter().zip(existing.iter().copied()).collect();
-        let updated = if rest.is_empty() { Vec::new() } else { update_rows(table, exec, &rest, tags).await? };
+        let updated = if rest.is_empty() { Vec::new() } else { update_rows(table, exec, scope, &rest, tags).await? };
         let mut by_key = HashMap::with_capacity(updated.len());
         for record in updated {
             by_key.insert(key_identity::<T>(&record.key())?, record);
@@ -148,10 +148,12 @@ async fn upsert_generated<B: Backend, T: Model>(
     .await
 }
 
-/// `INSERT … SELECT … FROM UNNEST(…)`: the tags of every row, then the create columns.
+/// `INSERT … SELECT … FROM UNNEST(…)`: the tags of every row, the `__auth__` of every row (on
+/// `auth` tables), then the create columns.
 async fn insert_chunks<B: Backend, T: Model, I: Borrow<T> + Sync>(
     exec: Executor<'_, B>,
     sql: &SqlText,
+    scope: &Scope,
     rows: usize,
     data: &[I],
     tags: &[String],
@@ -160,10 +162,13 @@ async fn insert_chunks<B: Backend, T: Model, I: Borrow<T> + Sync>(
     each_chunk(exec, sql, rows, data, |chunk| {
         let mut args = B::Arguments::default();
         let tags = Value::Array(tags.iter().cloned().map(Value::Text).collect());
-        B::bind(&mut args, tags, crate::backend::sql::TEXT_ARRAY)?;
+        B::bind(&mut args, tags, TEXT_ARRAY)?;
+        if T::TABLE.auth {
+            B::bind(&mut args, scope.owner(), TEXT_ARRAY)?;
+        }
         let mut values = Columns::new(&columns, chunk.len());
         for item in chunk {
-            values.push(item.borrow(), Write::Create)?;
+            values.push(written_values(item.borrow(), Write::Create, scope)?);
         }
         values.bind_into::<B>(&mut args)?;
         Ok(args)
@@ -174,10 +179,11 @@ async fn insert_chunks<B: Backend, T: Model, I: Borrow<T> + Sync>(
 pub(super) async fn update_many<B: Backend, T: Model>(
     table: &BackendTable<B, T>,
     exec: Executor<'_, B>,
+    scope: &Scope,
     items: &[(T::Key, T)],
 ) -> Result<Vec<Record<T>>> {
     let items: Vec<(&T::Key, &T)> = items.iter().map(|(key, item)| (key, item)).collect();
-    update_rows(table, exec, &items, None).await
+    update_rows(table, exec, scope, &items, None).await
 }
 
 /// Writes the update columns of each value (and `tags` when `Some`) to the live row of its key;
@@ -185,21 +191,18 @@ pub(super) async fn update_many<B: Backend, T: Model>(
 async fn update_rows<B: Backend, T: Model>(
     table: &BackendTable<B, T>,
     exec: Executor<'_, B>,
+    scope: &Scope,
     items: &[(&T::Key, &T)],
     tags: Option<&[String]>,
 ) -> Result<Vec<Record<T>>> {
-    let s = &table.statements;
+    let s = table.statements(scope)?;
     let Some(rows) = B::BATCH_ROWS else {
         let update = &s.update[usize::from(tags.is_some())];
         return exec
             .atomically(async |exec| {
                 let mut records = Vec::with_capacity(items.len());
                 for (key, item) in items {
-                    let mut params = Params::new().values(*item, Write::Update)?;
-                    if let Some(tags) = tags {
-                        params = params.tags(tags)?;
-                    }
-                    let params = params.clocks(update, exec.now())?.key::<T>(key)?;
+                    let params = update_params(exec, update, scope, *key, *item, tags)?;
                     records.extend(write_rows(exec, s.emit, EventKind::Update, update, params).await?);
                 }
                 Ok(records)
@@ -208,48 +211,68 @@ async fn update_rows<B: Backend, T: Model>(
     };
     let columns: Vec<_> =
         T::TABLE.key_columns().chain(T::TABLE.written_columns(Write::Update)).map(|c| (c.name, c.ty)).collect();
-    each_chunk(exec, &table.batch()?.update[usize::from(tags.is_some())], rows, items, |chunk| {
+    each_chunk(exec, &table.batch(scope)?.update[usize::from(tags.is_some())], rows, items, |chunk| {
         let mut args = B::Arguments::default();
         if let Some(tags) = tags {
             let tags = Value::Array(tags.iter().cloned().map(Value::Text).collect());
-            B::bind(&mut args, tags, crate::backend::sql::TEXT_ARRAY)?;
+            B::bind(&mut args, tags, TEXT_ARRAY)?;
         }
         let mut values = Columns::new(&columns, chunk.len());
         for (key, item) in chunk {
             values.push_key::<T>(key)?;
-            values.push(*item, Write::Update)?;
+            values.push(written_values(*item, Write::Update, scope)?);
         }
         values.bind_into::<B>(&mut args)?;
+        bind_scope::<B, T>(&mut args, scope)?;
         Ok(args)
     })
     .await
+}
+
+/// The values of the scope's filter, after a chunk's columns (where the batch statements of the
+/// scope's shape hold it).
+fn bind_scope<B: Backend, T: Model>(args: &mut B::Arguments, scope: &Scope) -> Result<()> {
+    struct Into<'a, B: Backend>(&'a mut B::Arguments);
+    impl<B: Backend> Bind for Into<'_, B> {
+        fn bind(&mut self, value: Value, ty: ColumnType) -> Result<()> {
+            B::bind(self.0, value, ty)
+        }
+    }
+    match scope.condition(T::TABLE) {
+        Some(condition) => bind_condition::<B>(T::TABLE, &mut Into::<B>(args), &condition),
+        None => Ok(()),
+    }
 }
 
 /// Deletes (soft-deletes, where the table has it) the live rows with these keys.
 pub(super) async fn delete_many<B: Backend, T: Model>(
     table: &BackendTable<B, T>,
     exec: Executor<'_, B>,
+    scope: &Scope,
     keys: &[T::Key],
 ) -> Result<Vec<Record<T>>> {
+    let s = table.statements(scope)?;
     let Some(rows) = B::BATCH_ROWS else {
         return exec
             .atomically(async |exec| {
                 let mut records = Vec::with_capacity(keys.len());
                 for key in keys {
-                    records.extend(crud::delete(exec, &table.statements, key).await?);
+                    records.extend(crud::delete(exec, s, scope, key).await?);
                 }
                 Ok(records)
             })
             .await;
     };
     let columns: Vec<_> = T::TABLE.key_columns().map(|c| (c.name, c.ty)).collect();
-    let sql = table.batch()?.delete.as_ref().map_err(Clone::clone)?;
+    let sql = table.batch(scope)?.delete.as_ref().map_err(Clone::clone)?;
     each_chunk(exec, sql, rows, keys, |chunk| {
         let mut values = Columns::new(&columns, chunk.len());
         for key in chunk {
             values.push_key::<T>(key)?;
         }
-        values.into_args::<B>()
+        let mut args = values.into_args::<B>()?;
+        bind_scope::<B, T>(&mut args, scope)?;
+        Ok(args)
     })
     .await
 }
@@ -303,11 +326,8 @@ impl<'c> Columns<'c> {
         Ok(())
     }
 
-    fn push<T: Model>(&mut self, data: &T, write: Write) -> Result<()> {
-        let mut values = Vec::with_capacity(self.columns.len());
-        data.write_values(write, &mut values)?;
+    fn push(&mut self, values: Vec<Value>) {
         values.into_iter().for_each(|value| self.push_value(value));
-        Ok(())
     }
 
     fn into_args<B: Backend>(self) -> Result<B::Arguments> {

@@ -2,59 +2,84 @@
 
 use super::Result;
 use crate::backend::executor::{Executor, RowReader};
-use crate::backend::sql::{BIGINT, EventKind, Statement, Statements, TEXT_ARRAY, name_field};
+use crate::backend::sql::{BIGINT, Bind, EventKind, Statement, Statements, TEXT_ARRAY, bind_condition, name_field};
 use crate::backend::{Backend, Events};
 use crate::error::StoreError;
+use crate::model::system::AUTH;
 use crate::model::{Model, Record, Write, key_is_unset, key_values, read_record};
-use crate::types::Value;
+use crate::query::Scope;
+use crate::types::{ColumnType, Value};
 use chrono::{DateTime, Utc};
 
 /// The parameters of one call of a kept statement, in the order every one takes them: written
-/// values, tags, clock slots, key, expected version.
+/// values, tags, the new row's `__auth__`, clock slots, key, the scope's values, expected version.
 pub(super) struct Params<B: Backend>(B::Arguments);
+
+impl<B: Backend> Bind for Params<B> {
+    fn bind(&mut self, value: Value, ty: ColumnType) -> Result<()> {
+        B::bind(&mut self.0, value, ty)
+    }
+}
 
 impl<B: Backend> Params<B> {
     pub(super) fn new() -> Self {
         Params(B::Arguments::default())
     }
 
-    fn bind(mut self, value: Value, column: &'static str, ty: crate::types::ColumnType) -> Result<Self> {
+    fn bind_named(mut self, value: Value, column: &'static str, ty: ColumnType) -> Result<Self> {
         B::bind(&mut self.0, value, ty).map_err(|e| name_field(e, column))?;
         Ok(self)
     }
 
-    /// The values `data` writes on `write`, in column order.
-    pub(super) fn values<T: Model>(self, data: &T, write: Write) -> Result<Self> {
-        let mut values = Vec::with_capacity(T::TABLE.columns.len());
-        data.write_values(write, &mut values)?;
+    /// The values `data` writes on `write`, in column order, with the scope's tenant.
+    pub(super) fn values<T: Model>(self, data: &T, write: Write, scope: &Scope) -> Result<Self> {
+        let values = written_values(data, write, scope)?;
         values
             .into_iter()
             .zip(T::TABLE.written_columns(write))
-            .try_fold(self, |params, (value, column)| params.bind(value, column.name, column.ty))
+            .try_fold(self, |params, (value, column)| params.bind_named(value, column.name, column.ty))
     }
 
     pub(super) fn tags(self, tags: &[String]) -> Result<Self> {
-        self.bind(Value::Array(tags.iter().cloned().map(Value::Text).collect()), "__tags__", TEXT_ARRAY)
+        self.bind_named(Value::Array(tags.iter().cloned().map(Value::Text).collect()), "__tags__", TEXT_ARRAY)
+    }
+
+    /// The `__auth__` of a row the scope creates, on `auth` tables.
+    pub(super) fn owner<T: Model>(self, scope: &Scope) -> Result<Self> {
+        match T::TABLE.auth {
+            true => self.bind_named(scope.owner(), AUTH, TEXT_ARRAY),
+            false => Ok(self),
+        }
     }
 
     /// The clock slots of `statement`, each bound to `now`.
     pub(super) fn clocks(self, statement: &Statement, now: DateTime<Utc>) -> Result<Self> {
         (0..statement.clocks).try_fold(self, |params, _| {
-            params.bind(Value::TimestampTz(now), "__updated_at__", super::super::sql::TIMESTAMPTZ)
+            params.bind_named(Value::TimestampTz(now), "__updated_at__", super::super::sql::TIMESTAMPTZ)
         })
     }
 
-    /// The key's values, one per key column.
-    pub(super) fn key<T: Model>(self, key: &T::Key) -> Result<Self> {
+    /// The key's values, one per key column, then the scope's: a row is only ever reached by
+    /// key within the scope.
+    pub(super) fn key<T: Model>(self, key: &T::Key, scope: &Scope) -> Result<Self> {
         key_values::<T>(key)?
             .into_iter()
             .zip(T::TABLE.key_columns())
-            .try_fold(self, |params, (value, column)| params.bind(value, column.name, column.ty))
+            .try_fold(self, |params, (value, column)| params.bind_named(value, column.name, column.ty))?
+            .scope::<T>(scope)
+    }
+
+    /// The values of the scope's filter, as the statements of its shape hold them.
+    pub(super) fn scope<T: Model>(mut self, scope: &Scope) -> Result<Self> {
+        if let Some(condition) = scope.condition(T::TABLE) {
+            bind_condition::<B>(T::TABLE, &mut self, &condition)?;
+        }
+        Ok(self)
     }
 
     fn version(self, version: Option<i64>) -> Result<Self> {
         match version {
-            Some(version) => self.bind(Value::BigInt(version), "__version__", BIGINT),
+            Some(version) => self.bind_named(Value::BigInt(version), "__version__", BIGINT),
             None => Ok(self),
         }
     }
@@ -62,6 +87,15 @@ impl<B: Backend> Params<B> {
     pub(super) fn into_args(self) -> B::Arguments {
         self.0
     }
+}
+
+/// The values `data` writes on `write`, in written-column order, with the tenant of `scope`
+/// filled in (create) and checked.
+pub(super) fn written_values<T: Model>(data: &T, write: Write, scope: &Scope) -> Result<Vec<Value>> {
+    let mut values = Vec::with_capacity(T::TABLE.columns.len());
+    data.write_values(write, &mut values)?;
+    scope.check_values(T::TABLE, write, &mut values)?;
+    Ok(values)
 }
 
 /// Runs a write that returns the record columns; where this process records the events, logs one
@@ -135,11 +169,16 @@ pub(super) fn check_unset_key<T: Model>(data: &T) -> Result<()> {
 pub(super) async fn insert<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
+    scope: &Scope,
     data: &T,
     tags: &[String],
 ) -> Result<Record<T>> {
     check_unset_key(data)?;
-    let params = Params::new().values(data, Write::Create)?.tags(tags)?.clocks(&s.insert, exec.now())?;
+    let params = Params::new()
+        .values(data, Write::Create, scope)?
+        .tags(tags)?
+        .owner::<T>(scope)?
+        .clocks(&s.insert, exec.now())?;
     let record = write_row(exec, s.emit, EventKind::Create, &s.insert, params).await?;
     // An insert that succeeded returned its row; none is the driver's "no row" error, as a
     // `fetch_one` reports it.
@@ -150,32 +189,39 @@ pub(super) async fn insert<B: Backend, T: Model>(
 pub(super) async fn insert_or_ignore<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
+    scope: &Scope,
     data: &T,
     tags: &[String],
     which: usize,
 ) -> Result<Option<Record<T>>> {
     check_unset_key(data)?;
     let statement = &s.insert_or_ignore[which];
-    let params = Params::new().values(data, Write::Create)?.tags(tags)?.clocks(statement, exec.now())?;
+    let params = Params::new()
+        .values(data, Write::Create, scope)?
+        .tags(tags)?
+        .owner::<T>(scope)?
+        .clocks(statement, exec.now())?;
     write_row(exec, s.emit, EventKind::Create, statement, params).await
 }
 
 pub(super) async fn get<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
+    scope: &Scope,
     key: &T::Key,
     with_deleted: bool,
 ) -> Result<Option<Record<T>>> {
     let statement = if with_deleted { &s.get_with_deleted } else { &s.get };
-    read_row(exec, statement, Params::new().key::<T>(key)?).await
+    read_row(exec, statement, Params::new().key::<T>(key, scope)?).await
 }
 
 pub(super) async fn get_values<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
+    scope: &Scope,
     key: &T::Key,
 ) -> Result<Option<Vec<Value>>> {
-    let row = exec.fetch_optional(s.get.sql.clone(), Params::<B>::new().key::<T>(key)?.into_args()).await?;
+    let row = exec.fetch_optional(s.get.sql.clone(), Params::<B>::new().key::<T>(key, scope)?.into_args()).await?;
     row.map(|row| read_values::<B>(&row, T::TABLE)).transpose()
 }
 
@@ -189,12 +235,16 @@ pub(super) fn read_values<B: Backend>(row: &B::Row, table: &crate::model::TableD
         .collect()
 }
 
-pub(super) async fn list_all<B: Backend, T: Model>(exec: Executor<'_, B>, s: &Statements) -> Result<Vec<Record<T>>> {
-    exec.fetch_records(s.list_all.sql.clone(), B::Arguments::default()).await
+pub(super) async fn list_all<B: Backend, T: Model>(
+    exec: Executor<'_, B>,
+    s: &Statements,
+    scope: &Scope,
+) -> Result<Vec<Record<T>>> {
+    exec.fetch_records(s.list_all.sql.clone(), Params::<B>::new().scope::<T>(scope)?.into_args()).await
 }
 
-pub(super) async fn count<B: Backend>(exec: Executor<'_, B>, s: &Statements) -> Result<u64> {
-    count_row::<B>(&exec.fetch_one(s.count.sql.clone(), B::Arguments::default()).await?)
+pub(super) async fn count<B: Backend, T: Model>(exec: Executor<'_, B>, s: &Statements, scope: &Scope) -> Result<u64> {
+    count_row::<B>(&exec.fetch_one(s.count.sql.clone(), Params::<B>::new().scope::<T>(scope)?.into_args()).await?)
 }
 
 /// The count a `SELECT COUNT(*)` returned.
@@ -206,31 +256,46 @@ pub(super) fn count_row<B: Backend>(row: &B::Row) -> Result<u64> {
 pub(super) async fn update<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
+    scope: &Scope,
     key: &T::Key,
     data: &T,
     tags: Option<&[String]>,
     expected_version: Option<i64>,
 ) -> Result<Record<T>> {
     let statement = s.update(T::TABLE, tags.is_some(), expected_version.is_some())?;
-    let mut params = Params::new().values(data, Write::Update)?;
-    if let Some(tags) = tags {
-        params = params.tags(tags)?;
-    }
-    let params = params.clocks(statement, exec.now())?.key::<T>(key)?.version(expected_version)?;
+    let params = update_params(exec, statement, scope, key, data, tags)?.version(expected_version)?;
     match write_row(exec, s.emit, EventKind::Update, statement, params).await? {
         Some(record) => Ok(record),
-        None => Err(why_unchanged::<B, T>(exec, s, key, expected_version).await),
+        None => Err(why_unchanged::<B, T>(exec, s, scope, key, expected_version).await),
     }
 }
 
-/// Why a write by `key` changed nothing: no such row, a soft-deleted row, or a stale version.
+/// The parameters of an update of the row `key` to `data`, up to the expected version.
+pub(super) fn update_params<B: Backend, T: Model>(
+    exec: Executor<'_, B>,
+    statement: &Statement,
+    scope: &Scope,
+    key: &T::Key,
+    data: &T,
+    tags: Option<&[String]>,
+) -> Result<Params<B>> {
+    let mut params = Params::new().values(data, Write::Update, scope)?;
+    if let Some(tags) = tags {
+        params = params.tags(tags)?;
+    }
+    params.clocks(statement, exec.now())?.key::<T>(key, scope)
+}
+
+/// Why a write by `key` changed nothing: no such row (in scope: a row out of scope is told
+/// apart from none by nothing), a soft-deleted row, or a stale version.
 pub(super) async fn why_unchanged<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
+    scope: &Scope,
     key: &T::Key,
     expected_version: Option<i64>,
 ) -> StoreError {
-    let probe = probe::<B, T>(exec, s, key).await;
+    let probe = probe::<B, T>(exec, s, scope, key).await;
     let table = T::TABLE.name.to_owned();
     let key = format!("{key:?}");
     match probe {
@@ -244,14 +309,15 @@ pub(super) async fn why_unchanged<B: Backend, T: Model>(
     }
 }
 
-/// The state of the row `key`, whatever it is: whether it is soft-deleted, and its version
-/// (versioned tables only); `None` when there is no such row.
+/// The state of the row `key` in scope, whatever it is: whether it is soft-deleted, and its
+/// version (versioned tables only); `None` when there is no such row.
 pub(super) async fn probe<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
+    scope: &Scope,
     key: &T::Key,
 ) -> Result<Option<(bool, Option<i64>)>> {
-    let row = exec.fetch_optional(s.probe.sql.clone(), Params::<B>::new().key::<T>(key)?.into_args()).await?;
+    let row = exec.fetch_optional(s.probe.sql.clone(), Params::<B>::new().key::<T>(key, scope)?.into_args()).await?;
     let decode = |column: &'static str| move |message| StoreError::Decode { column: column.to_owned(), message };
     let state = |row: B::Row| -> Result<(bool, Option<i64>)> {
         Ok((B::read(&row, 0).map_err(decode("is_deleted"))?, B::read(&row, 1).map_err(decode("version"))?))
@@ -263,9 +329,10 @@ pub(super) async fn probe<B: Backend, T: Model>(
 pub(super) async fn delete<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
+    scope: &Scope,
     key: &T::Key,
 ) -> Result<Option<Record<T>>> {
-    by_key(exec, s, &s.delete, EventKind::delete(T::TABLE), key).await
+    by_key(exec, s, scope, &s.delete, EventKind::delete(T::TABLE), key).await
 }
 
 /// [`delete`] of the row with `key` at version `expected` only; `Err` saying why when nothing
@@ -273,6 +340,7 @@ pub(super) async fn delete<B: Backend, T: Model>(
 pub(super) async fn delete_versioned<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
+    scope: &Scope,
     key: &T::Key,
     expected: i64,
 ) -> Result<Record<T>> {
@@ -280,20 +348,21 @@ pub(super) async fn delete_versioned<B: Backend, T: Model>(
         field: None,
         message: format!("`{}` is not versioned; declare #[table(versioned)] to delete by version", T::TABLE.name),
     })?;
-    let params = Params::new().clocks(statement, exec.now())?.key::<T>(key)?.version(Some(expected))?;
+    let params = Params::new().clocks(statement, exec.now())?.key::<T>(key, scope)?.version(Some(expected))?;
     match write_row(exec, s.emit, EventKind::delete(T::TABLE), statement, params).await? {
         Some(record) => Ok(record),
-        None => Err(why_unchanged::<B, T>(exec, s, key, Some(expected)).await),
+        None => Err(why_unchanged::<B, T>(exec, s, scope, key, Some(expected)).await),
     }
 }
 
 pub(super) async fn restore<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
+    scope: &Scope,
     key: &T::Key,
 ) -> Result<Option<Record<T>>> {
     match &s.restore {
-        Some(statement) => by_key(exec, s, statement, EventKind::Restore, key).await,
+        Some(statement) => by_key(exec, s, scope, statement, EventKind::Restore, key).await,
         None => Ok(None),
     }
 }
@@ -301,31 +370,34 @@ pub(super) async fn restore<B: Backend, T: Model>(
 pub(super) async fn force_delete<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
+    scope: &Scope,
     key: &T::Key,
 ) -> Result<Option<Record<T>>> {
-    by_key(exec, s, &s.force_delete, EventKind::Delete, key).await
+    by_key(exec, s, scope, &s.force_delete, EventKind::Delete, key).await
 }
 
 /// Runs a write whose parameters are the clock slots and the key.
 async fn by_key<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
+    scope: &Scope,
     statement: &Statement,
     kind: EventKind,
     key: &T::Key,
 ) -> Result<Option<Record<T>>> {
-    let params = Params::new().clocks(statement, exec.now())?.key::<T>(key)?;
+    let params = Params::new().clocks(statement, exec.now())?.key::<T>(key, scope)?;
     write_row(exec, s.emit, kind, statement, params).await
 }
 
+/// Runs an edit of a text-array column (`s.tags`, `s.access`) of the live row `key`.
 pub(super) async fn tags<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
-    edit: super::TagEdit,
+    scope: &Scope,
+    statement: &Statement,
     key: &T::Key,
-    tags: &[String],
+    items: &[String],
 ) -> Result<Option<Record<T>>> {
-    let statement = &s.tags[edit as usize];
-    let params = Params::new().tags(tags)?.clocks(statement, exec.now())?.key::<T>(key)?;
+    let params = Params::new().tags(items)?.clocks(statement, exec.now())?.key::<T>(key, scope)?;
     write_row(exec, s.emit, EventKind::Update, statement, params).await
 }

@@ -1,15 +1,15 @@
 //! Upserts by any unique constraint: insert, else update the row that holds the values.
 
 use super::Result;
-use super::crud::{self, Params, write_rows, write_sql};
+use super::crud::{self, Params, write_rows, write_sql, written_values};
 use super::query::{events, write_statement};
 use crate::backend::Backend;
 use crate::backend::executor::Executor;
 use crate::backend::sql::{self, EventKind, Statements};
 use crate::error::StoreError;
 use crate::model::{Model, Record, Write, key_is_unset, key_values};
-use crate::query::ResolvedUpsert;
 use crate::query::resolved::{ColumnRef, CompareOp, Condition, ResolvedQuery, Visibility};
+use crate::query::{ResolvedUpsert, Scope, ScopeShape};
 use crate::types::Value;
 
 /// How many times the insert and the update are tried when the row they met vanished between them.
@@ -23,6 +23,7 @@ const ATTEMPTS: usize = 3;
 pub(super) async fn upsert<B: Backend, T: Model>(
     exec: Executor<'_, B>,
     s: &Statements,
+    scope: &Scope,
     data: &T,
     tags: Option<&[String]>,
     how: &ResolvedUpsert,
@@ -32,15 +33,14 @@ pub(super) async fn upsert<B: Backend, T: Model>(
     // it names the live row to update, and there is nothing to insert.
     let by_generated_key = T::TABLE.generated_key().is_some_and(|key| target == [key.name]);
     if by_generated_key && key_is_unset(&data.key()) {
-        return crud::insert(exec, s, data, tags.unwrap_or_default()).await;
+        return crud::insert(exec, s, scope, data, tags.unwrap_or_default()).await;
     }
     let insert = Statements::insert_or_ignore::<B>(T::TABLE, s.emit, Some(&target));
     let target_values: Vec<(ColumnRef, Value)> = if by_generated_key {
         T::TABLE.key_columns().map(ColumnRef::Declared).zip(key_values::<T>(&data.key())?).collect()
     } else {
         crud::check_unset_key(data)?;
-        let mut created = Vec::with_capacity(T::TABLE.columns.len());
-        data.write_values(Write::Create, &mut created)?;
+        let created = written_values(data, Write::Create, scope)?;
         T::TABLE
             .written_columns(Write::Create)
             .zip(created)
@@ -48,32 +48,40 @@ pub(super) async fn upsert<B: Backend, T: Model>(
             .map(|(column, value)| (ColumnRef::Declared(column), value))
             .collect()
     };
-    let mut updated = Vec::with_capacity(T::TABLE.columns.len());
-    data.write_values(Write::Update, &mut updated)?;
-    let set = how.assignments(T::TABLE, updated);
-    let holder = |visibility| ResolvedQuery {
-        table: T::TABLE,
-        condition: Some(Condition::And(
-            target_values
-                .iter()
-                .map(|(column, value)| Condition::Compare { column: *column, op: CompareOp::Eq, value: value.clone() })
-                .collect(),
-        )),
-        visibility,
-        order: Vec::new(),
-        limit: None,
-        offset: None,
-        keyset: None,
-        from_end: false,
-        lock: None,
-        all_rows: false,
+    let set = how.assignments(T::TABLE, written_values(data, Write::Update, scope)?);
+    // The row holding the target values, among the rows in scope: one out of scope is left alone.
+    let holder = |visibility| {
+        scope
+            .restrict(&ResolvedQuery {
+                table: T::TABLE,
+                condition: Some(Condition::And(
+                    target_values
+                        .iter()
+                        .map(|(column, value)| Condition::Compare {
+                            column: *column,
+                            op: CompareOp::Eq,
+                            value: value.clone(),
+                        })
+                        .collect(),
+                )),
+                visibility,
+                order: Vec::new(),
+                limit: None,
+                offset: None,
+                keyset: None,
+                from_end: false,
+                lock: None,
+                all_rows: false,
+            })
+            .into_owned()
     };
     exec.atomically(async |exec| {
         for _ in 0..ATTEMPTS {
             if !by_generated_key {
                 let params = Params::new()
-                    .values(data, Write::Create)?
+                    .values(data, Write::Create, scope)?
                     .tags(tags.unwrap_or_default())?
+                    .owner::<T>(scope)?
                     .clocks(&insert, exec.now())?;
                 if let Some(record) = write_rows(exec, s.emit, EventKind::Create, &insert, params).await?.pop() {
                     return Ok(record);
@@ -97,6 +105,12 @@ pub(super) async fn upsert<B: Backend, T: Model>(
             }
             if by_generated_key {
                 return Err(StoreError::NotFound { table: T::TABLE.name.to_owned(), key: format!("{:?}", data.key()) });
+            }
+            // Under a scope, the row holding the values is one the scope does not see (or it went
+            // away): the plain insert then fails exactly as a `create` of the same values does
+            // (or, the row gone, inserts), telling the caller nothing more about that row.
+            if scope.shape() != ScopeShape::ALL[0] {
+                return crud::insert(exec, s, scope, data, tags.unwrap_or_default()).await;
             }
             // The row went away between the two statements: insert again.
         }

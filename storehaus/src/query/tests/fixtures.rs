@@ -50,6 +50,9 @@ pub(crate) const USERS: &TableDef = &TableDef {
     indexes: &[],
     soft_delete: true,
     versioned: true,
+    auth: false,
+    tenant: None,
+    row_security: false,
 };
 
 /// A table without soft delete or versions; its key is not the first column.
@@ -64,6 +67,9 @@ pub(crate) const NOTES: &TableDef = &TableDef {
     indexes: &[],
     soft_delete: false,
     versioned: false,
+    auth: false,
+    tenant: None,
+    row_security: false,
 };
 
 /// A small soft-delete, versioned table whose statements stay readable in assertions.
@@ -82,6 +88,27 @@ pub(crate) const POSTS: &TableDef = &TableDef {
     indexes: &[],
     soft_delete: true,
     versioned: true,
+    auth: false,
+    tenant: None,
+    row_security: false,
+};
+
+/// An `auth` table with a tenant column, without soft delete.
+pub(crate) const DOCS: &TableDef = &TableDef {
+    name: "docs",
+    model: "Doc",
+    columns: &[
+        ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::BigInt, false) },
+        column("org", ScalarType::Text, false),
+        column("title", ScalarType::Text, false),
+    ],
+    primary_key: 0,
+    indexes: &[],
+    soft_delete: false,
+    versioned: false,
+    auth: true,
+    tenant: Some(1),
+    row_security: false,
 };
 
 /// The model type of [`USERS`], for typed columns.

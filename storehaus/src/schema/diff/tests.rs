@@ -23,6 +23,9 @@ const TABLE: TableDef = TableDef {
     indexes: &[IndexDef { columns: &["nick"], unique: true }],
     soft_delete: true,
     versioned: false,
+    auth: false,
+    tenant: None,
+    row_security: false,
 };
 
 fn existing_for(table: &TableDef) -> TableSchema {

@@ -33,6 +33,9 @@ const TABLE: TableDef = TableDef {
     indexes: &[],
     soft_delete: false,
     versioned: false,
+    auth: false,
+    tenant: None,
+    row_security: false,
 };
 
 fn existing(checks: &[&str]) -> TableSchema {

@@ -4,6 +4,7 @@ use super::EVENT_LOG;
 use crate::backend::sql::{EventKind, quote_ident, quote_literal};
 use crate::model::TableDef;
 use crate::model::system::TAGS;
+use crate::signals::DatabaseEvent;
 
 /// The event type a write of `kind` records, as an SQL expression over the written row.
 fn event_type(kind: EventKind) -> &'static str {
@@ -51,12 +52,22 @@ fn record_id(table: &TableDef) -> String {
 }
 
 /// The payload of one event: the written row as JSON, without the `#[field(no_signal)]` columns,
-/// so those never reach the event log.
+/// so those never reach the event log. The row's `__auth__` travels as a column; the `#[tenant]`
+/// column is repeated under `__tenant__`, so subscriptions filter on it without knowing the
+/// model. Both names come from the model, never from a value.
 fn payload(table: &TableDef) -> String {
     let mut payload = "to_jsonb(\"__w\".*)".to_owned();
     for name in table.no_signal_columns().map(|c| c.name) {
         payload.push_str(" - ");
         payload.push_str(&quote_literal(name));
+    }
+    // A tenant column kept out of events stays out; tenant subscriptions then match nothing.
+    if let Some(tenant) = table.tenant_column().filter(|c| c.signal) {
+        payload.push_str(&format!(
+            " || jsonb_build_object({}, \"__w\".{})",
+            quote_literal(DatabaseEvent::TENANT_KEY),
+            quote_ident(tenant.name)
+        ));
     }
     payload
 }

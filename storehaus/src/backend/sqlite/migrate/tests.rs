@@ -23,6 +23,9 @@ const V1: TableDef = TableDef {
     indexes: &[IndexDef { columns: &["name"], unique: true }],
     soft_delete: true,
     versioned: true,
+    auth: false,
+    tenant: None,
+    row_security: false,
 };
 
 /// V1 plus a nullable field with an index.

@@ -19,6 +19,9 @@ const TABLE: TableDef = TableDef {
     indexes: &[],
     soft_delete: false,
     versioned: false,
+    auth: false,
+    tenant: None,
+    row_security: false,
 };
 
 #[test]
@@ -45,4 +48,26 @@ fn wraps_a_write_in_one_statement() {
          'delete', 'it''s', \"__w\".\"id\"::text, \"__w\".\"__tags__\", to_jsonb(\"__w\".*) FROM \"__w\") \
          SELECT \"__w\".* FROM \"__w\""
     );
+}
+
+#[test]
+fn payloads_of_tenant_tables_repeat_the_tenant_column() {
+    const COLUMNS: &[ColumnDef] = &[
+        TABLE.columns[0],
+        ColumnDef { name: "org\"id", primary_key: false, update: true, ..TABLE.columns[0] },
+        ColumnDef { name: "secret", primary_key: false, update: true, signal: false, ..TABLE.columns[0] },
+    ];
+    const TENANT: TableDef = TableDef { columns: COLUMNS, tenant: Some(1), auth: true, ..TABLE };
+    let sql = with_events("UPDATE \"it's\" SET x = 1 RETURNING *", &TENANT, EventKind::Update);
+    assert!(
+        sql.contains(
+            "to_jsonb(\"__w\".*) - 'secret' || jsonb_build_object('__tenant__', \"__w\".\"org\"\"id\") FROM \"__w\""
+        ),
+        "{sql}"
+    );
+
+    // A tenant column kept out of events is not brought back under another name.
+    const HIDDEN: TableDef = TableDef { columns: COLUMNS, tenant: Some(2), ..TABLE };
+    let sql = with_events("DELETE FROM \"it's\" RETURNING *", &HIDDEN, EventKind::Delete);
+    assert!(!sql.contains("__tenant__") && !sql.contains("\"__w\".\"secret\""), "{sql}");
 }

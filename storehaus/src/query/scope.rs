@@ -1,0 +1,163 @@
+//! The rows a store may reach: a principal scope (`#[table(auth)]`) and a tenant scope
+//! (`#[tenant]`), as one filter that every statement of a scoped store carries.
+//!
+//! The filter is a [`Condition`], so it is written by the same SQL writer as any query
+//! condition: queries get it ANDed in front of theirs, statements kept for many calls get it as
+//! slots after the key, and rows kept outside the database (the cache) are tested against it
+//! in Rust by [`Scope::admits`].
+
+use super::resolved::{Assignment, ColumnRef, CompareOp, Condition, ResolvedQuery};
+use crate::error::StoreError;
+use crate::model::system::AUTH_COLUMN;
+use crate::model::{TableDef, Write};
+use crate::types::Value;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// The most principals one scope holds: the filter is one array parameter, but a list this long
+/// is a sign of a bug rather than of a user's memberships.
+pub const MAX_PRINCIPALS: usize = 1000;
+
+/// The longest principal, in bytes: principals are identifiers (`user_123`, `team_7`), not data.
+pub const MAX_PRINCIPAL_BYTES: usize = 1024;
+
+/// A principal and/or tenant restriction, already checked against the model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Scope {
+    /// Rows whose `__auth__` holds any of these (never empty).
+    pub principals: Option<Arc<[String]>>,
+    /// Rows whose tenant column equals this (never `Null`; of the column's type).
+    pub tenant: Option<Value>,
+}
+
+/// Which filters a scope has: selects the statements kept for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ScopeShape {
+    pub auth: bool,
+    pub tenant: bool,
+}
+
+impl ScopeShape {
+    /// Every shape, in [`ScopeShape::index`] order.
+    pub(crate) const ALL: [ScopeShape; 4] = [
+        ScopeShape { auth: false, tenant: false },
+        ScopeShape { auth: true, tenant: false },
+        ScopeShape { auth: false, tenant: true },
+        ScopeShape { auth: true, tenant: true },
+    ];
+
+    pub(crate) fn index(self) -> usize {
+        usize::from(self.auth) | (usize::from(self.tenant) << 1)
+    }
+
+    /// Whether a store of `table` can have this shape.
+    pub(crate) fn fits(self, table: &TableDef) -> bool {
+        (!self.auth || table.auth) && (!self.tenant || table.tenant.is_some())
+    }
+
+    /// The filter of this shape with placeholder values, for writing statements kept for many
+    /// calls (each value becomes a slot of the same type).
+    pub(crate) fn template(self, table: &'static TableDef) -> Option<Condition> {
+        let scope =
+            Scope { principals: self.auth.then(|| Arc::from(Vec::new())), tenant: self.tenant.then_some(Value::Null) };
+        scope.condition(table)
+    }
+}
+
+/// No restriction.
+pub(crate) static UNSCOPED: Scope = Scope { principals: None, tenant: None };
+
+impl Scope {
+    pub(crate) fn shape(&self) -> ScopeShape {
+        ScopeShape { auth: self.principals.is_some(), tenant: self.tenant.is_some() }
+    }
+
+    /// The filter, `None` for no restriction. The principal test comes first, then the tenant's:
+    /// the order statements kept for many calls bind them in.
+    pub(crate) fn condition(&self, table: &'static TableDef) -> Option<Condition> {
+        let auth = self.principals.as_ref().map(|principals| Condition::Array {
+            column: ColumnRef::System(AUTH_COLUMN),
+            values: principals.iter().cloned().map(Value::Text).collect(),
+            all: false,
+        });
+        let tenant = self.tenant.as_ref().zip(table.tenant_column()).map(|(value, column)| Condition::Compare {
+            column: ColumnRef::Declared(column),
+            op: CompareOp::Eq,
+            value: value.clone(),
+        });
+        match (auth, tenant) {
+            (None, None) => None,
+            (Some(one), None) | (None, Some(one)) => Some(one),
+            (Some(auth), Some(tenant)) => Some(Condition::And(vec![auth, tenant])),
+        }
+    }
+
+    /// `q` restricted to the scope: its condition ANDed after the scope's, so nothing in the
+    /// query's own condition can widen it.
+    pub(crate) fn restrict<'q>(&self, q: &'q ResolvedQuery) -> Cow<'q, ResolvedQuery> {
+        let Some(scope) = self.condition(q.table) else { return Cow::Borrowed(q) };
+        let condition = match &q.condition {
+            None => scope,
+            Some(own) => Condition::And(vec![scope, own.clone()]),
+        };
+        Cow::Owned(ResolvedQuery { condition: Some(condition), ..q.clone() })
+    }
+
+    /// The `__auth__` a row created under this scope gets: its first principal, or none.
+    pub(crate) fn owner(&self) -> Value {
+        let first = self.principals.as_ref().and_then(|p| p.first()).cloned();
+        Value::Array(first.into_iter().map(Value::Text).collect())
+    }
+
+    /// Checks, and fills in, the tenant among the values `write` writes (in written-column order):
+    /// a NULL tenant (an `Option` field left `None`) becomes the scope's; another value is refused.
+    pub(crate) fn check_values(&self, table: &TableDef, write: Write, values: &mut [Value]) -> Result<(), StoreError> {
+        let (Some(tenant), Some(column)) = (&self.tenant, table.tenant_column()) else { return Ok(()) };
+        let Some(index) = table.written_columns(write).position(|c| c.name == column.name) else { return Ok(()) };
+        let Some(value) = values.get_mut(index) else { return Ok(()) };
+        if *value == Value::Null {
+            *value = tenant.clone();
+        }
+        if value != tenant {
+            return Err(StoreError::validation(
+                column.name,
+                format!("`{}` is the scope's tenant; a row cannot be written for another one", column.name),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses an `update_where` assignment that would move rows to another tenant.
+    pub(crate) fn check_assignments(&self, table: &TableDef, set: &[Assignment]) -> Result<(), StoreError> {
+        let (Some(tenant), Some(column)) = (&self.tenant, table.tenant_column()) else { return Ok(()) };
+        let moves = set.iter().any(|assignment| match assignment {
+            Assignment::Set { column: c, value } => c.name == column.name && value != tenant,
+            Assignment::Add { column: c, .. } => c.name == column.name,
+        });
+        match moves {
+            true => Err(StoreError::validation(
+                column.name,
+                format!("`{}` is the scope's tenant; rows cannot be moved to another one", column.name),
+            )),
+            false => Ok(()),
+        }
+    }
+
+    /// Whether a row laid out as the record columns of `table` is in the scope.
+    pub(crate) fn admits(&self, table: &TableDef, row: &[Value]) -> bool {
+        let principals_ok = self.principals.as_ref().is_none_or(|principals| {
+            let index = table.system_columns().position(|c| c.name == AUTH_COLUMN.name);
+            match index.and_then(|index| row.get(table.columns.len() + index)) {
+                Some(Value::Array(held)) => {
+                    held.iter().any(|v| matches!(v, Value::Text(p) if principals.iter().any(|q| q == p)))
+                }
+                _ => false,
+            }
+        });
+        let tenant_ok = self
+            .tenant
+            .as_ref()
+            .is_none_or(|tenant| table.tenant.and_then(|index| row.get(index)).is_some_and(|value| value == tenant));
+        principals_ok && tenant_ok
+    }
+}
