@@ -1,6 +1,7 @@
 //! The tables (diesel_bench's `users` and `posts`, as StoreHaus models), the plain row structs the
 //! raw contenders decode into, SeaORM's entities, and seeding.
 
+pub mod scoped;
 pub mod sea;
 
 use crate::Result;

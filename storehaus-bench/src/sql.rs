@@ -16,6 +16,14 @@ pub const LIST_USERS: &str = concat!("SELECT ", user_columns!(), r#" FROM "bench
 /// `get_by_id(&id)`.
 pub const GET_USER: &str = concat!("SELECT ", user_columns!(), r#" FROM "bench_users" WHERE "id" = $1"#);
 
+/// `auth("user_1").get_by_id(&id)` on the `auth` twin of `bench_users`: the key, then the scope's
+/// principals as one array.
+pub const GET_SCOPED_USER: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    r#", "__auth__" FROM "bench_scoped_users" WHERE "id" = $1 AND "__auth__" && $2::TEXT[]"#
+);
+
 /// `update(&id, user, None)`: the update columns, then the key.
 pub const UPDATE_USER: &str = concat!(
     r#"UPDATE "bench_users" SET "name" = $1, "hair_color" = $2, "__updated_at__" = now() WHERE "id" = $3 RETURNING "#,
@@ -54,6 +62,7 @@ pub const FIND_POSTS_OF_USERS: &str = concat!(
 pub const SHARED_WITH_STOREHAUS: &[&str] = &[
     LIST_USERS,
     GET_USER,
+    GET_SCOPED_USER,
     UPDATE_USER,
     INSERT_USERS_UNNEST,
     FIND_USERS_BY_HAIR,

@@ -7,6 +7,7 @@ pub mod counters;
 pub mod data;
 pub mod insert;
 pub mod medium;
+pub mod scoped;
 pub mod shared;
 pub mod signals;
 pub mod trivial;
@@ -22,6 +23,7 @@ pub const ALL: &[&str] = &[
     medium::NAME,
     insert::NAME,
     by_key::LOOKUP,
+    scoped::NAME,
     by_key::UPDATE,
     bulk::NAME,
     cached::NAME,
@@ -41,6 +43,7 @@ pub async fn run(b: &Bench, workload: &str) -> Result<Vec<Summary>> {
         medium::NAME => medium::run(b).await,
         insert::NAME => insert::run(b).await,
         by_key::LOOKUP => by_key::lookup(b).await,
+        scoped::NAME => scoped::run(b).await,
         by_key::UPDATE => by_key::update(b).await,
         bulk::NAME => bulk::run(b).await,
         cached::NAME => cached::run(b).await,
