@@ -11,10 +11,15 @@ pub struct Inbox(Arc<Mutex<Vec<DatabaseEvent>>>);
 impl Inbox {
     /// An inbox receiving every event `manager` delivers from now on.
     pub fn attached(manager: &SignalManager) -> Inbox {
+        Inbox::attached_for(manager, Subscription::all())
+    }
+
+    /// An inbox receiving the events of `subscription` that `manager` delivers from now on.
+    pub fn attached_for(manager: &SignalManager, subscription: Subscription) -> Inbox {
         let inbox = Inbox::default();
         let sink = inbox.clone();
         manager
-            .add_callback_for(Subscription::all(), move |event| {
+            .add_callback_for(subscription, move |event| {
                 let sink = sink.clone();
                 async move {
                     sink.0.lock().unwrap().push(event);
@@ -23,6 +28,11 @@ impl Inbox {
             })
             .unwrap();
         inbox
+    }
+
+    /// Every event received so far.
+    pub fn events(&self) -> Vec<DatabaseEvent> {
+        self.0.lock().unwrap().clone()
     }
 
     /// Events received so far.

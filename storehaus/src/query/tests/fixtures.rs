@@ -93,13 +93,13 @@ pub(crate) const POSTS: &TableDef = &TableDef {
     row_security: false,
 };
 
-/// An `auth` table with a tenant column, without soft delete.
+/// An `auth` table with a UUID tenant column, without soft delete.
 pub(crate) const DOCS: &TableDef = &TableDef {
     name: "docs",
     model: "Doc",
     columns: &[
         ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::BigInt, false) },
-        column("org", ScalarType::Text, false),
+        column("org_id", ScalarType::Uuid, false),
         column("title", ScalarType::Text, false),
     ],
     primary_key: 0,

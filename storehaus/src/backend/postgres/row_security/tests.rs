@@ -7,28 +7,13 @@ mod database;
 use super::*;
 use crate::backend::postgres::introspect::PolicyState;
 use crate::model::ColumnDef;
-use crate::query::tests::fixtures::column;
+use crate::query::tests::fixtures::{self, column};
 use crate::types::ScalarType;
 use chrono::{NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
 /// `auth`, a UUID tenant, `row_security`.
-pub(super) const DOCS: &TableDef = &TableDef {
-    name: "docs",
-    model: "Doc",
-    columns: &[
-        ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::BigInt, false) },
-        column("org_id", ScalarType::Uuid, false),
-        column("title", ScalarType::Text, false),
-    ],
-    primary_key: 0,
-    indexes: &[],
-    soft_delete: false,
-    versioned: false,
-    auth: true,
-    tenant: Some(1),
-    row_security: true,
-};
+pub(super) const DOCS: &TableDef = &TableDef { row_security: true, ..*fixtures::DOCS };
 
 /// [`DOCS`] with its tenant moved to a new text column.
 pub(super) const DOCS_TEXT_TENANT: &TableDef = &TableDef {
