@@ -7,8 +7,6 @@ use crate::testing::TestDatabase;
 use crate::types::ColumnType;
 use sqlx::{Connection, PgPool, Postgres as Pg, Row, Transaction};
 
-/// A role that owns the test table and is no superuser (a superuser ignores every policy).
-
 /// Migrates `table` the way `auto_migrate` does on PostgreSQL; returns what the row-security
 /// steps ran.
 async fn migrate_table(pool: &PgPool, table: &TableDef, options: MigrateOptions) -> Vec<String> {
@@ -77,7 +75,8 @@ async fn a_table_no_longer_row_security_has_rls_off() {
     assert!(migrate_table(&pool, DOCS_PLAIN, MigrateOptions::new()).await.is_empty());
 }
 
-/// A transaction acting as the table's owner, a role held to the policy by `FORCE`. The role is
+/// A transaction acting as the table's owner, a role held to the policy by `FORCE` (a superuser, as
+/// the test server's user is, ignores every policy). The role is
 /// made inside the transaction, so its rollback (every use ends in one) leaves no role behind on
 /// the server.
 async fn as_owner(pool: &PgPool) -> Transaction<'static, Pg> {
