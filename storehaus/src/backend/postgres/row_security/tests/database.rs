@@ -75,10 +75,9 @@ async fn a_table_no_longer_row_security_has_rls_off() {
     assert!(migrate_table(&pool, DOCS_PLAIN, MigrateOptions::new()).await.is_empty());
 }
 
-/// A transaction acting as the table's owner, a role held to the policy by `FORCE` (a superuser, as
-/// the test server's user is, ignores every policy). The role is
-/// made inside the transaction, so its rollback (every use ends in one) leaves no role behind on
-/// the server.
+/// A transaction acting as the table's owner, a role held to the policy by `FORCE` (a superuser,
+/// as the test server's user is, ignores every policy). The role is made inside the transaction,
+/// so its rollback (every use ends in one) leaves no role behind on the server.
 async fn as_owner(pool: &PgPool) -> Transaction<'static, Pg> {
     let role = format!("storehaus_test_rls_{}", Uuid::new_v4().simple());
     let mut tx = pool.begin().await.unwrap();
