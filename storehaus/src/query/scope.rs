@@ -38,9 +38,12 @@ pub(crate) struct ScopeShape {
 }
 
 impl ScopeShape {
+    /// No restriction.
+    pub(crate) const NONE: ScopeShape = ScopeShape { auth: false, tenant: false };
+
     /// Every shape, in [`ScopeShape::index`] order.
     pub(crate) const ALL: [ScopeShape; 4] = [
-        ScopeShape { auth: false, tenant: false },
+        ScopeShape::NONE,
         ScopeShape { auth: true, tenant: false },
         ScopeShape { auth: false, tenant: true },
         ScopeShape { auth: true, tenant: true },
@@ -80,10 +83,12 @@ impl Scope {
             values: principals.iter().cloned().map(Value::Text).collect(),
             all: false,
         });
-        let tenant = self.tenant.as_ref().zip(table.tenant_column()).map(|(value, column)| Condition::Compare {
-            column: ColumnRef::Declared(column),
-            op: CompareOp::Eq,
-            value: value.clone(),
+        let tenant = self.tenant.as_ref().map(|value| match table.tenant_column() {
+            Some(column) => {
+                Condition::Compare { column: ColumnRef::Declared(column), op: CompareOp::Eq, value: value.clone() }
+            }
+            // A tenant scope on a table without one (the store refuses it first) matches nothing.
+            None => Condition::Or(Vec::new()),
         });
         match (auth, tenant) {
             (None, None) => None,

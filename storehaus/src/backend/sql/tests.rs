@@ -72,8 +72,8 @@ fn statements_kept_for_many_calls_have_slots_and_count_their_clocks() {
     let (text, clocks) = sql.finish_template();
     assert_eq!((text.as_str().to_owned(), clocks), ("???".to_owned(), 2));
 
-    let pg = Statements::new::<Postgres>(POSTS, false, crate::query::ScopeShape::ALL[0]);
-    let lite = Statements::new::<Sqlite>(POSTS, false, crate::query::ScopeShape::ALL[0]);
+    let pg = Statements::new::<Postgres>(POSTS, false, crate::query::ScopeShape::NONE);
+    let lite = Statements::new::<Sqlite>(POSTS, false, crate::query::ScopeShape::NONE);
     assert_eq!((pg.insert.clocks, lite.insert.clocks), (0, 2));
     assert_eq!((pg.delete.clocks, lite.delete.clocks), (0, 2));
     assert_eq!((pg.tags[0].clocks, lite.tags[0].clocks), (0, 1));
@@ -94,14 +94,14 @@ fn statements_kept_for_many_calls_have_slots_and_count_their_clocks() {
         "{update}"
     );
     assert!(update.contains(r#" AND "__version__" = $8 RETURNING"#), "{update}");
-    let notes = Statements::new::<Postgres>(NOTES, false, crate::query::ScopeShape::ALL[0]);
+    let notes = Statements::new::<Postgres>(NOTES, false, crate::query::ScopeShape::NONE);
     assert!(matches!(notes.update(NOTES, false, true), Err(StoreError::Validation { .. })));
 }
 
 #[test]
 fn writes_of_a_store_with_signals_record_their_events_in_the_statement_on_postgres_only() {
-    let pg = Statements::new::<Postgres>(POSTS, true, crate::query::ScopeShape::ALL[0]);
-    let lite = Statements::new::<Sqlite>(POSTS, true, crate::query::ScopeShape::ALL[0]);
+    let pg = Statements::new::<Postgres>(POSTS, true, crate::query::ScopeShape::NONE);
+    let lite = Statements::new::<Sqlite>(POSTS, true, crate::query::ScopeShape::NONE);
     let pg_insert = pg.insert.sql.clone().as_str().to_owned();
     assert!(pg_insert.starts_with(r#"WITH "__w" AS (INSERT INTO "posts""#), "{pg_insert}");
     assert!(pg_insert.contains(r#"INSERT INTO "storehaus_events""#), "{pg_insert}");

@@ -109,7 +109,7 @@ pub(super) async fn upsert<B: Backend, T: Model>(
             // Under a scope, the row holding the values is one the scope does not see (or it went
             // away): the plain insert then fails exactly as a `create` of the same values does
             // (or, the row gone, inserts), telling the caller nothing more about that row.
-            if scope.shape() != ScopeShape::ALL[0] {
+            if scope.shape() != ScopeShape::NONE {
                 return crud::insert(exec, s, scope, data, tags.unwrap_or_default()).await;
             }
             // The row went away between the two statements: insert again.
