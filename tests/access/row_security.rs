@@ -9,6 +9,7 @@
 
 use super::*;
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Row, Transaction};
+use storehaus::schema::Change;
 use storehaus::testing::TestDatabase;
 
 const EVERY_TITLE: [&str; 4] = ["a-own", "b-own", "nobody", "shared"];
@@ -197,7 +198,17 @@ async fn catalog(pool: &PgPool) -> (bool, bool, Vec<Policy>) {
 async fn auto_migrate_enables_and_forces_rls_with_one_policy_once() {
     let Some(db) = TestDatabase::new().await else { return };
     let storehaus = db.storehaus().await;
-    storehaus.auto_migrate::<SecureDoc>(false).await.unwrap();
+    let first = storehaus.auto_migrate::<SecureDoc>(false).await.unwrap();
+    // The plan it returns lists what it ran, the row security after the table.
+    let security: Vec<&str> =
+        first.steps.iter().filter(|s| s.change == Change::RowSecurity).map(|s| s.sql.as_str()).collect();
+    assert_eq!(first.steps[0].change, Change::CreateTable);
+    assert_eq!(security.len(), 4, "{first}");
+    assert!(first.steps[first.steps.len() - 4..].iter().all(|s| s.change == Change::RowSecurity), "{first}");
+    assert!(security[0].starts_with(r#"ALTER TABLE "secure_docs" ENABLE ROW LEVEL SECURITY"#), "{first}");
+    assert!(security[1].starts_with(r#"ALTER TABLE "secure_docs" FORCE ROW LEVEL SECURITY"#), "{first}");
+    assert!(security[2].starts_with(r#"CREATE POLICY "storehaus_scope" ON "secure_docs""#), "{first}");
+    assert!(security[3].starts_with(r#"COMMENT ON POLICY "storehaus_scope" ON "secure_docs""#), "{first}");
     let (enabled, forced, policies) = catalog(pg(&storehaus)).await;
     assert!(enabled && forced, "RLS enabled {enabled}, forced {forced}");
     let [(name, cmd, roles, qual, check, comment)] = &policies[..] else { panic!("one policy: {policies:?}") };

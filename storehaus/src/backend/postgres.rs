@@ -19,7 +19,7 @@ use super::{Backend, BatchStatements, Connection, Events, IsolationLevel, Transa
 use crate::config::DatabaseConfig;
 use crate::error::StoreError;
 use crate::model::TableDef;
-use crate::schema::{self, MigrateOptions, MigrationPlan, Planned, TableSchema};
+use crate::schema::{self, Change, MigrateOptions, MigrationPlan, MigrationStep, Planned, TableSchema};
 use crate::signals::{DatabaseEvent, EventSource, EventType};
 use crate::types::{ColumnType, SqlType, Value};
 use sqlx::Connection as _;
@@ -156,10 +156,12 @@ impl Backend for Postgres {
             .await
             .map_err(Postgres::error)?;
         // A policy reading a column would block changing it: policies go first, come back last.
-        row_security::prepare(&mut tx, table).await?;
-        let plan = migrate::plan_and_apply::<Postgres>(&mut tx, table, options).await?;
-        row_security::migrate(&mut tx, table).await?;
+        let before = row_security::prepare(&mut tx, table).await?;
+        let mut plan = migrate::plan_and_apply::<Postgres>(&mut tx, table, options).await?;
+        let after = row_security::migrate(&mut tx, table).await?;
         tx.commit().await.map_err(Postgres::error)?;
+        let policy = |sql| MigrationStep { change: Change::RowSecurity, sql };
+        plan.steps = before.into_iter().map(policy).chain(plan.steps).chain(after.into_iter().map(policy)).collect();
         Ok(plan)
     }
 }

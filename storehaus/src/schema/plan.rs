@@ -62,6 +62,10 @@ pub enum Change {
         /// The guard's name.
         name: String,
     },
+    /// Turn PostgreSQL row-level security on or off for a `#[table(row_security)]` model, or
+    /// create, mark or drop its policy; the step's statement says which. Listed in the plan
+    /// `auto_migrate` ran, not in a dry run, which reads no policies.
+    RowSecurity,
 }
 
 /// A change and the SQL statement that makes it.
