@@ -312,7 +312,7 @@ impl<T: Model> GenericStore<T> {
     }
 
     async fn edit_access(&self, edit: TagEdit, id: &T::Key, principal: String) -> Result<()> {
-        self.cx()?;
+        let cx = self.cx()?;
         if !T::TABLE.auth {
             return Err(StoreError::Unsupported {
                 backend: "model",
@@ -321,7 +321,6 @@ impl<T: Model> GenericStore<T> {
         }
         scope::check_principal(&principal)?;
         self.traced("access", async {
-            let cx = self.cx()?;
             match self.table().access(cx, edit, id, std::slice::from_ref(&principal)).await? {
                 Some(_) => {
                     self.written_keys([id]).await;

@@ -180,17 +180,11 @@ impl<'a, D: Dialect> Sql<'a, D> {
                 Ok(())
             }
         }
-        let mut fragment = Sql::<D> {
-            text: String::new(),
-            args: Some(&mut Slots),
-            params: self.params,
-            table: self.table,
-            now: None,
-            clocks: 0,
-            qualified: self.qualified,
-            clock_error: None,
-            dialect: PhantomData,
-        };
+        // A condition has no clock, so the fragment's is never read.
+        let mut slots = Slots;
+        let mut fragment = Sql::<D>::new(self.table, &mut slots, DateTime::<Utc>::MIN_UTC);
+        fragment.params = self.params;
+        fragment.qualified = self.qualified;
         // Writing a condition fails only on a value it refuses, and slots take any; were it to
         // fail, the statement matches nothing rather than more than the condition allows.
         match condition::condition(&mut fragment, condition) {

@@ -7,11 +7,11 @@
 //! - **row by row**: the per-call statements, one run per row inside one transaction, for a
 //!   database in this process, where a statement costs no round trip.
 
-use super::crud::{self, update_params, write_rows, written_values};
+use super::crud::{self, bind_scope, update_params, write_rows, written_values};
 use super::{BackendTable, Result};
 use crate::backend::Backend;
 use crate::backend::executor::Executor;
-use crate::backend::sql::{Bind, EventKind, SqlText, TEXT_ARRAY, bind_condition};
+use crate::backend::sql::{EventKind, SqlText, TEXT_ARRAY};
 use crate::model::{Model, Record, Write, key_identity, key_is_unset, key_values};
 use crate::query::Scope;
 use crate::types::{ColumnType, Value};
@@ -227,21 +227,6 @@ async fn update_rows<B: Backend, T: Model>(
         Ok(args)
     })
     .await
-}
-
-/// The values of the scope's filter, after a chunk's columns (where the batch statements of the
-/// scope's shape hold it).
-fn bind_scope<B: Backend, T: Model>(args: &mut B::Arguments, scope: &Scope) -> Result<()> {
-    struct Into<'a, B: Backend>(&'a mut B::Arguments);
-    impl<B: Backend> Bind for Into<'_, B> {
-        fn bind(&mut self, value: Value, ty: ColumnType) -> Result<()> {
-            B::bind(self.0, value, ty)
-        }
-    }
-    match scope.condition(T::TABLE) {
-        Some(condition) => bind_condition::<B>(T::TABLE, &mut Into::<B>(args), &condition),
-        None => Ok(()),
-    }
 }
 
 /// Deletes (soft-deletes, where the table has it) the live rows with these keys.

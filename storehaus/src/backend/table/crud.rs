@@ -1,8 +1,9 @@
 //! Single-row operations by key, on the statements kept for the model.
 
 use super::Result;
+use super::query::Args;
 use crate::backend::executor::{Executor, RowReader};
-use crate::backend::sql::{BIGINT, Bind, EventKind, Statement, Statements, TEXT_ARRAY, bind_condition, name_field};
+use crate::backend::sql::{BIGINT, EventKind, Statement, Statements, TEXT_ARRAY, bind_condition, name_field};
 use crate::backend::{Backend, Events};
 use crate::error::StoreError;
 use crate::model::system::AUTH;
@@ -14,12 +15,6 @@ use chrono::{DateTime, Utc};
 /// The parameters of one call of a kept statement, in the order every one takes them: written
 /// values, tags, the new row's `__auth__`, clock slots, key, the scope's values, expected version.
 pub(super) struct Params<B: Backend>(B::Arguments);
-
-impl<B: Backend> Bind for Params<B> {
-    fn bind(&mut self, value: Value, ty: ColumnType) -> Result<()> {
-        B::bind(&mut self.0, value, ty)
-    }
-}
 
 impl<B: Backend> Params<B> {
     pub(super) fn new() -> Self {
@@ -71,9 +66,7 @@ impl<B: Backend> Params<B> {
 
     /// The values of the scope's filter, as the statements of its shape hold them.
     pub(super) fn scope<T: Model>(mut self, scope: &Scope) -> Result<Self> {
-        if let Some(condition) = scope.condition(T::TABLE) {
-            bind_condition::<B>(T::TABLE, &mut self, &condition)?;
-        }
+        bind_scope::<B, T>(&mut self.0, scope)?;
         Ok(self)
     }
 
@@ -86,6 +79,15 @@ impl<B: Backend> Params<B> {
 
     pub(super) fn into_args(self) -> B::Arguments {
         self.0
+    }
+}
+
+/// Binds into `args` the values of the scope's filter, in the order the statements of its shape
+/// hold their slots (the SQL writer binds them, as it does for any condition).
+pub(super) fn bind_scope<B: Backend, T: Model>(args: &mut B::Arguments, scope: &Scope) -> Result<()> {
+    match scope.condition(T::TABLE) {
+        Some(condition) => bind_condition::<B>(T::TABLE, &mut Args::<B>(args), &condition),
+        None => Ok(()),
     }
 }
 

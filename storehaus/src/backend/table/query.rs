@@ -12,11 +12,11 @@ use crate::types::{ColumnType, Value};
 use chrono::{DateTime, Utc};
 
 /// A backend's arguments as the SQL writer binds into them.
-struct Args<B: Backend>(B::Arguments);
+pub(super) struct Args<'a, B: Backend>(pub(super) &'a mut B::Arguments);
 
-impl<B: Backend> Bind for Args<B> {
+impl<B: Backend> Bind for Args<'_, B> {
     fn bind(&mut self, value: Value, ty: ColumnType) -> Result<()> {
-        B::bind(&mut self.0, value, ty)
+        B::bind(self.0, value, ty)
     }
 }
 
@@ -26,11 +26,12 @@ pub(crate) fn write_statement<B: Backend>(
     now: DateTime<Utc>,
     write: impl FnOnce(&mut Sql<'_, B>) -> Result<()>,
 ) -> Result<(SqlText, B::Arguments)> {
-    let mut args = Args::<B>(B::Arguments::default());
+    let mut arguments = B::Arguments::default();
+    let mut args = Args::<B>(&mut arguments);
     let mut sql = Sql::new(table, &mut args, now);
     write(&mut sql)?;
     let text = sql.finish()?;
-    Ok((text, args.0))
+    Ok((text, arguments))
 }
 
 /// [`write_statement`] for a call on `exec`.
