@@ -16,6 +16,8 @@ const FIELDS: &[&str] = &[
     "event_retention_seconds",
     "read_batch_size",
     "queue_capacity",
+    "transport",
+    "slot_name",
 ];
 
 /// Upper bound of every duration setting: a hundred years.
@@ -23,6 +25,9 @@ const MAX_SECONDS: u64 = 100 * 365 * 24 * 60 * 60;
 
 /// Upper bound of `read_batch_size` and `queue_capacity`.
 const MAX_EVENTS: u64 = 1_000_000;
+
+/// Longest replication slot name PostgreSQL accepts (`NAMEDATALEN - 1`).
+const MAX_SLOT_NAME_LEN: usize = 63;
 
 /// A signal setting that is malformed or out of range.
 ///
@@ -34,6 +39,37 @@ pub struct ConfigError {
     pub key: String,
     /// What is wrong with it.
     pub message: String,
+}
+
+/// How a signal manager learns about committed changes.
+///
+/// ```
+/// use storehaus_signals::{SignalConfig, SignalTransport};
+///
+/// let config = SignalConfig { transport: SignalTransport::LogicalDecoding, ..SignalConfig::default() };
+/// config.validate().unwrap();
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalTransport {
+    /// Reads the event log that StoreHaus writes in the same transaction as each change, woken
+    /// by `NOTIFY`. Sees the writes made through StoreHaus; works on every PostgreSQL server.
+    #[default]
+    Log,
+    /// Reads a logical replication slot (PostgreSQL with `wal_level = logical`, plugin
+    /// `test_decoding`) in commit order: the event log's events, plus the changes of other
+    /// tables made by any client (raw SQL, other services), as raw row events.
+    LogicalDecoding,
+}
+
+impl SignalTransport {
+    /// The name used in `storehaus.toml`: `log` or `logical_decoding`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignalTransport::Log => "log",
+            SignalTransport::LogicalDecoding => "logical_decoding",
+        }
+    }
 }
 
 impl ConfigError {
@@ -82,6 +118,12 @@ pub struct SignalConfig {
     pub read_batch_size: usize,
     /// Upper bound of events read from the log but not yet dispatched to callbacks.
     pub queue_capacity: usize,
+    /// Where committed changes are read from; see [`SignalTransport`].
+    pub transport: SignalTransport,
+    /// The replication slot of [`SignalTransport::LogicalDecoding`], created if missing: 1 to 63
+    /// characters of `a-z`, `0-9` and `_`. Each listening process needs a slot of its own, since
+    /// processes reading one slot split its changes between them.
+    pub slot_name: String,
 }
 
 impl Default for SignalConfig {
@@ -98,6 +140,8 @@ impl Default for SignalConfig {
             event_retention_seconds: 86_400,
             read_batch_size: 500,
             queue_capacity: 1_024,
+            transport: SignalTransport::Log,
+            slot_name: "storehaus_signals".to_owned(),
         }
     }
 }
@@ -140,6 +184,9 @@ impl SignalConfig {
     /// spin at once, and a zero limit would make the signal layer unusable. Durations are capped
     /// at a hundred years and `read_batch_size` / `queue_capacity` at a million, far beyond any
     /// useful value, so that deadlines and buffers computed from them cannot overflow.
+    ///
+    /// `slot_name` must be 1 to 63 characters of `a-z`, `0-9` and `_`, as PostgreSQL requires of
+    /// replication slot names; it is checked whichever the transport.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
             ("callback_timeout_seconds", self.callback_timeout_seconds),
@@ -164,10 +211,10 @@ impl SignalConfig {
             ("read_batch_size", self.read_batch_size as u64, MAX_EVENTS),
             ("queue_capacity", self.queue_capacity as u64, MAX_EVENTS),
         ];
-        match capped.into_iter().find(|&(_, value, max)| value > max) {
-            Some((field, _, max)) => Err(ConfigError::new(field, format!("must be at most {max}"))),
-            None => Ok(()),
+        if let Some((field, _, max)) = capped.into_iter().find(|&(_, value, max)| value > max) {
+            return Err(ConfigError::new(field, format!("must be at most {max}")));
         }
+        validate_slot_name(&self.slot_name)
     }
 
     /// Sets the setting named `field` (as in the `[signal]` section) from its text form, the way
@@ -191,6 +238,8 @@ impl SignalConfig {
             "event_retention_seconds" => self.event_retention_seconds = parse_number(field, value)?,
             "read_batch_size" => self.read_batch_size = parse_number(field, value)?,
             "queue_capacity" => self.queue_capacity = parse_number(field, value)?,
+            "transport" => self.transport = parse_transport(field, value)?,
+            "slot_name" => self.slot_name = value.trim().to_owned(),
             _ => {
                 return Err(ConfigError::new(field, format!("unknown setting; expected one of {}", FIELDS.join(", "))));
             }
@@ -227,6 +276,25 @@ fn parse_number<T: TryFrom<u64>>(field: &str, value: &str) -> Result<T, ConfigEr
     T::try_from(number).map_err(|_| ConfigError::new(field, format!("`{value}` is too large for this setting")))
 }
 
+fn parse_transport(field: &str, value: &str) -> Result<SignalTransport, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "log" => Ok(SignalTransport::Log),
+        "logical_decoding" => Ok(SignalTransport::LogicalDecoding),
+        _ => Err(ConfigError::new(field, format!("expected `log` or `logical_decoding`, got `{value}`"))),
+    }
+}
+
+fn validate_slot_name(name: &str) -> Result<(), ConfigError> {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+    if name.is_empty() || name.len() > MAX_SLOT_NAME_LEN || !name.chars().all(allowed) {
+        return Err(ConfigError::new(
+            "slot_name",
+            format!("expected 1 to {MAX_SLOT_NAME_LEN} characters of a-z, 0-9 and _, got `{name}`"),
+        ));
+    }
+    Ok(())
+}
+
 fn parse_bool(field: &str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
@@ -256,6 +324,8 @@ mod tests {
         assert_eq!(config.event_retention_seconds, 86_400);
         assert_eq!(config.read_batch_size, 500);
         assert_eq!(config.queue_capacity, 1_024);
+        assert_eq!(config.transport, SignalTransport::Log);
+        assert_eq!(config.slot_name, "storehaus_signals");
         config.validate().unwrap();
     }
 
@@ -332,6 +402,8 @@ mod tests {
             ("event_retention_seconds", "17"),
             ("read_batch_size", "19"),
             ("queue_capacity", "21"),
+            ("transport", "Logical_Decoding"),
+            ("slot_name", "app_1"),
         ] {
             config.set_from_str(field, value).unwrap();
         }
@@ -347,9 +419,13 @@ mod tests {
             event_retention_seconds: 17,
             read_batch_size: 19,
             queue_capacity: 21,
+            transport: SignalTransport::LogicalDecoding,
+            slot_name: "app_1".to_owned(),
         };
         assert_eq!(config, expected);
-        assert_eq!(FIELDS.len(), 11);
+        assert_eq!(FIELDS.len(), 13);
+        config.set_from_str("transport", "log").unwrap();
+        assert_eq!(config.transport, SignalTransport::Log);
     }
 
     #[test]
@@ -359,9 +435,37 @@ mod tests {
         assert_eq!(err.key, "signal.remove_failing_callbacks");
         let err = config.set_from_str("max_callbacks", "lots").unwrap_err();
         assert_eq!(err.key, "signal.max_callbacks");
+        let err = config.set_from_str("transport", "notify").unwrap_err();
+        assert_eq!(err.key, "signal.transport");
         let err = config.set_from_str("max_callback", "1").unwrap_err();
         assert_eq!(err.key, "signal.max_callback");
         assert!(err.message.contains("unknown setting"));
         assert_eq!(config, SignalConfig::default());
+    }
+
+    #[test]
+    fn slot_names_are_lowercase_identifiers_of_at_most_63_characters() {
+        for good in ["storehaus_signals", "a", "worker_7", "_x", &"s".repeat(63)] {
+            let config = SignalConfig { slot_name: good.to_owned(), ..SignalConfig::default() };
+            config.validate().unwrap_or_else(|e| panic!("{good:?}: {e}"));
+        }
+        let long = "s".repeat(64);
+        for bad in ["", "Upper", "with space", "dash-ed", "quote'", "semi;colon", "ünï", long.as_str()] {
+            let config = SignalConfig { slot_name: bad.to_owned(), ..SignalConfig::default() };
+            let err = config.validate().unwrap_err();
+            assert_eq!(err.key, "signal.slot_name", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn transport_reads_its_snake_case_name() {
+        #[derive(Deserialize)]
+        struct Holder {
+            transport: SignalTransport,
+        }
+        let parsed: Holder = serde_json::from_str(r#"{"transport": "logical_decoding"}"#).unwrap();
+        assert_eq!(parsed.transport, SignalTransport::LogicalDecoding);
+        assert_eq!(SignalTransport::LogicalDecoding.as_str(), "logical_decoding");
+        assert_eq!(SignalTransport::default().as_str(), "log");
     }
 }

@@ -45,6 +45,19 @@ pub enum SignalError {
     #[error("the signal manager has been shut down")]
     ShutDown,
 
+    /// A durable consumer's name or settings are out of range.
+    #[error("durable consumer `{consumer}`: {reason}")]
+    InvalidConsumer {
+        /// The consumer's name (its first 64 characters).
+        consumer: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The event source keeps no durable consumers (SQLite's in-process log, for one).
+    #[error("this event source keeps no durable consumers")]
+    NoConsumerLog,
+
     /// The manager was started outside a Tokio runtime, which runs its listener.
     #[error("a signal manager must be started inside a Tokio runtime")]
     NoRuntime,

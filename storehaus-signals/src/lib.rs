@@ -11,9 +11,10 @@
 //! | [`SignalManager`] | starts the listener; `add_callback`, `channel`, `get_stats`, `shutdown` |
 //! | [`Subscription`] | which tables, event types, principals and tenants a callback receives |
 //! | [`Channel`], [`Envelope`], [`EventScope`] | typed application events with scope and actor |
+//! | [`SignalManager::consumer`], [`Consumer`], [`DeadLetters`] | durable consumers: a position in the database, retries, dead letters ([`durable`]) |
 //! | [`EventSource`], [`Doorbell`] | what a database backend implements |
 //! | [`MemorySource`] | an in-process event log, with fault injection for tests |
-//! | [`SignalConfig`] | the `[signal]` section of `storehaus.toml` |
+//! | [`SignalConfig`], [`SignalTransport`] | the `[signal]` section of `storehaus.toml` |
 //!
 //! The crate does not depend on `storehaus` or `storehaus-cache`, so it can be used and tested
 //! on its own. [`Envelope`] comes from `storehaus-envelope`, which the shared store
@@ -26,6 +27,7 @@
 mod callback;
 mod channel;
 mod config;
+pub mod durable;
 mod error;
 mod event;
 mod manager;
@@ -34,7 +36,8 @@ mod source;
 
 pub use callback::{CallbackError, CallbackHandle, CallbackId, CallbackResult, Subscription};
 pub use channel::{Channel, Envelope, EventScope};
-pub use config::{ConfigError, SignalConfig};
+pub use config::{ConfigError, SignalConfig, SignalTransport};
+pub use durable::{Consumer, ConsumerBuilder, ConsumerStats, DeadLetter, DeadLetters};
 pub use error::SignalError;
 pub use event::{DatabaseEvent, EventType};
 pub use manager::{SignalManager, SignalStats};

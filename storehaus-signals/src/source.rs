@@ -4,8 +4,10 @@
 //! transaction as the data, announced with `NOTIFY`); the manager's listener drives it.
 
 use crate::DatabaseEvent;
+use crate::durable::ConsumerLog;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A boxed, sendable future, so the trait can be used as `dyn EventSource`.
@@ -58,6 +60,12 @@ pub trait EventSource: Send + Sync + 'static {
 
     /// Writes an application event to the log (outside any transaction).
     fn publish<'a>(&'a self, channel: &'a str, payload: serde_json::Value) -> BoxFuture<'a, Result<(), SourceError>>;
+
+    /// Where durable consumers are kept, for a log that keeps them (PostgreSQL's); `None`, the
+    /// default, for one that does not.
+    fn consumers(&self) -> Option<Arc<dyn ConsumerLog>> {
+        None
+    }
 }
 
 /// A subscription that rings when new events may exist.

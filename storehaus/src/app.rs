@@ -5,7 +5,7 @@ use crate::config::DatabaseConfig;
 use crate::error::{Result, StoreError};
 use crate::model::Model;
 use crate::schema::{MigrateOptions, MigrationPlan};
-use crate::signals::{SignalConfig, SignalManager};
+use crate::signals::{SignalConfig, SignalManager, SignalTransport};
 use crate::transaction::Transaction;
 use std::any::{Any, type_name};
 use std::collections::HashMap;
@@ -134,8 +134,17 @@ impl StoreHaus {
     /// manager's callbacks. Hand the manager to the stores whose changes it should announce.
     ///
     /// [`StoreHaus::close`] shuts the manager down.
+    ///
+    /// `config.transport` says where changes are read from: the event log, or (with
+    /// `SignalTransport::LogicalDecoding`, PostgreSQL with `wal_level = logical`) the
+    /// replication slot `config.slot_name`, see [`DbPool::logical_event_source`]. Settings are
+    /// checked before anything is created.
     pub async fn signal_manager(&self, config: SignalConfig) -> Result<Arc<SignalManager>> {
-        let source = self.pool.event_source().await?;
+        config.validate().map_err(|e| StoreError::Signal(e.to_string()))?;
+        let source = match config.transport {
+            SignalTransport::Log => self.pool.event_source().await?,
+            SignalTransport::LogicalDecoding => self.pool.logical_event_source(&config.slot_name).await?,
+        };
         let manager = SignalManager::start(config, source).await.map_err(|e| StoreError::Signal(e.to_string()))?;
         let mut managers = self.signal_managers.lock().unwrap_or_else(PoisonError::into_inner);
         managers.retain(|started| started.strong_count() > 0);

@@ -111,6 +111,15 @@ pub(crate) trait Backend: Dialect + Sized + Send + Sync + 'static {
     /// `table`), for backends that record events in this process ([`Events::InProcess`]).
     fn row_events(table: &TableDef, kind: EventType, rows: &[Self::Row]) -> Result<Vec<DatabaseEvent>, StoreError>;
 
+    /// The durable copy of this backend's in-process event log, if it keeps one.
+    const DURABLE_LOG: Option<DurableLog> = None;
+
+    /// The event source of a pool whose events go to the in-process `log`: the log itself, or
+    /// for a backend with a [`DurableLog`], the log with the durable consumers of the database.
+    fn in_process_source(_db: &executor::Db<Self>, log: Arc<crate::signals::MemorySource>) -> Arc<dyn EventSource> {
+        log
+    }
+
     /// The event log in the database, created if missing, as a source for a signal manager
     /// ([`Events::InDatabase`]; an in-process log belongs to the pool).
     fn event_source(
@@ -199,10 +208,23 @@ pub(crate) struct BatchStatements {
 pub(crate) enum Events {
     /// In the database's event log, by the write's own statement (so in its transaction); every
     /// process connected to the database reads them. `publish` appends an application event:
-    /// `$1` the channel, `$2` the payload.
-    InDatabase { publish: &'static str },
+    /// `$1` the channel, `$2` the payload. `mark_handled` records that a durable consumer handled
+    /// an event (`$1` the consumer, `$2` the event id), returning a row only the first time.
+    InDatabase { publish: &'static str, mark_handled: &'static str },
     /// Built from the rows a write returns and handed to this process's log after commit.
     InProcess,
+}
+
+/// The statements of a durable copy of an in-process event log ([`Events::InProcess`]), written
+/// in the write's transaction once durable consumers exist in the database (SQLite).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DurableLog {
+    /// Returns a row when the database has the durable log.
+    pub(crate) exists: &'static str,
+    /// Appends events: `$1` a JSON array of [`DatabaseEvent`]s, in order.
+    pub(crate) append: &'static str,
+    /// As [`Events::InDatabase`]'s `mark_handled`.
+    pub(crate) mark_handled: &'static str,
 }
 
 /// A pool timeout from its setting in seconds; zero means "no limit" in the configuration.

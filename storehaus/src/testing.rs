@@ -34,6 +34,7 @@ pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.
 pub struct TestDatabase {
     admin: DatabaseConfig,
     config: DatabaseConfig,
+    url: String,
 }
 
 impl TestDatabase {
@@ -57,12 +58,18 @@ impl TestDatabase {
             return None;
         }
         let config = DatabaseConfig { database: name, min_connections: 0, max_connections: 20, ..admin.clone() };
-        Some(TestDatabase { admin, config })
+        let url = config.to_url();
+        Some(TestDatabase { admin, config, url })
     }
 
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.config.database
+    }
+
+    /// The URL of the test database, for another process (a child that runs a consumer, say).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Connection settings of the test database.

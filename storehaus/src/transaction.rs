@@ -124,6 +124,28 @@ impl Transaction {
         self.handle.publish(channel.name(), payload).await
     }
 
+    /// Records, as part of this transaction, that the durable consumer `consumer` handled
+    /// `event`; `true` the first time, `false` when a transaction that committed recorded it
+    /// before. A callback that makes its effects in the same transaction, and only when this
+    /// returns `true`, makes them exactly once, however often the event is delivered:
+    ///
+    /// ```no_run
+    /// # use storehaus::prelude::*;
+    /// # use storehaus::signals::DatabaseEvent;
+    /// # async fn handle(storehaus: &StoreHaus, event: DatabaseEvent) -> storehaus::Result<()> {
+    /// let tx = storehaus.begin().await?;
+    /// if tx.mark_handled("send-order-mail", &event).await? {
+    ///     // ... record the mail in the outbox table, in `tx` ...
+    /// }
+    /// tx.commit().await
+    /// # }
+    /// ```
+    ///
+    /// PostgreSQL only (SQLite's log keeps no durable consumers): elsewhere `Unsupported`.
+    pub async fn mark_handled(&self, consumer: &str, event: &crate::signals::DatabaseEvent) -> Result<bool> {
+        self.handle.mark_handled(consumer, event.id).await
+    }
+
     /// Whether it was committed or rolled back already (a savepoint also ends with a rollback
     /// of its outer transaction).
     pub async fn is_finished(&self) -> bool {

@@ -1,12 +1,12 @@
 //! The change events a signal manager delivers, collected for suites that check them.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use storehaus::signals::{DatabaseEvent, SignalManager, Subscription};
 
-/// Every event a manager delivers, in delivery order.
+/// Every event a manager delivers, in delivery order, with when it arrived.
 #[derive(Debug, Clone, Default)]
-pub struct Inbox(Arc<Mutex<Vec<DatabaseEvent>>>);
+pub struct Inbox(Arc<Mutex<Vec<(DatabaseEvent, Instant)>>>);
 
 impl Inbox {
     /// An inbox receiving every event `manager` delivers from now on.
@@ -22,7 +22,7 @@ impl Inbox {
             .add_callback_for(subscription, move |event| {
                 let sink = sink.clone();
                 async move {
-                    sink.0.lock().unwrap().push(event);
+                    sink.0.lock().unwrap().push((event, Instant::now()));
                     Ok(())
                 }
             })
@@ -32,7 +32,21 @@ impl Inbox {
 
     /// Every event received so far.
     pub fn events(&self) -> Vec<DatabaseEvent> {
-        self.0.lock().unwrap().clone()
+        self.0.lock().unwrap().iter().map(|(event, _)| event.clone()).collect()
+    }
+
+    /// When each event arrived, in delivery order.
+    pub fn arrivals(&self) -> Vec<Instant> {
+        self.0.lock().unwrap().iter().map(|(_, at)| *at).collect()
+    }
+
+    /// Every event, once at least `count` arrived (or `limit` passed).
+    pub async fn wait_for(&self, count: usize, limit: Duration) -> Vec<DatabaseEvent> {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.len() < count && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.events()
     }
 
     /// Events received so far.
@@ -51,7 +65,8 @@ impl Inbox {
         while self.len() <= from && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        self.0.lock().unwrap()[from..].to_vec()
+        let mut events = self.events();
+        events.split_off(from.min(events.len()))
     }
 
     /// The events after the first `from`, once `count` more arrived (or 10 s passed) and a
@@ -62,6 +77,7 @@ impl Inbox {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         tokio::time::sleep(quiet).await;
-        self.0.lock().unwrap()[from..].to_vec()
+        let mut events = self.events();
+        events.split_off(from.min(events.len()))
     }
 }

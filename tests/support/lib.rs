@@ -6,6 +6,7 @@ use storehaus::StoreHaus;
 mod backend;
 pub mod fault_proxy;
 pub mod inbox;
+pub mod pg_instance;
 pub mod query_input;
 pub mod redis;
 pub mod resp;

@@ -36,7 +36,7 @@ impl Backoff {
 
 /// A number in `[0, 1)`; every `RandomState` is seeded afresh, which is all the randomness
 /// jitter needs.
-fn random_fraction() -> f64 {
+pub(crate) fn random_fraction() -> f64 {
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u8(0);
     (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64

@@ -212,6 +212,9 @@ async fn catch_up(
             shared.counters.events_queued.fetch_add(1, Ordering::Relaxed);
         }
         *position = batch.next;
+        if !empty {
+            shared.news.send_modify(|news| *news = news.wrapping_add(1));
+        }
         let enough = match &until {
             Until::Draining(phase) => draining(phase),
             Until::Reached(target) => *position >= *target,

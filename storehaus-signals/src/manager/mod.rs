@@ -6,9 +6,11 @@ mod listener;
 mod maintenance;
 mod stats;
 
+pub(crate) use backoff::{Backoff, random_fraction};
 pub use stats::SignalStats;
 
 use crate::callback::{Callback, CallbackHandle, CallbackId, CallbackResult, Registry, Removal, Subscription};
+use crate::durable::{ConsumerBuilder, DeadLetters};
 use crate::{Channel, DatabaseEvent, EventSource, Position, SignalConfig, SignalError};
 use dispatch::InFlight;
 use futures_util::future;
@@ -16,7 +18,7 @@ use stats::Counters;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -46,10 +48,18 @@ pub(crate) struct Shared {
     pub(crate) registry: Arc<Registry>,
     pub(crate) counters: Counters,
     pub(crate) in_flight: Arc<InFlight>,
+    /// Bumped whenever the listener read new events, so durable consumers read too.
+    pub(crate) news: watch::Sender<u64>,
+    /// Durable consumers started on this manager, stopped by its shutdown.
+    pub(crate) consumers: Mutex<Vec<Weak<crate::durable::Inner>>>,
     closed: AtomicBool,
 }
 
 impl Shared {
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
     pub(crate) fn register(
         &self,
         subscription: Subscription,
@@ -124,6 +134,8 @@ impl SignalManager {
             source,
             counters: Counters::default(),
             in_flight: Arc::default(),
+            news: watch::channel(0).0,
+            consumers: Mutex::default(),
             closed: AtomicBool::new(false),
         });
         shared.counters.set_position(position);
@@ -201,6 +213,27 @@ impl SignalManager {
         Channel::new(Arc::clone(&self.shared), name.into())
     }
 
+    /// A durable consumer named `name`: its position is kept in the database and advances only
+    /// after its callback succeeded, failing events are retried and then set aside as dead
+    /// letters, and processes running the same name share its events. See [`ConsumerBuilder`]
+    /// and `docs/signals.md`.
+    pub fn consumer(&self, name: impl Into<String>) -> ConsumerBuilder {
+        ConsumerBuilder::new(Arc::clone(&self.shared), name.into())
+    }
+
+    /// The dead letters of the durable consumer `name` (whether or not it runs here).
+    pub fn dead_letters(&self, name: impl Into<String>) -> Result<DeadLetters, SignalError> {
+        let log = self.shared.source.consumers().ok_or(SignalError::NoConsumerLog)?;
+        Ok(DeadLetters { log, consumer: name.into() })
+    }
+
+    /// Forgets the durable consumer `name`: its positions and dead letters. Retention stops
+    /// keeping events for it. `false` when it was not registered.
+    pub async fn remove_consumer(&self, name: &str) -> Result<bool, SignalError> {
+        let log = self.shared.source.consumers().ok_or(SignalError::NoConsumerLog)?;
+        log.remove(name).await.map_err(SignalError::Source)
+    }
+
     /// Counts of what the manager has done; see [`SignalStats`].
     pub fn get_stats(&self) -> SignalStats {
         let removals = &self.shared.registry.removals;
@@ -231,6 +264,11 @@ impl SignalManager {
     /// No callback can be added once it is called; calling it again does nothing.
     pub async fn shutdown(&self) {
         self.shared.closed.store(true, Ordering::Release);
+        let consumers = std::mem::take(&mut *self.shared.consumers.lock().unwrap_or_else(PoisonError::into_inner));
+        future::join_all(
+            consumers.iter().filter_map(Weak::upgrade).map(|consumer| async move { consumer.stop().await }),
+        )
+        .await;
         let tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(Tasks { listener, dispatcher, maintenance }) = tasks {
             // The listener ends once it has queued what was committed before; dropping the

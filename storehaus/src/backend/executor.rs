@@ -10,6 +10,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use futures_util::{Stream, TryFutureExt, TryStreamExt};
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(crate) use super::tx::{TxCell, TxHandle, tx_cell};
 
@@ -19,18 +20,21 @@ pub(crate) struct Db<B: Backend> {
     pub(crate) pool: sqlx::Pool<B::Database>,
     /// Set for [`Events::InProcess`].
     pub(crate) log: Option<Arc<MemorySource>>,
+    /// Whether the database was seen to have the backend's [`DurableLog`](super::DurableLog)
+    /// (which, once created, stays).
+    durable: Arc<AtomicBool>,
 }
 
 impl<B: Backend> Db<B> {
     pub(crate) fn new(pool: sqlx::Pool<B::Database>) -> Self {
         let log = (B::EVENTS == Events::InProcess).then(|| Arc::new(MemorySource::new()));
-        Db { pool, log }
+        Db { pool, log, durable: Arc::default() }
     }
 }
 
 impl<B: Backend> Clone for Db<B> {
     fn clone(&self) -> Self {
-        Db { pool: self.pool.clone(), log: self.log.clone() }
+        Db { pool: self.pool.clone(), log: self.log.clone(), durable: self.durable.clone() }
     }
 }
 
@@ -159,11 +163,13 @@ impl<'a, B: Backend> Executor<'a, B> {
     }
 
     /// Hands the events of a write that succeeded to the in-process log: at once outside a
-    /// transaction (the statement committed), at commit inside one.
-    pub(crate) async fn emit(self, events: Vec<DatabaseEvent>) {
+    /// transaction (the statement committed), at commit inside one. Where the database keeps a
+    /// durable log for its durable consumers, they are also written there, in the transaction.
+    pub(crate) async fn emit(self, events: Vec<DatabaseEvent>) -> Result<(), StoreError> {
         if events.is_empty() {
-            return;
+            return Ok(());
         }
+        self.append_durable(&events).await?;
         match self {
             Executor::Pool(db) => {
                 if let Some(log) = &db.log {
@@ -172,20 +178,59 @@ impl<'a, B: Backend> Executor<'a, B> {
             }
             Executor::Tx(cell) => cell.record(events).await,
         }
+        Ok(())
+    }
+
+    /// Writes `events` to the backend's durable log, when the database has one. Until it was
+    /// seen, every write looks for it in its own transaction, so no write that commits after a
+    /// durable consumer was registered (from any process) is missed.
+    async fn append_durable(self, events: &[DatabaseEvent]) -> Result<(), StoreError> {
+        let Some(durable) = B::DURABLE_LOG else { return Ok(()) };
+        let seen = match self {
+            Executor::Pool(db) => &db.durable,
+            Executor::Tx(cell) => &cell.db().durable,
+        };
+        if !seen.load(Ordering::Acquire) {
+            if self.fetch_optional(SqlText::fixed(durable.exists), B::Arguments::default()).await?.is_none() {
+                return Ok(());
+            }
+            seen.store(true, Ordering::Release);
+        }
+        let events = serde_json::to_value(events).map_err(|e| StoreError::Signal(e.to_string()))?;
+        let mut args = B::Arguments::default();
+        B::bind(&mut args, crate::types::Value::Json(events), super::sql::JSON)?;
+        self.fetch_optional(SqlText::fixed(durable.append), args).await?;
+        Ok(())
     }
 
     /// Appends an application event on `channel`, part of the transaction when there is one.
     pub(crate) async fn publish(self, channel: &str, payload: serde_json::Value) -> Result<(), StoreError> {
         match B::EVENTS {
-            Events::InDatabase { publish } => {
+            Events::InDatabase { publish, .. } => {
                 let mut args = B::Arguments::default();
                 B::bind(&mut args, crate::types::Value::Text(channel.to_owned()), super::sql::TEXT)?;
                 B::bind(&mut args, crate::types::Value::Json(payload), super::sql::JSON)?;
                 self.fetch_one(SqlText::fixed(publish), args).await?;
             }
-            Events::InProcess => self.emit(vec![DatabaseEvent::new(EventType::Channel, channel, "", payload)]).await,
+            Events::InProcess => self.emit(vec![DatabaseEvent::new(EventType::Channel, channel, "", payload)]).await?,
         }
         Ok(())
+    }
+
+    /// Records that durable consumer `consumer` handled event `event_id`, part of the transaction
+    /// when there is one; `false` when it was recorded before.
+    pub(crate) async fn mark_handled(self, consumer: &str, event_id: i64) -> Result<bool, StoreError> {
+        let mark_handled = match (B::EVENTS, B::DURABLE_LOG) {
+            (Events::InDatabase { mark_handled, .. }, _) => mark_handled,
+            (Events::InProcess, Some(durable)) => durable.mark_handled,
+            (Events::InProcess, None) => {
+                return Err(StoreError::Unsupported { backend: B::NAME, operation: "durable consumers".into() });
+            }
+        };
+        let mut args = B::Arguments::default();
+        B::bind(&mut args, crate::types::Value::Text(consumer.to_owned()), super::sql::TEXT)?;
+        B::bind(&mut args, crate::types::Value::BigInt(event_id), super::sql::BIGINT)?;
+        Ok(self.fetch_optional(SqlText::fixed(mark_handled), args).await?.is_some())
     }
 
     /// Runs a write and reads the rows it returns, all or nothing: a returned row that does not

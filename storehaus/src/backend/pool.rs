@@ -122,6 +122,23 @@ impl DbPool {
         with_db!(self, |db| db.event_source().await)
     }
 
+    /// A source that reads the changes of this database from the logical replication slot
+    /// `slot_name`, created if missing, and the event log, created if missing (PostgreSQL with
+    /// `wal_level = logical`; see `SignalTransport::LogicalDecoding`). One slot per listening
+    /// process: processes that share a slot split its changes between them.
+    ///
+    /// [`StoreError::Unsupported`] on SQLite, and on a server without `wal_level = logical`,
+    /// which then is left unchanged.
+    pub async fn logical_event_source(&self, slot_name: &str) -> Result<Arc<dyn EventSource>, StoreError> {
+        match &self.inner {
+            Pool::Postgres(db) => postgres::events::logical_source(&db.pool, slot_name).await,
+            Pool::Sqlite(_) => Err(StoreError::Unsupported {
+                backend: Sqlite::NAME,
+                operation: "change signals by logical decoding (a PostgreSQL replication slot)".into(),
+            }),
+        }
+    }
+
     /// Starts a transaction on one connection of the pool.
     pub(crate) async fn begin(&self, options: &TransactionOptions) -> Result<Arc<dyn TxHandle>, StoreError> {
         with_db!(self, |db| Ok(Arc::new(TxCell::begin_with(db, options).await?) as Arc<dyn TxHandle>))
@@ -172,7 +189,7 @@ impl<B: Backend> Db<B> {
 
     async fn event_source(&self) -> Result<Arc<dyn EventSource>, StoreError> {
         match &self.log {
-            Some(log) => Ok(log.clone()),
+            Some(log) => Ok(B::in_process_source(self, log.clone())),
             None => B::event_source(&self.pool).await,
         }
     }

@@ -61,7 +61,7 @@ impl Backend for Postgres {
 
     const NAME: &'static str = "postgres";
     const DB_SYSTEM: &'static str = "postgresql";
-    const EVENTS: Events = Events::InDatabase { publish: events::PUBLISH };
+    const EVENTS: Events = Events::InDatabase { publish: events::PUBLISH, mark_handled: events::MARK_HANDLED };
     /// Enough to amortize the round trip, few enough to keep each statement's arrays, and the
     /// server's memory for them, modest.
     const BATCH_ROWS: Option<usize> = Some(5_000);

@@ -8,6 +8,7 @@
 mod data;
 mod ddl;
 mod dialect;
+mod durable;
 mod events;
 mod introspect;
 mod migrate;
@@ -17,18 +18,20 @@ pub(crate) mod values;
 #[cfg(test)]
 mod tests;
 
-use super::{Backend, Connection, Events, TransactionOptions};
+use super::executor::Db;
+use super::{Backend, Connection, DurableLog, Events, TransactionOptions};
 use crate::config::DatabaseConfig;
 use crate::error::StoreError;
 use crate::model::TableDef;
 use crate::schema::{MigrateOptions, MigrationPlan, Planned, TableSchema};
-use crate::signals::{DatabaseEvent, EventType};
+use crate::signals::{DatabaseEvent, EventSource, EventType, MemorySource};
 use crate::types::{ColumnType, SqlType, Value};
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The SQLite backend.
@@ -75,6 +78,11 @@ impl Backend for Sqlite {
     const NAME: &'static str = "sqlite";
     const DB_SYSTEM: &'static str = "sqlite";
     const EVENTS: Events = Events::InProcess;
+    const DURABLE_LOG: Option<DurableLog> = Some(durable::DURABLE_LOG);
+
+    fn in_process_source(db: &Db<Self>, log: Arc<MemorySource>) -> Arc<dyn EventSource> {
+        Arc::new(durable::SqliteEventSource::new(db.clone(), log))
+    }
 
     fn on_pool(pool: &SqlitePool) -> impl sqlx::Executor<'_, Database = sqlx::Sqlite> {
         pool

@@ -27,6 +27,8 @@ pub(crate) trait TxHandle: Any + Send + Sync + fmt::Debug {
     fn begin_nested(&self) -> BoxFuture<'_, Result<Arc<dyn TxHandle>, StoreError>>;
     /// Appends an application event on `channel`, delivered if the transaction commits.
     fn publish<'a>(&'a self, channel: &'a str, payload: serde_json::Value) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Records that a durable consumer handled an event; `false` when it was recorded before.
+    fn mark_handled<'a>(&'a self, consumer: &'a str, event_id: i64) -> BoxFuture<'a, Result<bool, StoreError>>;
     /// Whether this level ended: committed, rolled back, or discarded with an outer level.
     fn is_finished(&self) -> BoxFuture<'_, bool>;
     /// 0 for a transaction, 1 for a savepoint in it, and so on.
@@ -127,6 +129,11 @@ impl<B: Backend> TxCell<B> {
     }
 
     /// Keeps the events of a write until the transaction commits.
+    /// The pool the transaction runs on.
+    pub(crate) fn db(&self) -> &Db<B> {
+        &self.shared.db
+    }
+
     pub(crate) async fn record(&self, events: Vec<DatabaseEvent>) {
         self.shared.state.lock().await.events.extend(events);
     }
@@ -277,6 +284,10 @@ impl<B: Backend> TxHandle for TxCell<B> {
 
     fn publish<'a>(&'a self, channel: &'a str, payload: serde_json::Value) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(Executor::Tx(self).publish(channel, payload))
+    }
+
+    fn mark_handled<'a>(&'a self, consumer: &'a str, event_id: i64) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(Executor::Tx(self).mark_handled(consumer, event_id))
     }
 
     fn is_finished(&self) -> BoxFuture<'_, bool> {

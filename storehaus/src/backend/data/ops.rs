@@ -92,7 +92,7 @@ impl<B: DataDialect> BackendData<B> {
                 let kind = event_type::<B>(kind, row)?;
                 events.extend(B::row_events(DataEntry::TABLE, kind, std::slice::from_ref(row))?);
             }
-            exec.emit(events).await;
+            exec.emit(events).await?;
         }
         Ok(rows)
     }

@@ -11,12 +11,25 @@ macro_rules! event_log {
     };
 }
 
+/// Which partition of a durable consumer an event belongs to, before `% partitions`: a hash
+/// of its table and key, so one row's events always meet in one partition. PostgreSQL keeps
+/// `hashtextextended` stable across versions (hash partitioning depends on it).
+macro_rules! partition_of {
+    () => {
+        "(hashtextextended(\"table_name\" || chr(31) || \"record_id\", 0) & 9223372036854775807)"
+    };
+}
+
+mod consumers;
 mod emit;
 mod log;
+mod logical;
 mod source;
 
+pub(crate) use consumers::MARK_HANDLED;
 pub(crate) use emit::{with_event_type, with_events};
 pub(crate) use log::{PUBLISH, ensure_event_log};
+pub(crate) use logical::logical_source;
 pub(crate) use source::PgEventSource;
 
 /// The event-log table.

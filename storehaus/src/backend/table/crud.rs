@@ -123,7 +123,7 @@ pub(super) async fn write_sql<B: Backend, T: Model>(
     exec.write(async |exec| {
         if B::EVENTS == Events::InProcess && emit {
             let rows = exec.fetch_all(sql, args).await?;
-            exec.emit(B::row_events(T::TABLE, kind.event_type(), &rows)?).await;
+            exec.emit(B::row_events(T::TABLE, kind.event_type(), &rows)?).await?;
             return rows.iter().map(|row| read_record(&mut RowReader::<B>::new(row))).collect();
         }
         exec.fetch_records(sql, args).await

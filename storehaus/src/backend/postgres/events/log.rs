@@ -1,4 +1,22 @@
-//! Creating the event-log table and its doorbell trigger.
+//! Creating the event log: its table, its doorbell, and how its writers announce themselves.
+//!
+//! # Reading in order without waiting for strangers
+//!
+//! Event ids come from a sequence, so they are handed out in one order and committed in another:
+//! a reader that has passed id 7 must not miss id 6 when its transaction commits later. A reader
+//! therefore only takes ids up to a **horizon** below which nothing can still appear. Every
+//! statement that appends events first *announces* its transaction (once per transaction): a
+//! `BEFORE INSERT … FOR EACH STATEMENT` trigger reads the sequence's last value `f` and takes a
+//! shared transaction-level advisory lock whose key carries `f`. The transaction's own ids, drawn
+//! after the trigger, are all above `f`, and the lock stays visible in `pg_locks` until the
+//! transaction has ended (after its commit became visible).
+//!
+//! [`HORIZON`] reads the sequence's last value `r` first, then the announcements: the horizon is
+//! `r`, lowered to the smallest `f` still announced. An id at or below it belongs either to an
+//! announced transaction (impossible: its ids are above its `f`) or to one that has ended, whose
+//! commit the next statement's snapshot sees; a writer not yet announced draws its ids after the
+//! announcement, so above `r`. Only transactions that write events can hold the horizon back; any
+//! other open transaction on the server, however old, cannot.
 
 use crate::backend::Backend;
 use crate::backend::postgres::Postgres;
@@ -12,10 +30,25 @@ macro_rules! channel {
     };
 }
 
-/// The log, its indexes and its doorbell. `xid` is the writing transaction's id: readers only take
-/// events of transactions older than every transaction still running, so an event that commits
-/// late is never skipped.
-const STATEMENTS: &[&str] = &[
+/// The first key of the announcement locks: `SHEV` as an `int4`, so `pg_locks` shows them under
+/// this `classid`. The second key is the low 32 bits of the announced floor.
+macro_rules! announce_key {
+    () => {
+        "1397245270"
+    };
+}
+
+/// The sequence's last value, 0 before the first id.
+macro_rules! last_id {
+    () => {
+        concat!("COALESCE(pg_sequence_last_value(pg_get_serial_sequence('\"", event_log!(), "\"', 'id')::regclass), 0)")
+    };
+}
+
+/// The log, its index for retention, its doorbell and the announcement trigger; run again on a
+/// log an earlier version created, they bring it up to date (the `(xid, id)` index of the earlier
+/// read order is no longer used).
+pub(super) const STATEMENTS: &[&str] = &[
     concat!(
         "CREATE TABLE IF NOT EXISTS \"",
         event_log!(),
@@ -25,7 +58,7 @@ const STATEMENTS: &[&str] = &[
         "\"tags\" TEXT[] NOT NULL DEFAULT '{}', \"payload\" JSONB NOT NULL, ",
         "\"created_at\" TIMESTAMPTZ NOT NULL DEFAULT now())"
     ),
-    concat!("CREATE INDEX IF NOT EXISTS \"", event_log!(), "_xid_id_idx\" ON \"", event_log!(), "\" (\"xid\", \"id\")"),
+    concat!("DROP INDEX IF EXISTS \"", event_log!(), "_xid_id_idx\""),
     concat!(
         "CREATE INDEX IF NOT EXISTS \"",
         event_log!(),
@@ -50,16 +83,62 @@ const STATEMENTS: &[&str] = &[
         event_log!(),
         "_ring\"()"
     ),
+    // Once per transaction (a transaction-local setting remembers it; a rolled-back savepoint
+    // forgets it together with the lock, and the next statement announces again).
+    concat!(
+        "CREATE OR REPLACE FUNCTION \"",
+        event_log!(),
+        "_announce\"() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE floor BIGINT; BEGIN ",
+        "IF COALESCE(current_setting('storehaus.events_floor', true), '') = '' THEN ",
+        "floor := ",
+        last_id!(),
+        "; PERFORM pg_advisory_xact_lock_shared(",
+        announce_key!(),
+        ", ((floor + 2147483648) % 4294967296 - 2147483648)::int4); ",
+        "PERFORM set_config('storehaus.events_floor', floor::text, true); ",
+        "END IF; RETURN NULL; END $$"
+    ),
+    concat!("DROP TRIGGER IF EXISTS \"", event_log!(), "_announce\" ON \"", event_log!(), "\""),
+    concat!(
+        "CREATE TRIGGER \"",
+        event_log!(),
+        "_announce\" BEFORE INSERT ON \"",
+        event_log!(),
+        "\" FOR EACH STATEMENT EXECUTE FUNCTION \"",
+        event_log!(),
+        "_announce\"()"
+    ),
+    // The horizon: the last id first, then the announcements, in this order (statements of a
+    // function run one after the other). A floor is rebuilt from its low 32 bits as the value
+    // nearest the last id.
+    concat!(
+        "CREATE OR REPLACE FUNCTION \"",
+        event_log!(),
+        "_horizon\"() RETURNS BIGINT LANGUAGE plpgsql VOLATILE AS $$ DECLARE last BIGINT; floor BIGINT; BEGIN ",
+        "last := ",
+        last_id!(),
+        "; SELECT min(last + (l.objid::bigint - (last & 4294967295) + 6442450944) % 4294967296 - 2147483648) ",
+        "INTO floor FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = ",
+        announce_key!(),
+        " AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()); ",
+        "RETURN LEAST(last, floor); END $$"
+    ),
 ];
 
-/// Creates the event log if it is missing, serialized across processes like migrations.
+/// Whether the log is present and up to date: the last objects [`STATEMENTS`] and the
+/// consumers' statements create exist.
+const UP_TO_DATE: &str = concat!(
+    "SELECT to_regprocedure('\"",
+    event_log!(),
+    "_horizon\"()') IS NOT NULL AND to_regclass('\"storehaus_handled_events\"') IS NOT NULL"
+);
+
+/// Creates the event log and the tables of durable consumers if they are missing, or brings an earlier version's up to date, serialized
+/// across processes like migrations.
 pub(crate) async fn ensure_event_log(pool: &PgPool) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await.map_err(Postgres::error)?;
-    let exists: bool = sqlx::query_scalar(concat!("SELECT to_regclass('\"", event_log!(), "\"') IS NOT NULL"))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(Postgres::error)?;
-    if exists {
+    let ready: bool = sqlx::query_scalar(UP_TO_DATE).fetch_one(&mut *conn).await.map_err(Postgres::error)?;
+    if ready {
         return Ok(());
     }
     let mut tx = conn.begin().await.map_err(Postgres::error)?;
@@ -67,7 +146,7 @@ pub(crate) async fn ensure_event_log(pool: &PgPool) -> Result<(), StoreError> {
         .execute(&mut *tx)
         .await
         .map_err(Postgres::error)?;
-    for sql in STATEMENTS {
+    for sql in STATEMENTS.iter().chain(super::consumers::STATEMENTS) {
         sqlx::query(*sql).execute(&mut *tx).await.map_err(Postgres::error)?;
     }
     tx.commit().await.map_err(Postgres::error)?;

@@ -1,8 +1,10 @@
 //! [`PgEventSource`]: the event log and its doorbell, read by a signal manager's listener.
 
 use super::CHANNEL;
+use super::consumers::PgConsumerLog;
 use crate::backend::executor::{Db, Executor};
 use crate::backend::postgres::Postgres;
+use crate::signals::durable::ConsumerLog;
 use crate::signals::{Batch, BoxFuture, DatabaseEvent, Doorbell, EventSource, EventType, Position, SourceError};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -11,40 +13,32 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// How soon to look again when events wait behind a transaction that is still running.
+/// How soon to look again when events wait behind a transaction that is still writing events.
 const HELD_BACK_RETRY: Duration = Duration::from_millis(25);
 
-/// Reads committed events from the log. The horizon is the oldest transaction still running:
-/// events of transactions at or past it are not final yet (one may still commit with a smaller
-/// event id), so they are left for a later read instead of being skipped.
+/// The horizon: every event id at or below it is final (see `log.rs`). Runs as a statement of
+/// its own, so the read that follows takes its snapshot after the horizon was known.
+const HORIZON: &str = concat!("SELECT \"", event_log!(), "_horizon\"()");
+
+/// Reads events after `$1` of partition `$5` of `$4` (all of them when `$4` is 1), in id order; `$3` is the horizon: events above it may still be
+/// joined by smaller ids of a transaction that is writing events, so they are left for a later
+/// read instead of being skipped.
 const READ: &str = concat!(
-    "WITH \"horizon\" AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS \"xmin\") ",
-    "SELECT e.\"id\", e.\"xid\", e.\"event_type\", e.\"table_name\", e.\"record_id\", e.\"tags\", ",
-    "e.\"payload\", e.\"created_at\", e.\"xid\" >= h.\"xmin\" AS \"pending\" ",
-    "FROM \"",
+    "SELECT \"id\", \"event_type\", \"table_name\", \"record_id\", \"tags\", \"payload\", \"created_at\", ",
+    "\"id\" > $3 AS \"pending\" FROM \"",
     event_log!(),
-    "\" e, \"horizon\" h WHERE (e.\"xid\", e.\"id\") > ($1, $2) ORDER BY e.\"xid\", e.\"id\" LIMIT $3"
+    "\" WHERE \"id\" > $1 AND ($4 = 1 OR ",
+    partition_of!(),
+    " % $4 = $5) ORDER BY \"id\" LIMIT $2"
 );
 
-/// The horizon and the last event id.
-const TAIL: &str = concat!(
-    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, COALESCE((SELECT max(\"id\") FROM \"",
-    event_log!(),
-    "\"), 0)"
-);
-
-/// The last event in read order that the statement's snapshot sees committed.
-const LAST_COMMITTED: &str =
-    concat!("SELECT \"xid\", \"id\" FROM \"", event_log!(), "\" ORDER BY \"xid\" DESC, \"id\" DESC LIMIT 1");
-
-/// Removes events older than `$1` seconds.
-const PRUNE: &str =
-    concat!("DELETE FROM \"", event_log!(), "\" WHERE \"created_at\" < now() - make_interval(secs => $1)");
+/// The last event the statement's snapshot sees committed.
+const LAST_COMMITTED: &str = concat!("SELECT COALESCE(max(\"id\"), 0) FROM \"", event_log!(), "\"");
 
 /// The event log of one PostgreSQL database.
 #[derive(Debug, Clone)]
 pub(crate) struct PgEventSource {
-    db: Db<Postgres>,
+    pub(super) db: Db<Postgres>,
     /// Set when a read saw events waiting behind a running transaction: the doorbell then rings
     /// again shortly, since that transaction's end may not ring on its own (a rollback does not).
     held_back: Arc<AtomicBool>,
@@ -56,53 +50,81 @@ impl PgEventSource {
     }
 }
 
-fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<DatabaseEvent, SourceError> {
-    let event_type: String = row.try_get(2)?;
+pub(super) fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<DatabaseEvent, SourceError> {
+    let event_type: String = row.try_get(1)?;
     Ok(DatabaseEvent {
         id: row.try_get(0)?,
         event_type: EventType::from_name(&event_type).ok_or_else(|| format!("unknown event type {event_type:?}"))?,
-        table_name: row.try_get(3)?,
-        record_id: row.try_get(4)?,
-        tags: row.try_get(5)?,
-        payload: row.try_get(6)?,
-        timestamp: row.try_get::<DateTime<Utc>, _>(7)?,
+        table_name: row.try_get(2)?,
+        record_id: row.try_get(3)?,
+        tags: row.try_get(4)?,
+        payload: row.try_get(5)?,
+        timestamp: row.try_get::<DateTime<Utc>, _>(6)?,
     })
 }
 
-impl EventSource for PgEventSource {
-    fn tail(&self) -> BoxFuture<'_, Result<Position, SourceError>> {
-        Box::pin(async move {
-            let (xmin, _): (i64, i64) = sqlx::query_as(TAIL).fetch_one(&self.db.pool).await?;
-            // Everything of transactions older than the horizon is in the past.
-            Ok(Position(xmin - 1, i64::MAX))
-        })
+/// A position of the log: the last event id read. (The first half is 0; earlier versions kept a
+/// transaction id there, and a position saved by one resumes by its event id.)
+fn position(id: i64) -> Position {
+    Position(0, id)
+}
+
+impl PgEventSource {
+    /// The horizon: events at or below it are final.
+    pub(crate) async fn horizon(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(HORIZON).fetch_one(&self.db.pool).await
     }
 
-    /// Past the tail, which stops before the oldest transaction still running anywhere on the
-    /// server: the last event in read order that this statement's snapshot sees committed.
+    /// Up to `limit` final events after id `after` in `partition` of `partitions`, and whether
+    /// events past the horizon are already visible (a transaction writing events is still
+    /// running below them).
+    pub(crate) async fn read_final(
+        &self,
+        after: i64,
+        limit: usize,
+        (partition, partitions): (u32, u32),
+    ) -> Result<(Vec<DatabaseEvent>, bool), SourceError> {
+        let horizon = self.horizon().await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = sqlx::query(READ)
+            .bind(after)
+            .bind(limit)
+            .bind(horizon)
+            .bind(i64::from(partitions))
+            .bind(i64::from(partition))
+            .fetch_all(&self.db.pool)
+            .await?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<bool, _>(7)? {
+                return Ok((events, true));
+            }
+            events.push(event_from_row(row)?);
+        }
+        Ok((events, false))
+    }
+}
+
+impl EventSource for PgEventSource {
+    /// The horizon: everything at or below it is in the past.
+    fn tail(&self) -> BoxFuture<'_, Result<Position, SourceError>> {
+        Box::pin(async move { Ok(position(self.horizon().await?)) })
+    }
+
+    /// Past the tail, which stops below the events of transactions still writing events: the
+    /// last event that this statement's snapshot sees committed.
     fn last_committed(&self) -> BoxFuture<'_, Result<Position, SourceError>> {
         Box::pin(async move {
-            let last: Option<(i64, i64)> = sqlx::query_as(LAST_COMMITTED).fetch_optional(&self.db.pool).await?;
-            Ok(last.map_or(Position::default(), |(xid, id)| Position(xid, id)))
+            let last: i64 = sqlx::query_scalar(LAST_COMMITTED).fetch_one(&self.db.pool).await?;
+            Ok(position(last))
         })
     }
 
     fn read(&self, after: Position, limit: usize) -> BoxFuture<'_, Result<Batch, SourceError>> {
         Box::pin(async move {
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = sqlx::query(READ).bind(after.0).bind(after.1).bind(limit).fetch_all(&self.db.pool).await?;
-            let mut events = Vec::with_capacity(rows.len());
-            let mut next = after;
-            let mut held_back = false;
-            for row in &rows {
-                if row.try_get::<bool, _>(8)? {
-                    held_back = true;
-                    break;
-                }
-                next = Position(row.try_get(1)?, row.try_get(0)?);
-                events.push(event_from_row(row)?);
-            }
+            let (events, held_back) = self.read_final(after.1, limit, (0, 1)).await?;
             self.held_back.store(held_back, Ordering::Relaxed);
+            let next = events.last().map_or(after, |event| position(event.id));
             Ok(Batch { events, next })
         })
     }
@@ -116,11 +138,14 @@ impl EventSource for PgEventSource {
         })
     }
 
+    /// Deletes events older than `age` that no durable consumer still waits for (see
+    /// `consumers::prune`).
     fn prune(&self, age: Duration) -> BoxFuture<'_, Result<u64, SourceError>> {
-        Box::pin(async move {
-            let done = sqlx::query(PRUNE).bind(age.as_secs_f64()).execute(&self.db.pool).await?;
-            Ok(done.rows_affected())
-        })
+        Box::pin(async move { Ok(super::consumers::prune(&self.db.pool, age).await?) })
+    }
+
+    fn consumers(&self) -> Option<Arc<dyn ConsumerLog>> {
+        Some(Arc::new(PgConsumerLog::new(self.clone())))
     }
 
     fn publish<'a>(&'a self, channel: &'a str, payload: serde_json::Value) -> BoxFuture<'a, Result<(), SourceError>> {
