@@ -138,7 +138,7 @@ fn report_storehaus(summaries: &[Summary]) {
     for s in over {
         let ratio = s.ratio_to_sqlx.unwrap_or_default();
         println!(
-            "  {:<22} {:>7}  {ratio:.2}x ({:+.1} µs median)",
+            "  {:<28} {:>7}  {ratio:.2}x ({:+.1} µs median)",
             s.workload,
             s.size,
             s.median_us - s.median_us / ratio

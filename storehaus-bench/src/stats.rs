@@ -66,7 +66,7 @@ pub fn set_ratios(group: &mut [Summary]) {
 
 pub fn print_header() {
     println!(
-        "{:<21} {:>7}  {:<16} {:>12} {:>12} {:>9} {:>8}",
+        "{:<27} {:>7}  {:<16} {:>12} {:>12} {:>9} {:>8}",
         "workload", "size", "contender", "median µs", "p99 µs", "vs raw", "samples"
     );
     println!("{}", "-".repeat(91));
@@ -76,7 +76,7 @@ pub fn print_group(group: &[Summary]) {
     for s in group {
         let ratio = s.ratio_to_sqlx.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}x"));
         println!(
-            "{:<21} {:>7}  {:<16} {:>12.1} {:>12.1} {:>9} {:>8}",
+            "{:<27} {:>7}  {:<16} {:>12.1} {:>12.1} {:>9} {:>8}",
             s.workload, s.size, s.contender, s.median_us, s.p99_us, ratio, s.samples
         );
     }

@@ -42,7 +42,7 @@ pub trait EventSource: Send + Sync + 'static {
     ///
     /// Where events become readable in position order, as in [`MemorySource`](crate::MemorySource),
     /// this is the [`tail`](Self::tail), the default. A log whose `tail` lies before events
-    /// already committed (PostgreSQL's stops before the oldest transaction still running) says
+    /// already committed (PostgreSQL's stops below the events of a transaction still writing events) says
     /// where its last committed event is.
     fn last_committed(&self) -> BoxFuture<'_, Result<Position, SourceError>> {
         self.tail()

@@ -3,6 +3,7 @@
 pub mod bulk;
 pub mod by_key;
 pub mod cached;
+pub mod consumers;
 pub mod counters;
 pub mod data;
 pub mod insert;
@@ -28,6 +29,7 @@ pub const ALL: &[&str] = &[
     bulk::NAME,
     cached::NAME,
     signals::NAME,
+    consumers::NAME,
     data::GET,
     data::SET,
     data::SET_MANY,
@@ -48,6 +50,7 @@ pub async fn run(b: &Bench, workload: &str) -> Result<Vec<Summary>> {
         bulk::NAME => bulk::run(b).await,
         cached::NAME => cached::run(b).await,
         signals::NAME => signals::run(b).await,
+        consumers::NAME => consumers::run(b).await,
         data::GET => data::get(b).await,
         data::SET => data::set(b).await,
         data::SET_MANY => data::set_many(b).await,

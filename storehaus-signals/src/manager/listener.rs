@@ -32,7 +32,7 @@ enum Ended {
 }
 
 /// How long to wait before reading again, at shutdown, when events committed before it wait
-/// behind a transaction still running.
+/// behind a transaction still writing events.
 const HELD_BACK_PAUSE: Duration = Duration::from_millis(25);
 
 /// Shortest time a subscribe may take before it counts as failed: opening a connection can be
@@ -132,13 +132,13 @@ async fn session(
 ///
 /// Bounded like the rest of the listener, so a source that is down cannot hold the shutdown: each
 /// call gets half the heartbeat interval, a failed one ends the drain, and events held back
-/// behind a transaction still running are waited for one heartbeat interval at most. What is not
+/// behind a transaction still writing events are waited for one heartbeat interval at most. What is not
 /// read stays in the log.
 async fn drain(shared: &Shared, position: &mut Position, queue: &mpsc::Sender<Item>) {
     match read_to_last_committed(shared, position, queue).await {
         Ok(true) => {}
         Ok(false) => tracing::warn!(
-            "events committed before the signal manager's shutdown are held back by a transaction still running; \
+            "events committed before the signal manager's shutdown are held back by a transaction still writing events; \
              they stay in the log"
         ),
         Err(error) => tracing::warn!(
@@ -162,7 +162,7 @@ async fn read_to_last_committed(
         if catch_up(shared, position, queue, half, Until::Reached(target)).await?.is_err() || *position >= target {
             return Ok(true);
         }
-        // The last read came back short of the target: a transaction still running holds back
+        // The last read came back short of the target: a transaction still writing events holds back
         // events committed after it began.
         let since = *held_back_since.get_or_insert_with(Instant::now);
         if since.elapsed() >= heartbeat {

@@ -257,7 +257,7 @@ impl SignalManager {
     ///
     /// A source that cannot be read does not hold the shutdown up: each read gets half of
     /// `heartbeat_seconds` and a failed one ends the drain, and events held back behind a
-    /// transaction still running are waited for one heartbeat interval at most. What is not
+    /// transaction still writing events are waited for one heartbeat interval at most. What is not
     /// delivered stays in the log, for a manager started with
     /// [`start_from`](Self::start_from) at [`SignalStats::position`].
     ///
