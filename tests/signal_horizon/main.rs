@@ -87,7 +87,28 @@ async fn an_open_transaction_that_writes_no_events_holds_nothing_back() {
 #[tokio::test]
 async fn an_earlier_event_writer_that_commits_late_is_delivered() {
     let Some(db) = TestDatabase::new().await else { return };
-    let (storehaus, manager, store, inbox) = setup(&db).await;
+    earlier_writer_committing_late(&db).await;
+}
+
+/// The same where sessions default to REPEATABLE READ: a read cannot take its snapshot after the
+/// horizon within one statement there, so it asks for the horizon in a statement of its own.
+#[tokio::test]
+async fn under_a_repeatable_read_default_an_earlier_writer_is_still_delivered() {
+    let Some(db) = TestDatabase::new().await else { return };
+    let admin = db.storehaus().await;
+    let sql = format!("ALTER DATABASE \"{}\" SET default_transaction_isolation = 'repeatable read'", db.name());
+    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pg(&admin)).await.unwrap();
+    admin.close().await;
+    earlier_writer_committing_late(&db).await;
+
+    let storehaus = db.storehaus().await;
+    let refused = sqlx::query("SELECT * FROM storehaus_events_read(0, 1, 1, 0)").fetch_all(pg(&storehaus)).await;
+    let code = refused.err().and_then(|e| e.as_database_error().and_then(|e| e.code().map(|c| c.into_owned())));
+    assert_eq!(code.as_deref(), Some("0A000"), "the one-statement read refuses a transaction snapshot");
+}
+
+async fn earlier_writer_committing_late(db: &TestDatabase) {
+    let (storehaus, manager, store, inbox) = setup(db).await;
 
     let tx = storehaus.begin().await.unwrap();
     let early = store.with_transaction(&tx).create(item("early"), None).await.unwrap();

@@ -167,11 +167,16 @@ async fn work(
     let mut news = job.news.clone();
     let mut position = claim.position;
     let mut saved = position;
+    // Replays are asked for by hand: looked for once a poll interval, not before every read.
+    let mut replays_due = tokio::time::Instant::now();
     'reading: loop {
         if *stop.borrow() {
             break;
         }
-        replay_requested(&job, &membership, partition, &mut stop).await?;
+        if tokio::time::Instant::now() >= replays_due {
+            replay_requested(&job, &membership, partition, &mut stop).await?;
+            replays_due = tokio::time::Instant::now() + POLL;
+        }
         news.borrow_and_update();
         let events = job.log.read_partition(position, partition, job.partitions, job.batch).await?;
         if events.is_empty() {

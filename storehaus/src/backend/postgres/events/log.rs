@@ -123,6 +123,28 @@ pub(super) const STATEMENTS: &[&str] = &[
         " AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()); ",
         "RETURN LEAST(last, floor); END $$"
     ),
+    // One round trip for the horizon and the read: a volatile function's statements each take
+    // a fresh snapshot, in this order, under READ COMMITTED. Under another default isolation
+    // the snapshot would be the transaction's, taken first; the function refuses, and readers
+    // ask for the horizon in a statement of its own instead.
+    concat!(
+        "CREATE OR REPLACE FUNCTION \"",
+        event_log!(),
+        "_read\"(\"after\" BIGINT, \"max_rows\" BIGINT, \"parts\" BIGINT, \"part\" BIGINT) ",
+        "RETURNS TABLE (\"id\" BIGINT, \"event_type\" TEXT, \"table_name\" TEXT, \"record_id\" TEXT, ",
+        "\"tags\" TEXT[], \"payload\" JSONB, \"created_at\" TIMESTAMPTZ, \"pending\" BOOLEAN) ",
+        "LANGUAGE plpgsql VOLATILE AS $$ #variable_conflict use_column\nDECLARE horizon BIGINT; BEGIN ",
+        "IF current_setting('transaction_isolation') <> 'read committed' THEN ",
+        "RAISE EXCEPTION 'the event log is read under READ COMMITTED' USING ERRCODE = '0A000'; END IF; ",
+        "horizon := \"",
+        event_log!(),
+        "_horizon\"(); RETURN QUERY SELECT e.\"id\", e.\"event_type\", e.\"table_name\", e.\"record_id\", ",
+        "e.\"tags\", e.\"payload\", e.\"created_at\", e.\"id\" > horizon FROM \"",
+        event_log!(),
+        "\" e WHERE e.\"id\" > \"after\" AND (\"parts\" = 1 OR ",
+        partition_of!(),
+        " % \"parts\" = \"part\") ORDER BY e.\"id\" LIMIT \"max_rows\"; END $$"
+    ),
 ];
 
 /// Whether the log is present and up to date: the last objects [`STATEMENTS`] and the
@@ -130,7 +152,7 @@ pub(super) const STATEMENTS: &[&str] = &[
 const UP_TO_DATE: &str = concat!(
     "SELECT to_regprocedure('\"",
     event_log!(),
-    "_horizon\"()') IS NOT NULL AND to_regclass('\"storehaus_handled_events\"') IS NOT NULL"
+    "_read\"(bigint, bigint, bigint, bigint)') IS NOT NULL AND to_regclass('\"storehaus_handled_events\"') IS NOT NULL"
 );
 
 /// Creates the event log and the tables of durable consumers if they are missing, or brings an earlier version's up to date, serialized

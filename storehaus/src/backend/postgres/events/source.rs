@@ -20,10 +20,24 @@ const HELD_BACK_RETRY: Duration = Duration::from_millis(25);
 /// its own, so the read that follows takes its snapshot after the horizon was known.
 const HORIZON: &str = concat!("SELECT \"", event_log!(), "_horizon\"()");
 
-/// Reads events after `$1` of partition `$5` of `$4` (all of them when `$4` is 1), in id order; `$3` is the horizon: events above it may still be
+/// Reads events after `$1` of partition `$4` of `$3` (all of them when `$3` is 1), at most
+/// `$2`, in id order, each with whether it lies past the horizon: such events may still be
 /// joined by smaller ids of a transaction that is writing events, so they are left for a later
-/// read instead of being skipped.
-const READ: &str = concat!(
+/// read instead of being skipped. One round trip: see `log.rs`.
+const READ: &str = concat!("SELECT * FROM \"", event_log!(), "_read\"($1, $2, $3, $4)");
+
+/// Events after `$1`, at most `$2`, in id order, without a horizon: the reader takes those that
+/// follow the position without a gap (see [`PgEventSource::read_unbroken`]).
+const READ_UNBROKEN: &str = concat!(
+    "SELECT \"id\", \"event_type\", \"table_name\", \"record_id\", \"tags\", \"payload\", \"created_at\", ",
+    "false FROM \"",
+    event_log!(),
+    "\" WHERE \"id\" > $1 ORDER BY \"id\" LIMIT $2"
+);
+
+/// [`READ`] in two statements, for sessions whose default isolation is not READ COMMITTED: the
+/// horizon (`$3`) comes from a statement of its own, run first.
+const READ_AFTER_HORIZON: &str = concat!(
     "SELECT \"id\", \"event_type\", \"table_name\", \"record_id\", \"tags\", \"payload\", \"created_at\", ",
     "\"id\" > $3 AS \"pending\" FROM \"",
     event_log!(),
@@ -42,11 +56,21 @@ pub(crate) struct PgEventSource {
     /// Set when a read saw events waiting behind a running transaction: the doorbell then rings
     /// again shortly, since that transaction's end may not ring on its own (a rollback does not).
     held_back: Arc<AtomicBool>,
+    /// Whether reads take one round trip; cleared for good once the database refuses it (a
+    /// session default isolation other than READ COMMITTED).
+    one_round_trip: Arc<AtomicBool>,
 }
+
+/// The error code `storehaus_events_read` refuses a snapshot with.
+const NOT_READ_COMMITTED: &str = "0A000";
 
 impl PgEventSource {
     pub(crate) fn new(pool: PgPool) -> Self {
-        PgEventSource { db: Db::new(pool), held_back: Arc::new(AtomicBool::new(false)) }
+        PgEventSource {
+            db: Db::new(pool),
+            held_back: Arc::new(AtomicBool::new(false)),
+            one_round_trip: Arc::new(AtomicBool::new(true)),
+        }
     }
 }
 
@@ -84,16 +108,38 @@ impl PgEventSource {
         limit: usize,
         (partition, partitions): (u32, u32),
     ) -> Result<(Vec<DatabaseEvent>, bool), SourceError> {
-        let horizon = self.horizon().await?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = sqlx::query(READ)
-            .bind(after)
-            .bind(limit)
-            .bind(horizon)
-            .bind(i64::from(partitions))
-            .bind(i64::from(partition))
-            .fetch_all(&self.db.pool)
-            .await?;
+        if partitions == 1
+            && let Some(events) = self.read_unbroken(after, limit).await?
+        {
+            return Ok((events, false));
+        }
+        let (partitions, partition) = (i64::from(partitions), i64::from(partition));
+        let mut rows = None;
+        if self.one_round_trip.load(Ordering::Relaxed) {
+            let read = sqlx::query(READ).bind(after).bind(limit).bind(partitions).bind(partition);
+            match read.fetch_all(&self.db.pool).await {
+                Ok(read) => rows = Some(read),
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(NOT_READ_COMMITTED) => {
+                    self.one_round_trip.store(false, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let rows = match rows {
+            Some(rows) => rows,
+            None => {
+                let horizon = self.horizon().await?;
+                sqlx::query(READ_AFTER_HORIZON)
+                    .bind(after)
+                    .bind(limit)
+                    .bind(horizon)
+                    .bind(partitions)
+                    .bind(partition)
+                    .fetch_all(&self.db.pool)
+                    .await?
+            }
+        };
         let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
             if row.try_get::<bool, _>(7)? {
@@ -102,6 +148,26 @@ impl PgEventSource {
             events.push(event_from_row(row)?);
         }
         Ok((events, false))
+    }
+
+    /// The common case in one plain statement, no horizon needed: the events whose ids follow
+    /// `after` without a gap are final, since every id up to the last of them is visible, so
+    /// committed. `None` when the first visible event does not follow `after` (an id in between
+    /// belongs to a transaction still running, or to one rolled back): the horizon decides then.
+    /// Events past a later gap are left for the next read.
+    async fn read_unbroken(&self, after: i64, limit: i64) -> Result<Option<Vec<DatabaseEvent>>, SourceError> {
+        let rows = sqlx::query(READ_UNBROKEN).bind(after).bind(limit).fetch_all(&self.db.pool).await?;
+        let mut events = Vec::with_capacity(rows.len());
+        let mut next = after.checked_add(1);
+        for row in &rows {
+            let id: i64 = row.try_get(0)?;
+            if Some(id) != next {
+                break;
+            }
+            events.push(event_from_row(row)?);
+            next = id.checked_add(1);
+        }
+        Ok((rows.is_empty() || !events.is_empty()).then_some(events))
     }
 }
 
