@@ -42,18 +42,11 @@ on_both_backends! {
         let at_end = Calls::default();
         let from_start = Calls::default();
         let end_consumer = recording_consumer(&s.manager, "at-end", &at_end).await;
-        let sink = from_start.clone();
         let start_consumer = s
             .manager
             .consumer("from-start")
             .from_beginning()
-            .start(move |event| {
-                let sink = sink.clone();
-                async move {
-                    sink.push(event);
-                    Ok(())
-                }
-            })
+            .start(from_start.recorder())
             .await
             .unwrap();
         let after = s.orders.create(order("after"), None).await.unwrap();
@@ -72,18 +65,11 @@ on_both_backends! {
     async fn events_outside_the_subscription_are_passed_over(db) {
         let s = setup(&db).await;
         let calls = Calls::default();
-        let sink = calls.clone();
         let consumer = s
             .manager
             .consumer("creates-only")
             .subscription(Subscription::table("orders").events([EventType::Create]))
-            .start(move |event| {
-                let sink = sink.clone();
-                async move {
-                    sink.push(event);
-                    Ok(())
-                }
-            })
+            .start(calls.recorder())
             .await
             .unwrap();
         let created = s.orders.create(order("a"), None).await.unwrap();

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storehaus::prelude::*;
-use storehaus::signals::{Consumer, DatabaseEvent, Subscription};
+use storehaus::signals::{CallbackResult, Consumer, DatabaseEvent, Subscription};
 use storehaus::testing::TestDatabase;
 use storehaus_suite::{TestBackend, on_both_backends, pg, raw};
 
@@ -57,6 +57,15 @@ impl Calls {
         self.0.lock().unwrap().push(event);
     }
 
+    /// A callback that records each event and succeeds.
+    pub fn recorder(&self) -> impl Fn(DatabaseEvent) -> std::future::Ready<CallbackResult> + Send + Sync + 'static {
+        let calls = self.clone();
+        move |event| {
+            calls.push(event);
+            std::future::ready(Ok(()))
+        }
+    }
+
     pub fn record_ids(&self) -> Vec<String> {
         self.0.lock().unwrap().iter().map(|e| e.record_id.clone()).collect()
     }
@@ -81,19 +90,7 @@ impl Calls {
 
 /// Starts a consumer of `orders` creates that records every call and succeeds.
 pub async fn recording_consumer(manager: &SignalManager, name: &str, calls: &Calls) -> Consumer {
-    let calls = calls.clone();
-    manager
-        .consumer(name)
-        .subscription(Subscription::table("orders"))
-        .start(move |event| {
-            let calls = calls.clone();
-            async move {
-                calls.push(event);
-                Ok(())
-            }
-        })
-        .await
-        .unwrap()
+    manager.consumer(name).subscription(Subscription::table("orders")).start(calls.recorder()).await.unwrap()
 }
 
 /// The saved positions of consumer `name` (a plain name), by partition.

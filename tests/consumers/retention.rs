@@ -20,17 +20,7 @@ on_both_backends! {
     async fn events_a_stopped_consumer_has_not_reached_are_kept_until_its_maximum_lag(db) {
         let s = setup_with(&db, pruning_fast()).await;
         let calls = Calls::default();
-        let sink = calls.clone();
-        let start = |max_lag: Duration| {
-            let sink = sink.clone();
-            s.manager.consumer("archive").max_lag(max_lag).start(move |event| {
-                let sink = sink.clone();
-                async move {
-                    sink.push(event);
-                    Ok(())
-                }
-            })
-        };
+        let start = |max_lag: Duration| s.manager.consumer("archive").max_lag(max_lag).start(calls.recorder());
         let consumer = start(Duration::from_secs(4)).await.unwrap();
         let handled = s.orders.create(order("handled"), None).await.unwrap();
         assert_eq!(calls.wait_for(1, Duration::from_secs(10)).await, 1);

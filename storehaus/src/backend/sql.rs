@@ -6,6 +6,7 @@
 //! What is spelled differently per database comes from its [`Dialect`].
 
 mod condition;
+pub(crate) mod consumers;
 pub(crate) mod ddl;
 mod dialect;
 mod query;

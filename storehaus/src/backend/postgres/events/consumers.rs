@@ -15,6 +15,7 @@ pub(crate) use membership::PgMembership;
 pub(crate) use retention::prune;
 
 use super::source::PgEventSource;
+use crate::backend::sql::consumers::{DEAD_LETTERS, FORGET_HANDLED, REMOVE};
 use crate::signals::durable::{ConsumerLog, ConsumerSpec, DeadLetter, Membership};
 use crate::signals::{BoxFuture, DatabaseEvent, SourceError};
 use chrono::{DateTime, Utc};
@@ -66,21 +67,6 @@ const START_POSITIONS: &str = concat!(
     "_horizon\"() END FROM generate_series(0, $2 - 1) p ON CONFLICT DO NOTHING"
 );
 
-/// The columns of a dead letter, in the order [`dead_letter_from_row`] reads them.
-macro_rules! dead_columns {
-    () => {
-        "c.\"name\", d.\"partition\", d.\"event\", d.\"error\", d.\"attempts\", d.\"failed_at\", d.\"replay_requested\""
-    };
-}
-pub(crate) use dead_columns;
-
-const DEAD_LETTERS: &str = concat!(
-    "SELECT ",
-    dead_columns!(),
-    " FROM \"storehaus_dead_events\" d JOIN \"storehaus_consumers\" c ON c.\"id\" = d.\"consumer_id\" ",
-    "WHERE c.\"name\" = $1 ORDER BY d.\"event_id\""
-);
-
 const REQUEST_REPLAY: &str = "UPDATE \"storehaus_dead_events\" d SET \"replay_requested\" = true \
      FROM \"storehaus_consumers\" c WHERE c.\"id\" = d.\"consumer_id\" AND c.\"name\" = $1 \
      AND ($2::BIGINT IS NULL OR d.\"event_id\" = $2)";
@@ -88,16 +74,12 @@ const REQUEST_REPLAY: &str = "UPDATE \"storehaus_dead_events\" d SET \"replay_re
 const DISCARD: &str = "DELETE FROM \"storehaus_dead_events\" d USING \"storehaus_consumers\" c \
      WHERE c.\"id\" = d.\"consumer_id\" AND c.\"name\" = $1 AND d.\"event_id\" = $2";
 
-const REMOVE: &str = "DELETE FROM \"storehaus_consumers\" WHERE \"name\" = $1";
-
-const FORGET_HANDLED: &str = "DELETE FROM \"storehaus_handled_events\" WHERE \"consumer\" = $1";
-
 /// Records that `consumer` handled an event, in the caller's transaction: `$1` consumer, `$2`
 /// event id; affects no row when it was recorded before.
 pub(crate) const MARK_HANDLED: &str = "INSERT INTO \"storehaus_handled_events\" (\"consumer\", \"event_id\") \
      VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1";
 
-/// A dead letter read with [`dead_columns`].
+/// A dead letter read with `DEAD_LETTERS` or `REPLAYS`.
 pub(crate) fn dead_letter_from_row(row: &PgRow) -> Result<DeadLetter, SourceError> {
     let event: DatabaseEvent = serde_json::from_value(row.try_get(2)?)?;
     let partition: i32 = row.try_get(1)?;

@@ -1,6 +1,7 @@
 //! [`SqliteConsumerLog`]: registering consumers, reading a partition, and dead letters.
 
 use super::membership::SqliteMembership;
+use crate::backend::sql::consumers::{DEAD_LETTERS, FORGET_HANDLED, REMOVE};
 use crate::schema::fnv1a;
 use crate::signals::durable::{ConsumerLog, ConsumerSpec, DeadLetter, Membership};
 use crate::signals::{BoxFuture, DatabaseEvent, EventType, SourceError};
@@ -21,21 +22,6 @@ const START_POSITION: &str = "INSERT INTO \"storehaus_consumer_positions\" (\"co
 const READ: &str = "SELECT \"id\", \"event_type\", \"table_name\", \"record_id\", \"tags\", \"payload\", \"created_at\" \
      FROM \"storehaus_events\" WHERE \"id\" > $1 ORDER BY \"id\" LIMIT $2";
 
-/// The columns of a dead letter, in the order [`dead_letter_from_row`] reads them.
-macro_rules! dead_columns {
-    () => {
-        "c.\"name\", d.\"partition\", d.\"event\", d.\"error\", d.\"attempts\", d.\"failed_at\", d.\"replay_requested\""
-    };
-}
-pub(super) use dead_columns;
-
-const DEAD_LETTERS: &str = concat!(
-    "SELECT ",
-    dead_columns!(),
-    " FROM \"storehaus_dead_events\" d JOIN \"storehaus_consumers\" c ON c.\"id\" = d.\"consumer_id\" ",
-    "WHERE c.\"name\" = $1 ORDER BY d.\"event_id\""
-);
-
 const REQUEST_REPLAY: &str = "UPDATE \"storehaus_dead_events\" SET \"replay_requested\" = 1 \
      WHERE \"consumer_id\" = (SELECT \"id\" FROM \"storehaus_consumers\" WHERE \"name\" = $1) \
      AND ($2 IS NULL OR \"event_id\" = $2)";
@@ -45,10 +31,6 @@ const DISCARD: &str = "DELETE FROM \"storehaus_dead_events\" \
 
 /// Whether any consumer was ever registered here (the tables exist).
 const REGISTERED: &str = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'storehaus_consumers'";
-
-const REMOVE: &str = "DELETE FROM \"storehaus_consumers\" WHERE \"name\" = $1";
-
-const FORGET_HANDLED: &str = "DELETE FROM \"storehaus_handled_events\" WHERE \"consumer\" = $1";
 
 /// The partition of an event among `partitions`: a hash of its table and key, so one row's
 /// events always meet in one partition.
@@ -73,7 +55,7 @@ fn event_from_row(row: &SqliteRow) -> Result<DatabaseEvent, SourceError> {
     })
 }
 
-/// A dead letter read with [`dead_columns`].
+/// A dead letter read with `DEAD_LETTERS` or `REPLAYS`.
 pub(super) fn dead_letter_from_row(row: &SqliteRow) -> Result<DeadLetter, SourceError> {
     let event: String = row.try_get(2)?;
     let partition: i64 = row.try_get(1)?;

@@ -1,13 +1,12 @@
 //! [`SqliteMembership`]: one process's hold on a consumer's partitions, by leases in the
 //! database that it renews every second.
 
-use super::consumers::{dead_columns, dead_letter_from_row};
+use super::consumers::dead_letter_from_row;
 use super::{LEASE_MS, now_ms};
+use crate::backend::sql::consumers::{CONSUMER_ID, REPLAYED, REPLAYS};
 use crate::signals::durable::{Claim, DeadLetter, Membership, Missed};
 use crate::signals::{BoxFuture, SourceError};
 use sqlx::SqlitePool;
-
-const CONSUMER_ID: &str = "SELECT \"id\" FROM \"storehaus_consumers\" WHERE \"name\" = $1";
 
 /// Joins or renews: `$1` consumer, `$2` member, `$3` lease in ms.
 const RENEW_MEMBER: &str = concat!(
@@ -58,15 +57,6 @@ const DEAD_LETTER: &str = concat!(
     ") ON CONFLICT DO UPDATE SET \"error\" = excluded.\"error\", \"attempts\" = excluded.\"attempts\", ",
     "\"failed_at\" = excluded.\"failed_at\", \"replay_requested\" = 0"
 );
-
-const REPLAYS: &str = concat!(
-    "SELECT ",
-    dead_columns!(),
-    " FROM \"storehaus_dead_events\" d JOIN \"storehaus_consumers\" c ON c.\"id\" = d.\"consumer_id\" ",
-    "WHERE d.\"consumer_id\" = $1 AND d.\"partition\" = $2 AND d.\"replay_requested\" ORDER BY d.\"event_id\""
-);
-
-const REPLAYED: &str = "DELETE FROM \"storehaus_dead_events\" WHERE \"consumer_id\" = $1 AND \"event_id\" = $2";
 
 const REPLAY_FAILED: &str = concat!(
     "UPDATE \"storehaus_dead_events\" SET \"error\" = $3, \"attempts\" = $4, \"replay_requested\" = 0, \"failed_at\" = ",

@@ -1,11 +1,10 @@
 //! [`PgMembership`]: one process's hold on a consumer's partitions, on a connection of its own.
 
-use super::{LOCK_KEY, dead_columns, dead_letter_from_row, member_key, partition_key};
+use super::{LOCK_KEY, dead_letter_from_row, member_key, partition_key};
+use crate::backend::sql::consumers::{CONSUMER_ID, REPLAYED, REPLAYS};
 use crate::signals::durable::{Claim, DeadLetter, Membership, Missed};
 use crate::signals::{BoxFuture, SourceError};
 use sqlx::{Connection, PgConnection, PgPool};
-
-const CONSUMER_ID: &str = "SELECT \"id\" FROM \"storehaus_consumers\" WHERE \"name\" = $1";
 
 /// Members hold the member lock shared; partitions are held exclusively.
 const JOIN: &str = "SELECT pg_advisory_lock_shared($1, $2)";
@@ -29,15 +28,6 @@ const DEAD_LETTER: &str = "INSERT INTO \"storehaus_dead_events\" \
      (\"consumer_id\", \"event_id\", \"partition\", \"event\", \"error\", \"attempts\") VALUES ($1, $2, $3, $4, $5, $6) \
      ON CONFLICT (\"consumer_id\", \"event_id\") DO UPDATE SET \"error\" = EXCLUDED.\"error\", \
      \"attempts\" = EXCLUDED.\"attempts\", \"failed_at\" = now(), \"replay_requested\" = false";
-
-const REPLAYS: &str = concat!(
-    "SELECT ",
-    dead_columns!(),
-    " FROM \"storehaus_dead_events\" d JOIN \"storehaus_consumers\" c ON c.\"id\" = d.\"consumer_id\" ",
-    "WHERE d.\"consumer_id\" = $1 AND d.\"partition\" = $2 AND d.\"replay_requested\" ORDER BY d.\"event_id\""
-);
-
-const REPLAYED: &str = "DELETE FROM \"storehaus_dead_events\" WHERE \"consumer_id\" = $1 AND \"event_id\" = $2";
 
 const REPLAY_FAILED: &str = "UPDATE \"storehaus_dead_events\" SET \"error\" = $3, \"attempts\" = $4, \
      \"failed_at\" = now(), \"replay_requested\" = false WHERE \"consumer_id\" = $1 AND \"event_id\" = $2";
