@@ -54,7 +54,8 @@ pub enum SignalError {
         reason: String,
     },
 
-    /// The event source keeps no durable consumers (SQLite's in-process log, for one).
+    /// The event source keeps no durable consumers (a [`MemorySource`](crate::MemorySource) on its
+    /// own, for one; the databases' sources do).
     #[error("this event source keeps no durable consumers")]
     NoConsumerLog,
 

@@ -141,7 +141,8 @@ impl Transaction {
     /// # }
     /// ```
     ///
-    /// PostgreSQL only (SQLite's log keeps no durable consumers): elsewhere `Unsupported`.
+    /// The table it writes to comes with the event log on PostgreSQL, and with the first
+    /// durable consumer registered on SQLite.
     pub async fn mark_handled(&self, consumer: &str, event: &crate::signals::DatabaseEvent) -> Result<bool> {
         self.handle.mark_handled(consumer, event.id).await
     }

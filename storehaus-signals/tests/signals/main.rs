@@ -2,6 +2,7 @@
 
 mod channels;
 mod delivery;
+mod durable;
 mod failures;
 mod listener;
 mod shutdown;
