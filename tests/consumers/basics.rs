@@ -7,14 +7,14 @@ use storehaus::testing::TestSqlite;
 on_both_backends! {
     async fn a_restarted_consumer_resumes_at_its_saved_position(db) {
         let s = setup(&db).await;
-        let calls = Calls::default();
+        let calls = Inbox::default();
         let consumer = recording_consumer(&s.manager, "mail", &calls).await;
 
         let mut written = Vec::new();
         for i in 0..10 {
             written.push(s.orders.create(order(&format!("c{i}")), None).await.unwrap().id.to_string());
         }
-        assert_eq!(calls.wait_for(10, Duration::from_secs(10)).await, 10);
+        assert_eq!(calls.wait_for(10, Duration::from_secs(10)).await.len(), 10);
         consumer.stop().await;
         assert_eq!(positions(&s.storehaus, "mail").await, [last_event_id(&s.storehaus).await], "saved at stop");
 
@@ -25,7 +25,7 @@ on_both_backends! {
         assert_eq!(calls.len(), 10, "a stopped consumer handles nothing");
 
         let again = recording_consumer(&s.manager, "mail", &calls).await;
-        assert_eq!(calls.wait_for(15, Duration::from_secs(10)).await, 15);
+        assert_eq!(calls.wait_for(15, Duration::from_secs(10)).await.len(), 15);
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(calls.record_ids(), written, "each event once, in log order, across the restart");
         assert_eq!(again.stats().handled, 5);
@@ -39,8 +39,8 @@ on_both_backends! {
         let opener = s.manager.consumer("opener").start(|_| async { Ok(()) }).await.unwrap();
         let before = s.orders.create(order("before"), None).await.unwrap();
 
-        let at_end = Calls::default();
-        let from_start = Calls::default();
+        let at_end = Inbox::default();
+        let from_start = Inbox::default();
         let end_consumer = recording_consumer(&s.manager, "at-end", &at_end).await;
         let start_consumer = s
             .manager
@@ -51,8 +51,8 @@ on_both_backends! {
             .unwrap();
         let after = s.orders.create(order("after"), None).await.unwrap();
 
-        assert_eq!(from_start.wait_for(2, Duration::from_secs(10)).await, 2);
-        assert_eq!(at_end.wait_for(1, Duration::from_secs(10)).await, 1);
+        assert_eq!(from_start.wait_for(2, Duration::from_secs(10)).await.len(), 2);
+        assert_eq!(at_end.wait_for(1, Duration::from_secs(10)).await.len(), 1);
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(from_start.record_ids(), [before.id.to_string(), after.id.to_string()]);
         assert_eq!(at_end.record_ids(), [after.id.to_string()]);
@@ -64,7 +64,7 @@ on_both_backends! {
 
     async fn events_outside_the_subscription_are_passed_over(db) {
         let s = setup(&db).await;
-        let calls = Calls::default();
+        let calls = Inbox::default();
         let consumer = s
             .manager
             .consumer("creates-only")
@@ -76,7 +76,7 @@ on_both_backends! {
         s.orders.delete(&created.id).await.unwrap();
         let second = s.orders.create(order("b"), None).await.unwrap();
 
-        assert_eq!(calls.wait_for(2, Duration::from_secs(10)).await, 2);
+        assert_eq!(calls.wait_for(2, Duration::from_secs(10)).await.len(), 2);
         let last = last_event_id(&s.storehaus).await;
         assert!(eventually(Duration::from_secs(5), async || positions(&s.storehaus, "creates-only").await == [last]).await);
         assert_eq!(calls.record_ids(), [created.id.to_string(), second.id.to_string()]);
@@ -122,11 +122,11 @@ async fn sqlite_creates_its_durable_log_with_the_first_consumer() {
     assert!(s.manager.dead_letters("mail").unwrap().list().await.unwrap().is_empty());
     assert!(!s.manager.remove_consumer("mail").await.unwrap());
 
-    let calls = Calls::default();
+    let calls = Inbox::default();
     let consumer = recording_consumer(&s.manager, "mail", &calls).await;
     assert!(raw::int(&s.storehaus, tables).await >= 6);
     let after = s.orders.create(order("after"), None).await.unwrap();
-    assert_eq!(calls.wait_for(1, Duration::from_secs(10)).await, 1);
+    assert_eq!(calls.wait_for(1, Duration::from_secs(10)).await.len(), 1);
     assert_eq!(calls.record_ids(), [after.id.to_string()], "the write before the registration is not in the log");
     assert_eq!(raw::int(&s.storehaus, "SELECT count(*) FROM \"storehaus_events\"").await, 1);
     consumer.stop().await;
@@ -138,11 +138,11 @@ on_both_backends! {
     /// that recorded it committed; other consumers keep their own records.
     async fn mark_handled_is_true_once_per_consumer_and_event(db) {
         let s = setup(&db).await;
-        let calls = Calls::default();
+        let calls = Inbox::default();
         let consumer = recording_consumer(&s.manager, "mail", &calls).await;
         s.orders.create(order("a"), None).await.unwrap();
-        assert_eq!(calls.wait_for(1, Duration::from_secs(10)).await, 1);
-        let event = calls.0.lock().unwrap()[0].clone();
+        assert_eq!(calls.wait_for(1, Duration::from_secs(10)).await.len(), 1);
+        let event = calls.events()[0].clone();
 
         let rolled_back = s.storehaus.begin().await.unwrap();
         assert!(rolled_back.mark_handled("mail", &event).await.unwrap());

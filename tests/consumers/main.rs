@@ -5,8 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storehaus::prelude::*;
-use storehaus::signals::{CallbackResult, Consumer, DatabaseEvent, Subscription};
+use storehaus::signals::{Consumer, Subscription};
 use storehaus::testing::TestDatabase;
+use storehaus_suite::inbox::Inbox;
 use storehaus_suite::{TestBackend, on_both_backends, pg, raw};
 
 mod basics;
@@ -48,48 +49,8 @@ pub async fn setup_with(db: &impl TestBackend, config: SignalConfig) -> Setup {
     Setup { storehaus, manager, orders }
 }
 
-/// Events a consumer's callback was called with, in call order.
-#[derive(Debug, Clone, Default)]
-pub struct Calls(pub Arc<Mutex<Vec<DatabaseEvent>>>);
-
-impl Calls {
-    pub fn push(&self, event: DatabaseEvent) {
-        self.0.lock().unwrap().push(event);
-    }
-
-    /// A callback that records each event and succeeds.
-    pub fn recorder(&self) -> impl Fn(DatabaseEvent) -> std::future::Ready<CallbackResult> + Send + Sync + 'static {
-        let calls = self.clone();
-        move |event| {
-            calls.push(event);
-            std::future::ready(Ok(()))
-        }
-    }
-
-    pub fn record_ids(&self) -> Vec<String> {
-        self.0.lock().unwrap().iter().map(|e| e.record_id.clone()).collect()
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.lock().unwrap().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Waits until `count` calls were made (or `limit` passed); returns how many there are.
-    pub async fn wait_for(&self, count: usize, limit: Duration) -> usize {
-        let deadline = tokio::time::Instant::now() + limit;
-        while self.len() < count && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        self.len()
-    }
-}
-
 /// Starts a consumer of `orders` creates that records every call and succeeds.
-pub async fn recording_consumer(manager: &SignalManager, name: &str, calls: &Calls) -> Consumer {
+pub async fn recording_consumer(manager: &SignalManager, name: &str, calls: &Inbox) -> Consumer {
     manager.consumer(name).subscription(Subscription::table("orders")).start(calls.recorder()).await.unwrap()
 }
 

@@ -48,6 +48,14 @@ async fn member(db: &impl TestBackend, label: &'static str, ledger: &Arc<Mutex<L
     Member { _storehaus: storehaus, manager, consumer }
 }
 
+/// Members `a` and `b` of consumer `shared`, writing to one ledger.
+async fn two_members(db: &impl TestBackend) -> (Arc<Mutex<Ledger>>, Member, Member) {
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let a = member(db, "a", &ledger).await;
+    let b = member(db, "b", &ledger).await;
+    (ledger, a, b)
+}
+
 /// One member: its own pool, manager and consumer.
 struct Member {
     _storehaus: StoreHaus,
@@ -58,9 +66,7 @@ struct Member {
 on_both_backends! {
     async fn two_members_split_the_partitions_and_handle_each_event_once(db) {
         let s = setup(&db).await;
-        let ledger = Arc::new(Mutex::new(Ledger::default()));
-        let member_a = member(&db, "a", &ledger).await;
-        let member_b = member(&db, "b", &ledger).await;
+        let (ledger, member_a, member_b) = two_members(&db).await;
         let (manager_a, a) = (&member_a.manager, &member_a.consumer);
         let (manager_b, b) = (&member_b.manager, &member_b.consumer);
         assert!(
@@ -98,9 +104,7 @@ on_both_backends! {
 
     async fn when_a_member_stops_the_other_takes_its_partitions_over(db) {
         let s = setup(&db).await;
-        let ledger = Arc::new(Mutex::new(Ledger::default()));
-        let member_a = member(&db, "a", &ledger).await;
-        let member_b = member(&db, "b", &ledger).await;
+        let (ledger, member_a, member_b) = two_members(&db).await;
         let (manager_a, a) = (&member_a.manager, &member_a.consumer);
         let (manager_b, b) = (&member_b.manager, &member_b.consumer);
         assert!(eventually(Duration::from_secs(10), async || b.stats().partitions_held == 2).await);

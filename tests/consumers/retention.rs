@@ -19,11 +19,11 @@ async fn event_count(storehaus: &StoreHaus) -> i64 {
 on_both_backends! {
     async fn events_a_stopped_consumer_has_not_reached_are_kept_until_its_maximum_lag(db) {
         let s = setup_with(&db, pruning_fast()).await;
-        let calls = Calls::default();
+        let calls = Inbox::default();
         let start = |max_lag: Duration| s.manager.consumer("archive").max_lag(max_lag).start(calls.recorder());
         let consumer = start(Duration::from_secs(4)).await.unwrap();
         let handled = s.orders.create(order("handled"), None).await.unwrap();
-        assert_eq!(calls.wait_for(1, Duration::from_secs(10)).await, 1);
+        assert_eq!(calls.wait_for(1, Duration::from_secs(10)).await.len(), 1);
         consumer.stop().await;
 
         for i in 0..5 {
@@ -55,7 +55,7 @@ on_both_backends! {
                 .0;
         assert_eq!(cleared, None);
         let later = s.orders.create(order("later"), None).await.unwrap();
-        assert_eq!(calls.wait_for(2, Duration::from_secs(10)).await, 2);
+        assert_eq!(calls.wait_for(2, Duration::from_secs(10)).await.len(), 2);
         assert_eq!(calls.record_ids(), [handled.id.to_string(), later.id.to_string()]);
         again.stop().await;
         s.manager.shutdown().await;

@@ -13,7 +13,7 @@ async fn flaky_consumer(
     max_attempts: u32,
     flaky: u32,
     fixed: Arc<AtomicBool>,
-    calls: &Calls,
+    calls: &Inbox,
     attempts: Arc<Mutex<HashMap<String, u32>>>,
 ) -> Consumer {
     let calls = calls.clone();
@@ -48,12 +48,12 @@ async fn flaky_consumer(
 on_both_backends! {
     async fn a_callback_failing_three_times_succeeds_on_the_fourth_attempt(db) {
         let s = setup(&db).await;
-        let (calls, attempts) = (Calls::default(), Arc::new(Mutex::new(HashMap::new())));
+        let (calls, attempts) = (Inbox::default(), Arc::new(Mutex::new(HashMap::new())));
         let consumer = flaky_consumer(&s, "flaky", 5, 3, Arc::default(), &calls, attempts.clone()).await;
 
         let first = s.orders.create(order("a"), None).await.unwrap().id.to_string();
         let second = s.orders.create(order("b"), None).await.unwrap().id.to_string();
-        assert_eq!(calls.wait_for(2, Duration::from_secs(10)).await, 2);
+        assert_eq!(calls.wait_for(2, Duration::from_secs(10)).await.len(), 2);
         assert_eq!(calls.record_ids(), [first.clone(), second.clone()], "the retry held the second back: order kept");
         assert_eq!(attempts.lock().unwrap()[&first], 4);
         let stats = consumer.stats();
@@ -66,12 +66,12 @@ on_both_backends! {
     async fn an_event_that_keeps_failing_becomes_a_dead_letter_and_a_replay_delivers_it(db) {
         let s = setup(&db).await;
         let fixed = Arc::new(AtomicBool::new(false));
-        let (calls, attempts) = (Calls::default(), Arc::new(Mutex::new(HashMap::new())));
+        let (calls, attempts) = (Inbox::default(), Arc::new(Mutex::new(HashMap::new())));
         let consumer = flaky_consumer(&s, "mail", 3, 0, fixed.clone(), &calls, attempts.clone()).await;
 
         let broken = s.orders.create(order("broken"), None).await.unwrap();
         let fine = s.orders.create(order("fine"), None).await.unwrap();
-        assert_eq!(calls.wait_for(1, Duration::from_secs(10)).await, 1);
+        assert_eq!(calls.wait_for(1, Duration::from_secs(10)).await.len(), 1);
         assert_eq!(calls.record_ids(), [fine.id.to_string()], "the consumer moved on past the dead letter");
 
         let letters = s.manager.dead_letters("mail").unwrap().list().await.unwrap();
@@ -101,7 +101,7 @@ on_both_backends! {
 
         fixed.store(true, Ordering::SeqCst);
         assert!(consumer.dead_letters().replay(letter.event.id).await.unwrap());
-        assert_eq!(calls.wait_for(2, Duration::from_secs(10)).await, 2);
+        assert_eq!(calls.wait_for(2, Duration::from_secs(10)).await.len(), 2);
         assert_eq!(calls.record_ids(), [fine.id.to_string(), broken.id.to_string()]);
         assert!(eventually(Duration::from_secs(5), async || consumer.dead_letters().list().await.unwrap().is_empty()).await);
         // Counted once the letter is settled.

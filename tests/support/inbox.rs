@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use storehaus::signals::{DatabaseEvent, SignalManager, Subscription};
+use storehaus::signals::{CallbackResult, DatabaseEvent, SignalManager, Subscription};
 
 /// Every event a manager delivers, in delivery order, with when it arrived.
 #[derive(Debug, Clone, Default)]
@@ -17,17 +17,28 @@ impl Inbox {
     /// An inbox receiving the events of `subscription` that `manager` delivers from now on.
     pub fn attached_for(manager: &SignalManager, subscription: Subscription) -> Inbox {
         let inbox = Inbox::default();
-        let sink = inbox.clone();
-        manager
-            .add_callback_for(subscription, move |event| {
-                let sink = sink.clone();
-                async move {
-                    sink.0.lock().unwrap().push((event, Instant::now()));
-                    Ok(())
-                }
-            })
-            .unwrap();
+        manager.add_callback_for(subscription, inbox.recorder()).unwrap();
         inbox
+    }
+
+    /// A callback (for a manager or a durable consumer) that puts each event in this inbox and
+    /// succeeds.
+    pub fn recorder(&self) -> impl Fn(DatabaseEvent) -> std::future::Ready<CallbackResult> + Send + Sync + 'static {
+        let inbox = self.clone();
+        move |event| {
+            inbox.push(event);
+            std::future::ready(Ok(()))
+        }
+    }
+
+    /// Puts an event in the inbox, as received now.
+    pub fn push(&self, event: DatabaseEvent) {
+        self.0.lock().unwrap().push((event, Instant::now()));
+    }
+
+    /// The record ids of every event received so far, in order.
+    pub fn record_ids(&self) -> Vec<String> {
+        self.0.lock().unwrap().iter().map(|(event, _)| event.record_id.clone()).collect()
     }
 
     /// Every event received so far.

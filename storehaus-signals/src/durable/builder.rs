@@ -145,7 +145,7 @@ impl ConsumerBuilder {
         if self.shared.is_closed() {
             return Err(SignalError::ShutDown);
         }
-        let log = self.shared.source.consumers().ok_or(SignalError::NoConsumerLog)?;
+        let log = self.shared.consumer_log()?;
         let partitions = log.register(&self.spec).await.map_err(SignalError::Source)?;
         let callback: Callback = Box::new(move |event| Box::pin(callback(event)));
         let counters = Arc::new(Counters::default());

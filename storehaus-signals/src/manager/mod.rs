@@ -10,7 +10,7 @@ pub(crate) use backoff::{Backoff, random_fraction};
 pub use stats::SignalStats;
 
 use crate::callback::{Callback, CallbackHandle, CallbackId, CallbackResult, Registry, Removal, Subscription};
-use crate::durable::{ConsumerBuilder, DeadLetters};
+use crate::durable::{ConsumerBuilder, ConsumerLog, DeadLetters};
 use crate::{Channel, DatabaseEvent, EventSource, Position, SignalConfig, SignalError};
 use dispatch::InFlight;
 use futures_util::future;
@@ -58,6 +58,11 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Where the source keeps durable consumers.
+    pub(crate) fn consumer_log(&self) -> Result<Arc<dyn ConsumerLog>, SignalError> {
+        self.source.consumers().ok_or(SignalError::NoConsumerLog)
     }
 
     pub(crate) fn register(
@@ -223,14 +228,14 @@ impl SignalManager {
 
     /// The dead letters of the durable consumer `name` (whether or not it runs here).
     pub fn dead_letters(&self, name: impl Into<String>) -> Result<DeadLetters, SignalError> {
-        let log = self.shared.source.consumers().ok_or(SignalError::NoConsumerLog)?;
+        let log = self.shared.consumer_log()?;
         Ok(DeadLetters { log, consumer: name.into() })
     }
 
     /// Forgets the durable consumer `name`: its positions and dead letters. Retention stops
     /// keeping events for it. `false` when it was not registered.
     pub async fn remove_consumer(&self, name: &str) -> Result<bool, SignalError> {
-        let log = self.shared.source.consumers().ok_or(SignalError::NoConsumerLog)?;
+        let log = self.shared.consumer_log()?;
         log.remove(name).await.map_err(SignalError::Source)
     }
 

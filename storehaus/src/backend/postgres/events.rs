@@ -20,6 +20,42 @@ macro_rules! partition_of {
     };
 }
 
+/// The columns of an event as readers take them, in the order `source::event_from_row` reads
+/// them.
+macro_rules! event_columns {
+    () => {
+        "\"id\", \"event_type\", \"table_name\", \"record_id\", \"tags\", \"payload\", \"created_at\""
+    };
+}
+
+/// Reads events after `after` in partition `part` of `parts` (all of them when `parts` is 1),
+/// at most `limit`, in id order, each with whether it lies past `horizon`. The arguments are SQL
+/// expressions: a statement's parameters, or the variables of the read function (`log.rs`).
+macro_rules! read_events {
+    ($after:literal, $limit:literal, $horizon:literal, $parts:literal, $part:literal) => {
+        concat!(
+            "SELECT ",
+            event_columns!(),
+            ", \"id\" > ",
+            $horizon,
+            " AS \"pending\" FROM \"",
+            event_log!(),
+            "\" WHERE \"id\" > ",
+            $after,
+            " AND (",
+            $parts,
+            " = 1 OR ",
+            partition_of!(),
+            " % ",
+            $parts,
+            " = ",
+            $part,
+            ") ORDER BY \"id\" LIMIT ",
+            $limit
+        )
+    };
+}
+
 mod consumers;
 mod emit;
 mod log;

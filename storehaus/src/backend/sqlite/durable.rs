@@ -59,9 +59,13 @@ const STATEMENTS: &[&str] = &[
      \"event_id\" INTEGER NOT NULL, \"handled_at\" INTEGER NOT NULL, PRIMARY KEY (\"consumer\", \"event_id\"))",
 ];
 
+/// Whether the database has the durable log, and with it (created in the same transaction)
+/// the consumers' tables.
+const EXISTS: &str = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'storehaus_events'";
+
 /// What the executor writes to the durable log.
 pub(crate) const DURABLE_LOG: DurableLog = DurableLog {
-    exists: "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'storehaus_events'",
+    exists: EXISTS,
     append: concat!(
         "INSERT INTO \"storehaus_events\" (\"event_type\", \"table_name\", \"record_id\", \"tags\", \"payload\", ",
         "\"created_at\") SELECT value ->> '$.event_type', value ->> '$.table_name', value ->> '$.record_id', ",

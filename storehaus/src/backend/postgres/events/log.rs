@@ -138,12 +138,9 @@ pub(super) const STATEMENTS: &[&str] = &[
         "RAISE EXCEPTION 'the event log is read under READ COMMITTED' USING ERRCODE = '0A000'; END IF; ",
         "horizon := \"",
         event_log!(),
-        "_horizon\"(); RETURN QUERY SELECT e.\"id\", e.\"event_type\", e.\"table_name\", e.\"record_id\", ",
-        "e.\"tags\", e.\"payload\", e.\"created_at\", e.\"id\" > horizon FROM \"",
-        event_log!(),
-        "\" e WHERE e.\"id\" > \"after\" AND (\"parts\" = 1 OR ",
-        partition_of!(),
-        " % \"parts\" = \"part\") ORDER BY e.\"id\" LIMIT \"max_rows\"; END $$"
+        "_horizon\"(); RETURN QUERY ",
+        read_events!("\"after\"", "\"max_rows\"", "horizon", "\"parts\"", "\"part\""),
+        "; END $$"
     ),
 ];
 

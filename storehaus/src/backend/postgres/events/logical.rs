@@ -30,7 +30,8 @@ mod keys;
 mod lsn;
 mod slot;
 
-use super::{CHANNEL, PgEventSource};
+use super::PgEventSource;
+use super::source::PgDoorbell;
 use crate::backend::Backend;
 use crate::backend::postgres::Postgres;
 use crate::error::StoreError;
@@ -40,7 +41,7 @@ use changes::Context;
 use keys::KeyCache;
 use lsn::Lsn;
 use slot::{Slot, SlotError};
-use sqlx::postgres::{PgListener, PgPool};
+use sqlx::postgres::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,7 +77,6 @@ pub(crate) async fn logical_source(pool: &PgPool, slot_name: &str) -> Result<Arc
         other => StoreError::Signal(other.to_string()),
     })?;
     Ok(Arc::new(PgLogicalSource {
-        pool: pool.clone(),
         slot,
         current_schema,
         keys: KeyCache::default(),
@@ -87,7 +87,6 @@ pub(crate) async fn logical_source(pool: &PgPool, slot_name: &str) -> Result<Arc
 /// The changes of one database, read from its replication slot.
 #[derive(Debug)]
 pub(crate) struct PgLogicalSource {
-    pool: PgPool,
     slot: Slot,
     current_schema: Option<String>,
     keys: KeyCache,
@@ -96,19 +95,23 @@ pub(crate) struct PgLogicalSource {
 }
 
 impl PgLogicalSource {
+    fn pool(&self) -> &PgPool {
+        &self.log.db.pool
+    }
+
     /// Up to `limit` events after `after`, in whole transactions (one larger transaction is
     /// returned whole).
     async fn read_batch(&self, after: Position, limit: usize) -> Result<Batch, SourceError> {
         let after = Lsn::of(after);
-        let (confirmed, flushed) = self.slot.positions(&self.pool).await?;
+        let (confirmed, flushed) = self.slot.positions(self.pool()).await?;
         // The reader has taken everything before `after`: confirming it lets a restarted process
         // resume there and the server recycle the WAL.
         if after > confirmed {
-            self.slot.advance(&self.pool, after).await?;
+            self.slot.advance(self.pool(), after).await?;
         }
         let mut max_rows = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
         let (transactions, truncated) = loop {
-            let rows = self.slot.peek(&self.pool, flushed, max_rows).await?;
+            let rows = self.slot.peek(self.pool(), flushed, max_rows).await?;
             let truncated = rows.len() >= max_rows as usize;
             let transactions = changes::transactions(rows)?;
             // Rows about no transaction (logical messages) can fill a batch: ask for more until
@@ -118,7 +121,7 @@ impl PgLogicalSource {
             }
             max_rows = max_rows.saturating_mul(2);
         };
-        let keys = self.keys.keys_of(&self.pool, changes::raw_tables(&transactions)).await?;
+        let keys = self.keys.keys_of(self.pool(), changes::raw_tables(&transactions)).await?;
         let cx = Context { current_schema: self.current_schema.as_deref(), keys: &keys };
         let mut events = Vec::new();
         let mut next = after;
@@ -144,12 +147,12 @@ impl PgLogicalSource {
 impl EventSource for PgLogicalSource {
     /// The slot's confirmed position, the slot created if it is missing.
     fn tail(&self) -> BoxFuture<'_, Result<Position, SourceError>> {
-        Box::pin(async move { Ok(self.slot.ensure(&self.pool).await?.position()) })
+        Box::pin(async move { Ok(self.slot.ensure(self.pool()).await?.position()) })
     }
 
     /// The end of the server's WAL.
     fn last_committed(&self) -> BoxFuture<'_, Result<Position, SourceError>> {
-        Box::pin(async move { Ok(slot::current(&self.pool).await?.position()) })
+        Box::pin(async move { Ok(slot::current(self.pool()).await?.position()) })
     }
 
     fn read(&self, after: Position, limit: usize) -> BoxFuture<'_, Result<Batch, SourceError>> {
@@ -157,12 +160,7 @@ impl EventSource for PgLogicalSource {
     }
 
     fn subscribe(&self) -> BoxFuture<'_, Result<Box<dyn Doorbell>, SourceError>> {
-        Box::pin(async move {
-            let mut listener = PgListener::connect_with(&self.pool).await?;
-            listener.listen(CHANNEL).await?;
-            let doorbell: Box<dyn Doorbell> = Box::new(PollingDoorbell { listener });
-            Ok(doorbell)
-        })
+        Box::pin(PgDoorbell::listen(self.pool(), Arc::default(), Some(POLL_INTERVAL)))
     }
 
     fn prune(&self, age: Duration) -> BoxFuture<'_, Result<u64, SourceError>> {
@@ -176,30 +174,5 @@ impl EventSource for PgLogicalSource {
     /// Durable consumers read the event log, whichever transport wakes the callbacks.
     fn consumers(&self) -> Option<Arc<dyn ConsumerLog>> {
         self.log.consumers()
-    }
-}
-
-/// Rings on the event log's notification (a StoreHaus write) and every [`POLL_INTERVAL`]
-/// (a write of any other client).
-struct PollingDoorbell {
-    listener: PgListener,
-}
-
-impl Doorbell for PollingDoorbell {
-    fn ring(&mut self) -> BoxFuture<'_, Result<(), SourceError>> {
-        Box::pin(async move {
-            match tokio::time::timeout(POLL_INTERVAL, self.listener.try_recv()).await {
-                Err(_) | Ok(Ok(Some(_))) => Ok(()),
-                Ok(Ok(None)) => Err("the notification connection was lost".into()),
-                Ok(Err(e)) => Err(e.into()),
-            }
-        })
-    }
-
-    fn heartbeat(&mut self) -> BoxFuture<'_, Result<(), SourceError>> {
-        Box::pin(async move {
-            sqlx::query("SELECT 1").execute(&mut self.listener).await?;
-            Ok(())
-        })
     }
 }

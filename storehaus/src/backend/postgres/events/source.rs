@@ -29,22 +29,16 @@ const READ: &str = concat!("SELECT * FROM \"", event_log!(), "_read\"($1, $2, $3
 /// Events after `$1`, at most `$2`, in id order, without a horizon: the reader takes those that
 /// follow the position without a gap (see [`PgEventSource::read_unbroken`]).
 const READ_UNBROKEN: &str = concat!(
-    "SELECT \"id\", \"event_type\", \"table_name\", \"record_id\", \"tags\", \"payload\", \"created_at\", ",
-    "false FROM \"",
+    "SELECT ",
+    event_columns!(),
+    ", false FROM \"",
     event_log!(),
     "\" WHERE \"id\" > $1 ORDER BY \"id\" LIMIT $2"
 );
 
 /// [`READ`] in two statements, for sessions whose default isolation is not READ COMMITTED: the
 /// horizon (`$3`) comes from a statement of its own, run first.
-const READ_AFTER_HORIZON: &str = concat!(
-    "SELECT \"id\", \"event_type\", \"table_name\", \"record_id\", \"tags\", \"payload\", \"created_at\", ",
-    "\"id\" > $3 AS \"pending\" FROM \"",
-    event_log!(),
-    "\" WHERE \"id\" > $1 AND ($4 = 1 OR ",
-    partition_of!(),
-    " % $4 = $5) ORDER BY \"id\" LIMIT $2"
-);
+const READ_AFTER_HORIZON: &str = read_events!("$1", "$2", "$3", "$4", "$5");
 
 /// The last event the statement's snapshot sees committed.
 const LAST_COMMITTED: &str = concat!("SELECT COALESCE(max(\"id\"), 0) FROM \"", event_log!(), "\"");
@@ -63,16 +57,6 @@ pub(crate) struct PgEventSource {
 
 /// The error code `storehaus_events_read` refuses a snapshot with.
 const NOT_READ_COMMITTED: &str = "0A000";
-
-impl PgEventSource {
-    pub(crate) fn new(pool: PgPool) -> Self {
-        PgEventSource {
-            db: Db::new(pool),
-            held_back: Arc::new(AtomicBool::new(false)),
-            one_round_trip: Arc::new(AtomicBool::new(true)),
-        }
-    }
-}
 
 pub(super) fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<DatabaseEvent, SourceError> {
     let event_type: String = row.try_get(1)?;
@@ -94,8 +78,16 @@ fn position(id: i64) -> Position {
 }
 
 impl PgEventSource {
+    pub(crate) fn new(pool: PgPool) -> Self {
+        PgEventSource {
+            db: Db::new(pool),
+            held_back: Arc::new(AtomicBool::new(false)),
+            one_round_trip: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
     /// The horizon: events at or below it are final.
-    pub(crate) async fn horizon(&self) -> Result<i64, sqlx::Error> {
+    async fn horizon(&self) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(HORIZON).fetch_one(&self.db.pool).await
     }
 
@@ -196,12 +188,7 @@ impl EventSource for PgEventSource {
     }
 
     fn subscribe(&self) -> BoxFuture<'_, Result<Box<dyn Doorbell>, SourceError>> {
-        Box::pin(async move {
-            let mut listener = PgListener::connect_with(&self.db.pool).await?;
-            listener.listen(CHANNEL).await?;
-            let doorbell: Box<dyn Doorbell> = Box::new(PgDoorbell { listener, held_back: Arc::clone(&self.held_back) });
-            Ok(doorbell)
-        })
+        Box::pin(PgDoorbell::listen(&self.db.pool, Arc::clone(&self.held_back), None))
     }
 
     /// Deletes events older than `age` that no durable consumer still waits for (see
@@ -219,23 +206,39 @@ impl EventSource for PgEventSource {
     }
 }
 
-/// A `LISTEN` connection of its own.
-struct PgDoorbell {
+/// A `LISTEN` connection of its own, ringing on the event log's notification.
+pub(super) struct PgDoorbell {
     listener: PgListener,
     held_back: Arc<AtomicBool>,
+    /// Rings after this long without a notification too (for writes that send none).
+    poll: Option<Duration>,
+}
+
+impl PgDoorbell {
+    /// Listens on a connection of `pool`; rings soon again while `held_back` is set, and every
+    /// `poll` if given.
+    pub(super) async fn listen(
+        pool: &PgPool,
+        held_back: Arc<AtomicBool>,
+        poll: Option<Duration>,
+    ) -> Result<Box<dyn Doorbell>, SourceError> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        Ok(Box::new(PgDoorbell { listener, held_back, poll }))
+    }
 }
 
 impl Doorbell for PgDoorbell {
     fn ring(&mut self) -> BoxFuture<'_, Result<(), SourceError>> {
         Box::pin(async move {
             let notified = self.listener.try_recv();
-            let result = if self.held_back.load(Ordering::Relaxed) {
-                match tokio::time::timeout(HELD_BACK_RETRY, notified).await {
+            let wait = if self.held_back.load(Ordering::Relaxed) { Some(HELD_BACK_RETRY) } else { self.poll };
+            let result = match wait {
+                Some(wait) => match tokio::time::timeout(wait, notified).await {
                     Ok(result) => result,
                     Err(_) => return Ok(()),
-                }
-            } else {
-                notified.await
+                },
+                None => notified.await,
             };
             match result? {
                 Some(_) => Ok(()),

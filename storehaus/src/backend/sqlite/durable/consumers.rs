@@ -29,9 +29,6 @@ const REQUEST_REPLAY: &str = "UPDATE \"storehaus_dead_events\" SET \"replay_requ
 const DISCARD: &str = "DELETE FROM \"storehaus_dead_events\" \
      WHERE \"consumer_id\" = (SELECT \"id\" FROM \"storehaus_consumers\" WHERE \"name\" = $1) AND \"event_id\" = $2";
 
-/// Whether any consumer was ever registered here (the tables exist).
-const REGISTERED: &str = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'storehaus_consumers'";
-
 /// The partition of an event among `partitions`: a hash of its table and key, so one row's
 /// events always meet in one partition.
 pub(super) fn partition_of(event: &DatabaseEvent, partitions: u32) -> u32 {
@@ -85,7 +82,7 @@ impl SqliteConsumerLog {
     /// Whether the consumers' tables exist; before the first registration they do not, and
     /// there is nothing to list or change.
     async fn registered(&self) -> Result<bool, SourceError> {
-        Ok(sqlx::query(REGISTERED).fetch_optional(&self.pool).await?.is_some())
+        Ok(sqlx::query(super::EXISTS).fetch_optional(&self.pool).await?.is_some())
     }
 }
 

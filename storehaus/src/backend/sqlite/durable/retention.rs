@@ -2,14 +2,12 @@
 //! older than the retention goes once every consumer passed it or it is older than the maximum
 //! lag of each consumer that did not; a partition left behind records the range it missed.
 
-use super::now_ms;
+use super::{EXISTS, now_ms};
 use crate::backend::Backend;
 use crate::backend::sqlite::Sqlite;
 use crate::error::StoreError;
 use sqlx::SqlitePool;
 use std::time::Duration;
-
-const EXISTS: &str = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'storehaus_consumer_positions'";
 
 /// `$1`: the retention in ms.
 const GIVE_UP_ON_LAGGING: &str = concat!(
