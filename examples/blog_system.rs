@@ -1,20 +1,22 @@
 //! A small content management system: authors write drafts and publish them, categories are tags,
 //! readers page through the published posts with keyset pagination and a cached front page,
 //! moderators hide and restore comments while a signal callback keeps each post's comment count up
-//! to date, two editors saving the same post meet optimistic locking, and JSON metadata is queried
-//! by path.
+//! to date, two editors saving the same post meet optimistic locking, JSON metadata is queried by
+//! path, and pages read posts with their authors and comments through the models' relations: a
+//! few statements per page, never one per post.
 //!
 //! ```text
 //! cargo run --example blog_system
 //! ```
 //!
-//! Settings come from `AppConfig::load()`: `storehaus.toml` or `$STOREHAUS_CONFIG`, `DATABASE_URL`,
-//! `REDIS_URL` and `STOREHAUS_*` variables. The cache is Redis at `REDIS_URL`. It runs on
-//! PostgreSQL, and on SQLite as well (`DATABASE_URL=sqlite::memory:`). The tables `blog_authors`,
-//! `blog_posts` and `blog_comments` are recreated on every run. The example exits non-zero when a
-//! check fails.
+//! With no `DATABASE_URL`, `REDIS_URL`, `$STOREHAUS_CONFIG` or `storehaus.toml` it runs on the
+//! embedded default: SQLite in memory with an in-memory cache. Otherwise settings come from
+//! `AppConfig::load()` (those, and `STOREHAUS_*` variables) and the cache is Redis at
+//! `REDIS_URL`; PostgreSQL and SQLite both work. The tables `blog_authors`, `blog_posts` and
+//! `blog_comments` are recreated on every run. The example exits non-zero when a check fails.
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::time::Duration;
 
 use storehaus::cache::CacheManager;
@@ -22,8 +24,10 @@ use storehaus::prelude::*;
 use storehaus::signals::{EventType, Subscription};
 use tokio::sync::mpsc;
 
+/// Authors have many posts: `Author::posts()`.
 #[model]
 #[table(name = "blog_authors")]
+#[has_many(Post, foreign_key = "author_id")]
 pub struct Author {
     #[primary_key]
     pub id: Uuid,
@@ -33,12 +37,15 @@ pub struct Author {
 }
 
 /// Posts are versioned: an editor saving a copy that someone changed meanwhile gets a conflict.
+/// A post belongs to its author (`Post::author()`), who cannot be deleted while the post exists,
+/// and has many comments (`Post::comments()`).
 #[model]
 #[table(name = "blog_posts", versioned)]
+#[has_many(Comment, foreign_key = "post_id")]
 pub struct Post {
     #[primary_key]
     pub id: Uuid,
-    #[index]
+    #[belongs_to(Author, on_delete = "restrict")]
     pub author_id: Uuid,
     #[unique]
     pub slug: String,
@@ -52,13 +59,14 @@ pub struct Post {
     pub comment_count: i32,
 }
 
-/// Comments are soft-deleted: moderation hides them, and a restore brings them back.
+/// Comments are soft-deleted: moderation hides them, and a restore brings them back. Removing a
+/// post for good removes its comments with it.
 #[model]
 #[table(name = "blog_comments", soft_delete)]
 pub struct Comment {
     #[primary_key]
     pub id: Uuid,
-    #[index]
+    #[belongs_to(Post, on_delete = "cascade")]
     pub post_id: Uuid,
     pub author_name: String,
     pub body: String,
@@ -70,6 +78,15 @@ const PUBLISHED: &str = "published";
 const PAGE_SIZE: usize = 3;
 /// How long a comment's effect on its post's count may take to arrive.
 const SIGNAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Comments shown under each post of the front page.
+const LATEST_COMMENTS: usize = 2;
+
+/// Whether anything says where the database and the cache are. When nothing does, the example runs
+/// on the embedded default.
+fn configured() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+    set("DATABASE_URL") || set("REDIS_URL") || set("STOREHAUS_CONFIG") || Path::new("storehaus.toml").exists()
+}
 
 /// The public listing, newest first. `published_at` is an `Option` (drafts have none), and
 /// keyset pagination needs sort keys that are never NULL, so the listing orders by creation time.
@@ -94,11 +111,24 @@ async fn expect_count(counted: &mut mpsc::UnboundedReceiver<(Uuid, i32)>, post: 
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = AppConfig::load()?;
+    let mut config = AppConfig::load()?;
+    let embedded = !configured();
+    if embedded {
+        config.database = DatabaseConfig::embedded(":memory:");
+    }
     let storehaus = StoreHaus::new(config.database.clone()).await?;
-    let cache = Arc::new(CacheManager::new(config.cache.clone())?);
+    let cache = Arc::new(if embedded {
+        CacheManager::memory(&config.cache)?
+    } else {
+        CacheManager::new(config.cache.clone())?
+    });
     let signals = storehaus.signal_manager(config.signal.clone()).await?;
+    let cache_kind = if embedded { "an in-memory cache" } else { "Redis" };
+    println!("blog on {} ({}) with {cache_kind}", config.database.redacted_url(), storehaus.pool().backend_name());
 
+    // Parents before children: a foreign key needs the table it refers to. On PostgreSQL,
+    // recreating a parent drops the keys that referred to it; recreating the child after it
+    // declares them again.
     storehaus.auto_migrate::<Author>(true).await?;
     storehaus.auto_migrate::<Post>(true).await?;
     storehaus.auto_migrate::<Comment>(true).await?;
@@ -320,6 +350,103 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         posts.count_where(published().filter(QueryFilter::json_path_absent("metadata", ["seo", "lang"]))).await?;
     assert_eq!(no_lang, 0, "every post's metadata has seo.lang");
     println!("   {} published posts take 10 minutes or more to read: {long_reads:?}", long_reads.len());
+
+    // 9. Pages read through the relations: the records, then one statement per relation and level
+    //    for all of them together, never one per post. Readers first comment on two more posts;
+    //    the callback recounts after each comment as before.
+    let (post_7, post_5) = (drafts[7].id, drafts[5].id);
+    for (on, name, body, live) in [
+        (post_7, "Grace", "Short and clear.", 1),
+        (post_7, "Alan", "Could you add an example?", 2),
+        (post_5, "Barbara", "The second link is broken.", 1),
+        (post_7, "Barbara", "Works for me.", 3),
+        (post_7, "Alan", "Thanks, the example helped.", 4),
+    ] {
+        comments.create(Comment::new(Uuid::new_v4(), on, name.into(), body.into()), None).await?;
+        expect_count(&mut counted, on, live).await;
+    }
+
+    // The front page: each post with its author, joined into the posts' own statement, and its
+    // latest comments, with a limit that applies to each post rather than to the whole page.
+    let latest = QueryBuilder::new().order_by("__created_at__", SortOrder::Desc).limit(LATEST_COMMENTS);
+    let page = posts.find_with(front_page(), (Post::author().joined(), Post::comments().query(latest))).await?;
+    println!("9. the front page, each post with its author and its {LATEST_COMMENTS} latest comments (2 statements):");
+    let mut shown = Vec::new();
+    for listed in &page {
+        let author = listed.one(Post::author()).ok_or("a post without its author")?;
+        let latest = listed.related(Post::comments());
+        let lines: Vec<String> = latest.iter().map(|c| format!("{}: {:?}", c.author_name, c.body)).collect();
+        let noun = if listed.comment_count == 1 { "comment" } else { "comments" };
+        let (title, count) = (&listed.title, listed.comment_count);
+        println!("   {title:?} by {}, {count} {noun}: {}", author.name, lines.join(" / "));
+        assert_eq!(latest.len(), usize::try_from(listed.comment_count)?.min(LATEST_COMMENTS), "{}", listed.slug);
+        shown.push((listed.slug.as_str(), latest.iter().map(|c| c.author_name.as_str()).collect::<Vec<_>>()));
+    }
+    let expected = [
+        ("post-9", vec!["Edsger", "Grace"]), // the hidden spam is left out
+        ("post-7", vec!["Alan", "Barbara"]),
+        ("post-5", vec!["Barbara"]),
+    ];
+    assert_eq!(shown, expected, "the newest posts, each with its latest live comments, newest first");
+
+    // Counting without loading: one `GROUP BY` for every published post, in agreement with the
+    // count the callback keeps in each post.
+    let tallied = posts.find_with(published(), Post::comments().with_count()).await?;
+    let mut commented = Vec::new();
+    for listed in &tallied {
+        let live = listed.count(Post::comments()).ok_or("comments were counted")?;
+        assert_eq!(live, u64::try_from(listed.comment_count)?, "{}: the count and comment_count agree", listed.slug);
+        if live > 0 {
+            commented.push(format!("{} ({live})", listed.slug));
+        }
+    }
+    println!("   counted by the database for {} published posts: {}", tallied.len(), commented.join(", "));
+
+    // Two levels: each author's published posts, each post with its comments (3 statements).
+    let by_author = authors
+        .find_with(
+            QueryBuilder::new().order_by("name", SortOrder::Asc),
+            Author::posts().query(published()).with(Post::comments()),
+        )
+        .await?;
+    let mut summary = Vec::new();
+    for author in &by_author {
+        let written = author.related(Author::posts());
+        let replies: usize = written.iter().map(|p| p.related(Post::comments()).len()).sum();
+        let slugs: Vec<&str> = written.iter().map(|p| p.slug.as_str()).collect();
+        println!("   {}: {} published posts with {replies} comments: {}", author.name, slugs.len(), slugs.join(", "));
+        summary.push((author.name.as_str(), slugs.len(), replies));
+    }
+    assert_eq!(summary, [("Ada Lovelace", 3, 0), ("Linus", 5, 7)], "published posts and live comments per author");
+
+    // Filters over relations, one `EXISTS` each: the authors with a draft left, and the posts
+    // Grace commented on. Hidden comments do not count: no post has a visible one by spambot.
+    let drafting = QueryFilter::has_where(Author::posts(), Post::columns().status.eq(DRAFT));
+    let drafting: Vec<String> =
+        authors.find(QueryBuilder::new().filter(drafting)).await?.iter().map(|a| a.name.clone()).collect();
+    let by_grace = QueryFilter::has_where(Post::comments(), Comment::columns().author_name.eq("Grace"));
+    let by_grace: Vec<String> =
+        posts.find(published().filter(by_grace)).await?.iter().map(|p| p.slug.clone()).collect();
+    let spammed = QueryFilter::has_where(Post::comments(), Comment::columns().author_name.eq("spambot"));
+    let spammed = posts.count_where(QueryBuilder::new().filter(spammed)).await?;
+    assert_eq!(drafting, ["Ada Lovelace"], "posts 6 and 8 are Ada's drafts");
+    assert_eq!(by_grace, ["post-9", "post-7"], "Grace commented on posts 9 and 7");
+    assert_eq!(spammed, 0, "the spam is hidden");
+    println!(
+        "   authors with drafts: {drafting:?}; posts Grace commented on: {by_grace:?}; with visible spam: {spammed}"
+    );
+
+    // 10. The database keeps the relations whole: removing post 5 removes its comment with it
+    //     (`ON DELETE CASCADE`), and an author who has posts cannot be removed (`RESTRICT`).
+    let on_post_5 = || QueryBuilder::new().with_deleted().filter(Comment::columns().post_id.eq(post_5));
+    assert_eq!(comments.count_where(on_post_5()).await?, 1, "post 5 has one comment");
+    assert!(posts.delete(&post_5).await?, "post 5 is removed");
+    assert_eq!(comments.count_where(on_post_5()).await?, 0, "its comment went with it");
+    let refused = authors.delete(&linus.id).await;
+    assert!(matches!(refused, Err(StoreError::ForeignKeyViolation { .. })), "Linus still has posts: {refused:?}");
+    assert_eq!(authors.count().await?, 2, "both authors remain");
+    println!("10. removed post-5 and its comment with it; removing Linus, who has posts, was refused:");
+    println!("   {}", refused.unwrap_err());
 
     cache.forget_table(&params.table(Post::TABLE.name)).await?;
     signals.shutdown().await;

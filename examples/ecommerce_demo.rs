@@ -1,18 +1,21 @@
 //! An online shop: a catalog seeded with `create_many` and browsed through the read-through cache,
 //! orders placed in transactions that take stock with an atomic conditional decrement, customer
-//! notifications written by a signal callback, a cancellation that puts the stock back, and a
-//! closing sales report computed from the rows.
+//! notifications written by a signal callback, a cancellation that puts the stock back, receipts
+//! and a closing sales report read through the models' relations, and foreign keys that keep the
+//! orders whole.
 //!
 //! ```text
 //! cargo run --example ecommerce_demo
 //! ```
 //!
-//! Settings come from `AppConfig::load()`: `storehaus.toml` or `$STOREHAUS_CONFIG`, `DATABASE_URL`,
-//! `REDIS_URL` and `STOREHAUS_*` variables. The cache is Redis at `REDIS_URL`. It runs on
-//! PostgreSQL, and on SQLite as well (`DATABASE_URL=sqlite::memory:`). The tables `shop_customers`,
-//! `shop_products`, `shop_orders`, `shop_order_items` and `shop_notifications` are recreated on every
-//! run. The example exits non-zero when a check fails.
+//! With no `DATABASE_URL`, `REDIS_URL`, `$STOREHAUS_CONFIG` or `storehaus.toml` it runs on the
+//! embedded default: SQLite in memory with an in-memory cache. Otherwise settings come from
+//! `AppConfig::load()` (those, and `STOREHAUS_*` variables) and the cache is Redis at
+//! `REDIS_URL`; PostgreSQL and SQLite both work. The tables `shop_customers`, `shop_products`,
+//! `shop_orders`, `shop_order_items` and `shop_notifications` are recreated on every run. The
+//! example exits non-zero when a check fails.
 
+use std::path::Path;
 use std::time::Duration;
 
 use storehaus::cache::CacheManager;
@@ -20,8 +23,10 @@ use storehaus::prelude::*;
 use storehaus::signals::{CallbackError, DatabaseEvent, EventType, Subscription};
 use tokio::sync::mpsc;
 
+/// Customers have many orders: `Customer::orders()`.
 #[model]
 #[table(name = "shop_customers")]
+#[has_many(Order, foreign_key = "customer_id")]
 pub struct Customer {
     #[primary_key]
     pub id: Uuid,
@@ -43,38 +48,46 @@ pub struct Product {
     pub stock: i32,
 }
 
+/// An order belongs to its customer (`Order::customer()`), who cannot be deleted while it exists,
+/// has many lines (`Order::items()`) and, through them, many products (`Order::products()`).
 #[model]
 #[table(name = "shop_orders")]
+#[has_many(OrderItem, foreign_key = "order_id", name = "items")]
+#[many_to_many(Product, through = OrderItem, foreign_key = "order_id", target_key = "product_id")]
 pub struct Order {
     #[primary_key]
     pub id: Uuid,
-    #[index]
+    #[belongs_to(Customer, on_delete = "restrict")]
     pub customer_id: Uuid,
     pub status: String,
     pub total: Decimal,
 }
 
-/// One line of an order, with the price the customer paid.
+/// One line of an order, with the price the customer paid. Deleting the order deletes its lines; a
+/// product that a line refers to cannot be deleted.
 #[model]
 #[table(name = "shop_order_items")]
 pub struct OrderItem {
     #[primary_key]
     pub id: Uuid,
-    #[index]
+    #[belongs_to(Order, on_delete = "cascade")]
     pub order_id: Uuid,
+    #[belongs_to(Product, on_delete = "restrict")]
     pub product_id: Uuid,
     pub quantity: i32,
     pub unit_price: Decimal,
 }
 
-/// Messages to customers, written by the signal callback (a mail queue in a real shop).
+/// Messages to customers, written by the signal callback (a mail queue in a real shop). They go
+/// with the order, or the customer, they are about.
 #[model]
 #[table(name = "shop_notifications")]
 pub struct Notification {
     #[primary_key]
     pub id: Uuid,
-    #[index]
+    #[belongs_to(Order, on_delete = "cascade")]
     pub order_id: Uuid,
+    #[belongs_to(Customer, on_delete = "cascade")]
     pub customer_id: Uuid,
     pub kind: String,
     pub message: String,
@@ -153,17 +166,19 @@ impl Shop {
 
     /// Marks a placed order cancelled and puts its items back on the shelf, atomically.
     async fn cancel_order(&self, order: Uuid) -> Result<(), StoreError> {
-        let (products, orders, items) = (self.products.clone(), self.orders.clone(), self.items.clone());
+        let (products, orders) = (self.products.clone(), self.orders.clone());
         self.storehaus
             .transaction(|tx| async move {
+                let orders = orders.with_transaction(&tx);
                 let c = Order::columns();
                 let placed = QueryBuilder::new().filter(c.id.eq(order)).filter(c.status.eq(PLACED));
-                let set = UpdateSet::new().set("status", CANCELLED);
-                if orders.with_transaction(&tx).update_where(placed, set).await?.is_empty() {
+                let cancelled = orders.update_where(placed, UpdateSet::new().set("status", CANCELLED)).await?;
+                if cancelled.is_empty() {
                     return Err(StoreError::validation("status", "only a placed order can be cancelled"));
                 }
-                let lines = QueryBuilder::new().filter(OrderItem::columns().order_id.eq(order));
-                for item in items.with_transaction(&tx).find(lines).await? {
+                // The lines of the order just updated, read in the same transaction.
+                let cancelled = orders.load(cancelled, Order::items()).await?;
+                for item in cancelled.iter().flat_map(|o| o.related(Order::items())) {
                     let product = QueryBuilder::new().filter(Product::columns().id.eq(item.product_id));
                     let restock = UpdateSet::new().increment("stock", item.quantity);
                     products.with_transaction(&tx).update_where(product, restock).await?;
@@ -201,17 +216,38 @@ async fn expect_notice(
     Ok(())
 }
 
+/// Whether anything says where the database and the cache are. When nothing does, the example runs
+/// on the embedded default.
+fn configured() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+    set("DATABASE_URL") || set("REDIS_URL") || set("STOREHAUS_CONFIG") || Path::new("storehaus.toml").exists()
+}
+
+/// The first characters of an id, enough to tell orders apart in the output.
 fn short(id: Uuid) -> String {
     id.simple().to_string()[..8].to_owned()
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = AppConfig::load()?;
+    let mut config = AppConfig::load()?;
+    let embedded = !configured();
+    if embedded {
+        config.database = DatabaseConfig::embedded(":memory:");
+    }
     let storehaus = StoreHaus::new(config.database.clone()).await?;
-    let cache = Arc::new(CacheManager::new(config.cache.clone())?);
+    let cache = Arc::new(if embedded {
+        CacheManager::memory(&config.cache)?
+    } else {
+        CacheManager::new(config.cache.clone())?
+    });
     let signals = storehaus.signal_manager(config.signal.clone()).await?;
+    let cache_kind = if embedded { "an in-memory cache" } else { "Redis" };
+    println!("shop on {} ({}) with {cache_kind}", config.database.redacted_url(), storehaus.pool().backend_name());
 
+    // Parents before children: a foreign key needs the table it refers to. On PostgreSQL,
+    // recreating a parent drops the keys that referred to it; recreating each child after it
+    // declares them again.
     storehaus.auto_migrate::<Customer>(true).await?;
     storehaus.auto_migrate::<Product>(true).await?;
     storehaus.auto_migrate::<Order>(true).await?;
@@ -346,22 +382,81 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let twice = shop.cancel_order(bob_order.id).await;
     assert!(matches!(twice, Err(StoreError::Validation { .. })), "a second cancel is refused: {twice:?}");
 
-    // 8. Report from the rows: orders per status, revenue, and stock that adds up.
-    let placed = orders.find(QueryBuilder::new().filter(Order::columns().status.eq(PLACED))).await?;
+    // 8. Receipts: the placed orders, each with its customer (joined into the orders' statement)
+    //    and its lines, each line with its product. Three statements however many orders and
+    //    lines there are, where reading them order by order would take one per order and line.
+    let placed_only = || QueryBuilder::new().filter(Order::columns().status.eq(PLACED));
+    let most_first = QueryBuilder::new().order_by("quantity", SortOrder::Desc);
+    let receipts = orders
+        .find_with(
+            placed_only().order_by("__created_at__", SortOrder::Asc),
+            (Order::customer().joined(), Order::items().query(most_first).with(OrderItem::product())),
+        )
+        .await?;
+    println!("8. receipts of the placed orders, read in 3 statements:");
+    let (mut revenue, mut units_sold) = (Decimal::ZERO, 0);
+    for receipt in &receipts {
+        let customer = receipt.one(Order::customer()).ok_or("an order without its customer")?;
+        let (mut lines, mut lines_value) = (Vec::new(), Decimal::ZERO);
+        for item in receipt.related(Order::items()) {
+            let product = item.one(OrderItem::product()).ok_or("a line without its product")?;
+            lines.push(format!("{} x {} at {:.2}", item.quantity, product.name, item.unit_price));
+            lines_value += item.unit_price * Decimal::from(item.quantity);
+            units_sold += item.quantity;
+        }
+        assert_eq!(lines_value, receipt.total, "the lines of order {} add up to its total", short(receipt.id));
+        revenue += receipt.total;
+        println!("   order {} for {}: {} = {:.2}", short(receipt.id), customer.name, lines.join(", "), receipt.total);
+    }
+    let first_lines: Vec<&str> = receipts[0]
+        .related(Order::items())
+        .iter()
+        .map(|i| i.one(OrderItem::product()).map_or("?", |p| p.sku.as_str()))
+        .collect();
+    assert_eq!(first_lines, ["BK-1", "GM-1"], "Ada's first order: the two books, then the chess set");
+
+    // The report. Placed orders per customer are counted without loading them (one `GROUP BY`);
+    // the customers who bought a book are found with one `EXISTS` inside another, through the
+    // orders' products. Bob's guides do not count: that order was cancelled.
     let cancelled = orders.count_where(QueryBuilder::new().filter(Order::columns().status.eq(CANCELLED))).await?;
-    let revenue: Decimal = placed.iter().map(|o| o.total).sum();
-    let placed_ids: Vec<Uuid> = placed.iter().map(|o| o.id).collect();
-    let sold = shop.items.find(QueryBuilder::new().filter(OrderItem::columns().order_id.in_values(placed_ids))).await?;
-    let lines_value: Decimal = sold.iter().map(|i| i.unit_price * Decimal::from(i.quantity)).sum();
-    let units_sold: i32 = sold.iter().map(|i| i.quantity).sum();
     let stock_left: i32 = products.list_all().await?.iter().map(|p| p.stock).sum();
-    assert_eq!((placed.len(), cancelled), (2, 1), "two placed orders and one cancelled");
+    let by_name = QueryBuilder::new().order_by("name", SortOrder::Asc);
+    let buyers = customers.find_with(by_name.clone(), Customer::orders().query(placed_only()).with_count()).await?;
+    let per_customer: Vec<(&str, u64)> =
+        buyers.iter().map(|c| (c.name.as_str(), c.count(Customer::orders()).unwrap_or(0))).collect();
+    let with_a_book = QueryFilter::has_where(Order::products(), QueryFilter::has_any_tag(["books"]));
+    let bought_a_book = QueryFilter::has_where(
+        Customer::orders(),
+        QueryFilter::and(vec![Order::columns().status.eq(PLACED), with_a_book]),
+    );
+    let readers: Vec<String> =
+        customers.find(by_name.filter(bought_a_book)).await?.iter().map(|c| c.name.clone()).collect();
+    let ada_placed = if winner.customer_id == ada.id { 2 } else { 1 };
+    assert_eq!((receipts.len(), cancelled), (2, 1), "two placed orders and one cancelled");
     assert_eq!(revenue, ada_order.total + winner.total, "revenue is the totals of the orders that stand");
-    assert_eq!(lines_value, revenue, "the order lines add up to the order totals");
     assert_eq!(stock_left + units_sold, initial_stock, "every unit is either in stock or sold");
     assert_eq!(notifications.count().await?, 4, "three confirmations and one cancellation, none for refusals");
-    let placed = placed.len();
-    println!("8. report: {placed} placed, {cancelled} cancelled, revenue {revenue:.2}, {units_sold} units sold");
+    assert_eq!(per_customer, [("Ada", ada_placed), ("Bob", 2 - ada_placed)], "placed orders per customer");
+    assert_eq!(readers, ["Ada"], "only Ada has a placed order with a book in it");
+    let placed = receipts.len();
+    println!("   report: {placed} placed, {cancelled} cancelled, revenue {revenue:.2}, {units_sold} units sold");
+    println!("   placed orders per customer: {per_customer:?}; customers who bought a book: {readers:?}");
+
+    // 9. The database keeps orders whole. A product that order lines refer to cannot be deleted
+    //    (`RESTRICT`). Deleting Bob's cancelled order deletes its lines and its notices with it
+    //    (`CASCADE`), after which the guide is in no order and can be deleted.
+    let refused = products.delete(&rust_book).await;
+    assert!(matches!(refused, Err(StoreError::ForeignKeyViolation { .. })), "the book is in Ada's order: {refused:?}");
+    assert!(products.get_by_id(&rust_book).await?.is_some(), "the book is still in the catalog");
+    println!("9. deleting {}, which Ada ordered, was refused:", read_back.name);
+    println!("   {}", refused.unwrap_err());
+    let bob_lines = || QueryBuilder::new().filter(OrderItem::columns().order_id.eq(bob_order.id));
+    assert_eq!(shop.items.count_where(bob_lines()).await?, 1, "Bob's cancelled order has one line");
+    assert!(orders.delete(&bob_order.id).await?, "the cancelled order is deleted");
+    assert_eq!(shop.items.count_where(bob_lines()).await?, 0, "its line went with it");
+    assert_eq!(notifications.count().await?, 2, "its confirmation and cancellation notices went with it");
+    assert!(products.delete(&sql_guide).await?, "no order line refers to the guide any more");
+    println!("   deleted Bob's cancelled order with its line and its 2 notices; then the guide, in no order now");
 
     cache.forget_table(&params.table(Product::TABLE.name)).await?;
     signals.shutdown().await;

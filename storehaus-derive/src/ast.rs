@@ -2,9 +2,11 @@
 //! flags. Built from the parsed item; attribute errors go to the [`Ctxt`] and the rest of the
 //! model is still built, so that later checks can report their errors too.
 
-use crate::attr::{self, FieldArgs, Kind, TableArgs};
+use crate::attr::{self, FieldArgs, Kind, RelationArgs, TableArgs};
 use crate::ctxt::Ctxt;
+use proc_macro2::Span;
 use syn::ext::IdentExt;
+use syn::parse::Parser;
 use syn::{Attribute, Data, DeriveInput, Fields, Ident, Type, Visibility};
 
 pub struct Container<'a> {
@@ -14,6 +16,8 @@ pub struct Container<'a> {
     pub table: Option<TableAttr<'a>>,
     /// Struct-level `#[index(..)]` / `#[unique(..)]`, in attribute order.
     pub indexes: Vec<CompositeIndex>,
+    /// `#[has_many]`, `#[has_one]` and `#[many_to_many]`, in attribute order.
+    pub relations: Vec<RelationAttr<'a>>,
     pub fields: Vec<Field<'a>>,
 }
 
@@ -21,6 +25,97 @@ pub struct TableAttr<'a> {
     pub args: TableArgs,
     /// The whole attribute, for errors about what it lacks.
     pub attr: &'a Attribute,
+}
+
+/// The functions `#[model]` generates besides the relations', whose names relations cannot take.
+pub const GENERATED_FUNCTIONS: [&str; 2] = ["new", "columns"];
+
+/// One relation attribute: `#[belongs_to]` on a field, the others on the struct.
+pub struct RelationAttr<'a> {
+    pub kind: Kind,
+    pub args: RelationArgs,
+    /// The whole attribute, for errors about what it lacks.
+    pub attr: &'a Attribute,
+}
+
+impl RelationAttr<'_> {
+    /// The relation's name: the one given, or the default one. `model` is the declaring model
+    /// (which `Self` names) and `field` the field a `#[belongs_to]` is on. `None` when there is
+    /// no default (a `#[belongs_to]` field whose name does not end in `_id`, or an attribute
+    /// without its related model).
+    pub fn name(&self, model: &Ident, field: Option<&Field<'_>>) -> Option<String> {
+        if let Some(name) = &self.args.name {
+            return Some(name.value());
+        }
+        if self.kind == Kind::BelongsTo {
+            let column = field?.column();
+            return column.strip_suffix("_id").filter(|stem| !stem.is_empty()).map(str::to_owned);
+        }
+        let target = self.args.target.as_ref()?;
+        let target = if target.is_ident("Self") { model } else { &target.segments.last()?.ident };
+        let singular = snake_case(&target.unraw().to_string());
+        Some(if self.kind == Kind::HasOne { singular } else { plural(&singular) })
+    }
+
+    /// The related model's name as written last in its path, for messages and docs.
+    pub fn target_name(&self) -> String {
+        let last = self.args.target.as_ref().and_then(|path| path.segments.last());
+        last.map_or_else(|| "the related model".to_owned(), |segment| segment.ident.unraw().to_string())
+    }
+}
+
+/// The identifier of a field or function named `value` (a column or relation name), at `span`:
+/// a keyword becomes a raw identifier, as the field `r#type` has the column `type`. `None` when
+/// `value` is no identifier.
+pub fn ident_named(value: &str, span: Span) -> Option<Ident> {
+    // Raw identifiers come from keywords, never written with `r#`: columns are named without it.
+    if value.starts_with("r#") || matches!(value, "_" | "self" | "super" | "crate" | "Self") {
+        return None;
+    }
+    let parsed = Ident::parse_any.parse_str(value).ok()?;
+    if parsed != value {
+        return None;
+    }
+    if syn::parse_str::<Ident>(value).is_ok() {
+        Some(Ident::new(value, span))
+    } else {
+        Some(Ident::new_raw(value, span))
+    }
+}
+
+/// `PostTag` → `post_tag`, `HTTPRequest` → `http_request`.
+pub fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let after_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            // The last capital of an acronym starts the next word: `HTTPRequest`.
+            let ends_acronym =
+                i > 0 && chars[i - 1].is_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if (after_lower || ends_acronym) && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The English plural of a snake_case name's last word, by the regular rules only:
+/// `post` → `posts`, `box` → `boxes`, `category` → `categories`, `key` → `keys`.
+pub fn plural(name: &str) -> String {
+    if ["s", "x", "z", "ch", "sh"].iter().any(|end| name.ends_with(end)) {
+        return format!("{name}es");
+    }
+    if let Some(stem) = name.strip_suffix('y')
+        && stem.chars().last().is_some_and(|c| c.is_alphabetic() && !"aeiou".contains(c))
+    {
+        return format!("{stem}ies");
+    }
+    format!("{name}s")
 }
 
 pub struct CompositeIndex {
@@ -41,6 +136,8 @@ pub struct Field<'a> {
     pub tenant: Option<&'a Attribute>,
     /// Field-level `#[index]` (false) and `#[unique]` (true), in attribute order.
     pub indexes: Vec<bool>,
+    /// `#[belongs_to(..)]`: this field holds the key of a parent model.
+    pub belongs_to: Option<RelationAttr<'a>>,
 }
 
 impl Field<'_> {
@@ -79,7 +176,7 @@ impl<'a> Container<'a> {
     /// Reads the struct. Returns `None`, with the error recorded, when the item is not something a
     /// model can be made of (an enum, a union, a tuple or unit struct, a generic struct).
     pub fn from_ast(cx: &Ctxt, input: &'a DeriveInput) -> Option<Container<'a>> {
-        let (table, indexes) = container_attrs(cx, &input.attrs);
+        let (table, indexes, relations) = container_attrs(cx, &input.attrs);
 
         let named = match &input.data {
             Data::Struct(data) => match &data.fields {
@@ -133,7 +230,7 @@ impl<'a> Container<'a> {
         if table.as_ref().is_some_and(|t| t.args.auto_increment.is_some()) {
             fields.iter_mut().filter(|f| f.primary_key.is_some()).for_each(|f| f.generated = true);
         }
-        Some(Container { ident: &input.ident, vis: &input.vis, table, indexes, fields })
+        Some(Container { ident: &input.ident, vis: &input.vis, table, indexes, relations, fields })
     }
 
     /// The primary-key field: the first one marked, when there is one.
@@ -147,6 +244,14 @@ impl<'a> Container<'a> {
         self.fields.iter().enumerate().find(|(_, f)| f.tenant.is_some())
     }
 
+    /// Every relation with the field a `#[belongs_to]` is on: the struct's attributes first (they
+    /// come first in the source), then the fields'.
+    pub fn all_relations(&self) -> impl Iterator<Item = (&RelationAttr<'a>, Option<&Field<'a>>)> {
+        let relations = self.relations.iter().map(|r| (r, None));
+        let belongs_to = self.fields.iter().filter_map(|f| f.belongs_to.as_ref().map(|r| (r, Some(f))));
+        relations.chain(belongs_to)
+    }
+
     /// Every field marked `#[primary_key]`, in declaration order: one, or the parts of a
     /// composite key.
     pub fn key_fields(&self) -> Vec<&Field<'a>> {
@@ -154,9 +259,12 @@ impl<'a> Container<'a> {
     }
 }
 
-fn container_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> (Option<TableAttr<'a>>, Vec<CompositeIndex>) {
+type ContainerAttrs<'a> = (Option<TableAttr<'a>>, Vec<CompositeIndex>, Vec<RelationAttr<'a>>);
+
+fn container_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> ContainerAttrs<'a> {
     let mut table: Option<TableAttr<'a>> = None;
     let mut indexes = Vec::new();
+    let mut relations = Vec::new();
     for attr in attrs {
         let Some(kind) = Kind::of(attr) else { continue };
         match kind {
@@ -173,17 +281,32 @@ fn container_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> (Option<TableAttr<'
                     indexes.push(CompositeIndex { columns, unique: kind == Kind::Unique });
                 }
             }
+            Kind::HasMany | Kind::HasOne | Kind::ManyToMany => {
+                relations.push(RelationAttr { kind, args: attr::relation(cx, attr, kind), attr });
+            }
+            Kind::BelongsTo => cx.error_spanned_by(
+                attr,
+                "`#[belongs_to(..)]` belongs on the field that holds the parent's key, not on the struct",
+            ),
             Kind::PrimaryKey | Kind::Field | Kind::Tenant => {
                 cx.error_spanned_by(attr, format!("`#[{}]` belongs on a field, not on the struct", kind.name()))
             }
         }
     }
-    (table, indexes)
+    (table, indexes, relations)
 }
 
 fn field_from_ast<'a>(cx: &Ctxt, ident: &'a Ident, ty: &'a Type, attrs: &'a [Attribute]) -> Field<'a> {
-    let mut field =
-        Field { ident, ty, primary_key: None, generated: false, flags: None, tenant: None, indexes: Vec::new() };
+    let mut field = Field {
+        ident,
+        ty,
+        primary_key: None,
+        generated: false,
+        flags: None,
+        tenant: None,
+        indexes: Vec::new(),
+        belongs_to: None,
+    };
     let mut index = false;
     let mut unique = false;
     for attr in attrs {
@@ -222,6 +345,20 @@ fn field_from_ast<'a>(cx: &Ctxt, ident: &'a Ident, ty: &'a Type, attrs: &'a [Att
                     *seen = true;
                     field.indexes.push(kind == Kind::Unique);
                 }
+            }
+            Kind::BelongsTo => {
+                let args = attr::relation(cx, attr, kind);
+                if field.belongs_to.is_some() {
+                    cx.error_spanned_by(
+                        attr,
+                        "duplicate `#[belongs_to]` on this field: a field holds the key of one parent",
+                    );
+                } else {
+                    field.belongs_to = Some(RelationAttr { kind, args, attr });
+                }
+            }
+            Kind::HasMany | Kind::HasOne | Kind::ManyToMany => {
+                cx.error_spanned_by(attr, format!("`#[{}(..)]` belongs on the struct, not on a field", kind.name()))
             }
             Kind::Table => cx.error_spanned_by(attr, "`#[table(..)]` belongs on the struct, not on a field"),
         }

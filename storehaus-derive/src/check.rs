@@ -1,8 +1,9 @@
 //! Checks that need the whole model: the table, the primary key, field names, the columns of
-//! struct-level indexes and row-level access. Checks on field types are left to the compiler
+//! struct-level indexes, row-level access and relations. Checks on field types are left to the compiler
 //! (see `expand::checks`), except what their names show.
 
 mod access;
+mod relations;
 
 use crate::ast::{Container, Field};
 use crate::ctxt::Ctxt;
@@ -19,6 +20,7 @@ pub fn check(cx: &Ctxt, model: &Container<'_>) {
     }
     check_indexes(cx, model);
     access::check(cx, model);
+    relations::check(cx, model);
 }
 
 fn check_table(cx: &Ctxt, model: &Container<'_>) {

@@ -5,7 +5,7 @@
 //!
 //! | Macro | What it does |
 //! |---|---|
-//! | [`macro@model`] | turns a struct into a model: metadata, `Model` impl, `new`, typed columns |
+//! | [`macro@model`] | turns a struct into a model: metadata, `Model` impl, `new`, typed columns, relations |
 //! | [`macro@table`] | the table options read by `#[model]` (name, soft delete, versioning, access) |
 //!
 //! | Cargo feature | Enables |
@@ -63,6 +63,37 @@ use proc_macro::TokenStream;
 /// | `#[index]`, `#[unique]` on a field | an index on that column |
 /// | `#[tenant]` | the tenant column: every call needs a tenant scope (`store.tenant(value)`) or `unrestricted()` |
 ///
+/// Relations between models, each giving the model a function that returns its
+/// `storehaus::Relation` (`User::posts()`), to load with `find_with` or filter on with `has`:
+///
+/// | attribute | meaning |
+/// |---|---|
+/// | `#[belongs_to(User)]` on a field | the field holds a `User`'s key (its type is `User`'s key type, or an `Option` of it); migrations add the foreign key |
+/// | `on_delete = "restrict"`, `"cascade"`, `"set_null"` | what deleting the `User` does to this row; `"restrict"` by default, `"set_null"` needs an `Option` field |
+/// | `#[has_many(Post, foreign_key = "author_id")]` | the `Post`s whose `author_id` holds this model's key |
+/// | `#[has_one(Profile, foreign_key = "user_id")]` | the one `Profile` whose `user_id` holds this model's key |
+/// | `#[many_to_many(Tag, through = PostTag, foreign_key = "post_id", target_key = "tag_id")]` | the `Tag`s paired with this model by `PostTag` rows: `post_id` holds this model's key, `tag_id` the `Tag`'s |
+/// | `name = "..."` in any of them | the relation's name and function, instead of the default one |
+///
+/// The default names: a `#[belongs_to]` field's name without `_id` (`author_id` → `author`; a
+/// field not ending in `_id` needs `name`), the related model in snake_case for `#[has_one]`
+/// (`profile`), and pluralised for `#[has_many]` and `#[many_to_many]` (`posts`, `categories`).
+/// `Self` names the model itself, as in `#[has_many(Self, foreign_key = "parent_id", name =
+/// "children")]`. The fields a relation names are checked at compile time: they must exist and
+/// hold the right key.
+///
+/// ```ignore
+/// #[model]
+/// #[table(name = "posts")]
+/// #[many_to_many(Tag, through = PostTag, foreign_key = "post_id", target_key = "tag_id")]
+/// pub struct Post {
+///     #[primary_key]
+///     pub id: i64,
+///     #[belongs_to(User, on_delete = "cascade")]
+///     pub author_id: i64,
+/// }
+/// ```
+///
 /// A field that creates do not write must be an `Option`. Every field type implements
 /// `storehaus::types::SqlType`.
 ///
@@ -85,8 +116,8 @@ use proc_macro::TokenStream;
 ///
 /// The macro derives `Debug`, `Clone`, `Serialize` and `Deserialize` unless the struct already
 /// derives them, implements `storehaus::Model`, and adds `User::new(..)` (one argument per
-/// field, in order) and `User::columns()`, whose `UserColumns` holds a typed
-/// `storehaus::Column` per field.
+/// field, in order), `User::columns()`, whose `UserColumns` holds a typed
+/// `storehaus::Column` per field, and one function per relation.
 #[proc_macro_attribute]
 pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::model(args.into(), input.into()).into()

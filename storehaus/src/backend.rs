@@ -13,6 +13,7 @@ mod executor;
 mod migrate;
 mod pool;
 pub(crate) mod postgres;
+mod related;
 pub(crate) mod sql;
 pub(crate) mod sqlite;
 mod table;
@@ -20,6 +21,7 @@ mod tx;
 
 pub(crate) use executor::TxHandle;
 pub use pool::DbPool;
+pub(crate) use related::{JoinedQuery, RelatedQuery};
 pub(crate) use table::{Cx, Table, TagEdit};
 pub use tx::{IsolationLevel, TransactionOptions};
 

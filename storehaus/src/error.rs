@@ -51,6 +51,15 @@ pub enum StoreError {
         constraint: String,
     },
 
+    /// A foreign key rejected the write (SQLSTATE 23503): a row refers to a parent row that does
+    /// not exist, or a delete would leave rows referring to it (`on_delete = "restrict"`).
+    #[error("foreign key `{constraint}` violated")]
+    ForeignKeyViolation {
+        /// The name of the violated constraint on PostgreSQL; SQLite names none and gives its
+        /// message instead.
+        constraint: String,
+    },
+
     /// A field named by a string is not a column of the model.
     #[error("`{field}` is not a field of `{table}`")]
     UnknownField {
@@ -185,15 +194,19 @@ impl StoreError {
         match self {
             StoreError::Database { code, .. } => code.as_deref(),
             StoreError::UniqueViolation { .. } => Some("23505"),
+            StoreError::ForeignKeyViolation { .. } => Some("23503"),
             _ => None,
         }
     }
 
     /// The constraint a write violated, when the database named one: the unique constraint of a
-    /// [`StoreError::UniqueViolation`], or a foreign-key, check or not-null constraint.
+    /// [`StoreError::UniqueViolation`], the foreign key of a [`StoreError::ForeignKeyViolation`],
+    /// or a check or not-null constraint.
     pub fn constraint(&self) -> Option<&str> {
         match self {
-            StoreError::UniqueViolation { constraint } => Some(constraint),
+            StoreError::UniqueViolation { constraint } | StoreError::ForeignKeyViolation { constraint } => {
+                Some(constraint)
+            }
             StoreError::Database { source, .. } => source.constraint(),
             _ => None,
         }

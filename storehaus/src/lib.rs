@@ -56,6 +56,7 @@ mod error;
 pub mod model;
 mod owner;
 pub mod query;
+pub mod relation;
 pub mod schema;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -70,6 +71,7 @@ pub use error::{DriverError, Result, StoreError};
 pub use model::{Column, Model};
 pub use owner::{MAX_OWNER_LEN, OwnedBy, Owner};
 pub use query::{Cursor, CursorKey, QueryBuilder, QueryFilter, SortOrder, UpdateSet, Upsert};
+pub use relation::{Loaded, Relation};
 pub use schema::{MigrateOptions, MigrationPlan};
 pub use store::{GenericStore, Page, Record, RecordStream};
 pub use storehaus_derive::{model, table};
@@ -87,9 +89,9 @@ pub mod prelude {
     pub use crate::cache::{CacheConfig, CacheError, CacheManager, CacheParams};
     pub use crate::signals::{CallbackHandle, DatabaseEvent, EventType, SignalConfig, SignalManager, SignalStats};
     pub use crate::{
-        AppConfig, Cursor, CursorKey, DatabaseConfig, DbPool, GenericStore, Json, MigrateOptions, Model, Owner, Page,
-        QueryBuilder, QueryFilter, Record, SortOrder, StoreError, StoreHaus, Transaction, UpdateSet, Upsert, model,
-        table,
+        AppConfig, Cursor, CursorKey, DatabaseConfig, DbPool, GenericStore, Json, Loaded, MigrateOptions, Model, Owner,
+        Page, QueryBuilder, QueryFilter, Record, Relation, SortOrder, StoreError, StoreHaus, Transaction, UpdateSet,
+        Upsert, model, table,
     };
     pub use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
     pub use rust_decimal::Decimal;
@@ -104,7 +106,8 @@ pub mod prelude {
 pub mod __private {
     pub use crate::error::StoreError;
     pub use crate::model::generated::assert_generated_key;
-    pub use crate::model::{Column, ColumnDef, IndexDef, Model, RowReader, TableDef, Write};
+    pub use crate::model::{Column, ColumnDef, ForeignKeyDef, IndexDef, Model, OnDelete, RowReader, TableDef, Write};
+    pub use crate::relation::{ForeignKey, KeyFn, LoadKeys, Relation, RelationDef, RelationKind};
     pub use crate::types::{SqlType, Value};
     pub use serde;
 
@@ -133,6 +136,7 @@ mod guide {
     doctest_file!(Configuration, "../../docs/configuration.md");
     doctest_file!(ErrorHandling, "../../docs/error-handling.md");
     doctest_file!(Queries, "../../docs/queries.md");
+    doctest_file!(Relations, "../../docs/relations.md");
     doctest_file!(Signals, "../../docs/signals.md");
     doctest_file!(Tags, "../../docs/tags.md");
     doctest_file!(Transactions, "../../docs/transactions.md");

@@ -86,6 +86,8 @@ pub struct TableDef {
     /// `#[table(row_security)]`: PostgreSQL also enforces the scope with row-level security
     /// policies, for SQL written by hand inside scoped transactions.
     pub row_security: bool,
+    /// The foreign keys declared with `#[belongs_to(..)]`, in field order.
+    pub foreign_keys: &'static [ForeignKeyDef],
 }
 
 impl TableDef {
@@ -134,6 +136,12 @@ impl TableDef {
     /// The declared columns that change-event payloads leave out (`#[field(no_signal)]`).
     pub fn no_signal_columns(&self) -> impl Iterator<Item = &'static ColumnDef> + '_ {
         self.columns.iter().filter(|c| !c.signal)
+    }
+
+    /// The foreign key declared on `column`, if any.
+    pub fn foreign_key(&self, column: &str) -> Option<&'static ForeignKeyDef> {
+        let keys: &'static [ForeignKeyDef] = self.foreign_keys;
+        keys.iter().find(|k| k.column == column)
     }
 
     /// The declared columns that `write` includes.
@@ -189,4 +197,65 @@ pub struct IndexDef {
     pub columns: &'static [&'static str],
     /// Whether the index enforces uniqueness.
     pub unique: bool,
+}
+
+/// A foreign key, declared with `#[belongs_to(Parent)]` on the field that holds the parent's key:
+/// migrations create the constraint and an index on the column.
+#[derive(Clone, Copy)]
+pub struct ForeignKeyDef {
+    /// The column holding the parent's key.
+    pub column: &'static str,
+    /// The parent's table: a function, because two models may refer to each other.
+    pub references: fn() -> &'static TableDef,
+    /// What deleting the parent row does to this one.
+    pub on_delete: OnDelete,
+}
+
+impl ForeignKeyDef {
+    /// The parent's table.
+    pub fn parent(&self) -> &'static TableDef {
+        (self.references)()
+    }
+}
+
+impl PartialEq for ForeignKeyDef {
+    fn eq(&self, other: &Self) -> bool {
+        self.column == other.column && self.on_delete == other.on_delete && self.parent().name == other.parent().name
+    }
+}
+
+impl Eq for ForeignKeyDef {}
+
+impl std::fmt::Debug for ForeignKeyDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForeignKeyDef")
+            .field("column", &self.column)
+            .field("references", &self.parent().name)
+            .field("on_delete", &self.on_delete)
+            .finish()
+    }
+}
+
+/// What deleting (for good: a soft delete changes no key) a parent row does to the rows that
+/// refer to it: `#[belongs_to(User, on_delete = "cascade")]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum OnDelete {
+    /// The delete fails while rows refer to the parent (the default).
+    #[default]
+    Restrict,
+    /// The referring rows are deleted with the parent.
+    Cascade,
+    /// The referring rows' column is set to `NULL` (the field must be an `Option<_>`).
+    SetNull,
+}
+
+impl OnDelete {
+    /// The SQL action: `RESTRICT`, `CASCADE` or `SET NULL`.
+    pub fn sql(self) -> &'static str {
+        match self {
+            OnDelete::Restrict => "RESTRICT",
+            OnDelete::Cascade => "CASCADE",
+            OnDelete::SetNull => "SET NULL",
+        }
+    }
 }

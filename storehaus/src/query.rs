@@ -141,6 +141,20 @@ pub struct QueryBuilder {
 }
 
 impl QueryBuilder {
+    /// [`QueryBuilder::new`] as a constant.
+    pub(crate) const EMPTY: QueryBuilder = QueryBuilder {
+        filters: Vec::new(),
+        order: Vec::new(),
+        limit: None,
+        offset: None,
+        visibility: Visibility::Live,
+        position: None,
+        from_end: false,
+        lock: None,
+        all_rows: false,
+        invalid: None,
+    };
+
     /// A query matching every live row.
     pub fn new() -> Self {
         Self::default()

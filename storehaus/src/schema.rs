@@ -10,12 +10,15 @@ mod diff;
 mod plan;
 mod range;
 
-pub(crate) use diff::{ColumnSpec, ExistingColumn, ExistingIndex, IndexSpec, Planned, TableSchema, diff, fnv1a};
+pub(crate) use diff::{
+    ColumnSpec, ExistingColumn, ExistingForeignKey, ExistingIndex, ForeignKeySpec, IndexSpec, Planned, TableSchema,
+    diff, fnv1a, foreign_key_name,
+};
 pub use plan::{Change, MigrationPlan, MigrationStep};
 pub(crate) use range::{RangeCheck, range_violation};
 
 /// What a migration may do beyond the always-safe changes (create the table, add nullable or
-/// defaulted columns, add indexes, relax `NOT NULL`).
+/// defaulted columns, add indexes and foreign keys, relax `NOT NULL`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MigrateOptions {
     /// Drop the table and create it anew (every row is lost).

@@ -3,6 +3,7 @@
 mod batch;
 mod cache;
 mod queries;
+mod related;
 mod scope;
 mod stream;
 mod upsert;

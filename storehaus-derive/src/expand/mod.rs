@@ -1,7 +1,8 @@
 //! Code generation for `#[model]` and the stand-alone `#[table]`.
 //!
 //! On success the output is the struct (our attributes removed, standard derives added), the
-//! checks on field types, the `Model` impl, `new`, and the typed columns. When the model has
+//! checks on field types and relations, the `Model` impl, `new`, the typed columns, and one
+//! function per relation. When the model has
 //! errors the output is the errors plus the struct and whatever impls can still be generated, so
 //! that code using the model does not fail with unrelated errors as well.
 
@@ -9,6 +10,7 @@ mod checks;
 mod derives;
 mod inherent;
 mod model_impl;
+mod relations;
 
 use crate::ast::Container;
 use crate::attr::{self, Kind};
@@ -32,25 +34,31 @@ pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {
         (Some(model), Ok(())) => {
             let derives = derives::derives(&stripped.attrs);
             let checks = checks::field_types(&model);
+            let relation_checks = relations::checks(&model);
             let model_impl = model_impl::model_impl(&model);
             let inherent = inherent::inherent(&model);
+            let relations = relations::functions(&model);
             quote! {
                 #derives
                 #stripped
                 #checks
+                #relation_checks
                 #model_impl
                 #inherent
+                #relations
             }
         }
         (Some(model), Err(error)) => {
             let derives = derives::derives(&stripped.attrs);
             let stub = model_impl::model_stub(&model);
             let inherent = inherent::inherent(&model);
+            let relations = relations::function_stubs(&model);
             let output = quote! {
                 #derives
                 #stripped
                 #stub
                 #inherent
+                #relations
             };
             with_errors(error, output)
         }

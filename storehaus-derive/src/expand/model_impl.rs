@@ -28,6 +28,7 @@ pub fn model_impl(model: &Container<'_>) -> TokenStream {
     let (key_ty, key_expr) = key(model);
     let write_values = write_values(model);
     let read_row = read_row(model);
+    let foreign_keys = super::relations::foreign_keys(model);
 
     quote! {
         #[automatically_derived]
@@ -45,6 +46,7 @@ pub fn model_impl(model: &Container<'_>) -> TokenStream {
                 auth: #auth,
                 tenant: #tenant,
                 row_security: #row_security,
+                foreign_keys: &[#(#foreign_keys),*],
             };
 
             #[inline]
@@ -60,7 +62,8 @@ pub fn model_impl(model: &Container<'_>) -> TokenStream {
 }
 
 /// A `Model` impl for a model with errors, so that code using it reports no unrelated errors.
-/// Its bodies never run: the crate does not compile while the errors remain.
+/// Its bodies never run: the crate does not compile while the errors remain. Its metadata is
+/// empty, foreign keys included: their parents may be the models with errors.
 pub fn model_stub(model: &Container<'_>) -> TokenStream {
     if model.primary_key().is_none() {
         return TokenStream::new();
@@ -84,6 +87,7 @@ pub fn model_stub(model: &Container<'_>) -> TokenStream {
                 auth: false,
                 tenant: ::core::option::Option::None,
                 row_security: false,
+                foreign_keys: &[],
             };
 
             fn key(&self) -> Self::Key {

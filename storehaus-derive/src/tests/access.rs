@@ -116,7 +116,7 @@ fn table_def(item: TokenStream) -> String {
     let output = expand::model(TokenStream::new(), item).to_string();
     assert!(!output.contains("compile_error"), "{output}");
     let start = output.find("versioned :").expect("TableDef emitted");
-    let end = start + output[start..].find("}").expect("TableDef closed");
+    let end = start + output[start..].find("foreign_keys :").expect("TableDef has its foreign keys");
     output[start..end].to_owned()
 }
 

@@ -4,6 +4,7 @@
 mod access;
 mod checks;
 mod output;
+mod relations;
 
 use crate::expand;
 use proc_macro2::TokenStream;

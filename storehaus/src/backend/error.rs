@@ -6,6 +6,9 @@ use super::postgres::Postgres;
 use super::sqlite::Sqlite;
 use crate::error::{DriverError, StoreError};
 
+/// SQLite's message for a write or delete a foreign key refuses.
+const SQLITE_FOREIGN_KEY_FAILED: &str = "FOREIGN KEY constraint failed";
+
 /// `error` as a [`StoreError`], its code judged by `transient_code`; `read_only_code` is the
 /// backend's code for a write refused as read-only.
 pub(super) fn from_sqlx(error: sqlx::Error, transient_code: fn(&str) -> bool, read_only_code: &str) -> StoreError {
@@ -14,6 +17,18 @@ pub(super) fn from_sqlx(error: sqlx::Error, transient_code: fn(&str) -> bool, re
     }
     let database = error.as_database_error();
     let code = database.and_then(|e| e.code()).map(|code| code.into_owned());
+    // SQLite runs a RESTRICT action as a trigger, so its refusal is SQLITE_CONSTRAINT_TRIGGER with
+    // this message rather than SQLITE_CONSTRAINT_FOREIGNKEY.
+    let foreign_key = database.is_some_and(|e| {
+        matches!(e.kind(), sqlx::error::ErrorKind::ForeignKeyViolation)
+            || (e.code().as_deref() == Some("1811") && e.message() == SQLITE_FOREIGN_KEY_FAILED)
+    });
+    if let Some(database) = database
+        && foreign_key
+    {
+        let constraint = database.constraint().unwrap_or_else(|| database.message()).to_owned();
+        return StoreError::ForeignKeyViolation { constraint };
+    }
     let constraint = database.and_then(|e| e.constraint()).map(str::to_owned).or_else(|| {
         // SQLite names no constraint, but a trigger's `RAISE(ABORT, …)` (SQLITE_CONSTRAINT_TRIGGER)
         // fails with the message it was given: StoreHaus's range guards give their name.

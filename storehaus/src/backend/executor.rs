@@ -53,7 +53,9 @@ pub(crate) fn now() -> DateTime<Utc> {
 /// does not, as nothing failed on the server (unless a write returned it: see `Executor::write`).
 fn aborts_transaction(error: &StoreError) -> bool {
     match error {
-        StoreError::UniqueViolation { .. } | StoreError::ReadOnly { .. } => true,
+        StoreError::UniqueViolation { .. } | StoreError::ForeignKeyViolation { .. } | StoreError::ReadOnly { .. } => {
+            true
+        }
         StoreError::Database { source, .. } => source.downcast_ref::<sqlx::Error>().is_none_or(|error| {
             matches!(
                 error,

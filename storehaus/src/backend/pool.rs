@@ -110,6 +110,34 @@ impl DbPool {
         with_db!(self, |db| Arc::new(BackendTable::<_, T>::new(db.clone(), emit)) as Arc<dyn Table<T>>)
     }
 
+    /// The related records of one relation level of a load, each with the value it was looked
+    /// up by.
+    pub(crate) async fn fetch_related<C: Model, K: crate::types::SqlType>(
+        &self,
+        tx: Option<&dyn TxHandle>,
+        related: &super::RelatedQuery,
+    ) -> Result<Vec<(crate::model::Record<C>, K)>, StoreError> {
+        with_db!(self, |db| super::related::fetch::<_, C, K>(db, tx, related).await)
+    }
+
+    /// Records with one relation loaded in the same statement.
+    pub(crate) async fn fetch_joined<P: Model, C: Model>(
+        &self,
+        tx: Option<&dyn TxHandle>,
+        joined: &super::JoinedQuery,
+    ) -> Result<Vec<(crate::model::Record<P>, Vec<crate::model::Record<C>>)>, StoreError> {
+        with_db!(self, |db| super::related::fetch_joined::<_, P, C>(db, tx, joined).await)
+    }
+
+    /// How many related records each looked-up value of a load has.
+    pub(crate) async fn count_related<K: crate::types::SqlType>(
+        &self,
+        tx: Option<&dyn TxHandle>,
+        related: &super::RelatedQuery,
+    ) -> Result<Vec<(K, u64)>, StoreError> {
+        with_db!(self, |db| super::related::count::<_, K>(db, tx, related).await)
+    }
+
     /// The operations of the data store on its table; with `emit`, writes also record their
     /// change events.
     pub(crate) fn data_table(&self, emit: bool) -> Arc<dyn super::data::DataTable> {

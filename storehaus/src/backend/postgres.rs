@@ -146,24 +146,44 @@ impl Backend for Postgres {
     }
 
     /// In one transaction, serialized across processes by an advisory lock on the table name, so
-    /// concurrent start-ups neither race nor fail.
+    /// concurrent start-ups neither race nor fail. Foreign keys added `NOT VALID` are validated
+    /// after it commits, each in a statement of its own: `VALIDATE CONSTRAINT` takes a lock
+    /// (`SHARE UPDATE EXCLUSIVE`) that lets reads and writes go on while it scans the rows, where
+    /// inside the transaction the scan would hold the stronger lock `ADD CONSTRAINT` took. A
+    /// validation that fails leaves the key in place, unvalidated; the next migration validates it.
     async fn migrate(pool: &PgPool, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
         let mut connection = pool.acquire().await.map_err(Postgres::error)?;
-        let mut tx = connection.begin().await.map_err(Postgres::error)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(migration_lock_key(table.name))
-            .execute(&mut *tx)
-            .await
-            .map_err(Postgres::error)?;
-        // A policy reading a column would block changing it: policies go first, come back last.
-        let before = row_security::prepare(&mut tx, table).await?;
-        let mut plan = migrate::plan_and_apply::<Postgres>(&mut tx, table, options).await?;
-        let after = row_security::migrate(&mut tx, table).await?;
-        tx.commit().await.map_err(Postgres::error)?;
-        let policy = |sql| MigrationStep { change: Change::RowSecurity, sql };
-        plan.steps = before.into_iter().map(policy).chain(plan.steps).chain(after.into_iter().map(policy)).collect();
+        let plan = migrate_in_transaction(&mut connection, table, options).await?;
+        for step in plan.steps.iter().filter(|step| migrate::after_commit(step)) {
+            let sql = super::sql::SqlText::assembled(step.sql.clone());
+            sqlx::query(sql.into_sqlx()).execute(&mut *connection).await.map_err(Postgres::error)?;
+        }
         Ok(plan)
     }
+}
+
+/// The part of a migration that runs in its transaction; returns the whole plan, in the order
+/// its steps run (the ones left for after the commit last).
+async fn migrate_in_transaction(
+    connection: &mut sqlx::PgConnection,
+    table: &TableDef,
+    options: &MigrateOptions,
+) -> Result<MigrationPlan, StoreError> {
+    let mut tx = connection.begin().await.map_err(Postgres::error)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(migration_lock_key(table.name))
+        .execute(&mut *tx)
+        .await
+        .map_err(Postgres::error)?;
+    // A policy reading a column would block changing it: policies go first, come back last.
+    let before = row_security::prepare(&mut tx, table).await?;
+    let mut plan = migrate::plan_and_apply::<Postgres>(&mut tx, table, options).await?;
+    let after = row_security::migrate(&mut tx, table).await?;
+    tx.commit().await.map_err(Postgres::error)?;
+    let policy = |sql| MigrationStep { change: Change::RowSecurity, sql };
+    let (later, now): (Vec<_>, Vec<_>) = plan.steps.into_iter().partition(migrate::after_commit);
+    plan.steps = before.into_iter().map(policy).chain(now).chain(after.into_iter().map(policy)).chain(later).collect();
+    Ok(plan)
 }
 
 /// The advisory-lock key of migrations of `table`, the same in every process.

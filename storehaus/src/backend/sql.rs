@@ -10,12 +10,14 @@ pub(crate) mod consumers;
 pub(crate) mod ddl;
 mod dialect;
 mod query;
+mod related;
 mod statements;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use dialect::{Dialect, EventKind, LikeMatch, TagEdit, row_count};
 pub(crate) use query::{count, delete, restore, select, soft_delete, update, upsert_update};
+pub(crate) use related::{joined, related, related_count};
 pub(crate) use statements::{Statement, Statements, on_conflict_do_nothing};
 
 use crate::error::StoreError;
@@ -96,6 +98,11 @@ pub(crate) struct Sql<'a, D: Dialect> {
     /// Whether expressions name columns with their table: the dialect's choice, or forced where
     /// another relation in the statement has columns of the same names.
     qualified: bool,
+    /// The name columns are qualified with instead of the table's, inside a subquery that
+    /// aliases the table.
+    alias: Option<String>,
+    /// Subqueries opened so far, for aliases that never repeat within a statement.
+    subqueries: usize,
     /// A failure to bind the clock, reported by [`Sql::finish`]: the clock is the writer's own
     /// value, so writing it never fails on the spot.
     clock_error: Option<StoreError>,
@@ -113,6 +120,8 @@ impl<'a, D: Dialect> Sql<'a, D> {
             now: Some(now),
             clocks: 0,
             qualified: D::QUALIFIED_COLUMNS,
+            alias: None,
+            subqueries: 0,
             clock_error: None,
             dialect: PhantomData,
         }
@@ -136,10 +145,52 @@ impl<'a, D: Dialect> Sql<'a, D> {
     /// A column of the table, as an expression: qualified where the dialect wants it.
     pub(crate) fn column(&mut self, name: &str) {
         if self.qualified {
-            self.ident(self.table.name);
+            self.qualifier();
             self.text.push('.');
         }
         self.ident(name);
+    }
+
+    /// What columns of the current table are qualified with: its alias, or its name.
+    pub(crate) fn qualifier(&mut self) {
+        match &self.alias {
+            Some(alias) => quote_into(&mut self.text, alias),
+            None => quote_into(&mut self.text, self.table.name),
+        }
+    }
+
+    /// `"outer"."name"`: a column of the table around the current subquery, always qualified.
+    pub(crate) fn qualified_column(&mut self, qualifier: &str, name: &str) {
+        quote_into(&mut self.text, qualifier);
+        self.text.push('.');
+        self.ident(name);
+    }
+
+    /// The name the current table's columns are qualified with.
+    pub(crate) fn current_qualifier(&self) -> String {
+        self.alias.clone().unwrap_or_else(|| self.table.name.to_owned())
+    }
+
+    /// A new alias, unique within the statement, for a table of a subquery.
+    pub(crate) fn next_alias(&mut self) -> String {
+        self.subqueries += 1;
+        format!("__r{}", self.subqueries)
+    }
+
+    /// Runs `write` with `table` (named `alias` when given) as the current table and columns
+    /// qualified, then returns to the table before: for subqueries and joins over another table.
+    pub(crate) fn within<R>(
+        &mut self,
+        table: &'static TableDef,
+        alias: Option<String>,
+        write: impl FnOnce(&mut Self) -> R,
+    ) -> R {
+        let outer =
+            (std::mem::replace(&mut self.table, table), std::mem::replace(&mut self.alias, alias), self.qualified);
+        self.qualified = true;
+        let result = write(self);
+        (self.table, self.alias, self.qualified) = outer;
+        result
     }
 
     /// The next placeholder, bound to `value` as a parameter of type `ty`.
@@ -186,6 +237,7 @@ impl<'a, D: Dialect> Sql<'a, D> {
         let mut fragment = Sql::<D>::new(self.table, &mut slots, DateTime::<Utc>::MIN_UTC);
         fragment.params = self.params;
         fragment.qualified = self.qualified;
+        fragment.alias = self.alias.clone();
         // Writing a condition fails only on a value it refuses, and slots take any; were it to
         // fail, the statement matches nothing rather than more than the condition allows.
         match condition::condition(&mut fragment, condition) {
@@ -259,6 +311,11 @@ impl<'a, D: Dialect> Sql<'a, D> {
         self.table
     }
 
+    /// From now on, columns are named with their table (`"t"."c"`), whatever the dialect prefers.
+    pub(crate) fn qualify_columns(&mut self) {
+        self.qualified = true;
+    }
+
     /// The statement's text; `Err` when the clock could not be bound.
     pub(crate) fn finish(self) -> Result<SqlText, StoreError> {
         match self.clock_error {
@@ -279,14 +336,11 @@ impl<D: Dialect> Sql<'static, D> {
             now: None,
             clocks: 0,
             qualified: D::QUALIFIED_COLUMNS,
+            alias: None,
+            subqueries: 0,
             clock_error: None,
             dialect: PhantomData,
         }
-    }
-
-    /// From now on, columns are named with their table (`"t"."c"`), whatever the dialect prefers.
-    pub(crate) fn qualify_columns(&mut self) {
-        self.qualified = true;
     }
 
     /// The text, and how many clock slots it holds.

@@ -9,7 +9,6 @@ mod crud;
 mod query;
 mod upsert;
 
-#[cfg(test)]
 pub(crate) use query::write_statement;
 
 use super::executor::{Db, Executor, TxHandle, tx_cell};

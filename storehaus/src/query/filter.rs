@@ -1,6 +1,8 @@
 //! [`QueryFilter`]: one condition of a query, naming fields by string or by typed column.
 
 use super::resolved::CompareOp;
+use crate::model::Model;
+use crate::relation::{Relation, RelationDef};
 use crate::types::{ColumnType, Value};
 use std::fmt;
 
@@ -58,24 +60,92 @@ pub(super) enum Operand {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum FilterKind {
-    Compare { field: String, op: CompareOp, value: Operand },
-    Like { field: String, pattern: String, case_insensitive: bool, negated: bool },
-    In { field: String, values: Vec<Operand>, negated: bool },
-    IsNull { field: String, negated: bool },
-    Tags { tags: Vec<String>, all: bool },
-    Array { field: String, values: Vec<Operand>, all: bool },
-    JsonPathEq { field: String, path: Vec<String>, value: serde_json::Value },
-    JsonPathTextEq { field: String, path: Vec<String>, value: String },
-    JsonContains { field: String, value: serde_json::Value },
-    JsonHasKey { field: String, key: String },
-    JsonPathCompare { field: String, path: Vec<String>, op: CompareOp, value: serde_json::Value },
-    JsonPathExists { field: String, path: Vec<String>, negated: bool },
+    Compare {
+        field: String,
+        op: CompareOp,
+        value: Operand,
+    },
+    Like {
+        field: String,
+        pattern: String,
+        case_insensitive: bool,
+        negated: bool,
+    },
+    In {
+        field: String,
+        values: Vec<Operand>,
+        negated: bool,
+    },
+    IsNull {
+        field: String,
+        negated: bool,
+    },
+    Tags {
+        tags: Vec<String>,
+        all: bool,
+    },
+    Array {
+        field: String,
+        values: Vec<Operand>,
+        all: bool,
+    },
+    JsonPathEq {
+        field: String,
+        path: Vec<String>,
+        value: serde_json::Value,
+    },
+    JsonPathTextEq {
+        field: String,
+        path: Vec<String>,
+        value: String,
+    },
+    JsonContains {
+        field: String,
+        value: serde_json::Value,
+    },
+    JsonHasKey {
+        field: String,
+        key: String,
+    },
+    JsonPathCompare {
+        field: String,
+        path: Vec<String>,
+        op: CompareOp,
+        value: serde_json::Value,
+    },
+    JsonPathExists {
+        field: String,
+        path: Vec<String>,
+        negated: bool,
+    },
     And(Vec<QueryFilter>),
     Or(Vec<QueryFilter>),
     Not(Box<QueryFilter>),
+    /// Rows with at least one related row of `relation` (matching `filter`, when given).
+    Related {
+        relation: RelationRef,
+        filter: Option<Box<QueryFilter>>,
+    },
     // What `and`/`or`/`not` give instead of a filter deeper than `MAX_FILTER_DEPTH`; resolving it
     // is an error. Wrapping it again gives it back, so no filter grows past the limit.
     TooDeep,
+}
+
+/// A relation named in a filter; two are the same when they join the same tables the same way.
+#[derive(Clone, Copy)]
+pub(super) struct RelationRef(pub(super) &'static RelationDef);
+
+impl PartialEq for RelationRef {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.0, other.0);
+        a.name == b.name && a.from_table().name == b.from_table().name && a.to_table().name == b.to_table().name
+    }
+}
+
+impl fmt::Debug for RelationRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0.from_table().model, self.0.name)
+    }
 }
 
 impl From<FilterKind> for QueryFilter {
@@ -83,6 +153,7 @@ impl From<FilterKind> for QueryFilter {
         let depth = match &kind {
             FilterKind::And(items) | FilterKind::Or(items) => 1 + items.iter().map(|f| f.depth).max().unwrap_or(0),
             FilterKind::Not(inner) => 1 + inner.depth,
+            FilterKind::Related { filter, .. } => filter.as_ref().map_or(0, |f| 1 + f.depth),
             FilterKind::TooDeep => MAX_FILTER_DEPTH + 1,
             _ => 0,
         };
@@ -125,6 +196,11 @@ fn detach_children(kind: &mut FilterKind, pending: &mut Vec<QueryFilter>) {
         FilterKind::And(items) | FilterKind::Or(items) => pending.append(items),
         FilterKind::Not(_) => {
             if let FilterKind::Not(inner) = std::mem::replace(kind, FilterKind::TooDeep) {
+                pending.push(*inner);
+            }
+        }
+        FilterKind::Related { filter, .. } => {
+            if let Some(inner) = filter.take() {
                 pending.push(*inner);
             }
         }
@@ -252,6 +328,27 @@ impl QueryFilter {
     #[allow(clippy::should_implement_trait)] // the seed's name; `Not` is implemented as well
     pub fn not(filter: QueryFilter) -> Self {
         FilterKind::Not(Box::new(filter)).into()
+    }
+
+    /// Keeps records that have at least one related record of `relation`, written as
+    /// `EXISTS (SELECT 1 FROM <related> WHERE <join>)`: `QueryFilter::has(User::posts())` keeps
+    /// the users who have a post. Soft-deleted related records do not count, and a scoped
+    /// store's principals or tenant hold for them too. Wrap it in [`not`](Self::not) for records
+    /// without any. Adds a level of nesting when it has a filter; see [`MAX_FILTER_DEPTH`].
+    pub fn has<P: Model, C: Model>(relation: Relation<P, C>) -> Self {
+        Self::related(relation.def(), None)
+    }
+
+    /// Keeps records that have at least one related record of `relation` matching `filter`
+    /// (on fields of the related model): the users having a post tagged "rust" are
+    /// `QueryFilter::has_where(User::posts(), QueryFilter::has_any_tag(["rust"]))`.
+    pub fn has_where<P: Model, C: Model>(relation: Relation<P, C>, filter: QueryFilter) -> Self {
+        Self::related(relation.def(), Some(filter))
+    }
+
+    /// At least one related row of `def` (matching `filter`).
+    pub(crate) fn related(def: &'static RelationDef, filter: Option<QueryFilter>) -> Self {
+        FilterKind::Related { relation: RelationRef(def), filter: filter.map(Box::new) }.into()
     }
 
     /// The record has at least one of `tags` (`__tags__ && tags`).

@@ -3,7 +3,9 @@
 use super::SortOrder;
 use super::filter::{FilterKind, MAX_FILTER_DEPTH, Operand, QueryFilter};
 use super::from_json::{check_json, check_nul, value_from_json};
-use super::resolved::{ColumnRef, CompareOp, Condition, JsonCondition, Keyset, Order, ResolvedQuery, Visibility};
+use super::resolved::{
+    ColumnRef, CompareOp, Condition, JsonCondition, Keyset, Order, RelatedCondition, ResolvedQuery, Visibility,
+};
 use super::{Position, QueryBuilder, Side};
 use crate::error::StoreError;
 use crate::model::TableDef;
@@ -181,6 +183,23 @@ fn resolve_filter(table: &TableDef, filter: &QueryFilter) -> Result<Condition, S
         FilterKind::And(filters) => Condition::And(nested(filters)?),
         FilterKind::Or(filters) => Condition::Or(nested(filters)?),
         FilterKind::Not(filter) => Condition::Not(Box::new(resolve_filter(table, filter)?)),
+        FilterKind::Related { relation, filter } => {
+            let def = relation.0;
+            if def.from_table().name != table.name {
+                return Err(StoreError::Validation {
+                    field: None,
+                    message: format!(
+                        "relation `{}` is declared on `{}`, not on `{}`",
+                        def.name,
+                        def.from_table().model,
+                        table.model
+                    ),
+                });
+            }
+            let related = def.to_table();
+            let condition = filter.as_deref().map(|f| resolve_filter(related, f)).transpose()?;
+            Condition::Related(Box::new(RelatedCondition { join: def.join(), table: related, condition, scope: None }))
+        }
         FilterKind::TooDeep => return Err(too_deep()),
     })
 }

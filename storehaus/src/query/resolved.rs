@@ -118,6 +118,32 @@ pub(crate) enum Condition {
     Or(Vec<Condition>),
     /// Negation.
     Not(Box<Condition>),
+    /// `EXISTS` a related row.
+    Related(Box<RelatedCondition>),
+}
+
+/// At least one row of a related table joined to the row at hand (and matching `condition`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RelatedCondition {
+    pub join: crate::relation::Join,
+    /// The related table.
+    pub table: &'static TableDef,
+    /// The related rows' own condition, resolved against `table`.
+    pub condition: Option<Condition>,
+    /// The store's scope as it holds for `table`, filled in by `Scope::restrict`.
+    pub scope: Option<Condition>,
+}
+
+impl Condition {
+    /// Whether an `EXISTS` over a related table is part of this condition.
+    pub(crate) fn mentions_related(&self) -> bool {
+        match self {
+            Condition::Related(_) => true,
+            Condition::And(items) | Condition::Or(items) => items.iter().any(Condition::mentions_related),
+            Condition::Not(inner) => inner.mentions_related(),
+            _ => false,
+        }
+    }
 }
 
 /// Which rows a query sees with respect to soft delete.

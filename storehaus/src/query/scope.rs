@@ -28,6 +28,9 @@ pub(crate) struct Scope {
     pub principals: Option<Arc<[String]>>,
     /// Rows whose tenant column equals this (never `Null`; of the column's type).
     pub tenant: Option<Value>,
+    /// The store said `unrestricted()`: a related table that needs a scope part this scope does
+    /// not have is read without it, rather than refused.
+    pub unrestricted: bool,
 }
 
 /// Which filters a scope has: selects the statements kept for it.
@@ -61,14 +64,17 @@ impl ScopeShape {
     /// The filter of this shape with placeholder values, for writing statements kept for many
     /// calls (each value becomes a slot of the same type).
     pub(crate) fn template(self, table: &'static TableDef) -> Option<Condition> {
-        let scope =
-            Scope { principals: self.auth.then(|| Arc::from(Vec::new())), tenant: self.tenant.then_some(Value::Null) };
+        let scope = Scope {
+            principals: self.auth.then(|| Arc::from(Vec::new())),
+            tenant: self.tenant.then_some(Value::Null),
+            unrestricted: false,
+        };
         scope.condition(table)
     }
 }
 
 /// No restriction.
-pub(crate) static UNSCOPED: Scope = Scope { principals: None, tenant: None };
+pub(crate) static UNSCOPED: Scope = Scope { principals: None, tenant: None, unrestricted: false };
 
 impl Scope {
     pub(crate) fn shape(&self) -> ScopeShape {
@@ -100,12 +106,61 @@ impl Scope {
     /// `q` restricted to the scope: its condition ANDed after the scope's, so nothing in the
     /// query's own condition can widen it.
     pub(crate) fn restrict<'q>(&self, q: &'q ResolvedQuery) -> Cow<'q, ResolvedQuery> {
-        let Some(scope) = self.condition(q.table) else { return Cow::Borrowed(q) };
-        let condition = match &q.condition {
-            None => scope,
-            Some(own) => Condition::And(vec![scope, own.clone()]),
+        let own = match &q.condition {
+            Some(own) if own.mentions_related() => {
+                let mut own = own.clone();
+                self.scope_related(&mut own);
+                Some(Cow::Owned(own))
+            }
+            own => own.as_ref().map(Cow::Borrowed),
         };
-        Cow::Owned(ResolvedQuery { condition: Some(condition), ..q.clone() })
+        let scope = self.condition(q.table);
+        if scope.is_none() && matches!(own, None | Some(Cow::Borrowed(_))) {
+            return Cow::Borrowed(q);
+        }
+        let condition = match (scope, own) {
+            (None, own) => own.map(Cow::into_owned),
+            (Some(scope), None) => Some(scope),
+            (Some(scope), Some(own)) => Some(Condition::And(vec![scope, own.into_owned()])),
+        };
+        Cow::Owned(ResolvedQuery { condition, ..q.clone() })
+    }
+
+    /// Holds the related rows of every `EXISTS` in `condition` to this scope, as far as their
+    /// table has its parts; a related table needing a part this scope lacks matches nothing
+    /// (unless the store is unrestricted).
+    fn scope_related(&self, condition: &mut Condition) {
+        match condition {
+            Condition::And(items) | Condition::Or(items) => items.iter_mut().for_each(|c| self.scope_related(c)),
+            Condition::Not(inner) => self.scope_related(inner),
+            Condition::Related(related) => {
+                related.scope = match self.related(related.table) {
+                    Ok(scope) => scope.condition(related.table),
+                    Err(_) => Some(Condition::Or(Vec::new())),
+                };
+                if let Some(inner) = &mut related.condition {
+                    self.scope_related(inner);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The scope of rows of `table` related to this scope's rows: the principals where `table` is
+    /// `auth`, the tenant where it has one. A part `table` needs and this scope lacks is
+    /// `AuthRequired` / `TenantRequired` naming `table`, unless the store is unrestricted.
+    pub(crate) fn related(&self, table: &'static TableDef) -> Result<Scope, StoreError> {
+        if table.auth && self.principals.is_none() && !self.unrestricted {
+            return Err(StoreError::AuthRequired { table: table.name.to_owned() });
+        }
+        if table.tenant.is_some() && self.tenant.is_none() && !self.unrestricted {
+            return Err(StoreError::TenantRequired { table: table.name.to_owned() });
+        }
+        Ok(Scope {
+            principals: if table.auth { self.principals.clone() } else { None },
+            tenant: if table.tenant.is_some() { self.tenant.clone() } else { None },
+            unrestricted: self.unrestricted,
+        })
     }
 
     /// The `__auth__` a row created under this scope gets: its first principal, or none.

@@ -3,8 +3,8 @@
 use super::range::{RangeCheck, possible_check_names, range_checks};
 use super::{Change, MigrateOptions};
 use crate::error::StoreError;
-use crate::model::TableDef;
 use crate::model::system::{AUTH, SystemDefault, TAGS};
+use crate::model::{ForeignKeyDef, OnDelete, TableDef};
 use crate::types::ColumnType;
 
 /// PostgreSQL truncates identifiers beyond 63 bytes; longer index names are shortened with a hash.
@@ -73,7 +73,59 @@ pub(crate) fn index_specs(table: &TableDef) -> Vec<IndexSpec> {
         unique: false,
         inverted: true,
     });
-    declared.chain(std::iter::once(tags)).chain(auth).collect()
+    // Deleting or updating a parent row looks up the rows that refer to it: without an index on
+    // the column, each of those is a scan of this table. An index (or key) that starts with the
+    // column serves the lookup as well.
+    let references = table
+        .foreign_keys
+        .iter()
+        .filter(|fk| {
+            let first = |columns: &[&str]| columns.first() == Some(&fk.column);
+            !table.indexes.iter().any(|index| first(index.columns)) && table.primary_key().name != fk.column
+        })
+        .map(|fk| IndexSpec {
+            name: index_name(table.name, &[fk.column], "idx"),
+            columns: vec![fk.column],
+            unique: false,
+            inverted: false,
+        });
+    declared.chain(references).chain(std::iter::once(tags)).chain(auth).collect()
+}
+
+/// A foreign key as the model wants it: `FOREIGN KEY (column) REFERENCES parent (key)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ForeignKeySpec {
+    /// `{table}_{column}_fkey`, shortened like index names.
+    pub name: String,
+    pub column: &'static str,
+    /// The parent's table.
+    pub parent: &'static str,
+    /// The parent's primary-key column.
+    pub parent_key: &'static str,
+    pub on_delete: OnDelete,
+    /// Added to a table that has rows: PostgreSQL adds it `NOT VALID` and validates it once the
+    /// migration's transaction has committed.
+    pub not_valid: bool,
+}
+
+impl ForeignKeySpec {
+    fn new(table: &TableDef, fk: &ForeignKeyDef, not_valid: bool) -> Self {
+        let parent = fk.parent();
+        ForeignKeySpec {
+            name: foreign_key_name(table.name, fk.column),
+            column: fk.column,
+            parent: parent.name,
+            parent_key: parent.primary_key().name,
+            on_delete: fk.on_delete,
+            not_valid,
+        }
+    }
+}
+
+/// The name of the foreign key on `column`: `{table}_{column}_fkey`, as PostgreSQL names one
+/// left unnamed.
+pub(crate) fn foreign_key_name(table: &str, column: &str) -> String {
+    identifier(&format!("{table}_{column}_fkey"))
 }
 
 /// `{table}_{columns}_{suffix}`, shortened with a stable hash when it would exceed 63 bytes.
@@ -121,6 +173,32 @@ pub(crate) struct ExistingIndex {
     pub unique: bool,
 }
 
+/// A single-column foreign key found in the database (keys over several columns, which
+/// StoreHaus never makes, are not listed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExistingForeignKey {
+    /// The constraint name (on SQLite, which keeps none, the name StoreHaus would give it).
+    pub name: String,
+    pub column: String,
+    /// The referenced table (schema-qualified when it is in another schema).
+    pub parent: String,
+    /// The referenced column; `None` when the key refers to the parent's primary key implicitly.
+    pub parent_key: Option<String>,
+    /// `None` for an action StoreHaus does not declare (`NO ACTION`, `SET DEFAULT`).
+    pub on_delete: Option<OnDelete>,
+    /// Whether the database has checked every row (PostgreSQL's `NOT VALID` keys are not).
+    pub validated: bool,
+}
+
+impl ExistingForeignKey {
+    /// Whether this is the key `wanted` describes.
+    fn matches(&self, wanted: &ForeignKeySpec) -> bool {
+        self.parent == wanted.parent
+            && self.parent_key.as_deref().is_none_or(|key| key == wanted.parent_key)
+            && self.on_delete == Some(wanted.on_delete)
+    }
+}
+
 /// What the backend found of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TableSchema {
@@ -128,22 +206,46 @@ pub(crate) struct TableSchema {
     pub indexes: Vec<ExistingIndex>,
     /// The names of the table's range guards (check constraints on PostgreSQL, triggers on SQLite).
     pub checks: Vec<String>,
+    pub foreign_keys: Vec<ExistingForeignKey>,
     pub has_rows: bool,
+}
+
+impl TableSchema {
+    /// Whether the table has a foreign key from `fk`'s column to `fk`'s parent, whatever its action.
+    pub(crate) fn refers_to_parent(&self, fk: &ForeignKeyDef) -> bool {
+        let parent = fk.parent().name;
+        self.foreign_keys.iter().any(|found| found.column == fk.column && found.parent == parent)
+    }
 }
 
 /// A change together with what the backend needs to write its SQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Planned {
     DropTable,
-    CreateTable(Vec<ColumnSpec>),
+    /// The foreign keys are listed for backends that declare them in `CREATE TABLE` (SQLite); an
+    /// [`Planned::AddForeignKey`] for each follows all the same.
+    CreateTable {
+        columns: Vec<ColumnSpec>,
+        foreign_keys: Vec<ForeignKeySpec>,
+    },
     AddColumn(ColumnSpec),
-    AlterType { column: ColumnSpec, from: String },
+    AlterType {
+        column: ColumnSpec,
+        from: String,
+    },
     DropColumn(String),
     SetNotNull(String),
     DropNotNull(String),
     CreateIndex(IndexSpec),
     AddRangeCheck(RangeCheck),
     DropRangeCheck(String),
+    AddForeignKey(ForeignKeySpec),
+    /// Check the rows against a key added `NOT VALID`; runs after the migration's transaction.
+    ValidateForeignKey(ForeignKeySpec),
+    DropForeignKey {
+        name: String,
+        column: String,
+    },
 }
 
 impl Planned {
@@ -151,7 +253,7 @@ impl Planned {
     pub(crate) fn change(&self, type_name: impl Fn(ColumnType) -> String) -> Change {
         match self {
             Planned::DropTable => Change::DropTable,
-            Planned::CreateTable(_) => Change::CreateTable,
+            Planned::CreateTable { .. } => Change::CreateTable,
             Planned::AddColumn(c) => Change::AddColumn { column: c.name.to_owned() },
             Planned::AlterType { column, from } => {
                 Change::AlterColumnType { column: column.name.to_owned(), from: from.clone(), to: type_name(column.ty) }
@@ -166,6 +268,14 @@ impl Planned {
             },
             Planned::AddRangeCheck(c) => Change::AddRangeCheck { name: c.name.clone(), column: c.column.to_owned() },
             Planned::DropRangeCheck(name) => Change::DropRangeCheck { name: name.clone() },
+            Planned::AddForeignKey(fk) => Change::AddForeignKey {
+                name: fk.name.clone(),
+                column: fk.column.to_owned(),
+                references: fk.parent.to_owned(),
+                on_delete: fk.on_delete,
+            },
+            Planned::ValidateForeignKey(fk) => Change::ValidateForeignKey { name: fk.name.clone() },
+            Planned::DropForeignKey { name, .. } => Change::DropForeignKey { name: name.clone() },
         }
     }
 }
@@ -174,32 +284,83 @@ impl Planned {
 ///
 /// Refuses, naming the column, any change that could lose data or fail on existing rows unless
 /// `options` allows it; `type_name` spells types in the backend's dialect for those messages.
+/// `missing_parents` names the parent tables of foreign keys that do not exist: a key to one of
+/// them is refused.
 pub(crate) fn diff(
     table: &TableDef,
     existing: Option<&TableSchema>,
     options: &MigrateOptions,
+    missing_parents: &[&str],
     type_name: impl Fn(ColumnType) -> String,
 ) -> Result<Vec<Planned>, StoreError> {
-    let wanted = column_specs(table);
-    let indexes = index_specs(table);
-    let checks = range_checks(table);
-    let Some(existing) = existing.filter(|_| !options.recreate) else {
-        let mut plan = Vec::with_capacity(indexes.len() + checks.len() + 2);
-        if options.recreate {
-            plan.push(Planned::DropTable);
-        }
-        plan.push(Planned::CreateTable(wanted));
-        plan.extend(checks.into_iter().map(Planned::AddRangeCheck));
-        plan.extend(indexes.into_iter().map(Planned::CreateIndex));
-        return Ok(plan);
-    };
-
     let unsafe_change = |column: &str, reason: String| StoreError::UnsafeMigration {
         table: table.name.to_owned(),
         column: column.to_owned(),
         reason,
     };
+    for fk in table.foreign_keys {
+        let parent = fk.parent();
+        if parent.composite_key() {
+            return Err(unsafe_change(
+                fk.column,
+                format!(
+                    "the parent table `{}` (model `{}`) has a composite primary key, which a single-column \
+                     foreign key cannot refer to",
+                    parent.name, parent.model
+                ),
+            ));
+        }
+        // A model referring to itself gets its table in this same migration.
+        if parent.name != table.name && missing_parents.contains(&parent.name) {
+            return Err(unsafe_change(
+                fk.column,
+                format!(
+                    "the foreign key refers to the table `{}`, which does not exist yet; migrate the parent \
+                     model `{}` first",
+                    parent.name, parent.model
+                ),
+            ));
+        }
+    }
+    let wanted = column_specs(table);
+    let indexes = index_specs(table);
+    let checks = range_checks(table);
+    let Some(existing) = existing.filter(|_| !options.recreate) else {
+        let keys: Vec<ForeignKeySpec> =
+            table.foreign_keys.iter().map(|fk| ForeignKeySpec::new(table, fk, false)).collect();
+        let mut plan = Vec::with_capacity(indexes.len() + checks.len() + 2 * keys.len() + 2);
+        if options.recreate {
+            plan.push(Planned::DropTable);
+        }
+        plan.push(Planned::CreateTable { columns: wanted, foreign_keys: keys.clone() });
+        plan.extend(checks.into_iter().map(Planned::AddRangeCheck));
+        plan.extend(indexes.into_iter().map(Planned::CreateIndex));
+        plan.extend(keys.into_iter().map(Planned::AddForeignKey));
+        return Ok(plan);
+    };
+
     let mut plan = Vec::new();
+    // What to do with each declared key; keys on other columns are left alone, since StoreHaus
+    // did not make them.
+    let mut add_keys = Vec::new();
+    let mut validate_keys = Vec::new();
+    for fk in table.foreign_keys {
+        let spec = ForeignKeySpec::new(table, fk, existing.has_rows);
+        let on_column: Vec<&ExistingForeignKey> =
+            existing.foreign_keys.iter().filter(|f| f.column == fk.column).collect();
+        match on_column.iter().find(|found| found.matches(&spec)) {
+            Some(found) if !found.validated => validate_keys.push(ForeignKeySpec { name: found.name.clone(), ..spec }),
+            Some(_) => {}
+            None => {
+                // Another parent or action: the old key goes first, so the column is never held
+                // to both.
+                for found in on_column {
+                    plan.push(Planned::DropForeignKey { name: found.name.clone(), column: found.column.clone() });
+                }
+                add_keys.push(spec);
+            }
+        }
+    }
     // Guards of a type the field no longer has go first, before a type change could trip them.
     for name in possible_check_names(table) {
         if existing.checks.contains(&name) && !checks.iter().any(|c| c.name == name) {
@@ -281,6 +442,11 @@ pub(crate) fn diff(
             plan.push(Planned::CreateIndex(index));
         }
     }
+    // A key added `NOT VALID` is validated after the transaction, as is one left unvalidated by
+    // an earlier migration: validation goes last.
+    validate_keys.extend(add_keys.iter().filter(|k| k.not_valid).cloned());
+    plan.extend(add_keys.into_iter().map(Planned::AddForeignKey));
+    plan.extend(validate_keys.into_iter().map(Planned::ValidateForeignKey));
     Ok(plan)
 }
 

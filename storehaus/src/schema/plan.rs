@@ -1,5 +1,6 @@
 //! The result of comparing a model with its table.
 
+use crate::model::OnDelete;
 use std::fmt;
 
 /// One change a migration makes.
@@ -60,6 +61,31 @@ pub enum Change {
     /// Drop the guard of a column whose field type changed.
     DropRangeCheck {
         /// The guard's name.
+        name: String,
+    },
+    /// Add the foreign key of a `#[belongs_to(..)]` field. On PostgreSQL a table that has rows
+    /// gets it `NOT VALID` (only new writes are checked), and a [`Change::ValidateForeignKey`]
+    /// step follows; on SQLite it is part of `CREATE TABLE`, or of a rebuild of the table.
+    AddForeignKey {
+        /// The constraint's name, `{table}_{column}_fkey`.
+        name: String,
+        /// The column holding the parent's key.
+        column: String,
+        /// The parent's table.
+        references: String,
+        /// What deleting the parent row does to the rows that refer to it.
+        on_delete: OnDelete,
+    },
+    /// Check the existing rows against a foreign key added `NOT VALID` (PostgreSQL). Runs after
+    /// the migration's transaction has committed, under a lock that lets reads and writes go on.
+    ValidateForeignKey {
+        /// The constraint's name.
+        name: String,
+    },
+    /// Drop a foreign key whose parent or `on_delete` action the model changed; an
+    /// [`Change::AddForeignKey`] step adds the new one.
+    DropForeignKey {
+        /// The constraint's name.
         name: String,
     },
     /// Turn PostgreSQL row-level security on or off for a `#[table(row_security)]` model, or

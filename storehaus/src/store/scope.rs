@@ -69,6 +69,7 @@ impl<T: Model> GenericStore<T> {
     pub fn unrestricted(&self) -> Self {
         let mut store = self.clone();
         store.access.unrestricted = true;
+        store.access.scope.unrestricted = true;
         store
     }
 

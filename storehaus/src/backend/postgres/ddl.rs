@@ -3,7 +3,7 @@
 use super::types::{default_expr, type_name};
 use crate::backend::sql::ddl::{column_def, create_index};
 use crate::backend::sql::quote_ident;
-use crate::schema::{ColumnSpec, Planned};
+use crate::schema::{ColumnSpec, ForeignKeySpec, Planned};
 
 /// The SQL statement of one planned change to `table`.
 pub(crate) fn statement(table: &str, planned: &Planned) -> String {
@@ -11,7 +11,8 @@ pub(crate) fn statement(table: &str, planned: &Planned) -> String {
     let alter = |change: String| format!("ALTER TABLE {name} {change}");
     match planned {
         Planned::DropTable => format!("DROP TABLE IF EXISTS {name} CASCADE"),
-        Planned::CreateTable(columns) => {
+        // The foreign keys are added by the steps that follow, as to an existing table.
+        Planned::CreateTable { columns, .. } => {
             let keys: Vec<&str> = columns.iter().filter(|c| c.primary_key).map(|c| c.name).collect();
             // A composite key is a table constraint; a single one stays on its column.
             let mut parts: Vec<String> = match keys.len() {
@@ -41,7 +42,23 @@ pub(crate) fn statement(table: &str, planned: &Planned) -> String {
             check.range.max
         )),
         Planned::DropRangeCheck(name) => alter(format!("DROP CONSTRAINT IF EXISTS {}", quote_ident(name))),
+        // `NOT VALID` takes the lock only to record the key: the scan of existing rows is left
+        // to `VALIDATE CONSTRAINT`, whose lock lets reads and writes go on.
+        Planned::AddForeignKey(fk) => alter(format!(
+            "ADD CONSTRAINT {} FOREIGN KEY ({}) {}{}",
+            quote_ident(&fk.name),
+            quote_ident(fk.column),
+            references(fk),
+            if fk.not_valid { " NOT VALID" } else { "" }
+        )),
+        Planned::ValidateForeignKey(fk) => alter(format!("VALIDATE CONSTRAINT {}", quote_ident(&fk.name))),
+        Planned::DropForeignKey { name, .. } => alter(format!("DROP CONSTRAINT IF EXISTS {}", quote_ident(name))),
     }
+}
+
+/// `REFERENCES "parent" ("key") ON DELETE …`
+fn references(fk: &ForeignKeySpec) -> String {
+    format!("REFERENCES {} ({}) ON DELETE {}", quote_ident(fk.parent), quote_ident(fk.parent_key), fk.on_delete.sql())
 }
 
 fn column(spec: &ColumnSpec) -> String {

@@ -2,7 +2,8 @@
 
 use super::types::from_typname;
 use crate::backend::sql::{SqlText, quote_ident};
-use crate::schema::{ExistingColumn, ExistingIndex, TableSchema};
+use crate::model::OnDelete;
+use crate::schema::{ExistingColumn, ExistingForeignKey, ExistingIndex, TableSchema};
 use sqlx::{PgConnection, Row};
 
 /// Columns of a table in the current schema, in order; none when the table does not exist.
@@ -37,6 +38,35 @@ JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND c.relname = $1 AND con.contype = 'c'";
 
+/// Single-column foreign keys of a table in the current schema: name, column, referenced table
+/// (qualified when in another schema) and column, `ON DELETE` action code, and whether validated.
+const FOREIGN_KEYS: &str = "\
+SELECT con.conname::text, a.attname::text,
+  CASE WHEN pc.relnamespace = c.relnamespace THEN pc.relname::text
+       ELSE pn.nspname::text || '.' || pc.relname::text END,
+  pa.attname::text, con.confdeltype::text, con.convalidated
+FROM pg_catalog.pg_constraint con
+JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_class pc ON pc.oid = con.confrelid
+JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
+JOIN pg_catalog.pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = con.confkey[1]
+WHERE n.nspname = current_schema() AND c.relname = $1 AND con.contype = 'f'
+  AND cardinality(con.conkey) = 1
+ORDER BY con.conname";
+
+/// The action of a `pg_constraint.confdeltype` code, if StoreHaus declares it.
+fn on_delete(code: &str) -> Option<OnDelete> {
+    match code {
+        "r" => Some(OnDelete::Restrict),
+        "c" => Some(OnDelete::Cascade),
+        "n" => Some(OnDelete::SetNull),
+        // `a` (NO ACTION) and `d` (SET DEFAULT).
+        _ => None,
+    }
+}
+
 /// What the catalog says of `table`, or `None` when it does not exist.
 pub(crate) async fn table_schema(conn: &mut PgConnection, table: &str) -> Result<Option<TableSchema>, sqlx::Error> {
     let rows = sqlx::query(COLUMNS).bind(table).fetch_all(&mut *conn).await?;
@@ -64,9 +94,25 @@ pub(crate) async fn table_schema(conn: &mut PgConnection, table: &str) -> Result
         .map(|row| Ok(ExistingIndex { unique: row.try_get(0)?, columns: row.try_get(1)? }))
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let checks = sqlx::query_scalar(CHECKS).bind(table).fetch_all(&mut *conn).await?;
+    let foreign_keys = sqlx::query(FOREIGN_KEYS)
+        .bind(table)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(ExistingForeignKey {
+                name: row.try_get(0)?,
+                column: row.try_get(1)?,
+                parent: row.try_get(2)?,
+                parent_key: Some(row.try_get(3)?),
+                on_delete: on_delete(row.try_get::<&str, _>(4)?),
+                validated: row.try_get(5)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let probe = SqlText::assembled(format!("SELECT 1 FROM {} LIMIT 1", quote_ident(table)));
     let has_rows = sqlx::query(probe.into_sqlx()).fetch_optional(&mut *conn).await?.is_some();
-    Ok(Some(TableSchema { columns, indexes, checks, has_rows }))
+    Ok(Some(TableSchema { columns, indexes, checks, foreign_keys, has_rows }))
 }
 
 /// Row-level security of a table in the current schema, and the policy named `$2` on it.

@@ -6,8 +6,9 @@
 
 use super::{Dialect, LikeMatch, Sql};
 use crate::error::StoreError;
-use crate::model::system::TAGS_COLUMN;
-use crate::query::resolved::{ColumnRef, CompareOp, Condition, Order, Visibility};
+use crate::model::system::{DELETED_AT, TAGS_COLUMN};
+use crate::query::resolved::{ColumnRef, CompareOp, Condition, Order, RelatedCondition, Visibility};
+use crate::relation::JoinTo;
 use crate::types::Value;
 
 /// Writes the expression of `condition`.
@@ -48,7 +49,60 @@ pub(super) fn condition<D: Dialect>(sql: &mut Sql<'_, D>, condition: &Condition)
             self::condition(sql, inner)?;
             sql.push(")");
         }
+        Condition::Related(related) => exists(sql, related)?,
     }
+    Ok(())
+}
+
+/// `EXISTS (SELECT 1 FROM "related" AS "__r1" WHERE "__r1"."fk" = "t"."id" AND …)`, through a
+/// join table where the relation has one. The related table is aliased, so a relation of a
+/// model to itself compares the inner row with the outer one.
+fn exists<D: Dialect>(sql: &mut Sql<'_, D>, related: &RelatedCondition) -> Result<(), StoreError> {
+    let outer = sql.current_qualifier();
+    let alias = sql.next_alias();
+    let from_column = related.join.from_column;
+    sql.push("EXISTS (SELECT 1 FROM ");
+    sql.ident(related.table.name);
+    sql.push(" AS ");
+    sql.ident(&alias);
+    match related.join.to {
+        JoinTo::Column(column) => {
+            sql.push(" WHERE ");
+            sql.qualified_column(&alias, column);
+        }
+        JoinTo::Through { table, key, target } => {
+            let through = sql.next_alias();
+            sql.push(" JOIN ");
+            sql.ident(table.name);
+            sql.push(" AS ");
+            sql.ident(&through);
+            sql.push(" ON ");
+            sql.qualified_column(&through, target);
+            sql.push(" = ");
+            sql.qualified_column(&alias, related.table.primary_key().name);
+            sql.push(" WHERE ");
+            if table.soft_delete {
+                sql.qualified_column(&through, DELETED_AT);
+                sql.push(" IS NULL AND ");
+            }
+            sql.qualified_column(&through, key);
+        }
+    }
+    sql.push(" = ");
+    sql.qualified_column(&outer, from_column);
+    sql.within(related.table, Some(alias), |sql| -> Result<(), StoreError> {
+        if related.table.soft_delete {
+            sql.push(" AND ");
+            sql.column(DELETED_AT);
+            sql.push(" IS NULL");
+        }
+        for term in related.scope.iter().chain(&related.condition) {
+            sql.push(" AND ");
+            condition(sql, term)?;
+        }
+        Ok(())
+    })?;
+    sql.push(")");
     Ok(())
 }
 

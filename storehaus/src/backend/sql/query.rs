@@ -169,6 +169,18 @@ fn filter<D: Dialect>(
     visibility: Visibility,
     keyset: bool,
 ) -> Result<(), StoreError> {
+    terms(sql, q, visibility, keyset, false)
+}
+
+/// The terms of [`filter`]; with `after_lead`, each as ` AND term` after a WHERE clause the
+/// caller began with a term of its own.
+pub(super) fn terms<D: Dialect>(
+    sql: &mut Sql<'_, D>,
+    q: &ResolvedQuery,
+    visibility: Visibility,
+    keyset: bool,
+    after_lead: bool,
+) -> Result<(), StoreError> {
     let terms: &[Condition] = match &q.condition {
         Some(Condition::And(items)) => items,
         Some(other) => std::slice::from_ref(other),
@@ -179,8 +191,10 @@ fn filter<D: Dialect>(
     if visibility.is_none() && terms.is_empty() && keyset.is_none() {
         return Ok(());
     }
-    sql.push(" WHERE ");
-    let mut first = true;
+    if !after_lead {
+        sql.push(" WHERE ");
+    }
+    let mut first = !after_lead;
     let mut and = |sql: &mut Sql<'_, D>| {
         if !std::mem::take(&mut first) {
             sql.push(" AND ");
@@ -212,7 +226,7 @@ fn reversed(order: &[Order]) -> Vec<Order> {
 }
 
 /// ` ORDER BY a ASC, b DESC …`, NULLs placed as on PostgreSQL.
-fn order_by<D: Dialect>(sql: &mut Sql<'_, D>, order: &[Order]) -> Result<(), StoreError> {
+pub(super) fn order_by<D: Dialect>(sql: &mut Sql<'_, D>, order: &[Order]) -> Result<(), StoreError> {
     if order.is_empty() {
         return Ok(());
     }

@@ -161,4 +161,5 @@ fn unfiltered_and_paged_bulk_writes_are_refused_on_both_dialects() {
     write_guards::<Sqlite>();
 }
 
+mod related;
 mod scope;

@@ -7,8 +7,12 @@
 //! to recreate, statements are written against a [`Layout`] of the table that each change updates.
 //!
 //! A rebuild reproduces columns (declared type, `NOT NULL`, default, primary key), `UNIQUE`
-//! constraints, indexes and triggers. It does not reproduce `CHECK`, `FOREIGN KEY` or `COLLATE`
-//! clauses, which StoreHaus never writes, so tables that have them by hand lose them.
+//! constraints, foreign keys (columns, parent, `ON DELETE` and `ON UPDATE` actions), indexes and
+//! triggers. It does not reproduce `CHECK` or `COLLATE` clauses, nor a foreign key's `DEFERRABLE`,
+//! which StoreHaus never writes, so tables that have them by hand lose them.
+//!
+//! SQLite has no `ALTER TABLE … ADD CONSTRAINT`: a foreign key is a column constraint of
+//! `CREATE TABLE`, and adding one to an existing table, or dropping one, is a rebuild.
 
 use super::types::{conversion, default_expr, from_declared, type_name};
 use super::unsupported;
@@ -16,7 +20,7 @@ use super::values::timestamptz_text;
 use crate::backend::sql::{ddl, quote_ident as q, quote_literal};
 use crate::error::StoreError;
 use crate::model::system::SystemDefault;
-use crate::schema::{ColumnSpec, Planned, RangeCheck};
+use crate::schema::{ColumnSpec, ForeignKeySpec, Planned, RangeCheck};
 use chrono::{DateTime, Utc};
 
 /// A column as the table declares it.
@@ -51,6 +55,52 @@ pub(crate) struct LiveIndex {
     pub unique_constraint: bool,
 }
 
+/// A foreign key of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LiveForeignKey {
+    /// The referring columns, in order.
+    pub columns: Vec<String>,
+    /// The parent's table.
+    pub parent: String,
+    /// The referenced columns, in order; empty when the key refers to the parent's primary key
+    /// without naming it.
+    pub parent_columns: Vec<String>,
+    /// The `ON DELETE` action as SQLite spells it (`NO ACTION` when none was given).
+    pub on_delete: String,
+    /// The `ON UPDATE` action, likewise.
+    pub on_update: String,
+}
+
+impl LiveForeignKey {
+    /// The key a spec describes.
+    fn new(fk: &ForeignKeySpec) -> Self {
+        LiveForeignKey {
+            columns: vec![fk.column.to_owned()],
+            parent: fk.parent.to_owned(),
+            parent_columns: vec![fk.parent_key.to_owned()],
+            on_delete: fk.on_delete.sql().to_owned(),
+            on_update: NO_ACTION.to_owned(),
+        }
+    }
+
+    /// `REFERENCES "parent" ("key", …) [ON DELETE …] [ON UPDATE …]`.
+    fn references(&self) -> String {
+        let mut sql = format!("REFERENCES {}", q(&self.parent));
+        if !self.parent_columns.is_empty() {
+            sql.push_str(&format!(" ({})", list(&self.parent_columns)));
+        }
+        for (event, action) in [("DELETE", &self.on_delete), ("UPDATE", &self.on_update)] {
+            if action != NO_ACTION {
+                sql.push_str(&format!(" ON {event} {action}"));
+            }
+        }
+        sql
+    }
+}
+
+/// The action of a foreign key that declares none.
+const NO_ACTION: &str = "NO ACTION";
+
 /// What a table is made of, as far as DDL needs to know.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Layout {
@@ -58,9 +108,12 @@ pub(crate) struct Layout {
     pub indexes: Vec<LiveIndex>,
     /// `CREATE TRIGGER` texts.
     pub triggers: Vec<String>,
+    pub foreign_keys: Vec<LiveForeignKey>,
 }
 
-/// The SQL of one planned change to `table`, which `layout` describes before the change and after.
+/// The SQL of one planned change to `table`, which `layout` describes before the change and after;
+/// empty for a change that needs no statement here (a foreign key the table already has, a
+/// validation SQLite never needs).
 ///
 /// `now` is the constant default of a `now` column added to an existing table: `ADD COLUMN`
 /// refuses non-constant defaults, and existing rows get the migration time as on PostgreSQL.
@@ -76,9 +129,37 @@ pub(crate) fn statement(
             *layout = Layout::default();
             Ok(format!("DROP TABLE IF EXISTS {name}"))
         }
-        Planned::CreateTable(specs) => {
-            *layout = Layout { columns: specs.iter().map(|s| live(s, None)).collect(), ..Layout::default() };
+        Planned::CreateTable { columns, foreign_keys } => {
+            *layout = Layout {
+                columns: columns.iter().map(|s| live(s, None)).collect(),
+                foreign_keys: foreign_keys.iter().map(LiveForeignKey::new).collect(),
+                ..Layout::default()
+            };
             Ok(create_table(&name, layout))
+        }
+        Planned::AddForeignKey(fk) => {
+            let key = LiveForeignKey::new(fk);
+            if layout.foreign_keys.contains(&key) {
+                return Ok(String::new());
+            }
+            let mut new = layout.clone();
+            new.foreign_keys.push(key);
+            rebuild(table, layout, new, None)
+        }
+        // Every key is checked as it is added: none is left to validate.
+        Planned::ValidateForeignKey(_) => Ok(String::new()),
+        Planned::DropForeignKey { column, .. } => {
+            let mut new = layout.clone();
+            new.foreign_keys.retain(|key| key.columns != [column.as_str()]);
+            rebuild(table, layout, new, None)
+        }
+        Planned::DropColumn(column) if layout.foreign_keys.iter().any(|key| key.columns.contains(column)) => {
+            // `DROP COLUMN` refuses a column of a foreign key; PostgreSQL drops the key with it.
+            let mut new = layout.clone();
+            new.columns.retain(|c| c.name != *column);
+            new.indexes.retain(|index| index.sql.is_none() || !index.columns.contains(column));
+            new.foreign_keys.retain(|key| !key.columns.contains(column));
+            rebuild(table, layout, new, None)
         }
         Planned::AddColumn(spec) if spec.primary_key || (!spec.nullable && spec.default.is_none()) => {
             // ADD COLUMN takes neither a primary key nor NOT NULL without a default; diff only
@@ -218,20 +299,43 @@ fn column_def(column: &LiveColumn, primary_key: bool) -> String {
     ddl::column_def(&column.name, &column.declared, primary_key, column.not_null, column.default.as_deref())
 }
 
-/// `CREATE TABLE` with the columns, primary key and `UNIQUE` constraints of `layout`.
+/// `CREATE TABLE` with the columns, primary key, `UNIQUE` constraints and foreign keys of
+/// `layout`. A single-column foreign key is a constraint of its column; one over several columns
+/// (only ever made by hand) a table constraint.
 fn create_table(name: &str, layout: &Layout) -> String {
     let mut key: Vec<&LiveColumn> = layout.columns.iter().filter(|c| c.primary_key > 0).collect();
     key.sort_by_key(|c| c.primary_key);
     let single = |c: &LiveColumn| key.len() == 1 && c.primary_key > 0;
-    let mut parts: Vec<String> = layout.columns.iter().map(|c| column_def(c, single(c))).collect();
-    let list = |columns: &mut dyn Iterator<Item = &String>| columns.map(|c| q(c)).collect::<Vec<_>>().join(", ");
+    let (own, shared): (Vec<&LiveForeignKey>, Vec<&LiveForeignKey>) =
+        layout.foreign_keys.iter().partition(|fk| fk.columns.len() == 1);
+    let mut parts: Vec<String> = layout
+        .columns
+        .iter()
+        .map(|c| {
+            let mut def = column_def(c, single(c));
+            for fk in own.iter().filter(|fk| fk.columns[0] == c.name) {
+                def.push(' ');
+                def.push_str(&fk.references());
+            }
+            def
+        })
+        .collect();
     if key.len() > 1 {
-        parts.push(format!("PRIMARY KEY ({})", list(&mut key.iter().map(|c| &c.name))));
+        let names: Vec<String> = key.iter().map(|c| c.name.clone()).collect();
+        parts.push(format!("PRIMARY KEY ({})", list(&names)));
     }
     for index in layout.indexes.iter().filter(|i| i.unique_constraint) {
-        parts.push(format!("UNIQUE ({})", list(&mut index.columns.iter())));
+        parts.push(format!("UNIQUE ({})", list(&index.columns)));
+    }
+    for fk in shared {
+        parts.push(format!("FOREIGN KEY ({}) {}", list(&fk.columns), fk.references()));
     }
     format!("CREATE TABLE {name} ({})", parts.join(", "))
+}
+
+/// `"a", "b", …`
+fn list(columns: &[String]) -> String {
+    columns.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")
 }
 
 /// The statements that turn the table `old` describes into the one `new` describes, keeping the

@@ -1,10 +1,10 @@
 //! Reading a table's columns and indexes from SQLite's schema pragmas.
 
-use super::ddl::{Layout, LiveColumn, LiveIndex};
+use super::ddl::{Layout, LiveColumn, LiveForeignKey, LiveIndex};
 use super::types::from_declared;
 use crate::backend::sql::{SqlText, quote_ident};
-use crate::model::TableDef;
-use crate::schema::{ExistingColumn, ExistingIndex, TableSchema};
+use crate::model::{OnDelete, TableDef};
+use crate::schema::{ExistingColumn, ExistingForeignKey, ExistingIndex, TableSchema, foreign_key_name};
 use sqlx::{Row, SqliteConnection};
 
 /// Whether the table exists. Table names match without regard to ASCII case, as SQLite matches them.
@@ -26,6 +26,11 @@ ORDER BY il.seq, ii.seqno";
 
 /// The table's `CREATE TABLE` text, which alone tells whether its key is `AUTOINCREMENT`.
 const TABLE_SQL: &str = "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE";
+
+/// Foreign keys, one row per column in key order; `to` is `NULL` when the key refers to the
+/// parent's primary key without naming it.
+const FOREIGN_KEYS: &str = "\
+SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?) ORDER BY id, seq";
 
 const TRIGGERS: &str = "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE";
 
@@ -77,6 +82,26 @@ pub(crate) async fn table_schema(
             unique_constraint: row.try_get::<String, _>(2)? == "u",
         });
     }
+    // The rows of one key follow each other, with the same `id`.
+    let mut last_id: Option<i64> = None;
+    for row in sqlx::query(FOREIGN_KEYS).bind(table).fetch_all(&mut *conn).await? {
+        let (id, column, to): (i64, String, Option<String>) = (row.try_get(0)?, row.try_get(2)?, row.try_get(3)?);
+        if last_id == Some(id)
+            && let Some(last) = layout.foreign_keys.last_mut()
+        {
+            last.columns.push(column);
+            last.parent_columns.extend(to);
+            continue;
+        }
+        last_id = Some(id);
+        layout.foreign_keys.push(LiveForeignKey {
+            columns: vec![column],
+            parent: row.try_get(1)?,
+            parent_columns: to.into_iter().collect(),
+            on_delete: row.try_get(5)?,
+            on_update: row.try_get(4)?,
+        });
+    }
     // Range guards are triggers here (see `ddl::range_guard`), found by name like PostgreSQL's checks.
     let mut checks = Vec::new();
     for row in sqlx::query(TRIGGERS).bind(table).fetch_all(&mut *conn).await? {
@@ -85,7 +110,7 @@ pub(crate) async fn table_schema(
     }
     let probe = SqlText::assembled(format!("SELECT 1 FROM {} LIMIT 1", quote_ident(table)));
     let has_rows = sqlx::query(probe.into_sqlx()).fetch_optional(&mut *conn).await?.is_some();
-    let mut schema = schema(&layout, has_rows);
+    let mut schema = schema(table, &layout, has_rows);
     schema.checks = checks;
     model_spelling(model, &mut schema, &mut layout);
     // A generated key is declared `INTEGER`, the one spelling of a rowid alias, which holds the
@@ -99,8 +124,8 @@ pub(crate) async fn table_schema(
 }
 
 /// The diff's view of a layout: declared types mapped, and, as on PostgreSQL, partial and
-/// expression indexes left out.
-fn schema(layout: &Layout, has_rows: bool) -> TableSchema {
+/// expression indexes and foreign keys over several columns left out.
+fn schema(table: &str, layout: &Layout, has_rows: bool) -> TableSchema {
     let columns = layout
         .columns
         .iter()
@@ -120,7 +145,27 @@ fn schema(layout: &Layout, has_rows: bool) -> TableSchema {
         .filter(|index| !index.partial && index.columns.iter().all(|c| !c.is_empty()))
         .map(|index| ExistingIndex { columns: index.columns.clone(), unique: index.unique })
         .collect();
-    TableSchema { columns, indexes, checks: Vec::new(), has_rows }
+    let foreign_keys = layout
+        .foreign_keys
+        .iter()
+        .filter(|key| key.columns.len() == 1)
+        .map(|key| ExistingForeignKey {
+            // SQLite keeps no constraint names: a key is known by its column.
+            name: foreign_key_name(table, &key.columns[0]),
+            column: key.columns[0].clone(),
+            parent: key.parent.clone(),
+            parent_key: key.parent_columns.first().cloned(),
+            on_delete: on_delete(&key.on_delete),
+            // SQLite checks a key when the table is rebuilt with it, never later.
+            validated: true,
+        })
+        .collect();
+    TableSchema { columns, indexes, checks: Vec::new(), foreign_keys, has_rows }
+}
+
+/// The action of a foreign key as `pragma_foreign_key_list` spells it, if StoreHaus declares it.
+fn on_delete(action: &str) -> Option<OnDelete> {
+    [OnDelete::Restrict, OnDelete::Cascade, OnDelete::SetNull].into_iter().find(|a| a.sql() == action)
 }
 
 /// Whether a `CREATE TABLE` text has the `AUTOINCREMENT` keyword outside quoted names and
@@ -153,6 +198,8 @@ fn model_spelling(table: &TableDef, schema: &mut TableSchema, layout: &mut Layou
     };
     schema.columns.iter_mut().for_each(|c| respell(&mut c.name));
     schema.indexes.iter_mut().flat_map(|i| &mut i.columns).for_each(respell);
+    schema.foreign_keys.iter_mut().for_each(|k| respell(&mut k.column));
     layout.columns.iter_mut().for_each(|c| respell(&mut c.name));
     layout.indexes.iter_mut().flat_map(|i| &mut i.columns).for_each(respell);
+    layout.foreign_keys.iter_mut().flat_map(|k| &mut k.columns).for_each(respell);
 }

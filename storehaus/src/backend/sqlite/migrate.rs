@@ -5,8 +5,9 @@ use super::{Sqlite, ddl};
 use crate::backend::{Backend, migrate};
 use crate::error::StoreError;
 use crate::model::TableDef;
-use crate::schema::{MigrateOptions, MigrationPlan};
+use crate::schema::{Change, MigrateOptions, MigrationPlan};
 use chrono::{DateTime, Utc};
+use sqlx::Row;
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 /// What a plan carries from one change to the next: the table's layout, and the time of the
@@ -63,7 +64,11 @@ async fn migrate_on(
     options: &MigrateOptions,
 ) -> Result<MigrationPlan, StoreError> {
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(Sqlite::error)?;
-    match migrate::plan_and_apply::<Sqlite>(&mut tx, table, options).await {
+    let applied = match migrate::plan_and_apply::<Sqlite>(&mut tx, table, options).await {
+        Ok(plan) => foreign_key_check(&mut tx, table, &plan).await.map(|()| plan),
+        Err(error) => Err(error),
+    };
+    match applied {
         Ok(plan) => {
             tx.commit().await.map_err(Sqlite::error)?;
             Ok(plan)
@@ -75,6 +80,42 @@ async fn migrate_on(
             Err(error)
         }
     }
+}
+
+/// After a plan that added foreign keys, refuses a table that has a row referring to a missing
+/// parent row. The plan's own check of the rows ran before anything changed; this one covers
+/// what the rebuild copied unchecked (foreign keys are off while a migration runs), such as rows
+/// a key the table already had should have refused.
+async fn foreign_key_check(
+    conn: &mut SqliteConnection,
+    table: &TableDef,
+    plan: &MigrationPlan,
+) -> Result<(), StoreError> {
+    if !plan.steps.iter().any(|step| matches!(step.change, Change::AddForeignKey { .. })) {
+        return Ok(());
+    }
+    // `fkid` is the key's `id` in the key list, whose first column names it.
+    let found = sqlx::query(
+        "SELECT c.parent, c.rowid, k.\"from\" FROM pragma_foreign_key_check(?1) AS c \
+         JOIN pragma_foreign_key_list(?1) AS k ON k.id = c.fkid AND k.seq = 0 LIMIT 1",
+    )
+    .bind(table.name)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(Sqlite::error)?;
+    let Some(row) = found else { return Ok(()) };
+    let parent: String = row.try_get(0).map_err(Sqlite::error)?;
+    let rowid: Option<i64> = row.try_get(1).map_err(Sqlite::error)?;
+    let column: String = row.try_get(2).map_err(Sqlite::error)?;
+    Err(StoreError::UnsafeMigration {
+        table: table.name.to_owned(),
+        column,
+        reason: format!(
+            "the row with rowid {} refers to a missing `{parent}` row; fix or delete the rows \
+             `PRAGMA foreign_key_check` lists, then migrate again",
+            rowid.map_or_else(|| "(none)".to_owned(), |id| id.to_string())
+        ),
+    })
 }
 
 #[cfg(test)]

@@ -90,6 +90,7 @@ fn dates_times_and_bytes_round_trip_on_a_table_that_has_them_not_null() {
         auth: false,
         tenant: None,
         row_security: false,
+        foreign_keys: &[],
     };
     let day = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
     let local = day.and_hms_nano_opt(23, 59, 59, 999_999_000).unwrap();

@@ -53,6 +53,7 @@ pub(crate) const USERS: &TableDef = &TableDef {
     auth: false,
     tenant: None,
     row_security: false,
+    foreign_keys: &[],
 };
 
 /// A table without soft delete or versions; its key is not the first column.
@@ -70,6 +71,7 @@ pub(crate) const NOTES: &TableDef = &TableDef {
     auth: false,
     tenant: None,
     row_security: false,
+    foreign_keys: &[],
 };
 
 /// A small soft-delete, versioned table whose statements stay readable in assertions.
@@ -91,6 +93,7 @@ pub(crate) const POSTS: &TableDef = &TableDef {
     auth: false,
     tenant: None,
     row_security: false,
+    foreign_keys: &[],
 };
 
 /// An `auth` table with a UUID tenant column, without soft delete.
@@ -109,6 +112,7 @@ pub(crate) const DOCS: &TableDef = &TableDef {
     auth: true,
     tenant: Some(1),
     row_security: false,
+    foreign_keys: &[],
 };
 
 /// The model type of [`USERS`], for typed columns.

@@ -36,6 +36,7 @@ const TABLE: TableDef = TableDef {
     auth: false,
     tenant: None,
     row_security: false,
+    foreign_keys: &[],
 };
 
 fn existing(checks: &[&str]) -> TableSchema {
@@ -55,12 +56,13 @@ fn existing(checks: &[&str]) -> TableSchema {
             .map(|i| ExistingIndex { columns: i.columns.iter().map(|c| (*c).to_owned()).collect(), unique: i.unique })
             .collect(),
         checks: checks.iter().map(|c| (*c).to_owned()).collect(),
+        foreign_keys: Vec::new(),
         has_rows: true,
     }
 }
 
 fn plan(existing: Option<&TableSchema>) -> Vec<Planned> {
-    diff(&TABLE, existing, &MigrateOptions::new(), |ty| ty.to_string()).unwrap()
+    diff(&TABLE, existing, &MigrateOptions::new(), &[], |ty| ty.to_string()).unwrap()
 }
 
 #[test]
@@ -83,7 +85,7 @@ fn a_new_table_gets_its_guards_after_it_is_created() {
             _ => None,
         })
         .collect();
-    assert!(matches!(planned[0], Planned::CreateTable(_)));
+    assert!(matches!(planned[0], Planned::CreateTable { .. }));
     assert_eq!(guards, ["gauges_tiny_i8_range", "gauges_count_u16_range"]);
 }
 

@@ -1,6 +1,6 @@
 use super::*;
 use crate::model::system::SystemDefault;
-use crate::schema::IndexSpec;
+use crate::schema::{ForeignKeySpec, IndexSpec};
 use crate::types::{ColumnType, ScalarType};
 
 fn spec(name: &'static str, ty: ColumnType, nullable: bool) -> ColumnSpec {
@@ -17,7 +17,7 @@ fn identifiers_are_quoted() {
             ..spec("__tags__", ColumnType::Array(ScalarType::Text), false)
         },
     ];
-    let sql = statement("odd\"name", &Planned::CreateTable(columns));
+    let sql = statement("odd\"name", &Planned::CreateTable { columns, foreign_keys: Vec::new() });
     assert_eq!(
         sql,
         r#"CREATE TABLE "odd""name" ("id" UUID PRIMARY KEY NOT NULL, "order" TEXT, "__tags__" TEXT[] NOT NULL DEFAULT '{}')"#
@@ -68,4 +68,39 @@ fn range_guards_are_check_constraints() {
         statement("t", &Planned::DropRangeCheck("t_n_u16_range".into())),
         r#"ALTER TABLE "t" DROP CONSTRAINT IF EXISTS "t_n_u16_range""#
     );
+}
+
+fn author_key(not_valid: bool) -> ForeignKeySpec {
+    ForeignKeySpec {
+        name: "posts_author_id_fkey".into(),
+        column: "author_id",
+        parent: "users",
+        parent_key: "id",
+        on_delete: crate::model::OnDelete::Cascade,
+        not_valid,
+    }
+}
+
+#[test]
+fn foreign_keys_are_constraints_added_not_valid_to_tables_with_rows_then_validated() {
+    assert_eq!(
+        statement("posts", &Planned::AddForeignKey(author_key(false))),
+        r#"ALTER TABLE "posts" ADD CONSTRAINT "posts_author_id_fkey" FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE CASCADE"#
+    );
+    assert_eq!(
+        statement("posts", &Planned::AddForeignKey(author_key(true))),
+        r#"ALTER TABLE "posts" ADD CONSTRAINT "posts_author_id_fkey" FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE CASCADE NOT VALID"#
+    );
+    assert_eq!(
+        statement("posts", &Planned::ValidateForeignKey(author_key(true))),
+        r#"ALTER TABLE "posts" VALIDATE CONSTRAINT "posts_author_id_fkey""#
+    );
+    let drop = Planned::DropForeignKey { name: "posts_author_id_fkey".into(), column: "author_id".into() };
+    assert_eq!(statement("posts", &drop), r#"ALTER TABLE "posts" DROP CONSTRAINT IF EXISTS "posts_author_id_fkey""#);
+    // The key is added by its own step, not declared in CREATE TABLE.
+    let create = Planned::CreateTable {
+        columns: vec![ColumnSpec { primary_key: true, ..spec("id", ColumnType::Scalar(ScalarType::BigInt), false) }],
+        foreign_keys: vec![author_key(false)],
+    };
+    assert_eq!(statement("posts", &create), r#"CREATE TABLE "posts" ("id" BIGINT PRIMARY KEY NOT NULL)"#);
 }

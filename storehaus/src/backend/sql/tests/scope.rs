@@ -77,6 +77,7 @@ fn a_call_binds_the_scope_values_the_statement_holds_slots_for() {
     let scope = Scope {
         principals: Some(Arc::from(vec!["u1".to_owned(), "team".to_owned()])),
         tenant: Some(Value::Uuid(ACME)),
+        unrestricted: false,
     };
     let condition = scope.condition(DOCS).expect("a scope with both filters");
     let mut bound = Bound::default();
@@ -90,7 +91,7 @@ fn a_call_binds_the_scope_values_the_statement_holds_slots_for() {
 
 #[test]
 fn restricting_a_query_puts_the_scope_before_its_own_condition() {
-    let scope = Scope { principals: Some(Arc::from(vec!["u1".to_owned()])), tenant: None };
+    let scope = Scope { principals: Some(Arc::from(vec!["u1".to_owned()])), tenant: None, unrestricted: false };
     let q = crate::query::QueryBuilder::new()
         .filter(crate::query::QueryFilter::or(vec![
             crate::query::QueryFilter::eq("title", serde_json::json!("x")),

@@ -1,5 +1,5 @@
 use super::*;
-use crate::schema::IndexSpec;
+use crate::schema::{ForeignKeySpec, IndexSpec};
 use crate::types::{ColumnType, ScalarType};
 use chrono::TimeZone;
 
@@ -32,14 +32,20 @@ fn now() -> DateTime<Utc> {
 /// A layout of `specs()` with a unique index on `order`, as a migration would leave it.
 fn created(table: &str) -> Layout {
     let mut layout = Layout::default();
-    statement(table, &mut layout, &Planned::CreateTable(specs()), now()).unwrap();
+    statement(table, &mut layout, &Planned::CreateTable { columns: specs(), foreign_keys: Vec::new() }, now()).unwrap();
     statement(table, &mut layout, &Planned::CreateIndex(index("t_order_key", &["order"], true)), now()).unwrap();
     layout
 }
 
 #[test]
 fn create_table_quotes_identifiers_and_spells_defaults() {
-    let sql = statement("odd\"name", &mut Layout::default(), &Planned::CreateTable(specs()), now()).unwrap();
+    let sql = statement(
+        "odd\"name",
+        &mut Layout::default(),
+        &Planned::CreateTable { columns: specs(), foreign_keys: Vec::new() },
+        now(),
+    )
+    .unwrap();
     assert_eq!(
         sql,
         r#"CREATE TABLE "odd""name" ("id" UUID PRIMARY KEY NOT NULL, "order" INTEGER NOT NULL, "total" DECIMAL TEXT, "__created_at__" TIMESTAMPTZ NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'), "__tags__" TEXT ARRAY NOT NULL DEFAULT '[]')"#
@@ -195,4 +201,62 @@ fn range_guards_are_triggers_that_rebuilds_keep_and_drops_remove() {
         r#"DROP TRIGGER IF EXISTS "t_order_i8_range"; DROP TRIGGER IF EXISTS "t_order_i8_range__update""#
     );
     assert!(layout.triggers.is_empty());
+}
+
+fn key(column: &'static str, parent: &'static str, on_delete: crate::model::OnDelete) -> ForeignKeySpec {
+    ForeignKeySpec { name: format!("t_{column}_fkey"), column, parent, parent_key: "id", on_delete, not_valid: true }
+}
+
+#[test]
+fn foreign_keys_are_column_constraints_of_create_table() {
+    let mut layout = Layout::default();
+    let keys = vec![key("order", "orders", crate::model::OnDelete::Cascade)];
+    let create = Planned::CreateTable { columns: specs(), foreign_keys: keys.clone() };
+    let sql = statement("t", &mut layout, &create, now()).unwrap();
+    assert!(sql.contains(r#""order" INTEGER NOT NULL REFERENCES "orders" ("id") ON DELETE CASCADE, "total""#), "{sql}");
+    // The step that follows finds the key declared, and SQLite never validates later.
+    assert_eq!(statement("t", &mut layout, &Planned::AddForeignKey(keys[0].clone()), now()).unwrap(), "");
+    assert_eq!(statement("t", &mut layout, &Planned::ValidateForeignKey(keys[0].clone()), now()).unwrap(), "");
+}
+
+#[test]
+fn adding_or_dropping_a_foreign_key_rebuilds_the_table_and_later_rebuilds_keep_it() {
+    let mut layout = created("t");
+    let added = Planned::AddForeignKey(key("total", "t", crate::model::OnDelete::SetNull));
+    let sql = statement("t", &mut layout, &added, now()).unwrap();
+    assert!(sql.starts_with(r#"CREATE TABLE "__new_t" ("#), "{sql}");
+    // A key to the table itself names the final table, which the rename makes it again.
+    assert!(sql.contains(r#""total" DECIMAL TEXT REFERENCES "t" ("id") ON DELETE SET NULL, "#), "{sql}");
+    assert!(sql.contains(r#"ALTER TABLE "__new_t" RENAME TO "t"; CREATE UNIQUE INDEX "t_order_key""#), "{sql}");
+
+    let rebuilt = statement("t", &mut layout, &Planned::SetNotNull("order".into()), now()).unwrap();
+    assert!(rebuilt.contains(r#"REFERENCES "t" ("id") ON DELETE SET NULL"#), "{rebuilt}");
+
+    let drop = Planned::DropForeignKey { name: "t_total_fkey".into(), column: "total".into() };
+    let dropped = statement("t", &mut layout, &drop, now()).unwrap();
+    assert!(dropped.starts_with(r#"CREATE TABLE "__new_t" ("#) && !dropped.contains("REFERENCES"), "{dropped}");
+    assert!(layout.foreign_keys.is_empty());
+}
+
+#[test]
+fn keys_made_by_hand_survive_rebuilds() {
+    let mut layout = created("t");
+    layout.foreign_keys.push(LiveForeignKey {
+        columns: vec!["order".into(), "total".into()],
+        parent: "lines".into(),
+        parent_columns: vec!["a".into(), "b".into()],
+        on_delete: "NO ACTION".into(),
+        on_update: "CASCADE".into(),
+    });
+    let sql = statement("t", &mut layout, &Planned::DropNotNull("order".into()), now()).unwrap();
+    assert!(
+        sql.contains(
+            r#"DEFAULT '[]', FOREIGN KEY ("order", "total") REFERENCES "lines" ("a", "b") ON UPDATE CASCADE)"#
+        ),
+        "{sql}"
+    );
+    // DROP COLUMN refuses a column of a key: the column goes by a rebuild, with the key.
+    let sql = statement("t", &mut layout, &Planned::DropColumn("total".into()), now()).unwrap();
+    assert!(sql.starts_with(r#"CREATE TABLE "__new_t" ("#) && !sql.contains("REFERENCES"), "{sql}");
+    assert!(layout.foreign_keys.is_empty() && layout.columns.iter().all(|c| c.name != "total"));
 }

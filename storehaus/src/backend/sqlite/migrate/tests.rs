@@ -26,6 +26,7 @@ const V1: TableDef = TableDef {
     auth: false,
     tenant: None,
     row_security: false,
+    foreign_keys: &[],
 };
 
 /// V1 plus a nullable field with an index.
@@ -292,4 +293,74 @@ async fn concurrent_migrations_create_one_table() {
         std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
     }
     assert_eq!(created, 1, "exactly one migration creates the table");
+}
+
+const KEY: ColumnDef = ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::BigInt, false) };
+
+const OWNERS: TableDef = TableDef { name: "owners", model: "Owner", columns: &[KEY], indexes: &[], ..V1 };
+
+fn owners() -> &'static TableDef {
+    &OWNERS
+}
+
+/// Pets whose vet is an owner too, by a key the model declares.
+const VETTED_PETS: TableDef = TableDef {
+    name: "pets",
+    model: "Pet",
+    columns: &[KEY, column("owner_id", ScalarType::BigInt, true), column("vet_id", ScalarType::BigInt, true)],
+    indexes: &[],
+    foreign_keys: &[crate::model::ForeignKeyDef {
+        column: "vet_id",
+        references: owners,
+        on_delete: crate::model::OnDelete::Restrict,
+    }],
+    ..V1
+};
+
+/// The same table, the model now declaring the owner's key instead of the vet's.
+const OWNED_PETS: TableDef = TableDef {
+    foreign_keys: &[crate::model::ForeignKeyDef {
+        column: "owner_id",
+        references: owners,
+        on_delete: crate::model::OnDelete::Cascade,
+    }],
+    ..VETTED_PETS
+};
+
+async fn keys(pool: &SqlitePool) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT \"from\", on_delete FROM pragma_foreign_key_list('pets') ORDER BY 1")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_rebuild_that_adds_a_key_is_refused_when_foreign_key_check_finds_a_row() {
+    let pool = memory().await;
+    migrate(&pool, &OWNERS, &MigrateOptions::new()).await.unwrap();
+    migrate(&pool, &VETTED_PETS, &MigrateOptions::new()).await.unwrap();
+    sqlx::query("INSERT INTO owners (id) VALUES (1)").execute(&pool).await.unwrap();
+    // A vet that does not exist, written while keys were off: the key the model no longer
+    // declares is left alone, but the rebuild must not hide its orphan.
+    sqlx::query(
+        "PRAGMA foreign_keys = OFF; INSERT INTO pets (id, owner_id, vet_id) VALUES (1, 1, 9); PRAGMA foreign_keys = ON",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let err = migrate(&pool, &OWNED_PETS, &MigrateOptions::new()).await.unwrap_err();
+    let StoreError::UnsafeMigration { table, column, reason } = &err else { panic!("{err}") };
+    assert_eq!((table.as_str(), column.as_str()), ("pets", "vet_id"));
+    assert!(reason.contains("missing `owners` row") && reason.contains("foreign_key_check"), "{reason}");
+    assert_eq!(keys(&pool).await, [("vet_id".to_owned(), "RESTRICT".to_owned())], "rolled back");
+    let on: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&pool).await.unwrap();
+    assert_eq!(on, 1, "the connection enforces keys again");
+
+    sqlx::query("UPDATE pets SET vet_id = NULL").execute(&pool).await.unwrap();
+    let plan = migrate(&pool, &OWNED_PETS, &MigrateOptions::new()).await.unwrap();
+    assert!(changes(&plan).iter().any(|c| matches!(c, Change::AddForeignKey { .. })), "{plan}");
+    let expected = [("owner_id".to_owned(), "CASCADE".to_owned()), ("vet_id".to_owned(), "RESTRICT".to_owned())];
+    assert_eq!(keys(&pool).await, expected);
+    assert!(migrate(&pool, &OWNED_PETS, &MigrateOptions::new()).await.unwrap().is_empty());
 }

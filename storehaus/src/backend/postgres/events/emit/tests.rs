@@ -22,6 +22,7 @@ const TABLE: TableDef = TableDef {
     auth: false,
     tenant: None,
     row_security: false,
+    foreign_keys: &[],
 };
 
 #[test]
