@@ -1,5 +1,5 @@
-//! The tables (diesel_bench's `users` and `posts`, as StoreHaus models), the plain row structs the
-//! raw contenders decode into, SeaORM's entities, and seeding.
+//! The tables (diesel_bench's `users`, `posts` and `comments`, as StoreHaus models), the plain row
+//! structs the raw contenders decode into, SeaORM's entities, and seeding.
 
 pub mod scoped;
 pub mod sea;
@@ -12,9 +12,11 @@ use storehaus::prelude::*;
 
 pub const USERS: &str = "bench_users";
 pub const POSTS: &str = "bench_posts";
+pub const COMMENTS: &str = "bench_comments";
 
 #[model]
 #[table(name = "bench_users")]
+#[has_many(Post, foreign_key = "user_id")]
 pub struct User {
     #[primary_key]
     pub id: i32,
@@ -22,8 +24,11 @@ pub struct User {
     pub hair_color: Option<String>,
 }
 
+/// No `#[belongs_to(User)]`: its foreign key would refuse emptying `bench_users` alone, as the
+/// other workloads do, and check every post they write.
 #[model]
 #[table(name = "bench_posts")]
+#[has_many(Comment, foreign_key = "post_id")]
 pub struct Post {
     #[primary_key]
     pub id: i32,
@@ -32,6 +37,18 @@ pub struct Post {
     pub user_id: i32,
     pub title: String,
     pub body: Option<String>,
+}
+
+/// diesel_bench's comments, for loading three levels of relations.
+#[model]
+#[table(name = "bench_comments")]
+pub struct Comment {
+    #[primary_key]
+    pub id: i32,
+    /// Indexed, as a foreign key would be: `post_id = ANY($1)` uses it.
+    #[index]
+    pub post_id: i32,
+    pub text: String,
 }
 
 /// A `bench_users` row with the system columns StoreHaus reads, in its column order.
@@ -118,6 +135,44 @@ impl PostRow {
     }
 }
 
+/// A `bench_comments` row with the system columns, in StoreHaus's column order.
+#[derive(Debug, Clone)]
+#[expect(dead_code, reason = "decoded as a result; what is read of it does not matter")]
+pub struct CommentRow {
+    pub id: i32,
+    pub post_id: i32,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub tags: Vec<String>,
+}
+
+impl<'r> FromRow<'r, PgRow> for CommentRow {
+    fn from_row(row: &'r PgRow) -> sqlx::Result<Self> {
+        Ok(CommentRow {
+            id: row.try_get(0)?,
+            post_id: row.try_get(1)?,
+            text: row.try_get(2)?,
+            created_at: row.try_get(3)?,
+            updated_at: row.try_get(4)?,
+            tags: row.try_get(5)?,
+        })
+    }
+}
+
+impl CommentRow {
+    pub fn from_pg(row: &tokio_postgres::Row) -> std::result::Result<Self, tokio_postgres::Error> {
+        Ok(CommentRow {
+            id: row.try_get(0)?,
+            post_id: row.try_get(1)?,
+            text: row.try_get(2)?,
+            created_at: row.try_get(3)?,
+            updated_at: row.try_get(4)?,
+            tags: row.try_get(5)?,
+        })
+    }
+}
+
 impl<'r> FromRow<'r, PgRow> for PostRow {
     fn from_row(row: &'r PgRow) -> sqlx::Result<Self> {
         PostRow::from_sqlx_at(row, 0)?.ok_or_else(|| sqlx::Error::Decode("a post without an id".into()))
@@ -191,6 +246,24 @@ pub async fn seed_posts(pool: &PgPool, users: usize, per_user: usize) -> Result<
     .execute(pool)
     .await?;
     analyze(pool, POSTS).await
+}
+
+/// `per_post` comments for each of posts `1..=posts`; then ANALYZE.
+pub async fn seed_comments(pool: &PgPool, posts: usize, per_post: usize) -> Result<()> {
+    let n = posts * per_post;
+    let ids: Vec<i32> = (1..=n).map(id).collect();
+    let post_ids: Vec<i32> = (0..n).map(|i| id(i / per_post + 1)).collect();
+    let texts: Vec<String> = (0..n).map(|i| format!("Comment {i}")).collect();
+    sqlx::query(
+        "INSERT INTO \"bench_comments\" (\"id\", \"post_id\", \"text\") \
+         SELECT * FROM UNNEST($1::int4[], $2::int4[], $3::text[])",
+    )
+    .bind(ids)
+    .bind(post_ids)
+    .bind(texts)
+    .execute(pool)
+    .await?;
+    analyze(pool, COMMENTS).await
 }
 
 /// Fresh statistics, so every contender's statements get the same, sensible plan.

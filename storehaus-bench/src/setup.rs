@@ -2,7 +2,7 @@
 //! tokio-postgres client, and cleanup.
 
 use crate::runner::Mode;
-use crate::schema::{Post, User};
+use crate::schema::{Comment, Post, User};
 use crate::{Error, Result};
 use sea_orm::{DatabaseConnection, SqlxPostgresConnector};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -31,7 +31,6 @@ pub struct Bench {
     pub sqlx: PgPool,
     pub storehaus: StoreHaus,
     pub users: GenericStore<User>,
-    pub posts: GenericStore<Post>,
     pub sea: DatabaseConnection,
     /// One client: every workload makes one call at a time.
     pub pg: tokio_postgres::Client,
@@ -75,8 +74,8 @@ impl Bench {
 
         storehaus.auto_migrate::<User>(false).await?;
         storehaus.auto_migrate::<Post>(false).await?;
+        storehaus.auto_migrate::<Comment>(false).await?;
         let users = GenericStore::<User>::new(storehaus.pool().clone(), None, None);
-        let posts = GenericStore::<Post>::new(storehaus.pool().clone(), None, None);
 
         let mut config = tokio_postgres::Config::from_str(&database_url)?;
         config.dbname(DATABASE);
@@ -94,7 +93,6 @@ impl Bench {
             sqlx,
             storehaus,
             users,
-            posts,
             sea,
             pg,
             pg_connection,

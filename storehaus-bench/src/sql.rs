@@ -1,7 +1,7 @@
 //! The SQL the raw contenders send. Where StoreHaus can send the same statement, the text is
-//! copied from what StoreHaus sends (`storehaus/src/backend/sql/statements.rs` and `query.rs`,
-//! `storehaus/src/backend/postgres/batch.rs`, `storehaus/src/backend/postgres/data.rs`); `parity::check` confirms at the end of a run that
-//! StoreHaus prepared exactly these texts.
+//! copied from what StoreHaus sends (`storehaus/src/backend/sql/statements.rs`, `query.rs` and
+//! `related.rs`, `storehaus/src/backend/postgres/batch.rs`, `storehaus/src/backend/postgres/data.rs`);
+//! `parity::check` confirms at the end of a run that StoreHaus prepared exactly these texts.
 
 /// The columns StoreHaus reads for a `bench_users` record, in its order.
 macro_rules! user_columns {
@@ -47,15 +47,32 @@ pub const INSERT_USERS_UNNEST: &str = concat!(
     user_columns!()
 );
 
-/// `find(QueryBuilder::new().filter(User::columns().hair_color.eq(..)))`: the key is always the
-/// last sort key.
-pub const FIND_USERS_BY_HAIR: &str =
-    concat!("SELECT ", user_columns!(), r#" FROM "bench_users" WHERE "hair_color" = $1 ORDER BY "id" ASC"#);
+/// `find_with(QueryBuilder::new().filter(User::columns().hair_color.eq(..)), User::posts().joined())`:
+/// the users and their posts in one statement, each user's rows adjacent.
+pub const FIND_USERS_BY_HAIR_WITH_POSTS: &str = concat!(
+    r#"SELECT "bench_users"."id", "bench_users"."name", "bench_users"."hair_color", "#,
+    r#""bench_users"."__created_at__", "bench_users"."__updated_at__", "bench_users"."__tags__", "#,
+    r#""bench_posts"."id", "bench_posts"."user_id", "bench_posts"."title", "bench_posts"."body", "#,
+    r#""bench_posts"."__created_at__", "bench_posts"."__updated_at__", "bench_posts"."__tags__" "#,
+    r#"FROM "bench_users" LEFT JOIN "bench_posts" ON "bench_posts"."user_id" = "bench_users"."id" "#,
+    r#"WHERE "bench_users"."hair_color" = $1 ORDER BY "bench_users"."id" ASC, "bench_posts"."id" ASC"#
+);
 
-/// `find(QueryBuilder::new().filter(Post::columns().user_id.in_values(ids)))`: one array parameter.
-pub const FIND_POSTS_OF_USERS: &str = concat!(
-    r#"SELECT "id", "user_id", "title", "body", "__created_at__", "__updated_at__", "__tags__" "#,
-    r#"FROM "bench_posts" WHERE "user_id" = ANY($1) ORDER BY "id" ASC"#
+/// The posts level of `find_with(.., User::posts().with(Post::comments()))`: the record
+/// columns (the loader attaches each row by its `user_id`).
+pub const LOAD_POSTS_OF_USERS: &str = concat!(
+    r#"SELECT "bench_posts"."id", "bench_posts"."user_id", "bench_posts"."title", "bench_posts"."body", "#,
+    r#""bench_posts"."__created_at__", "bench_posts"."__updated_at__", "bench_posts"."__tags__" "#,
+    r#"FROM "bench_posts" WHERE "bench_posts"."user_id" = ANY($1) "#,
+    r#"ORDER BY "bench_posts"."id" ASC"#
+);
+
+/// The comments level of the same load.
+pub const LOAD_COMMENTS_OF_POSTS: &str = concat!(
+    r#"SELECT "bench_comments"."id", "bench_comments"."post_id", "bench_comments"."text", "#,
+    r#""bench_comments"."__created_at__", "bench_comments"."__updated_at__", "bench_comments"."__tags__" "#,
+    r#"FROM "bench_comments" WHERE "bench_comments"."post_id" = ANY($1) "#,
+    r#"ORDER BY "bench_comments"."id" ASC"#
 );
 
 /// The statements above that StoreHaus itself sends (the parity check looks for each).
@@ -65,8 +82,9 @@ pub const SHARED_WITH_STOREHAUS: &[&str] = &[
     GET_SCOPED_USER,
     UPDATE_USER,
     INSERT_USERS_UNNEST,
-    FIND_USERS_BY_HAIR,
-    FIND_POSTS_OF_USERS,
+    FIND_USERS_BY_HAIR_WITH_POSTS,
+    LOAD_POSTS_OF_USERS,
+    LOAD_COMMENTS_OF_POSTS,
     DATA_GET,
     DATA_SET,
     DATA_SET_MANY,
@@ -117,13 +135,26 @@ pub const DATA_SET_MANY: &str = concat!(
 /// Entries of one `DATA_SET_MANY` statement, as `set_many` chunks them.
 pub const DATA_SET_MANY_CHUNK: usize = 1_000;
 
-/// diesel_bench's medium-complex query with StoreHaus's columns on both sides, ordered as the
-/// StoreHaus way returns it. StoreHaus has no joins, so this one is the raw contenders' own.
+/// diesel_bench's medium-complex query with StoreHaus's columns on both sides, as a user would
+/// write it for raw sqlx and tokio-postgres (table aliases): the same join, order and columns as
+/// StoreHaus's [`FIND_USERS_BY_HAIR_WITH_POSTS`].
 pub const USERS_WITH_POSTS: &str = concat!(
     r#"SELECT u."id", u."name", u."hair_color", u."__created_at__", u."__updated_at__", u."__tags__", "#,
     r#"p."id", p."user_id", p."title", p."body", p."__created_at__", p."__updated_at__", p."__tags__" "#,
     r#"FROM "bench_users" u LEFT JOIN "bench_posts" p ON p."user_id" = u."id" "#,
     r#"WHERE u."hair_color" = $1 ORDER BY u."id" ASC, p."id" ASC"#
+);
+
+/// The posts of many users, written by hand for raw sqlx and tokio-postgres: one array parameter.
+pub const POSTS_OF_USERS: &str = concat!(
+    r#"SELECT "id", "user_id", "title", "body", "__created_at__", "__updated_at__", "__tags__" "#,
+    r#"FROM "bench_posts" WHERE "user_id" = ANY($1) ORDER BY "id" ASC"#
+);
+
+/// The comments of many posts, written by hand like [`POSTS_OF_USERS`].
+pub const COMMENTS_OF_POSTS: &str = concat!(
+    r#"SELECT "id", "post_id", "text", "__created_at__", "__updated_at__", "__tags__" "#,
+    r#"FROM "bench_comments" WHERE "post_id" = ANY($1) ORDER BY "id" ASC"#
 );
 
 /// `INSERT … VALUES ($1, $2, $3), … RETURNING <columns>` for `rows` users (tags take their

@@ -1,5 +1,6 @@
 //! The workloads, one file each; `write` holds the insert paths two of them share.
 
+pub mod associations;
 pub mod bulk;
 pub mod by_key;
 pub mod cached;
@@ -22,6 +23,7 @@ use crate::stats::Summary;
 pub const ALL: &[&str] = &[
     trivial::NAME,
     medium::NAME,
+    associations::NAME,
     insert::NAME,
     by_key::LOOKUP,
     scoped::NAME,
@@ -43,6 +45,7 @@ pub async fn run(b: &Bench, workload: &str) -> Result<Vec<Summary>> {
     match workload {
         trivial::NAME => trivial::run(b).await,
         medium::NAME => medium::run(b).await,
+        associations::NAME => associations::run(b).await,
         insert::NAME => insert::run(b).await,
         by_key::LOOKUP => by_key::lookup(b).await,
         scoped::NAME => scoped::run(b).await,

@@ -114,6 +114,16 @@ impl<'a, B: Backend> Executor<'a, B> {
         run!(self, |on| decode_each::<B, T>(sqlx::query_with(sql.into_sqlx(), args).fetch(on)))
     }
 
+    /// Hands the rows of a statement to `each` as they arrive.
+    pub(crate) async fn fetch_each(
+        self,
+        sql: SqlText,
+        args: B::Arguments,
+        each: impl FnMut(&B::Row) -> Result<(), StoreError> + Send,
+    ) -> Result<(), StoreError> {
+        run!(self, |on| for_each_row::<B>(sqlx::query_with(sql.into_sqlx(), args).fetch(on), each))
+    }
+
     pub(crate) async fn fetch_all(self, sql: SqlText, args: B::Arguments) -> Result<Vec<B::Row>, StoreError> {
         run!(self, |on| sqlx::query_with(sql.into_sqlx(), args).fetch_all(on).map_err(B::error))
     }
@@ -282,13 +292,26 @@ impl<'a, B: Backend> Executor<'a, B> {
 }
 
 async fn decode_each<B: Backend, T: Model>(
-    mut rows: impl Stream<Item = Result<B::Row, sqlx::Error>> + Unpin,
+    rows: impl Stream<Item = Result<B::Row, sqlx::Error>> + Unpin,
 ) -> Result<Vec<Record<T>>, StoreError> {
     let mut records = Vec::new();
-    while let Some(row) = rows.try_next().await.map_err(B::error)? {
-        records.push(read_record(&mut RowReader::<B>::new(&row))?);
-    }
+    for_each_row::<B>(rows, |row| {
+        records.push(read_record(&mut RowReader::<B>::new(row))?);
+        Ok(())
+    })
+    .await?;
     Ok(records)
+}
+
+/// Hands every row to `each` as it arrives, so no result is held as rows and decoded again.
+async fn for_each_row<B: Backend>(
+    mut rows: impl Stream<Item = Result<B::Row, sqlx::Error>> + Unpin,
+    mut each: impl FnMut(&B::Row) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    while let Some(row) = rows.try_next().await.map_err(B::error)? {
+        each(&row)?;
+    }
+    Ok(())
 }
 
 /// Reads a row's columns in order; a model's generated `read_row` drives it.

@@ -110,14 +110,15 @@ impl DbPool {
         with_db!(self, |db| Arc::new(BackendTable::<_, T>::new(db.clone(), emit)) as Arc<dyn Table<T>>)
     }
 
-    /// The related records of one relation level of a load, each with the value it was looked
-    /// up by.
+    /// Hands the related records of one relation level of a load to `sink` as they arrive, each
+    /// with the value it was looked up by.
     pub(crate) async fn fetch_related<C: Model, K: crate::types::SqlType>(
         &self,
         tx: Option<&dyn TxHandle>,
         related: &super::RelatedQuery,
-    ) -> Result<Vec<(crate::model::Record<C>, K)>, StoreError> {
-        with_db!(self, |db| super::related::fetch::<_, C, K>(db, tx, related).await)
+        sink: impl FnMut(crate::model::Record<C>, K) + Send,
+    ) -> Result<(), StoreError> {
+        with_db!(self, |db| super::related::fetch::<_, C, K>(db, tx, related, sink).await)
     }
 
     /// Records with one relation loaded in the same statement.

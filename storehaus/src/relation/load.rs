@@ -62,34 +62,41 @@ pub(super) async fn relation<P: Model, C: Model, K: RelationKey>(
 ) -> Result<(), StoreError> {
     let name = relation.def.name;
     // The parents of each looked-up value: several for a belongs-to (posts of one author).
-    let mut slots: HashMap<K, Vec<usize>> = HashMap::with_capacity(parents.len());
-    for (index, parent) in parents.iter().enumerate() {
-        if let Some(value) = key(parent.record().data()) {
-            slots.entry(value).or_default().push(index);
-        }
-    }
+    let slots = Owners::of(parents.iter().map(|parent| key(parent.record().data())));
     if relation.count {
         let counts = if slots.is_empty() { Vec::new() } else { fetch_counts::<C, K>(relation, cx, &slots).await? };
         parents.iter_mut().for_each(|p| p.attach_count(name, 0));
         for (value, count) in counts {
-            for &index in slots.get(&value).map_or(&[][..], Vec::as_slice) {
+            for index in slots.get(&value) {
                 parents[index].attach_count(name, count);
             }
         }
         return Ok(());
     }
-    let rows = if slots.is_empty() { Vec::new() } else { fetch_rows::<C, K>(relation, cx, &slots).await? };
-    let (mut children, values): (Vec<Loaded<C>>, Vec<K>) =
-        rows.into_iter().map(|(record, value)| (Loaded::new(record), value)).unzip();
+    let mut children: Vec<Loaded<C>> = Vec::new();
+    let mut values: Vec<K> = Vec::new();
+    if !slots.is_empty() {
+        let related = related_query(relation, cx, &slots)?;
+        let sink = |record, value| {
+            children.push(Loaded::new(record));
+            values.push(value);
+        };
+        cx.pool.fetch_related::<C, K>(cx.tx, &related, sink).instrument(span(cx, C::TABLE.name, "load")).await?;
+    }
     if !relation.nested.is_empty() && !children.is_empty() {
         Box::pin(load(cx, &mut children, &relation.nested)).await?;
     }
-    let mut attached: Vec<Vec<Arc<Loaded<C>>>> = (0..parents.len()).map(|_| Vec::new()).collect();
-    for (child, value) in children.into_iter().zip(values) {
+    // The first parent of each child, looked up once; each parent's share is counted first so
+    // that every list is allocated once, at its size.
+    let firsts: Vec<usize> = values.iter().map(|value| slots.first(value)).collect();
+    let mut sizes = vec![0usize; parents.len()];
+    for &first in &firsts {
+        slots.chain(first).for_each(|index| sizes[index] += 1);
+    }
+    let mut attached: Vec<Vec<Arc<Loaded<C>>>> = sizes.into_iter().map(Vec::with_capacity).collect();
+    for (child, first) in children.into_iter().zip(firsts) {
         let child = Arc::new(child);
-        for &index in slots.get(&value).map_or(&[][..], Vec::as_slice) {
-            attached[index].push(Arc::clone(&child));
-        }
+        slots.chain(first).for_each(|index| attached[index].push(Arc::clone(&child)));
     }
     for (parent, rows) in parents.iter_mut().zip(attached) {
         parent.attach_rows(name, rows);
@@ -149,11 +156,56 @@ pub(super) async fn joined<P: Model, C: Model>(
     Ok(parents)
 }
 
+/// The parents of each looked-up value: the first in a map, the others chained from it (a
+/// belongs-to's parents share values), so no parent costs an allocation of its own.
+struct Owners<K> {
+    first: HashMap<K, usize, foldhash::fast::RandomState>,
+    /// The next parent with the same value, by parent index; `usize::MAX` ends a chain.
+    next: Vec<usize>,
+}
+
+impl<K: RelationKey> Owners<K> {
+    fn of(values: impl ExactSizeIterator<Item = Option<K>>) -> Self {
+        let first = HashMap::with_capacity_and_hasher(values.len(), foldhash::fast::RandomState::default());
+        let mut owners = Owners { first, next: vec![usize::MAX; values.len()] };
+        // Backwards, so that each chain lists its parents in their order.
+        let values: Vec<Option<K>> = values.collect();
+        for (index, value) in values.into_iter().enumerate().rev() {
+            if let Some(value) = value
+                && let Some(later) = owners.first.insert(value, index)
+            {
+                owners.next[index] = later;
+            }
+        }
+        owners
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_empty()
+    }
+
+    /// The first parent that has `value`; `usize::MAX` for none.
+    fn first(&self, value: &K) -> usize {
+        self.first.get(value).copied().unwrap_or(usize::MAX)
+    }
+
+    /// The parents that have `value`, in their order.
+    fn get<'a>(&'a self, value: &K) -> impl Iterator<Item = usize> + 'a {
+        self.chain(self.first(value))
+    }
+
+    /// The parents from `first` on (`first` itself, then the others with its value).
+    fn chain(&self, first: usize) -> impl Iterator<Item = usize> + '_ {
+        let next = |&index: &usize| Some(self.next[index]).filter(|&next| next != usize::MAX);
+        std::iter::successors(Some(first).filter(|&first| first != usize::MAX), next)
+    }
+}
+
 /// The related query of `relation` for the looked-up values in `slots`, restricted to the scope.
 fn related_query<P: Model, C: Model, K: RelationKey>(
     relation: &Relation<P, C>,
     cx: &LoadCx<'_>,
-    slots: &HashMap<K, Vec<usize>>,
+    slots: &Owners<K>,
 ) -> Result<RelatedQuery, StoreError> {
     let q = relation.query.resolve(C::TABLE)?;
     if q.keyset.is_some() || q.from_end || q.lock.is_some() {
@@ -167,25 +219,17 @@ fn related_query<P: Model, C: Model, K: RelationKey>(
     }
     let q = cx.scope.related(C::TABLE)?.restrict(&q).into_owned();
     let keys = slots
+        .first
         .keys()
         .map(|k| k.to_value().map_err(|e| StoreError::validation(relation.def.name, e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(RelatedQuery { q, join: relation.def.join(), keys })
 }
 
-async fn fetch_rows<C: Model, K: RelationKey>(
-    relation: &Relation<impl Model, C>,
-    cx: &LoadCx<'_>,
-    slots: &HashMap<K, Vec<usize>>,
-) -> Result<Vec<(crate::model::Record<C>, K)>, StoreError> {
-    let related = related_query(relation, cx, slots)?;
-    cx.pool.fetch_related::<C, K>(cx.tx, &related).instrument(span(cx, C::TABLE.name, "load")).await
-}
-
 async fn fetch_counts<C: Model, K: RelationKey>(
     relation: &Relation<impl Model, C>,
     cx: &LoadCx<'_>,
-    slots: &HashMap<K, Vec<usize>>,
+    slots: &Owners<K>,
 ) -> Result<Vec<(K, u64)>, StoreError> {
     let related = related_query(relation, cx, slots)?;
     if related.q.limit.is_some() || related.q.offset.is_some() {

@@ -10,37 +10,48 @@ use crate::query::resolved::ColumnRef;
 use crate::relation::JoinTo;
 use crate::types::Value;
 
-/// The looked-up value of each row, as the last column of a windowed subquery.
+/// The looked-up value of each row through a join table, as a column of a windowed subquery.
 const KEY: &str = "__key__";
 /// A row's place among its parent's related rows, in a windowed subquery.
 const RANK: &str = "__rank__";
 
-/// `SELECT <record columns>, <key> FROM <related> WHERE <key> = ANY($1) AND … ORDER BY …`.
+/// `SELECT <record columns> FROM <related> WHERE <key> = ANY($1) AND … ORDER BY …`. The
+/// looked-up value is a column of the record, except through a join table, whose column is
+/// added after the record's.
 ///
 /// With a limit or offset (per parent), the rows are numbered per looked-up value in a subquery
 /// that keeps the related table's name, and the outer statement keeps the rows in range.
 pub(crate) fn related<D: Dialect>(sql: &mut Sql<'_, D>, r: &RelatedQuery) -> Result<(), StoreError> {
     let q = &r.q;
+    let through = matches!(r.join.to, JoinTo::Through { .. });
     sql.qualify_columns();
     let ranked = q.limit.is_some() || q.offset.is_some_and(|n| n > 0);
     sql.push("SELECT ");
     sql.record_columns();
-    sql.push(", ");
     if !ranked {
-        key_column(sql, r);
+        if through {
+            sql.push(", ");
+            key_column(sql, r);
+        }
         sql.push(" FROM ");
         source(sql, r);
         filter(sql, r)?;
         return order_by(sql, &q.order);
     }
-    sql.column(KEY);
+    if through {
+        sql.push(", ");
+        sql.column(KEY);
+    }
     sql.push(" FROM (SELECT ");
     sql.qualifier();
     sql.push(".*, ");
-    key_column(sql, r);
-    sql.push(" AS ");
-    sql.ident(KEY);
-    sql.push(", ROW_NUMBER() OVER (PARTITION BY ");
+    if through {
+        key_column(sql, r);
+        sql.push(" AS ");
+        sql.ident(KEY);
+        sql.push(", ");
+    }
+    sql.push("ROW_NUMBER() OVER (PARTITION BY ");
     key_column(sql, r);
     order_by(sql, &q.order)?;
     sql.push(") AS ");

@@ -16,6 +16,24 @@ pub(crate) const fn column(name: &'static str, scalar: ScalarType, nullable: boo
     }
 }
 
+/// A table of `columns` whose first column is the key, with no option set: tests override
+/// what they need (`TableDef { soft_delete: true, ..table(..) }`).
+pub(crate) const fn table(name: &'static str, model: &'static str, columns: &'static [ColumnDef]) -> TableDef {
+    TableDef {
+        name,
+        model,
+        columns,
+        primary_key: 0,
+        indexes: &[],
+        soft_delete: false,
+        versioned: false,
+        auth: false,
+        tenant: None,
+        row_security: false,
+        foreign_keys: &[],
+    }
+}
+
 const fn array(name: &'static str, scalar: ScalarType) -> ColumnDef {
     ColumnDef { ty: ColumnType::Array(scalar), ..column(name, scalar, false) }
 }

@@ -5,62 +5,44 @@ use crate::backend::postgres::Postgres;
 use crate::backend::sqlite::Sqlite;
 use crate::backend::{JoinedQuery, RelatedQuery};
 use crate::model::ColumnDef;
-use crate::query::tests::fixtures::column;
+use crate::query::tests::fixtures::{column, table};
 use crate::query::{QueryBuilder, QueryFilter, SortOrder};
 use crate::relation::{RelationDef, RelationKind};
 use crate::types::ScalarType;
 
-const AUTHORS: &TableDef = &TableDef {
-    name: "authors",
-    model: "Author",
-    columns: &[
+const AUTHORS: &TableDef = &table(
+    "authors",
+    "Author",
+    &[
         ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::BigInt, false) },
         column("name", ScalarType::Text, false),
     ],
-    primary_key: 0,
-    indexes: &[],
-    soft_delete: false,
-    versioned: false,
-    auth: false,
-    tenant: None,
-    row_security: false,
-    foreign_keys: &[],
-};
+);
 
 const ARTICLES: &TableDef = &TableDef {
-    name: "articles",
-    model: "Article",
-    columns: &[
-        ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::BigInt, false) },
-        column("author_id", ScalarType::BigInt, false),
-        column("score", ScalarType::Integer, false),
-    ],
-    primary_key: 0,
-    indexes: &[],
     soft_delete: true,
-    versioned: false,
-    auth: false,
-    tenant: None,
-    row_security: false,
-    foreign_keys: &[],
+    ..table(
+        "articles",
+        "Article",
+        &[
+            ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::BigInt, false) },
+            column("author_id", ScalarType::BigInt, false),
+            column("score", ScalarType::Integer, false),
+        ],
+    )
 };
 
 const LINKS: &TableDef = &TableDef {
-    name: "links",
-    model: "Link",
-    columns: &[
-        ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::BigInt, false) },
-        column("article_id", ScalarType::BigInt, false),
-        column("author_id", ScalarType::BigInt, false),
-    ],
-    primary_key: 0,
-    indexes: &[],
     soft_delete: true,
-    versioned: false,
-    auth: false,
-    tenant: None,
-    row_security: false,
-    foreign_keys: &[],
+    ..table(
+        "links",
+        "Link",
+        &[
+            ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::BigInt, false) },
+            column("article_id", ScalarType::BigInt, false),
+            column("author_id", ScalarType::BigInt, false),
+        ],
+    )
 };
 
 static ARTICLES_OF_AUTHOR: RelationDef = RelationDef {
@@ -99,7 +81,7 @@ fn has_many_reads_every_parents_rows_with_one_array_parameter() {
     let pg = render::<Postgres>(&ARTICLES_OF_AUTHOR, QueryBuilder::new());
     assert_eq!(
         pg,
-        r#"SELECT "articles"."id", "articles"."author_id", "articles"."score", "articles"."__created_at__", "articles"."__updated_at__", "articles"."__tags__", "articles"."__deleted_at__", "articles"."author_id" FROM "articles" WHERE "articles"."author_id" = ANY($1) AND "articles"."__deleted_at__" IS NULL ORDER BY "articles"."id" ASC"#
+        r#"SELECT "articles"."id", "articles"."author_id", "articles"."score", "articles"."__created_at__", "articles"."__updated_at__", "articles"."__tags__", "articles"."__deleted_at__" FROM "articles" WHERE "articles"."author_id" = ANY($1) AND "articles"."__deleted_at__" IS NULL ORDER BY "articles"."id" ASC"#
     );
     let lite = render::<Sqlite>(&ARTICLES_OF_AUTHOR, QueryBuilder::new());
     assert!(lite.contains(r#""articles"."author_id" IN (SELECT value FROM json_each(?))"#), "{lite}");
@@ -111,7 +93,7 @@ fn a_per_parent_limit_numbers_rows_per_parent() {
     let pg = render::<Postgres>(&ARTICLES_OF_AUTHOR, query);
     assert_eq!(
         pg,
-        r#"SELECT "articles"."id", "articles"."author_id", "articles"."score", "articles"."__created_at__", "articles"."__updated_at__", "articles"."__tags__", "articles"."__deleted_at__", "articles"."__key__" FROM (SELECT "articles".*, "articles"."author_id" AS "__key__", ROW_NUMBER() OVER (PARTITION BY "articles"."author_id" ORDER BY "articles"."score" DESC, "articles"."id" ASC) AS "__rank__" FROM "articles" WHERE "articles"."author_id" = ANY($1) AND "articles"."__deleted_at__" IS NULL) AS "articles" WHERE "articles"."__rank__" > $2 AND "articles"."__rank__" <= $3 ORDER BY "articles"."score" DESC, "articles"."id" ASC"#
+        r#"SELECT "articles"."id", "articles"."author_id", "articles"."score", "articles"."__created_at__", "articles"."__updated_at__", "articles"."__tags__", "articles"."__deleted_at__" FROM (SELECT "articles".*, ROW_NUMBER() OVER (PARTITION BY "articles"."author_id" ORDER BY "articles"."score" DESC, "articles"."id" ASC) AS "__rank__" FROM "articles" WHERE "articles"."author_id" = ANY($1) AND "articles"."__deleted_at__" IS NULL) AS "articles" WHERE "articles"."__rank__" > $2 AND "articles"."__rank__" <= $3 ORDER BY "articles"."score" DESC, "articles"."id" ASC"#
     );
 }
 
