@@ -21,7 +21,7 @@ pub struct User {
     pub name: String,
     // `User` and `Profile` refer to each other.
     #[belongs_to(Profile, on_delete = "set_null", name = "main_profile")]
-    pub profile: Option<Uuid>,
+    pub main_profile_ref: Option<Uuid>,
 }
 
 #[model]
@@ -141,7 +141,7 @@ fn main() {
         ]
     );
     assert_eq!(
-        User::TABLE.foreign_key("profile").map(|k| (k.parent().name, k.on_delete)),
+        User::TABLE.foreign_key("main_profile_ref").map(|k| (k.parent().name, k.on_delete)),
         Some(("profiles", OnDelete::SetNull))
     );
     assert_eq!(Profile::TABLE.foreign_keys[0].on_delete, OnDelete::Cascade);

@@ -1,5 +1,6 @@
 use super::*;
 use crate::model::{ColumnDef, IndexDef};
+use crate::query::tests::fixtures::table;
 use crate::schema::Change;
 use crate::types::ScalarType;
 
@@ -113,40 +114,23 @@ fn long_index_names_are_shortened_stably() {
     assert_ne!(a, index_name(&long, &["d"], "idx"));
 }
 
-const USERS: TableDef = TableDef {
-    name: "users",
-    model: "User",
-    columns: &[column("id", ScalarType::BigInt, false, true)],
-    primary_key: 0,
-    indexes: &[],
-    soft_delete: false,
-    versioned: false,
-    auth: false,
-    tenant: None,
-    row_security: false,
-    foreign_keys: &[],
-};
+const USERS: TableDef = table("users", "User", &[column("id", ScalarType::BigInt, false, true)]);
 
 fn users() -> &'static TableDef {
     &USERS
 }
 
 const POSTS: TableDef = TableDef {
-    name: "posts",
-    model: "Post",
-    columns: &[
-        column("id", ScalarType::BigInt, false, true),
-        column("author_id", ScalarType::BigInt, false, false),
-        column("editor_id", ScalarType::BigInt, true, false),
-    ],
-    primary_key: 0,
-    indexes: &[],
-    soft_delete: false,
-    versioned: false,
-    auth: false,
-    tenant: None,
-    row_security: false,
     foreign_keys: &[ForeignKeyDef { column: "author_id", references: users, on_delete: OnDelete::Cascade }],
+    ..table(
+        "posts",
+        "Post",
+        &[
+            column("id", ScalarType::BigInt, false, true),
+            column("author_id", ScalarType::BigInt, false, false),
+            column("editor_id", ScalarType::BigInt, true, false),
+        ],
+    )
 };
 
 fn comments() -> &'static TableDef {
@@ -155,17 +139,13 @@ fn comments() -> &'static TableDef {
 
 /// Refers to itself, and has a declared index that starts with its key column.
 const COMMENTS: TableDef = TableDef {
-    name: "comments",
-    model: "Comment",
-    columns: &[column("id", ScalarType::BigInt, false, true), column("reply_to", ScalarType::BigInt, true, false)],
-    primary_key: 0,
     indexes: &[IndexDef { columns: &["reply_to", "id"], unique: false }],
-    soft_delete: false,
-    versioned: false,
-    auth: false,
-    tenant: None,
-    row_security: false,
     foreign_keys: &[ForeignKeyDef { column: "reply_to", references: comments, on_delete: OnDelete::SetNull }],
+    ..table(
+        "comments",
+        "Comment",
+        &[column("id", ScalarType::BigInt, false, true), column("reply_to", ScalarType::BigInt, true, false)],
+    )
 };
 
 /// The key `posts.author_id` as the database would hold it.
