@@ -10,7 +10,7 @@
 pub(crate) mod data;
 mod error;
 mod executor;
-mod migrate;
+pub(crate) mod migrate;
 mod pool;
 pub(crate) mod postgres;
 mod related;
@@ -129,6 +129,41 @@ pub(crate) trait Backend: Dialect + Sized + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Arc<dyn EventSource>, StoreError>> + Send {
         async { Err(StoreError::Unsupported { backend: Self::NAME, operation: "an event log in the database".into() }) }
     }
+
+    /// Whether an index can be built on a table without blocking its writes, after the
+    /// migration's transaction (PostgreSQL's `CREATE INDEX CONCURRENTLY`).
+    const CONCURRENT_INDEX_BUILDS: bool = false;
+
+    /// The sessions holding locks on `tables` that a migration statement waited for (or, when
+    /// none does, transactions open for longer than `lock_timeout`); empty where statements never
+    /// time out on locks.
+    fn blocking_sessions(
+        _connection: &mut Connection<Self>,
+        _tables: &[String],
+        _lock_timeout: std::time::Duration,
+    ) -> impl Future<Output = Result<Vec<crate::BlockingSession>, sqlx::Error>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
+    /// Takes the lock that serializes runs of migration files across processes, held until
+    /// `connection` closes (which it then does instead of going back to the pool), and sets the
+    /// lock timeout of `options`. Backends whose file transactions take a database-wide write lock
+    /// first (SQLite's `BEGIN IMMEDIATE`) need nothing more.
+    fn lock_migration_files(
+        _connection: &mut sqlx::pool::PoolConnection<Self::Database>,
+        _options: &MigrateOptions,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Whether a table named `name` exists (where unqualified names resolve).
+    fn table_exists(
+        connection: &mut Connection<Self>,
+        name: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The statement that begins the transaction of a migration file.
+    const MIGRATION_BEGIN: &'static str = "BEGIN";
 
     /// What the database says of `table`; `None` when it does not exist.
     fn introspect(

@@ -96,6 +96,52 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// A migration waited for a table lock longer than its budget
+    /// ([`MigrateOptions::lock_budget`](crate::schema::MigrateOptions::lock_budget)) and gave up
+    /// with nothing of the waiting step applied. Each wait lasted at most the short
+    /// `lock_timeout`, so other queries never queued behind it for longer.
+    #[error(
+        "migration of `{table}` gave up after {:.1} s waiting for a lock{}",
+        waited.as_secs_f64(),
+        blocking_list(blockers)
+    )]
+    LockTimeout {
+        /// The table being migrated.
+        table: String,
+        /// How long the migration tried, retries included.
+        waited: std::time::Duration,
+        /// The sessions that held the lock when it gave up (none when they ended in between).
+        blockers: Vec<BlockingSession>,
+    },
+
+    /// A migration file (or its directory) cannot be used: a malformed name or content, two
+    /// files with one version, an applied file edited since (its checksum differs), or a file
+    /// that cannot be read. Nothing ran.
+    #[error("migration file `{file}`: {message}")]
+    MigrationFile {
+        /// The file name (or the directory, for a problem with the directory).
+        file: String,
+        /// What is wrong and how to put it right.
+        message: String,
+    },
+
+    /// A statement of a migration file failed. The file's transaction was rolled back (or, for
+    /// a statement that runs after it, the file is recorded as unfinished and its remaining
+    /// statements run again on the next apply).
+    #[error("migration file `{file}` failed at statement {statement} (line {line}): {source}\n  {sql}")]
+    MigrationFailed {
+        /// The file name.
+        file: String,
+        /// The failing statement's number in the file, from 1.
+        statement: usize,
+        /// The line of the file the statement starts on.
+        line: usize,
+        /// The statement.
+        sql: String,
+        /// What the database said.
+        source: Box<StoreError>,
+    },
+
     /// A row could not be decoded into the model.
     #[error("cannot decode column `{column}`: {message}")]
     Decode {
@@ -176,6 +222,40 @@ pub enum StoreError {
         /// What was asked for.
         operation: Cow<'static, str>,
     },
+}
+
+/// A session that held a lock a migration waited for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BlockingSession {
+    /// The server process id (`pg_stat_activity.pid`), for `pg_terminate_backend` or a look in
+    /// the server's log.
+    pub pid: i32,
+    /// `active`, `idle in transaction`, …
+    pub state: String,
+    /// How long its transaction (or, outside one, its current query) has been open.
+    pub age: std::time::Duration,
+    /// The `application_name` it gave, when it gave one.
+    pub application: String,
+}
+
+impl fmt::Display for BlockingSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pid {} ({}, for {:.1} s", self.pid, self.state, self.age.as_secs_f64())?;
+        if !self.application.is_empty() {
+            write!(f, ", application `{}`", self.application)?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// `" held by pid 1 (…), pid 2 (…)"`, or nothing when no holder is known.
+fn blocking_list(blockers: &[BlockingSession]) -> String {
+    if blockers.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = blockers.iter().map(ToString::to_string).collect();
+    format!(" held by {}", names.join(", "))
 }
 
 impl StoreError {

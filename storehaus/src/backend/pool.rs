@@ -177,6 +177,31 @@ impl DbPool {
         with_db!(self, |db| db.plan(table, options).await)
     }
 
+    /// The plan of `table` for a migration file and the statements that undo it (see
+    /// `migrate::plan_file`); `created` names the tables the file creates before this one.
+    pub(crate) async fn plan_file(
+        &self,
+        table: &TableDef,
+        options: &MigrateOptions,
+        created: &[&str],
+    ) -> Result<(MigrationPlan, Result<Vec<String>, String>), StoreError> {
+        with_db!(self, |db| db.plan_file(table, options, created).await)
+    }
+
+    /// The history of applied migration files, oldest first.
+    pub(crate) async fn migration_history(&self) -> Result<Vec<migrate::files::HistoryRow>, StoreError> {
+        with_db!(self, |db| db.migration_history().await)
+    }
+
+    /// Applies the pending files among `files`; returns the versions applied.
+    pub(crate) async fn apply_migration_files(
+        &self,
+        files: &[migrate::files::FileToApply<'_>],
+        options: &MigrateOptions,
+    ) -> Result<Vec<i64>, StoreError> {
+        with_db!(self, |db| db.apply_migration_files(files, options).await)
+    }
+
     pub(crate) async fn migrate(
         &self,
         table: &TableDef,
@@ -224,11 +249,32 @@ impl<B: Backend> Db<B> {
     }
 
     async fn plan(&self, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
-        migrate::plan::<B>(&self.pool, table, options).await
+        migrate::plan::<B>(&self.pool, table, options, migrate::PlanFor::Database).await
     }
 
     async fn migrate(&self, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
         B::migrate(&self.pool, table, options).await
+    }
+
+    async fn plan_file(
+        &self,
+        table: &TableDef,
+        options: &MigrateOptions,
+        created: &[&str],
+    ) -> Result<(MigrationPlan, Result<Vec<String>, String>), StoreError> {
+        migrate::plan_file::<B>(&self.pool, table, options, created).await
+    }
+
+    async fn migration_history(&self) -> Result<Vec<migrate::files::HistoryRow>, StoreError> {
+        migrate::files::history::<B>(&self.pool).await
+    }
+
+    async fn apply_migration_files(
+        &self,
+        files: &[migrate::files::FileToApply<'_>],
+        options: &MigrateOptions,
+    ) -> Result<Vec<i64>, StoreError> {
+        migrate::files::apply::<B>(&self.pool, files, options).await
     }
 }
 

@@ -8,6 +8,7 @@ mod ddl;
 mod dialect;
 pub(crate) mod events;
 mod introspect;
+pub(crate) mod migrate;
 pub(crate) mod row_security;
 pub(crate) mod types;
 pub(crate) mod values;
@@ -15,14 +16,13 @@ pub(crate) mod values;
 #[cfg(test)]
 mod tests;
 
-use super::{Backend, BatchStatements, Connection, Events, IsolationLevel, TransactionOptions, migrate};
+use super::{Backend, BatchStatements, Connection, Events, IsolationLevel, TransactionOptions};
 use crate::config::DatabaseConfig;
 use crate::error::StoreError;
 use crate::model::TableDef;
-use crate::schema::{self, Change, MigrateOptions, MigrationPlan, MigrationStep, Planned, TableSchema};
+use crate::schema::{MigrateOptions, MigrationPlan, Planned, TableSchema};
 use crate::signals::{DatabaseEvent, EventSource, EventType};
 use crate::types::{ColumnType, SqlType, Value};
-use sqlx::Connection as _;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,6 +103,31 @@ impl Backend for Postgres {
     /// `read_only_sql_transaction`.
     const READ_ONLY_CODE: &'static str = "25006";
 
+    const CONCURRENT_INDEX_BUILDS: bool = true;
+
+    async fn blocking_sessions(
+        connection: &mut sqlx::PgConnection,
+        tables: &[String],
+        lock_timeout: Duration,
+    ) -> Result<Vec<crate::BlockingSession>, sqlx::Error> {
+        migrate::blocking_sessions(connection, tables, lock_timeout).await
+    }
+
+    async fn table_exists(connection: &mut sqlx::PgConnection, name: &str) -> Result<bool, StoreError> {
+        sqlx::query_scalar("SELECT to_regclass(quote_ident($1)) IS NOT NULL")
+            .bind(name)
+            .fetch_one(connection)
+            .await
+            .map_err(Postgres::error)
+    }
+
+    async fn lock_migration_files(
+        connection: &mut sqlx::pool::PoolConnection<sqlx::Postgres>,
+        options: &MigrateOptions,
+    ) -> Result<(), StoreError> {
+        migrate::lock_migration_files(connection, options).await
+    }
+
     /// Never called: the events of a write are in its own statement.
     fn row_events(_: &TableDef, _: EventType, _: &[PgRow]) -> Result<Vec<DatabaseEvent>, StoreError> {
         Ok(Vec::new())
@@ -145,50 +170,16 @@ impl Backend for Postgres {
         batch::bind_column(args, values, ty)
     }
 
-    /// In one transaction, serialized across processes by an advisory lock on the table name, so
-    /// concurrent start-ups neither race nor fail. Foreign keys added `NOT VALID` are validated
-    /// after it commits, each in a statement of its own: `VALIDATE CONSTRAINT` takes a lock
-    /// (`SHARE UPDATE EXCLUSIVE`) that lets reads and writes go on while it scans the rows, where
-    /// inside the transaction the scan would hold the stronger lock `ADD CONSTRAINT` took. A
-    /// validation that fails leaves the key in place, unvalidated; the next migration validates it.
+    /// Serialized across processes by an advisory lock on the table name, so concurrent
+    /// start-ups neither race nor fail; every statement waits for locks at most
+    /// `options.lock_timeout`, retried within `options.lock_budget` (see `migrate.rs`). Foreign
+    /// keys added `NOT VALID` are validated, and indexes on existing tables built
+    /// `CONCURRENTLY`, after the transaction commits, each in a statement of its own: their locks
+    /// let reads and writes go on. A validation that fails leaves the key in place, unvalidated;
+    /// the next migration validates it.
     async fn migrate(pool: &PgPool, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
-        let mut connection = pool.acquire().await.map_err(Postgres::error)?;
-        let plan = migrate_in_transaction(&mut connection, table, options).await?;
-        for step in plan.steps.iter().filter(|step| migrate::after_commit(step)) {
-            let sql = super::sql::SqlText::assembled(step.sql.clone());
-            sqlx::query(sql.into_sqlx()).execute(&mut *connection).await.map_err(Postgres::error)?;
-        }
-        Ok(plan)
+        migrate::migrate(pool, table, options).await
     }
-}
-
-/// The part of a migration that runs in its transaction; returns the whole plan, in the order
-/// its steps run (the ones left for after the commit last).
-async fn migrate_in_transaction(
-    connection: &mut sqlx::PgConnection,
-    table: &TableDef,
-    options: &MigrateOptions,
-) -> Result<MigrationPlan, StoreError> {
-    let mut tx = connection.begin().await.map_err(Postgres::error)?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(migration_lock_key(table.name))
-        .execute(&mut *tx)
-        .await
-        .map_err(Postgres::error)?;
-    // A policy reading a column would block changing it: policies go first, come back last.
-    let before = row_security::prepare(&mut tx, table).await?;
-    let mut plan = migrate::plan_and_apply::<Postgres>(&mut tx, table, options).await?;
-    let after = row_security::migrate(&mut tx, table).await?;
-    tx.commit().await.map_err(Postgres::error)?;
-    let policy = |sql| MigrationStep { change: Change::RowSecurity, sql };
-    let (later, now): (Vec<_>, Vec<_>) = plan.steps.into_iter().partition(migrate::after_commit);
-    plan.steps = before.into_iter().map(policy).chain(now).chain(after.into_iter().map(policy)).chain(later).collect();
-    Ok(plan)
-}
-
-/// The advisory-lock key of migrations of `table`, the same in every process.
-fn migration_lock_key(table: &str) -> i64 {
-    i64::from_ne_bytes(schema::fnv1a(format!("storehaus:migrate:{table}").as_bytes()).to_ne_bytes())
 }
 
 /// The `BEGIN` of a transaction with `options`: every combination is a fixed text.

@@ -64,6 +64,13 @@ impl SqlText {
     }
 
     /// The text as sqlx takes it.
+    /// A statement of a migration file: SQL its author wrote (or generated and reviewed) and
+    /// put in the application's migrations directory, run as written, as sqlx's own migrations
+    /// run theirs. Never built from data a caller passes at run time.
+    pub(crate) fn migration_file(sql: &str) -> Self {
+        SqlText(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql.to_owned())))
+    }
+
     pub(crate) fn into_sqlx(self) -> sqlx::SqlStr {
         self.0
     }

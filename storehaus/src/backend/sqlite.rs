@@ -142,6 +142,18 @@ impl Backend for Sqlite {
     /// `SQLITE_READONLY`.
     const READ_ONLY_CODE: &'static str = "8";
 
+    async fn table_exists(connection: &mut sqlx::SqliteConnection, name: &str) -> Result<bool, StoreError> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1)")
+            .bind(name)
+            .fetch_one(connection)
+            .await
+            .map_err(Sqlite::error)
+    }
+
+    /// The write lock first: a second process applying the same files waits here, then finds
+    /// the file recorded.
+    const MIGRATION_BEGIN: &'static str = "BEGIN IMMEDIATE";
+
     fn row_events(table: &TableDef, kind: EventType, rows: &[SqliteRow]) -> Result<Vec<DatabaseEvent>, StoreError> {
         events::row_events(table, kind, rows)
     }

@@ -51,6 +51,9 @@ pub(crate) struct IndexSpec {
     pub unique: bool,
     /// An inverted (GIN) index, for the tags array.
     pub inverted: bool,
+    /// Built without blocking writes, after the migration's transaction (PostgreSQL's
+    /// `CREATE INDEX CONCURRENTLY`): the index goes on a table that already exists.
+    pub concurrently: bool,
 }
 
 /// The declared indexes plus the GIN index on `__tags__`.
@@ -60,18 +63,21 @@ pub(crate) fn index_specs(table: &TableDef) -> Vec<IndexSpec> {
         columns: index.columns.to_vec(),
         unique: index.unique,
         inverted: false,
+        concurrently: false,
     });
     let tags = IndexSpec {
         name: index_name(table.name, &["tags"], "gin"),
         columns: vec![TAGS],
         unique: false,
         inverted: true,
+        concurrently: false,
     };
     let auth = table.auth.then(|| IndexSpec {
         name: index_name(table.name, &["auth"], "gin"),
         columns: vec![AUTH],
         unique: false,
         inverted: true,
+        concurrently: false,
     });
     // Deleting or updating a parent row looks up the rows that refer to it: without an index on
     // the column, each of those is a scan of this table. An index (or key) that starts with the
@@ -88,6 +94,7 @@ pub(crate) fn index_specs(table: &TableDef) -> Vec<IndexSpec> {
             columns: vec![fk.column],
             unique: false,
             inverted: false,
+            concurrently: false,
         });
     declared.chain(references).chain(std::iter::once(tags)).chain(auth).collect()
 }
@@ -169,8 +176,12 @@ pub(crate) struct ExistingColumn {
 /// An index found in the database (expression indexes are not listed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ExistingIndex {
+    pub name: String,
     pub columns: Vec<String>,
     pub unique: bool,
+    /// `false` for an index a failed `CREATE INDEX CONCURRENTLY` left behind (PostgreSQL): no
+    /// query uses it, yet writes still maintain it (and a unique one still refuses duplicates).
+    pub valid: bool,
 }
 
 /// A single-column foreign key found in the database (keys over several columns, which
@@ -237,6 +248,11 @@ pub(crate) enum Planned {
     SetNotNull(String),
     DropNotNull(String),
     CreateIndex(IndexSpec),
+    /// An invalid index, dropped so that a [`Planned::CreateIndex`] builds it again.
+    DropIndex {
+        name: String,
+        concurrently: bool,
+    },
     AddRangeCheck(RangeCheck),
     DropRangeCheck(String),
     AddForeignKey(ForeignKeySpec),
@@ -249,6 +265,17 @@ pub(crate) enum Planned {
 }
 
 impl Planned {
+    /// Whether this change runs on its own after the migration's transaction, where the backend
+    /// can: a concurrent index build (or drop), or the validation of a key added `NOT VALID`.
+    pub(crate) fn outside_transaction(&self) -> bool {
+        match self {
+            Planned::CreateIndex(index) => index.concurrently,
+            Planned::DropIndex { concurrently, .. } => *concurrently,
+            Planned::ValidateForeignKey(_) => true,
+            _ => false,
+        }
+    }
+
     /// The public description of the change; `type_name` spells a column type in the backend's dialect.
     pub(crate) fn change(&self, type_name: impl Fn(ColumnType) -> String) -> Change {
         match self {
@@ -267,6 +294,7 @@ impl Planned {
                 unique: i.unique,
             },
             Planned::AddRangeCheck(c) => Change::AddRangeCheck { name: c.name.clone(), column: c.column.to_owned() },
+            Planned::DropIndex { name, .. } => Change::DropIndex { name: name.clone() },
             Planned::DropRangeCheck(name) => Change::DropRangeCheck { name: name.clone() },
             Planned::AddForeignKey(fk) => Change::AddForeignKey {
                 name: fk.name.clone(),
@@ -433,14 +461,19 @@ pub(crate) fn diff(
     }
     plan.extend(checks.into_iter().filter(|c| !existing.checks.contains(&c.name)).map(Planned::AddRangeCheck));
     for index in indexes {
-        let present = existing.indexes.iter().any(|e| {
+        let same = |e: &&ExistingIndex| {
             e.unique == index.unique
                 && e.columns.len() == index.columns.len()
                 && e.columns.iter().zip(&index.columns).all(|(a, b)| a == b)
-        });
-        if !present {
-            plan.push(Planned::CreateIndex(index));
+        };
+        if existing.indexes.iter().filter(same).any(|e| e.valid) {
+            continue;
         }
+        // A build that failed halfway left an invalid index behind: drop it, build it again.
+        for invalid in existing.indexes.iter().filter(same) {
+            plan.push(Planned::DropIndex { name: invalid.name.clone(), concurrently: true });
+        }
+        plan.push(Planned::CreateIndex(IndexSpec { concurrently: true, ..index }));
     }
     // A key added `NOT VALID` is validated after the transaction, as is one left unvalidated by
     // an earlier migration: validation goes last.

@@ -49,6 +49,11 @@ pub enum Change {
         /// Whether it is unique.
         unique: bool,
     },
+    /// Drop an index that a failed build left invalid (PostgreSQL), before building it again.
+    DropIndex {
+        /// The index name.
+        name: String,
+    },
     /// Guard a narrow integer column (`i8`, `u8`, `u16`, `u32` field) so no write, not even
     /// arithmetic in SQL, stores a value outside the field's range: a `CHECK` constraint on
     /// PostgreSQL, a pair of triggers on SQLite.
@@ -101,6 +106,10 @@ pub struct MigrationStep {
     pub change: Change,
     /// The statement, in the backend's dialect.
     pub sql: String,
+    /// Runs on its own after the migration's transaction has committed: a statement PostgreSQL
+    /// refuses inside a transaction (`CREATE INDEX CONCURRENTLY`) or one whose lock must not be
+    /// held with the transaction's (`VALIDATE CONSTRAINT`).
+    pub outside_transaction: bool,
 }
 
 /// The changes that bring one table in line with its model; empty when they already match.

@@ -33,7 +33,11 @@ pub(crate) fn statement(table: &str, planned: &Planned) -> String {
         Planned::DropColumn(column) => alter(format!("DROP COLUMN {}", quote_ident(column))),
         Planned::SetNotNull(column) => alter(format!("ALTER COLUMN {} SET NOT NULL", quote_ident(column))),
         Planned::DropNotNull(column) => alter(format!("ALTER COLUMN {} DROP NOT NULL", quote_ident(column))),
-        Planned::CreateIndex(index) => create_index(table, index, index.inverted.then_some("GIN")),
+        Planned::CreateIndex(index) => create_index(table, index, index.inverted.then_some("GIN"), index.concurrently),
+        Planned::DropIndex { name, concurrently } => {
+            let concurrently = if *concurrently { "CONCURRENTLY " } else { "" };
+            format!("DROP INDEX {concurrently}IF EXISTS {}", quote_ident(name))
+        }
         Planned::AddRangeCheck(check) => alter(format!(
             "ADD CONSTRAINT {} CHECK ({} BETWEEN {} AND {})",
             quote_ident(&check.name),

@@ -18,16 +18,18 @@ WHERE n.nspname = current_schema() AND c.relname = $1 AND c.relkind IN ('r', 'p'
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum";
 
-/// Plain-column indexes of a table in the current schema, with their columns in key order.
+/// Plain-column indexes of a table in the current schema, with their columns in key order,
+/// their names, and whether they are valid (a failed concurrent build leaves one invalid).
 const INDEXES: &str = "\
-SELECT ix.indisunique, array_agg(a.attname::text ORDER BY k.ord)
+SELECT ix.indisunique, array_agg(a.attname::text ORDER BY k.ord), ci.relname::text, ix.indisvalid
 FROM pg_catalog.pg_index ix
 JOIN pg_catalog.pg_class c ON c.oid = ix.indrelid
+JOIN pg_catalog.pg_class ci ON ci.oid = ix.indexrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 CROSS JOIN LATERAL unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
 WHERE n.nspname = current_schema() AND c.relname = $1 AND ix.indpred IS NULL
-GROUP BY ix.indexrelid, ix.indisunique
+GROUP BY ix.indexrelid, ix.indisunique, ci.relname, ix.indisvalid
 HAVING bool_and(k.attnum > 0)";
 
 /// Names of the check constraints of a table in the current schema (range guards among them).
@@ -91,7 +93,14 @@ pub(crate) async fn table_schema(conn: &mut PgConnection, table: &str) -> Result
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|row| Ok(ExistingIndex { unique: row.try_get(0)?, columns: row.try_get(1)? }))
+        .map(|row| {
+            Ok(ExistingIndex {
+                unique: row.try_get(0)?,
+                columns: row.try_get(1)?,
+                name: row.try_get(2)?,
+                valid: row.try_get(3)?,
+            })
+        })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let checks = sqlx::query_scalar(CHECKS).bind(table).fetch_all(&mut *conn).await?;
     let foreign_keys = sqlx::query(FOREIGN_KEYS)

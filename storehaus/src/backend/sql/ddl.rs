@@ -51,13 +51,15 @@ pub(crate) fn column_def(
     def
 }
 
-/// `CREATE [UNIQUE] INDEX "name" ON "table" [USING method] ("c1", …)`
-pub(crate) fn create_index(table: &str, index: &IndexSpec, method: Option<&str>) -> String {
+/// `CREATE [UNIQUE] INDEX [CONCURRENTLY] "name" ON "table" [USING method] ("c1", …)`;
+/// `concurrently` is PostgreSQL's.
+pub(crate) fn create_index(table: &str, index: &IndexSpec, method: Option<&str>, concurrently: bool) -> String {
     let columns: Vec<String> = index.columns.iter().map(|c| quote_ident(c)).collect();
     let unique = if index.unique { "UNIQUE " } else { "" };
+    let concurrently = if concurrently { "CONCURRENTLY " } else { "" };
     let using = method.map(|m| format!(" USING {m}")).unwrap_or_default();
     format!(
-        "CREATE {unique}INDEX {} ON {}{using} ({})",
+        "CREATE {unique}INDEX {concurrently}{} ON {}{using} ({})",
         quote_ident(&index.name),
         quote_ident(table),
         columns.join(", ")

@@ -229,8 +229,14 @@ pub(crate) fn statement(
             layout.triggers.retain(|sql| !names.iter().any(|n| sql.starts_with(&format!("CREATE TRIGGER {n} "))));
             Ok(names.map(|n| format!("DROP TRIGGER IF EXISTS {n}")).join("; "))
         }
+        // SQLite builds an index in the migration's transaction: it has no concurrent build,
+        // and no invalid index to drop (a failed build leaves nothing behind).
+        Planned::DropIndex { name, .. } => {
+            layout.indexes.retain(|index| &index.name != name);
+            Ok(format!("DROP INDEX IF EXISTS {}", q(name)))
+        }
         Planned::CreateIndex(index) => {
-            let sql = ddl::create_index(table, index, None);
+            let sql = ddl::create_index(table, index, None, false);
             layout.indexes.push(LiveIndex {
                 name: index.name.clone(),
                 columns: index.columns.iter().map(|c| (*c).to_owned()).collect(),

@@ -143,7 +143,12 @@ fn schema(table: &str, layout: &Layout, has_rows: bool) -> TableSchema {
         .indexes
         .iter()
         .filter(|index| !index.partial && index.columns.iter().all(|c| !c.is_empty()))
-        .map(|index| ExistingIndex { columns: index.columns.clone(), unique: index.unique })
+        .map(|index| ExistingIndex {
+            name: index.name.clone(),
+            columns: index.columns.clone(),
+            unique: index.unique,
+            valid: true,
+        })
         .collect();
     let foreign_keys = layout
         .foreign_keys

@@ -45,7 +45,12 @@ fn existing_for(table: &TableDef) -> TableSchema {
             .collect(),
         indexes: index_specs(table)
             .into_iter()
-            .map(|i| ExistingIndex { columns: i.columns.iter().map(|c| (*c).to_owned()).collect(), unique: i.unique })
+            .map(|i| ExistingIndex {
+                name: i.name.clone(),
+                columns: i.columns.iter().map(|c| (*c).to_owned()).collect(),
+                unique: i.unique,
+                valid: true,
+            })
             .collect(),
         checks: Vec::new(),
         foreign_keys: Vec::new(),

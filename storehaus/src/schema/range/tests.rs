@@ -53,7 +53,12 @@ fn existing(checks: &[&str]) -> TableSchema {
             .collect(),
         indexes: index_specs(&TABLE)
             .into_iter()
-            .map(|i| ExistingIndex { columns: i.columns.iter().map(|c| (*c).to_owned()).collect(), unique: i.unique })
+            .map(|i| ExistingIndex {
+                name: i.name.clone(),
+                columns: i.columns.iter().map(|c| (*c).to_owned()).collect(),
+                unique: i.unique,
+                valid: true,
+            })
             .collect(),
         checks: checks.iter().map(|c| (*c).to_owned()).collect(),
         foreign_keys: Vec::new(),

@@ -22,7 +22,7 @@ fn specs() -> Vec<ColumnSpec> {
 }
 
 fn index(name: &str, columns: &[&'static str], unique: bool) -> IndexSpec {
-    IndexSpec { name: name.into(), columns: columns.to_vec(), unique, inverted: false }
+    IndexSpec { name: name.into(), columns: columns.to_vec(), unique, inverted: false, concurrently: false }
 }
 
 fn now() -> DateTime<Utc> {

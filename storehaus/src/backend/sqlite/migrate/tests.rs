@@ -8,7 +8,7 @@ use crate::types::ScalarType;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 async fn plan(pool: &SqlitePool, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
-    migrate::plan::<Sqlite>(pool, table, options).await
+    migrate::plan::<Sqlite>(pool, table, options, migrate::PlanFor::Database).await
 }
 
 const ID: ColumnDef = ColumnDef { primary_key: true, update: false, ..column("id", ScalarType::Uuid, false) };
