@@ -18,7 +18,8 @@ const LOCK_NOT_AVAILABLE: &str = "55P03";
 
 /// The first backoff after a timed-out attempt, at most; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Low enough that a migration starts soon after the lock it waits for is free.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// The retries of a migration's attempts that timed out waiting for a lock.
 pub(crate) struct LockRetry<B> {
@@ -46,9 +47,10 @@ impl<B: Backend> LockRetry<B> {
         }
     }
 
-    /// After a failed attempt: waits out a backoff when it failed on a lock wait and the budget
-    /// allows another attempt; otherwise returns the error to report, which, once the budget is
-    /// spent, is [`StoreError::LockTimeout`] naming the sessions that held the locks.
+    /// After a failed attempt: waits out a backoff (at most what is left of the budget) when it
+    /// failed on a lock wait and budget is left; otherwise returns the error to report, which,
+    /// once the budget is spent, is [`StoreError::LockTimeout`] naming the sessions that held the
+    /// locks. The last attempt may end up to one `lock_timeout` past the budget.
     pub(crate) async fn wait_or_fail(
         &mut self,
         connection: &mut Connection<B>,
@@ -58,8 +60,8 @@ impl<B: Backend> LockRetry<B> {
             return Err(error);
         }
         self.failures += 1;
-        let delay = backoff(self.failures);
-        if self.started.elapsed() + delay >= self.budget {
+        let remaining = self.budget.saturating_sub(self.started.elapsed());
+        if remaining.is_zero() {
             let blockers =
                 B::blocking_sessions(connection, &self.relations, self.lock_timeout).await.unwrap_or_default();
             return Err(StoreError::LockTimeout {
@@ -68,6 +70,8 @@ impl<B: Backend> LockRetry<B> {
                 blockers,
             });
         }
+        // The last attempt starts as the budget ends, so the budget is used up, not cut short.
+        let delay = backoff(self.failures).min(remaining);
         tracing::info!(subject = %self.subject, attempt = self.failures, ?delay, %error, "migration waits for a lock; retrying");
         tokio::time::sleep(delay).await;
         Ok(())
