@@ -156,6 +156,15 @@ pub(crate) trait Backend: Dialect + Sized + Send + Sync + 'static {
         async { Ok(()) }
     }
 
+    /// Sets how long the statements that follow on `connection` wait for a lock; nothing where
+    /// lock waits have no timeout of their own.
+    fn set_lock_timeout(
+        _connection: &mut Connection<Self>,
+        _timeout: std::time::Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async { Ok(()) }
+    }
+
     /// Whether a table named `name` exists (where unqualified names resolve).
     fn table_exists(
         connection: &mut Connection<Self>,

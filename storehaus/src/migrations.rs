@@ -209,8 +209,12 @@ pub async fn apply_with(db: &DbPool, dir: impl AsRef<Path>, options: &MigrateOpt
 /// history entries without a file, and the plans of tables that differ from their models.
 pub async fn status<M: Models>(db: &DbPool, dir: impl AsRef<Path>) -> Result<MigrationStatus> {
     let mut status = status::of_files(db, dir.as_ref()).await?;
+    let mut created: Vec<&str> = Vec::new();
     for table in models::ordered(&M::tables()) {
-        let plan = db.plan(table, &MigrateOptions::default()).await?;
+        let plan = db.plan_drift(table, &created).await?;
+        if plan.steps.iter().any(|step| step.change == Change::CreateTable) {
+            created.push(table.name);
+        }
         if !plan.is_empty() {
             status.drift.push(plan);
         }

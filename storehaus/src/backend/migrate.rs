@@ -23,6 +23,9 @@ pub(crate) enum PlanFor<'a> {
     /// existing table take the forms that are safe on a busy one. It creates the tables listed
     /// before this one's statements.
     File { created: &'a [&'a str] },
+    /// This database, as [`PlanFor::Database`], for a report on a set of models: a parent
+    /// table among `created` (planned to be created before this one) counts as present.
+    Drift { created: &'a [&'a str] },
 }
 
 /// The plan that would bring `table` in line with its model; runs nothing.
@@ -48,7 +51,7 @@ pub(crate) async fn plan_on<B: Backend>(
     purpose: PlanFor<'_>,
 ) -> Result<MigrationPlan, StoreError> {
     let (planned, mut layout) = changes::<B>(connection, table, options, purpose).await?;
-    steps::<B>(table, &planned, &mut layout)
+    Ok(steps::<B>(table, &planned, &mut layout)?.0)
 }
 
 /// The plan of `table` for a migration file, with the statements that undo it, in the order
@@ -62,8 +65,9 @@ pub(crate) async fn plan_file<B: Backend>(
     let mut connection = pool.acquire().await.map_err(B::error)?;
     let purpose = PlanFor::File { created };
     let (planned, mut layout) = changes::<B>(&mut connection, table, options, purpose).await?;
-    let plan = steps::<B>(table, &planned, &mut layout)?;
-    let down = match down::undo(table.name, &planned) {
+    // Only what the dialect wrote a statement for is undone (SQLite has no GIN index to drop).
+    let (plan, made) = steps::<B>(table, &planned, &mut layout)?;
+    let down = match down::undo(table.name, &made) {
         Ok(undo) => undo
             .iter()
             .map(|change| B::ddl(table.name, &mut layout, change))
@@ -96,7 +100,7 @@ async fn changes<B: Backend>(
         let parent = fk.parent();
         // A key already in place proves its parent is there; the parent is asked about once.
         let created = match purpose {
-            PlanFor::File { created } => created.contains(&parent.name),
+            PlanFor::File { created } | PlanFor::Drift { created } => created.contains(&parent.name),
             PlanFor::Database => false,
         };
         let known = parent.name == table.name
@@ -121,24 +125,26 @@ async fn changes<B: Backend>(
     Ok((planned, layout))
 }
 
-/// The statements of `planned`, in the backend's dialect.
+/// The statements of `planned`, in the backend's dialect, and the changes that got one.
 fn steps<B: Backend>(
     table: &TableDef,
     planned: &[Planned],
     layout: &mut B::Layout,
-) -> Result<MigrationPlan, StoreError> {
+) -> Result<(MigrationPlan, Vec<Planned>), StoreError> {
     let mut steps = Vec::with_capacity(planned.len());
+    let mut made = Vec::with_capacity(planned.len());
     for change in planned {
         // An empty statement: the dialect needs none for this change (SQLite declared the key
         // in the `CREATE TABLE` it already wrote, and has no unvalidated keys).
         if let Some(sql) = B::ddl(table.name, layout, change)?.filter(|sql| !sql.is_empty()) {
+            made.push(change.clone());
             let outside_transaction = B::CONCURRENT_INDEX_BUILDS && change.outside_transaction();
             steps.push(MigrationStep { change: change.change(B::type_name), sql, outside_transaction });
         }
     }
     // Listed in the order they run: the transaction's steps, then the ones after its commit.
     let (now, later): (Vec<_>, Vec<_>) = steps.into_iter().partition(|step| !step.outside_transaction);
-    Ok(MigrationPlan { table: table.name.to_owned(), steps: now.into_iter().chain(later).collect() })
+    Ok((MigrationPlan { table: table.name.to_owned(), steps: now.into_iter().chain(later).collect() }, made))
 }
 
 /// Plans `table` and runs the plan on `connection` (a transaction the caller holds), except the

@@ -174,7 +174,14 @@ impl DbPool {
     }
 
     pub(crate) async fn plan(&self, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
-        with_db!(self, |db| db.plan(table, options).await)
+        with_db!(self, |db| db.plan(table, options, migrate::PlanFor::Database).await)
+    }
+
+    /// The plan of `table` in a report on a set of models, whose tables in `created` the set
+    /// creates before it.
+    pub(crate) async fn plan_drift(&self, table: &TableDef, created: &[&str]) -> Result<MigrationPlan, StoreError> {
+        let purpose = migrate::PlanFor::Drift { created };
+        with_db!(self, |db| db.plan(table, &MigrateOptions::default(), purpose).await)
     }
 
     /// The plan of `table` for a migration file and the statements that undo it (see
@@ -248,8 +255,13 @@ impl<B: Backend> Db<B> {
         }
     }
 
-    async fn plan(&self, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {
-        migrate::plan::<B>(&self.pool, table, options, migrate::PlanFor::Database).await
+    async fn plan(
+        &self,
+        table: &TableDef,
+        options: &MigrateOptions,
+        purpose: migrate::PlanFor<'_>,
+    ) -> Result<MigrationPlan, StoreError> {
+        migrate::plan::<B>(&self.pool, table, options, purpose).await
     }
 
     async fn migrate(&self, table: &TableDef, options: &MigrateOptions) -> Result<MigrationPlan, StoreError> {

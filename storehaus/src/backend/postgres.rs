@@ -113,6 +113,10 @@ impl Backend for Postgres {
         migrate::blocking_sessions(connection, tables, lock_timeout).await
     }
 
+    async fn set_lock_timeout(connection: &mut sqlx::PgConnection, timeout: Duration) -> Result<(), StoreError> {
+        migrate::set_lock_timeout(connection, timeout).await
+    }
+
     async fn table_exists(connection: &mut sqlx::PgConnection, name: &str) -> Result<bool, StoreError> {
         sqlx::query_scalar("SELECT to_regclass(quote_ident($1)) IS NOT NULL")
             .bind(name)

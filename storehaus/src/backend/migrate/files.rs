@@ -211,9 +211,13 @@ async fn transaction<B: Backend>(
     Ok(true)
 }
 
-/// Runs the statements after the file's transaction, each retried on lock waits, then marks the
-/// file finished. They are written to be run again (`DROP INDEX CONCURRENTLY IF EXISTS` before
-/// each build), so an interrupted run is taken up from the first.
+/// Runs the statements after the file's transaction, then marks the file finished.
+///
+/// They wait for locks up to what is left of the budget: the section is for statements whose
+/// locks let reads and writes go on (concurrent index builds, key validations), so nothing
+/// queues behind them. A failed lock wait runs the section again from its first statement, as
+/// the next apply would: a generated section can be run again (`DROP INDEX CONCURRENTLY IF
+/// EXISTS` before each build), and a failed build leaves an invalid index of its name behind.
 async fn apply_after_commit<B: Backend>(
     connection: &mut Connection<B>,
     file: &FileToApply<'_>,
@@ -223,18 +227,39 @@ async fn apply_after_commit<B: Backend>(
     if file.after_commit.is_empty() {
         return Ok(());
     }
-    for (offset, (sql, _)) in file.after_commit.iter().enumerate() {
-        let index = file.up.len() + offset;
-        let mut retry = LockRetry::<B>::new(options, file.file_name, Vec::new());
-        while let Err(error) = execute::<B>(connection, sql, Vec::new()).await {
-            retry.wait_or_fail(connection, error).await.map_err(|error| failed_statement(file, index, error))?;
+    let mut retry = LockRetry::<B>::new(options, file.file_name, Vec::new());
+    let ran = loop {
+        match after_commit_section::<B>(connection, file, retry.remaining().max(options.lock_timeout)).await {
+            Ok(()) => break Ok(()),
+            Err((index, error)) => {
+                if let Err(error) = retry.wait_or_fail(connection, error).await {
+                    break Err(failed_statement(file, index, error));
+                }
+            }
         }
-    }
+    };
+    B::set_lock_timeout(connection, options.lock_timeout).await?;
+    ran?;
     let values = vec![
         (Value::BigInt(file.version), ScalarType::BigInt),
         (Value::BigInt(millis(started.elapsed())), ScalarType::BigInt),
     ];
     execute::<B>(connection, FINISH, values).await
+}
+
+/// One run of the after-commit section, each statement waiting for locks up to `lock_timeout`;
+/// the error names the failing statement's index in the file.
+async fn after_commit_section<B: Backend>(
+    connection: &mut Connection<B>,
+    file: &FileToApply<'_>,
+    lock_timeout: Duration,
+) -> Result<(), (usize, StoreError)> {
+    let first = file.up.len();
+    B::set_lock_timeout(connection, lock_timeout).await.map_err(|error| (first, error))?;
+    for (offset, (sql, _)) in file.after_commit.iter().enumerate() {
+        execute::<B>(connection, sql, Vec::new()).await.map_err(|error| (first + offset, error))?;
+    }
+    Ok(())
 }
 
 /// Whether the history lists `version` (read in the file's transaction, after its write lock).

@@ -47,6 +47,11 @@ impl<B: Backend> LockRetry<B> {
         }
     }
 
+    /// What is left of the budget.
+    pub(crate) fn remaining(&self) -> Duration {
+        self.budget.saturating_sub(self.started.elapsed())
+    }
+
     /// After a failed attempt: waits out a backoff (at most what is left of the budget) when it
     /// failed on a lock wait and budget is left; otherwise returns the error to report, which,
     /// once the budget is spent, is [`StoreError::LockTimeout`] naming the sessions that held the
@@ -60,7 +65,7 @@ impl<B: Backend> LockRetry<B> {
             return Err(error);
         }
         self.failures += 1;
-        let remaining = self.budget.saturating_sub(self.started.elapsed());
+        let remaining = self.remaining();
         if remaining.is_zero() {
             let blockers =
                 B::blocking_sessions(connection, &self.relations, self.lock_timeout).await.unwrap_or_default();

@@ -9,7 +9,7 @@
 use super::{Postgres, row_security};
 use crate::backend::Backend;
 use crate::backend::migrate::{self, LockRetry};
-use crate::backend::sql::SqlText;
+use crate::backend::sql::{SqlText, quote_ident};
 use crate::error::{BlockingSession, StoreError};
 use crate::model::TableDef;
 use crate::schema::{self, Change, MigrateOptions, MigrationPlan, MigrationStep};
@@ -40,15 +40,11 @@ async fn migrate_locked(
     table: &TableDef,
     options: &MigrateOptions,
 ) -> Result<MigrationPlan, StoreError> {
-    sqlx::query("SELECT pg_advisory_lock($1)")
-        .bind(migration_lock_key(table.name))
-        .execute(&mut *connection)
-        .await
-        .map_err(Postgres::error)?;
+    advisory_lock(connection, migration_lock_key(table.name)).await?;
     set_lock_timeout(connection, options.lock_timeout).await?;
     let mut ran = Vec::new();
     let mut retry = LockRetry::<Postgres>::new(options, table.name, lock_relations(table));
-    while let Err(error) = attempt(connection, table, options, &mut ran).await {
+    while let Err(error) = attempt(connection, table, options, &mut ran, retry.remaining()).await {
         retry.wait_or_fail(connection, error).await?;
     }
     Ok(MigrationPlan { table: table.name.to_owned(), steps: ran })
@@ -62,11 +58,17 @@ fn lock_relations(table: &TableDef) -> Vec<String> {
 
 /// One attempt: plan and apply in a transaction, then the steps that run after it. Steps that
 /// took effect are added to `ran`; a later attempt plans only what is still missing.
+///
+/// The steps after the transaction wait for locks up to `remaining` (what is left of the
+/// budget), not the short timeout: their locks (`SHARE UPDATE EXCLUSIVE`) let reads and writes
+/// go on, so nothing queues behind them, and a concurrent build that gave up on a long
+/// transaction would have to start over.
 async fn attempt(
     connection: &mut PgConnection,
     table: &TableDef,
     options: &MigrateOptions,
     ran: &mut Vec<MigrationStep>,
+    remaining: Duration,
 ) -> Result<(), StoreError> {
     let mut tx = connection.begin().await.map_err(Postgres::error)?;
     let applied = async {
@@ -90,29 +92,32 @@ async fn attempt(
     let policy = |sql| MigrationStep { change: Change::RowSecurity, sql, outside_transaction: false };
     let (later, now): (Vec<_>, Vec<_>) = plan.steps.into_iter().partition(|step| step.outside_transaction);
     ran.extend(before.into_iter().map(policy).chain(now).chain(after.into_iter().map(policy)));
+    if later.is_empty() {
+        return Ok(());
+    }
+    set_lock_timeout(connection, remaining.max(options.lock_timeout)).await?;
     for step in later {
-        run_outside_transaction(connection, &step).await?;
+        let sql = SqlText::assembled(step.sql.clone());
+        if let Err(error) = sqlx::query(sql.into_sqlx()).execute(&mut *connection).await.map_err(Postgres::error) {
+            set_lock_timeout(connection, options.lock_timeout).await?;
+            drop_invalid_index(connection, &step).await;
+            return Err(error);
+        }
         ran.push(step);
     }
-    Ok(())
+    set_lock_timeout(connection, options.lock_timeout).await
 }
 
-/// Runs a step after the transaction. A concurrent index build that fails leaves an invalid
-/// index behind, which writes would still maintain (and, for a unique one, check): it is dropped
-/// at once, and the next attempt or migration builds it again.
-async fn run_outside_transaction(connection: &mut PgConnection, step: &MigrationStep) -> Result<(), StoreError> {
-    let sql = SqlText::assembled(step.sql.clone());
-    let Err(error) = sqlx::query(sql.into_sqlx()).execute(&mut *connection).await.map_err(Postgres::error) else {
-        return Ok(());
-    };
-    if let Change::CreateIndex { name, .. } = &step.change {
-        let drop =
-            SqlText::assembled(format!("DROP INDEX CONCURRENTLY IF EXISTS {}", crate::backend::sql::quote_ident(name)));
-        if let Err(dropped) = sqlx::query(drop.into_sqlx()).execute(&mut *connection).await {
-            tracing::warn!(index = %name, error = %dropped, "could not drop the invalid index of a failed build; the next migration rebuilds it");
-        }
+/// After a failed step: a concurrent index build that fails leaves an invalid index behind,
+/// which writes would still maintain (and, for a unique one, check). It is dropped at once when
+/// that takes no longer than the short lock timeout; otherwise the next attempt or migration
+/// drops and builds it again.
+async fn drop_invalid_index(connection: &mut PgConnection, step: &MigrationStep) {
+    let Change::CreateIndex { name, .. } = &step.change else { return };
+    let drop = SqlText::assembled(format!("DROP INDEX CONCURRENTLY IF EXISTS {}", quote_ident(name)));
+    if let Err(error) = sqlx::query(drop.into_sqlx()).execute(&mut *connection).await {
+        tracing::warn!(index = %name, %error, "the invalid index of a failed build stays until the next migration rebuilds it");
     }
-    Err(error)
 }
 
 /// Takes the session lock that serializes runs of migration files across processes and sets
@@ -123,16 +128,37 @@ pub(super) async fn lock_migration_files(
     options: &MigrateOptions,
 ) -> Result<(), StoreError> {
     connection.close_on_drop();
-    sqlx::query("SELECT pg_advisory_lock($1)")
-        .bind(files_lock_key())
-        .execute(&mut **connection)
-        .await
-        .map_err(Postgres::error)?;
+    advisory_lock(connection, files_lock_key()).await?;
     set_lock_timeout(connection, options.lock_timeout).await
 }
 
+/// The first pause between tries of a held advisory lock; it doubles up to [`LOCK_POLL_MAX`].
+const LOCK_POLL_FIRST: Duration = Duration::from_millis(10);
+const LOCK_POLL_MAX: Duration = Duration::from_millis(200);
+
+/// Takes the session advisory lock `key`, however long another migration holds it.
+///
+/// Tries and sleeps rather than waiting in `pg_advisory_lock`: a session waiting inside a
+/// statement holds a snapshot, and the holder's `CREATE INDEX CONCURRENTLY` waits for every
+/// older snapshot to end, so the two would wait for each other.
+async fn advisory_lock(connection: &mut PgConnection, key: i64) -> Result<(), StoreError> {
+    let mut pause = LOCK_POLL_FIRST;
+    loop {
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(Postgres::error)?;
+        if locked {
+            return Ok(());
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(LOCK_POLL_MAX);
+    }
+}
+
 /// Sets the session's `lock_timeout` (a bound value: `set_config` takes it as text).
-async fn set_lock_timeout(connection: &mut PgConnection, timeout: Duration) -> Result<(), StoreError> {
+pub(super) async fn set_lock_timeout(connection: &mut PgConnection, timeout: Duration) -> Result<(), StoreError> {
     let millis = timeout.as_millis().max(1).to_string() + "ms";
     sqlx::query("SELECT set_config('lock_timeout', $1, false)")
         .bind(millis)

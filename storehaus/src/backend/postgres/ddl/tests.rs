@@ -26,7 +26,13 @@ fn identifiers_are_quoted() {
 
 #[test]
 fn gin_index_on_tags() {
-    let index = IndexSpec { name: "t_tags_gin".into(), columns: vec!["__tags__"], unique: false, inverted: true, concurrently: false };
+    let index = IndexSpec {
+        name: "t_tags_gin".into(),
+        columns: vec!["__tags__"],
+        unique: false,
+        inverted: true,
+        concurrently: false,
+    };
     assert_eq!(
         statement("t", &Planned::CreateIndex(index)),
         r#"CREATE INDEX "t_tags_gin" ON "t" USING GIN ("__tags__")"#
@@ -49,7 +55,13 @@ fn column_changes() {
     assert_eq!(sql(Planned::DropColumn("n".into())), r#"ALTER TABLE "t" DROP COLUMN "n""#);
     assert_eq!(sql(Planned::SetNotNull("n".into())), r#"ALTER TABLE "t" ALTER COLUMN "n" SET NOT NULL"#);
     assert_eq!(sql(Planned::DropNotNull("n".into())), r#"ALTER TABLE "t" ALTER COLUMN "n" DROP NOT NULL"#);
-    let unique = IndexSpec { name: "t_a_b_key".into(), columns: vec!["a", "b"], unique: true, inverted: false, concurrently: false };
+    let unique = IndexSpec {
+        name: "t_a_b_key".into(),
+        columns: vec!["a", "b"],
+        unique: true,
+        inverted: false,
+        concurrently: false,
+    };
     assert_eq!(sql(Planned::CreateIndex(unique)), r#"CREATE UNIQUE INDEX "t_a_b_key" ON "t" ("a", "b")"#);
 }
 
@@ -107,13 +119,8 @@ fn foreign_keys_are_constraints_added_not_valid_to_tables_with_rows_then_validat
 
 #[test]
 fn an_index_on_an_existing_table_is_built_and_dropped_concurrently() {
-    let index = IndexSpec {
-        name: "t_a_idx".into(),
-        columns: vec!["a"],
-        unique: false,
-        inverted: false,
-        concurrently: true,
-    };
+    let index =
+        IndexSpec { name: "t_a_idx".into(), columns: vec!["a"], unique: false, inverted: false, concurrently: true };
     assert_eq!(statement("t", &Planned::CreateIndex(index)), r#"CREATE INDEX CONCURRENTLY "t_a_idx" ON "t" ("a")"#);
     let drop = Planned::DropIndex { name: "t_a_idx".into(), concurrently: true };
     assert_eq!(statement("t", &drop), r#"DROP INDEX CONCURRENTLY IF EXISTS "t_a_idx""#);
