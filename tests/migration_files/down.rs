@@ -19,6 +19,13 @@ fn index_names<'s>(statements: &[&'s str], verb: &str) -> Vec<&'s str> {
         .collect()
 }
 
+/// Applies a file for V1, then generates (without applying) the file that takes it to V2.
+async fn v2_file_after_v1(pool: &storehaus::DbPool, dir: &std::path::Path) -> migrations::GeneratedFile {
+    migrations::generate::<ArticleV1>(pool, dir, "create_articles").await.unwrap().unwrap();
+    migrations::apply(pool, dir).await.unwrap();
+    migrations::generate::<ArticleV2>(pool, dir, "index_titles").await.unwrap().unwrap()
+}
+
 on_both_backends! {
     /// V1 then V2 by two files; the second file's down statements, run by hand, leave the table
     /// as V1 wants it: no subtitle, no title index, nothing to plan.
@@ -26,9 +33,7 @@ on_both_backends! {
         let storehaus = db.storehaus().await;
         let dir = ScratchDir::new();
         let pool = storehaus.pool();
-        migrations::generate::<ArticleV1>(pool, dir.path(), "create_articles").await.unwrap().unwrap();
-        migrations::apply(pool, dir.path()).await.unwrap();
-        let second = migrations::generate::<ArticleV2>(pool, dir.path(), "index_titles").await.unwrap().unwrap();
+        let second = v2_file_after_v1(pool, dir.path()).await;
         migrations::apply(pool, dir.path()).await.unwrap();
         // V1 would drop a column: planned (refused) or not, the table is not V1's.
         let before = storehaus.plan::<ArticleV1>().await;
@@ -49,9 +54,7 @@ on_both_backends! {
         let storehaus = db.storehaus().await;
         let dir = ScratchDir::new();
         let pool = storehaus.pool();
-        migrations::generate::<ArticleV1>(pool, dir.path(), "create_articles").await.unwrap().unwrap();
-        migrations::apply(pool, dir.path()).await.unwrap();
-        let second = migrations::generate::<ArticleV2>(pool, dir.path(), "index_titles").await.unwrap().unwrap();
+        let second = v2_file_after_v1(pool, dir.path()).await;
 
         let text = std::fs::read_to_string(&second.path).unwrap();
         let mut created = index_names(&statements(section(&text, "up").unwrap_or_default()), "CREATE");
