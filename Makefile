@@ -18,7 +18,7 @@ FUZZ_SECONDS ?= 600
 
 # The learning path, in order; examples/README.md describes each.
 EXAMPLES := demo quickstart 01_basic_usage 02_model_definition tags_demo transactions migrations migration_files \
-	signals_basic order_mail caching_basic data_store counters shared_store access_control blog_system ecommerce_demo \
+	signals_basic order_mail caching_basic resilience data_store counters shared_store access_control blog_system ecommerce_demo \
 	complete_integration
 
 .PHONY: help setup dev docker-up docker-down build test doc check bench fuzz \

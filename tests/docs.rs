@@ -99,7 +99,7 @@ fn toml_blocks_are_configuration_or_manifests_of_real_crates() {
     for block in blocks {
         let at = format!("{}:{}", block.file, block.line);
         let table: toml::Table = toml::from_str(&block.text).unwrap_or_else(|e| panic!("{at}: {e}"));
-        if table.keys().all(|key| ["database", "cache", "signal"].contains(&key.as_str())) {
+        if table.keys().all(|key| ["database", "cache", "signal", "resilience"].contains(&key.as_str())) {
             AppConfig::from_toml_str(&block.text).unwrap_or_else(|e| panic!("{at}: {e}"));
             continue;
         }

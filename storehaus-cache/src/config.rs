@@ -3,6 +3,7 @@
 use std::fmt;
 
 use serde::Deserialize;
+use storehaus_resilience::{BreakerConfig, Strategy};
 
 /// URL schemes the Redis client accepts.
 const SCHEMES: &[&str] = &["redis", "rediss", "redis+unix", "unix"];
@@ -92,6 +93,17 @@ pub struct CacheConfig {
     /// in bytes of keys and values; the least useful entries are evicted beyond it. Redis
     /// ignores it (its own `maxmemory` applies).
     pub memory_max_bytes: u64,
+    /// The circuit breaker every backend call goes through: after `failure_threshold`
+    /// unreachable or timed-out calls within `window`, calls fail at once for `open_for`, then
+    /// one call probes. Set from the `[resilience]` section, not from `[cache]`.
+    #[serde(skip)]
+    pub breaker: BreakerConfig,
+    /// What a store read does while the breaker is open: [`Strategy::Fallback`] reads from the
+    /// database, [`Strategy::FailFast`] fails (see
+    /// [`CacheManager::check_available`](crate::CacheManager::check_available)). Set from the
+    /// `[resilience]` section, not from `[cache]`.
+    #[serde(skip)]
+    pub strategy: Strategy,
 }
 
 /// Default of [`CacheConfig::max_entry_bytes`]: 1 MiB.
@@ -112,6 +124,8 @@ impl Default for CacheConfig {
             reconnect_max_delay_ms: 5000,
             max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
             memory_max_bytes: DEFAULT_MEMORY_MAX_BYTES,
+            breaker: BreakerConfig::default(),
+            strategy: Strategy::Fallback,
         }
     }
 }
@@ -175,6 +189,14 @@ impl CacheConfig {
         if self.memory_max_bytes == 0 {
             return Err(ConfigError::new("memory_max_bytes", "must be at least 1"));
         }
+        if self.breaker.is_enabled() {
+            if self.breaker.window.is_zero() {
+                return Err(ConfigError::new("breaker.window", "must be longer than 0 when the breaker is enabled"));
+            }
+            if self.breaker.open_for.is_zero() {
+                return Err(ConfigError::new("breaker.open_for", "must be longer than 0 when the breaker is enabled"));
+            }
+        }
         Ok(())
     }
 
@@ -219,6 +241,8 @@ impl fmt::Debug for CacheConfig {
             .field("reconnect_max_delay_ms", &self.reconnect_max_delay_ms)
             .field("max_entry_bytes", &self.max_entry_bytes)
             .field("memory_max_bytes", &self.memory_max_bytes)
+            .field("breaker", &self.breaker)
+            .field("strategy", &self.strategy)
             .finish()
     }
 }
@@ -308,6 +332,7 @@ fn is_password_param(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// Puts one setting out of range.
     type Breaker = fn(&mut CacheConfig);
@@ -329,7 +354,7 @@ mod tests {
 
     #[test]
     fn validation_names_each_key() {
-        let cases: [(Breaker, &str); 11] = [
+        let cases: [(Breaker, &str); 13] = [
             (|c| c.redis_url.clear(), "cache.redis_url"),
             (|c| c.redis_url = "http://localhost".into(), "cache.redis_url"),
             (|c| c.redis_url = "redis://lo\0calhost".into(), "cache.redis_url"),
@@ -341,12 +366,32 @@ mod tests {
             (|c| c.reconnect_max_delay_ms = 0, "cache.reconnect_max_delay_ms"),
             (|c| c.max_entry_bytes = 0, "cache.max_entry_bytes"),
             (|c| c.memory_max_bytes = 0, "cache.memory_max_bytes"),
+            (|c| c.breaker.window = Duration::ZERO, "cache.breaker.window"),
+            (|c| c.breaker.open_for = Duration::ZERO, "cache.breaker.open_for"),
         ];
         for (break_it, key) in cases {
             let mut config = CacheConfig::default();
             break_it(&mut config);
             assert_eq!(config.validate().unwrap_err().key, key);
         }
+    }
+
+    #[test]
+    fn a_disabled_breaker_needs_no_periods() {
+        let mut config = CacheConfig::default();
+        assert_eq!((config.breaker, config.strategy), (BreakerConfig::default(), Strategy::Fallback));
+        config.breaker = BreakerConfig::new(0, Duration::ZERO, Duration::ZERO);
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn the_breaker_and_strategy_are_not_read_from_the_cache_section() {
+        let config: CacheConfig = serde_json::from_str(r#"{"timeout_ms": 100}"#).unwrap();
+        assert_eq!(
+            (config.timeout_ms, config.breaker, config.strategy),
+            (100, BreakerConfig::default(), Strategy::Fallback)
+        );
+        assert!(serde_json::from_str::<CacheConfig>(r#"{"breaker": {}}"#).is_err(), "unknown in `[cache]`");
     }
 
     #[test]

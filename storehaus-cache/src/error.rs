@@ -16,8 +16,8 @@ pub enum CacheError {
     /// A setting is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The backend cannot be reached now: not connected yet, connection lost, or waiting before
-    /// the next connection attempt.
+    /// The backend cannot be reached now: not connected yet, connection lost, waiting before
+    /// the next connection attempt, or the circuit breaker is open.
     #[error("cache unavailable: {0}")]
     Unavailable(String),
     /// A command took longer than `timeout_ms`.
@@ -26,6 +26,15 @@ pub enum CacheError {
     /// The backend answered with an error.
     #[error("cache backend error: {0}")]
     Backend(String),
+    /// A rate-limit rule on `cache.<operation>` refused the call (see
+    /// [`CacheManager::set_rate_limits`](crate::CacheManager::set_rate_limits)).
+    #[error("cache call rate limited by rule `{rule}`; retry after {} ms", .retry_after.as_millis())]
+    RateLimited {
+        /// The rule's operation pattern, such as `cache.*`.
+        rule: String,
+        /// When the rule's bucket has a token again.
+        retry_after: Duration,
+    },
     /// A value could not be encoded or decoded.
     #[error("cache value could not be (de)serialized: {0}")]
     Serialization(String),

@@ -9,6 +9,10 @@
 //! are not tables (`#kv`, `#counter`, `#claim`) start with `#`, which an encoded segment never
 //! does; a row key longer than [`MAX_ROW_SEGMENT`] bytes once encoded is replaced by `#` and
 //! its SHA-256 digest, so no key grows with its row key.
+//!
+//! Rate-limit buckets, shared by every application on the server, live outside any prefix:
+//! `storehaus:ratelimit:{bucket}` ([`rate_limit_key`]), the bucket name encoded (or digested)
+//! the same way.
 
 use std::fmt::Write as _;
 
@@ -177,6 +181,29 @@ impl RowKey {
     }
 }
 
+/// Where [`rate_limit_key`] puts every token bucket.
+const RATE_LIMIT_PREFIX: &str = "storehaus:ratelimit:";
+
+/// The key of the token bucket named `bucket` (a rule's operation pattern, then `:` and the
+/// principal for a rule per principal): `storehaus:ratelimit:` and the name as one encoded
+/// segment, or `#` and its SHA-256 digest when that is longer than [`MAX_ROW_SEGMENT`] bytes,
+/// so any principal (any bytes, any length) makes a key of its own and of bounded size.
+///
+/// ```
+/// use storehaus_cache::rate_limit_key;
+///
+/// assert_eq!(rate_limit_key("store.create:user 7"), "storehaus:ratelimit:store.create%3Auser%207");
+/// assert_eq!(rate_limit_key(&"x".repeat(10_000)).len(), "storehaus:ratelimit:#".len() + 64);
+/// ```
+pub fn rate_limit_key(bucket: &str) -> String {
+    let mut segment = String::with_capacity(bucket.len().min(MAX_ROW_SEGMENT));
+    push_segment(&mut segment, bucket);
+    if segment.len() > MAX_ROW_SEGMENT {
+        segment = format!("#{}", sha256_hex(bucket.as_bytes()));
+    }
+    format!("{RATE_LIMIT_PREFIX}{segment}")
+}
+
 /// Appends `part` with the separators of the key format percent-encoded.
 fn push_segment(out: &mut String, part: &str) {
     for c in part.chars() {
@@ -248,6 +275,18 @@ mod tests {
         assert_ne!(KeySpace::new("a:_").table("_").as_str(), KeySpace::new("a").scope("_", "").table("_").as_str());
         assert_eq!(KeySpace::new("a b").prefix(), "a b");
         assert_eq!(KeySpace::new("a b:c").encoded_prefix(), "a%20b%3Ac");
+    }
+
+    #[test]
+    fn rate_limit_keys_are_one_segment_of_bounded_size() {
+        assert_eq!(rate_limit_key("cache.get"), "storehaus:ratelimit:cache.get");
+        assert_eq!(rate_limit_key("a:b"), "storehaus:ratelimit:a%3Ab");
+        assert_ne!(rate_limit_key("a:b"), rate_limit_key("a%3Ab"));
+        assert_eq!(rate_limit_key("p:\0\n*"), "storehaus:ratelimit:p%3A%00%0A*");
+        let long = format!("store.create:{}", "é".repeat(500));
+        let key = rate_limit_key(&long);
+        assert_eq!(key, format!("storehaus:ratelimit:#{}", sha256_hex(long.as_bytes())));
+        assert_ne!(rate_limit_key(&format!("{long}x")), key);
     }
 
     #[test]

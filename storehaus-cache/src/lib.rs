@@ -13,10 +13,13 @@
 //! | [`QueryDigest`] | the fixed-size key of a cached query result |
 //! | [`CacheBackend`] | the storage: [`RedisBackend`] or [`MemoryBackend`] |
 //! | [`Claim`] | a lock held with [`CacheManager::claim`] |
+//! | [`CacheLimiter`] | token buckets in the cache, shared by every process ([`CacheManager::rate_limiter`]) |
 //! | [`shared::SharedStore`] | state shared by services: kv, counters, claims, batches, typed events, streams, scopes |
 //!
 //! Read-through calls fail open (an unreachable or slow backend is a miss, counted in
-//! [`CacheStats`]); the explicit primitives return [`CacheError`].
+//! [`CacheStats`]); the explicit primitives return [`CacheError`]. Every backend call goes
+//! through a circuit breaker ([`CacheConfig::breaker`]): once the backend keeps failing, calls
+//! fail at once instead of waiting for it, until a probe finds it healthy again.
 //!
 //! The crate does not depend on `storehaus` or `storehaus-signals`, so it can be used and tested
 //! on its own.
@@ -46,9 +49,9 @@ pub use config::{CacheConfig, ConfigError, DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MEMO
 pub use digest::QueryDigest;
 pub use error::{CacheError, CacheResult};
 pub use glob::{glob_escape, glob_match};
-pub use keys::{KeySpace, MAX_ROW_SEGMENT, RowKey, TableKeys};
-pub use manager::CacheManager;
+pub use keys::{KeySpace, MAX_ROW_SEGMENT, RowKey, TableKeys, rate_limit_key};
 pub use manager::read_through::{FillToken, Lookup};
+pub use manager::{CacheLimiter, CacheManager};
 pub use params::CacheParams;
 pub use primitives::Claim;
 pub use stats::CacheStats;

@@ -2,8 +2,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use storehaus_resilience::{BreakerState, BreakerStats};
+
 /// A snapshot of a [`CacheManager`](crate::CacheManager)'s counters since it was created.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CacheStats {
     /// Reads answered from the cache, remembered absences included.
@@ -31,6 +33,37 @@ pub struct CacheStats {
     pub in_flight: u64,
     /// Connection attempts of the backend (0 for the in-memory backend).
     pub connect_attempts: u64,
+    /// The circuit breaker's state now (a gauge).
+    pub breaker: BreakerState,
+    /// Times the circuit breaker opened.
+    pub breaker_opened: u64,
+    /// Backend calls refused at once because the breaker was open or probing, and store reads
+    /// refused by [`check_available`](crate::CacheManager::check_available); counted neither as
+    /// errors nor as timeouts.
+    pub short_circuited: u64,
+}
+
+impl Default for CacheStats {
+    /// Every count at 0, the breaker closed.
+    fn default() -> Self {
+        CacheStats {
+            hits: 0,
+            misses: 0,
+            errors: 0,
+            timeouts: 0,
+            fills: 0,
+            stale_fills_refused: 0,
+            oversized_skipped: 0,
+            invalidations: 0,
+            invalidations_deferred: 0,
+            single_flight_joins: 0,
+            in_flight: 0,
+            connect_attempts: 0,
+            breaker: BreakerState::Closed,
+            breaker_opened: 0,
+            short_circuited: 0,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -52,7 +85,7 @@ impl Counters {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub(crate) fn snapshot(&self, in_flight: u64, connect_attempts: u64) -> CacheStats {
+    pub(crate) fn snapshot(&self, in_flight: u64, connect_attempts: u64, breaker: BreakerStats) -> CacheStats {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         CacheStats {
             hits: get(&self.hits),
@@ -67,6 +100,9 @@ impl Counters {
             single_flight_joins: get(&self.single_flight_joins),
             in_flight,
             connect_attempts,
+            breaker: breaker.state,
+            breaker_opened: breaker.opened,
+            short_circuited: breaker.short_circuited,
         }
     }
 }

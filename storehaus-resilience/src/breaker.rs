@@ -246,7 +246,11 @@ impl CircuitBreaker {
         window.failures.clear();
         if self.state.swap(OPEN, Ordering::AcqRel) != OPEN {
             self.opened.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(breaker = self.name, open_for_ms = self.config.open_for.as_millis() as u64, "circuit breaker opened");
+            tracing::warn!(
+                breaker = self.name,
+                open_for_ms = self.config.open_for.as_millis() as u64,
+                "circuit breaker opened"
+            );
         }
     }
 

@@ -22,7 +22,11 @@ pub struct LimiterUnavailable(pub String);
 pub trait Limiter: Send + Sync + fmt::Debug {
     /// Takes a token from `key`'s bucket of `limit`: `Ok(None)` when admitted, `Ok(Some(wait))`
     /// when the bucket is empty and a token comes after `wait`.
-    fn take<'a>(&'a self, key: &'a str, limit: RateLimit) -> BoxFuture<'a, Result<Option<Duration>, LimiterUnavailable>>;
+    fn take<'a>(
+        &'a self,
+        key: &'a str,
+        limit: RateLimit,
+    ) -> BoxFuture<'a, Result<Option<Duration>, LimiterUnavailable>>;
 }
 
 /// Buckets in this process: each process has a budget of its own.
@@ -39,7 +43,11 @@ impl LocalLimiter {
 }
 
 impl Limiter for LocalLimiter {
-    fn take<'a>(&'a self, key: &'a str, limit: RateLimit) -> BoxFuture<'a, Result<Option<Duration>, LimiterUnavailable>> {
+    fn take<'a>(
+        &'a self,
+        key: &'a str,
+        limit: RateLimit,
+    ) -> BoxFuture<'a, Result<Option<Duration>, LimiterUnavailable>> {
         let wait = self.take_now(key, &limit);
         Box::pin(async move { Ok(wait) })
     }
@@ -135,6 +143,8 @@ struct Counters {
 #[derive(Clone)]
 pub struct RateLimits {
     rules: Arc<Vec<Rule>>,
+    /// Prefixed to every bucket's key, followed by `/` (empty: no prefix).
+    namespace: Arc<str>,
     limiter: Arc<dyn Limiter>,
     on_unavailable: Strategy,
     counters: Arc<Counters>,
@@ -150,7 +160,28 @@ impl RateLimits {
     /// call unchecked ([`Strategy::Fallback`], fail-open) or refuses it ([`Strategy::FailFast`],
     /// fail-closed).
     pub fn with_limiter(limiter: Arc<dyn Limiter>, on_unavailable: Strategy) -> Self {
-        RateLimits { rules: Arc::default(), limiter, on_unavailable, counters: Arc::default() }
+        RateLimits {
+            rules: Arc::default(),
+            namespace: Arc::from(""),
+            limiter,
+            on_unavailable,
+            counters: Arc::default(),
+        }
+    }
+
+    /// Keeps the buckets under `namespace` (such as the application's name), so that
+    /// applications sharing one Redis, or one application's environments, do not share budgets.
+    /// Letters, digits, `-`, `_` and `.`, at most 64 bytes; empty for none.
+    pub fn namespace(mut self, namespace: &str) -> Result<Self, InvalidRateLimit> {
+        let valid = namespace.len() <= 64
+            && namespace.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !valid {
+            return Err(InvalidRateLimit(format!(
+                "namespace {namespace:?} must be at most 64 letters, digits, `-`, `_` and `.`"
+            )));
+        }
+        self.namespace = if namespace.is_empty() { Arc::from("") } else { Arc::from(format!("{namespace}/")) };
+        Ok(self)
     }
 
     /// Adds a rule with one budget for all callers.
@@ -168,7 +199,11 @@ impl RateLimits {
         limit.validate()?;
         let name_ok = !operation.is_empty()
             && operation.len() <= 64
-            && operation.strip_suffix('*').unwrap_or(operation).bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_');
+            && operation
+                .strip_suffix('*')
+                .unwrap_or(operation)
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_');
         if !name_ok {
             return Err(InvalidRateLimit(format!(
                 "operation pattern {operation:?} must be lowercase letters, digits, `.` and `_`, optionally ending in `*`"
@@ -198,10 +233,12 @@ impl RateLimits {
     ///
     /// A refused call may still have used tokens of rules checked before the refusing one.
     pub async fn check(&self, operation: &str, principal: Option<&str>) -> Result<(), RateLimitError> {
+        let mut matched = false;
         for rule in self.rules.iter().filter(|rule| rule.matches(operation)) {
+            matched = true;
             let key = match rule.per {
-                Per::Global => rule.operation.clone(),
-                Per::Principal => format!("{}:{}", rule.operation, principal.unwrap_or("")),
+                Per::Global => format!("{}{}", self.namespace, rule.operation),
+                Per::Principal => format!("{}{}:{}", self.namespace, rule.operation, principal.unwrap_or("")),
             };
             match self.limiter.take(&key, rule.limit).await {
                 Ok(None) => {}
@@ -222,7 +259,9 @@ impl RateLimits {
                 },
             }
         }
-        self.counters.admitted.fetch_add(1, Ordering::Relaxed);
+        if matched {
+            self.counters.admitted.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
 
@@ -242,6 +281,7 @@ impl fmt::Debug for RateLimits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RateLimits")
             .field("rules", &self.rules)
+            .field("namespace", &self.namespace)
             .field("limiter", &self.limiter)
             .field("on_unavailable", &self.on_unavailable)
             .finish()

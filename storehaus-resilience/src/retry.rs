@@ -123,6 +123,21 @@ pub struct RetryStats {
 }
 
 impl RetryCounters {
+    /// Counts an attempt after a transient failure.
+    pub fn note_retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a call that succeeded after retries.
+    pub fn note_recovered(&self) {
+        self.recovered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a call whose retries ran out.
+    pub fn note_exhausted(&self) {
+        self.exhausted.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The counts so far.
     pub fn snapshot(&self) -> RetryStats {
         RetryStats {
@@ -153,7 +168,7 @@ where
                 if retry.attempts() > 1
                     && let Some(counters) = counters
                 {
-                    counters.recovered.fetch_add(1, Ordering::Relaxed);
+                    counters.note_recovered();
                 }
                 return Ok(value);
             }
@@ -164,14 +179,18 @@ where
             if policy.is_enabled()
                 && let Some(counters) = counters
             {
-                counters.exhausted.fetch_add(1, Ordering::Relaxed);
+                counters.note_exhausted();
             }
             return Err(error);
         };
         if let Some(counters) = counters {
-            counters.retries.fetch_add(1, Ordering::Relaxed);
+            counters.note_retry();
         }
-        tracing::debug!(attempt = retry.attempts(), delay_ms = delay.as_millis() as u64, "retrying after a transient failure");
+        tracing::debug!(
+            attempt = retry.attempts(),
+            delay_ms = delay.as_millis() as u64,
+            "retrying after a transient failure"
+        );
         tokio::time::sleep(delay).await;
     }
 }

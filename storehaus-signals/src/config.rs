@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use storehaus_resilience::{BreakerConfig, RateLimit, Strategy};
 
 /// Names of the settings, in the order of the `[signal]` section.
 const FIELDS: &[&str] = &[
@@ -22,6 +23,10 @@ const FIELDS: &[&str] = &[
 
 /// Upper bound of every duration setting: a hundred years.
 const MAX_SECONDS: u64 = 100 * 365 * 24 * 60 * 60;
+
+/// The listener's circuit breaker unless set: open after 5 failures within 10 s, for 1 s (the
+/// default of every StoreHaus breaker).
+const DEFAULT_BREAKER: BreakerConfig = BreakerConfig::new(5, Duration::from_secs(10), Duration::from_secs(1));
 
 /// Upper bound of `read_batch_size` and `queue_capacity`.
 const MAX_EVENTS: u64 = 1_000_000;
@@ -89,7 +94,10 @@ impl ConfigError {
 /// let config = SignalConfig { max_callbacks: 10, ..SignalConfig::default() };
 /// config.validate().unwrap();
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `breaker`, `strategy` and `subscribe_limit` are not part of the `[signal]` section: they are
+/// set from the application's `[resilience]` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SignalConfig {
     /// Upper bound of one callback run, in seconds; a run that takes longer counts as a failure.
@@ -124,7 +132,74 @@ pub struct SignalConfig {
     /// characters of `a-z`, `0-9` and `_`. Each listening process needs a slot of its own, since
     /// processes reading one slot split its changes between them.
     pub slot_name: String,
+    /// When the listener stops trying to reach a failing event source for a while. Every failed
+    /// connection (a subscribe, read or heartbeat that failed) counts; once the breaker opens the
+    /// listener waits `open_for`, then tries once: success closes it, failure opens it again.
+    /// Events committed meanwhile stay in the log and are delivered once it closes. Default: open
+    /// after 5 failures within 10 s, for 1 s; [`BreakerConfig::disabled`] never opens.
+    #[serde(skip)]
+    pub breaker: BreakerConfig,
+    /// What [`SignalManager::check_available`](crate::SignalManager::check_available) answers
+    /// while the listener's breaker is not closed: [`Strategy::Fallback`] (the default) lets
+    /// writes go on, their events waiting in the log; [`Strategy::FailFast`] refuses them.
+    #[serde(skip)]
+    pub strategy: Strategy,
+    /// Upper bound of the rate at which callbacks, channel subscribers and durable consumers are
+    /// registered, with one budget for registrations that name no principal and one per
+    /// principal a [`Subscription`](crate::Subscription) names. Registration happens in one
+    /// process, so the budget is per process. Default: none.
+    #[serde(skip)]
+    pub subscribe_limit: Option<RateLimit>,
 }
+
+/// Every field compares by value; the rate of `subscribe_limit` compares by its bits, so that
+/// equality stays an equivalence (a NaN rate equals itself; [`SignalConfig::validate`] refuses it).
+impl PartialEq for SignalConfig {
+    fn eq(&self, other: &Self) -> bool {
+        // Destructured, so that a new field cannot be left out of the comparison.
+        let SignalConfig {
+            callback_timeout_seconds,
+            max_callbacks,
+            remove_failing_callbacks,
+            max_consecutive_failures,
+            cleanup_interval_seconds,
+            auto_remove_inactive_callbacks,
+            inactive_callback_threshold_seconds,
+            heartbeat_seconds,
+            event_retention_seconds,
+            read_batch_size,
+            queue_capacity,
+            transport,
+            slot_name,
+            breaker,
+            strategy,
+            subscribe_limit,
+        } = self;
+        let same_limit = match (subscribe_limit, &other.subscribe_limit) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.per_second.to_bits() == b.per_second.to_bits() && a.burst == b.burst,
+            _ => false,
+        };
+        *callback_timeout_seconds == other.callback_timeout_seconds
+            && *max_callbacks == other.max_callbacks
+            && *remove_failing_callbacks == other.remove_failing_callbacks
+            && *max_consecutive_failures == other.max_consecutive_failures
+            && *cleanup_interval_seconds == other.cleanup_interval_seconds
+            && *auto_remove_inactive_callbacks == other.auto_remove_inactive_callbacks
+            && *inactive_callback_threshold_seconds == other.inactive_callback_threshold_seconds
+            && *heartbeat_seconds == other.heartbeat_seconds
+            && *event_retention_seconds == other.event_retention_seconds
+            && *read_batch_size == other.read_batch_size
+            && *queue_capacity == other.queue_capacity
+            && *transport == other.transport
+            && *slot_name == other.slot_name
+            && *breaker == other.breaker
+            && *strategy == other.strategy
+            && same_limit
+    }
+}
+
+impl Eq for SignalConfig {}
 
 impl Default for SignalConfig {
     fn default() -> Self {
@@ -142,6 +217,9 @@ impl Default for SignalConfig {
             queue_capacity: 1_024,
             transport: SignalTransport::Log,
             slot_name: "storehaus_signals".to_owned(),
+            breaker: DEFAULT_BREAKER,
+            strategy: Strategy::Fallback,
+            subscribe_limit: None,
         }
     }
 }
@@ -187,6 +265,11 @@ impl SignalConfig {
     ///
     /// `slot_name` must be 1 to 63 characters of `a-z`, `0-9` and `_`, as PostgreSQL requires of
     /// replication slot names; it is checked whichever the transport.
+    ///
+    /// A breaker that can open needs a `window` and an `open_for` above zero (an open period of
+    /// zero would retry a failing source without pause), each at most a hundred years, and a
+    /// `subscribe_limit` needs a positive rate and a burst of at least 1. Their errors are keyed
+    /// `signal.breaker.<field>` and `signal.subscribe_limit`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
             ("callback_timeout_seconds", self.callback_timeout_seconds),
@@ -214,7 +297,12 @@ impl SignalConfig {
         if let Some((field, _, max)) = capped.into_iter().find(|&(_, value, max)| value > max) {
             return Err(ConfigError::new(field, format!("must be at most {max}")));
         }
-        validate_slot_name(&self.slot_name)
+        validate_slot_name(&self.slot_name)?;
+        validate_breaker(&self.breaker)?;
+        if let Some(limit) = &self.subscribe_limit {
+            limit.validate().map_err(|invalid| ConfigError::new("subscribe_limit", invalid.0))?;
+        }
+        Ok(())
     }
 
     /// Sets the setting named `field` (as in the `[signal]` section) from its text form, the way
@@ -295,6 +383,21 @@ fn validate_slot_name(name: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+fn validate_breaker(breaker: &BreakerConfig) -> Result<(), ConfigError> {
+    if !breaker.is_enabled() {
+        return Ok(());
+    }
+    for (field, value) in [("breaker.window", breaker.window), ("breaker.open_for", breaker.open_for)] {
+        if value.is_zero() {
+            return Err(ConfigError::new(field, "must be above zero"));
+        }
+        if value > Duration::from_secs(MAX_SECONDS) {
+            return Err(ConfigError::new(field, format!("must be at most {MAX_SECONDS} seconds")));
+        }
+    }
+    Ok(())
+}
+
 fn parse_bool(field: &str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
@@ -326,7 +429,67 @@ mod tests {
         assert_eq!(config.queue_capacity, 1_024);
         assert_eq!(config.transport, SignalTransport::Log);
         assert_eq!(config.slot_name, "storehaus_signals");
+        assert_eq!(config.breaker, BreakerConfig::default());
+        assert_eq!(config.strategy, Strategy::Fallback);
+        assert_eq!(config.subscribe_limit, None);
         config.validate().unwrap();
+    }
+
+    #[test]
+    fn resilience_settings_are_not_read_from_the_signal_section() {
+        let config: SignalConfig = serde_json::from_str(r#"{"max_callbacks": 7}"#).unwrap();
+        assert_eq!(config, SignalConfig { max_callbacks: 7, ..SignalConfig::default() });
+        for field in ["breaker", "strategy", "subscribe_limit"] {
+            let text = format!(r#"{{"{field}": null}}"#);
+            let err = serde_json::from_str::<SignalConfig>(&text).unwrap_err();
+            assert!(err.to_string().contains("unknown field"), "{field}: {err}");
+        }
+        let written = serde_json::to_value(SignalConfig::default()).unwrap();
+        assert_eq!(written.as_object().unwrap().len(), FIELDS.len());
+    }
+
+    #[test]
+    fn breaker_and_subscribe_limit_are_validated() {
+        let second = Duration::from_secs(1);
+        let cases = [
+            (BreakerConfig::new(3, Duration::ZERO, second), "signal.breaker.window"),
+            (BreakerConfig::new(3, second, Duration::ZERO), "signal.breaker.open_for"),
+            (BreakerConfig::new(3, second, Duration::from_secs(MAX_SECONDS + 1)), "signal.breaker.open_for"),
+        ];
+        for (breaker, key) in cases {
+            let err = SignalConfig { breaker, ..SignalConfig::default() }.validate().unwrap_err();
+            assert_eq!(err.key, key, "{breaker:?}");
+        }
+        // A breaker that never opens needs no periods.
+        let never = BreakerConfig::new(0, Duration::ZERO, Duration::ZERO);
+        SignalConfig { breaker: never, ..SignalConfig::default() }.validate().unwrap();
+        SignalConfig { breaker: BreakerConfig::disabled(), ..SignalConfig::default() }.validate().unwrap();
+
+        for bad in [RateLimit::per_second(0.0), RateLimit::per_second(f64::NAN), RateLimit::per_second(5.0).burst(0)] {
+            let err = SignalConfig { subscribe_limit: Some(bad), ..SignalConfig::default() }.validate().unwrap_err();
+            assert_eq!(err.key, "signal.subscribe_limit", "{bad:?}");
+        }
+        let limited =
+            SignalConfig { subscribe_limit: Some(RateLimit::per_second(2.0).burst(5)), ..SignalConfig::default() };
+        limited.validate().unwrap();
+    }
+
+    #[test]
+    fn equality_covers_the_resilience_settings() {
+        let limited = |per_second: f64| SignalConfig {
+            subscribe_limit: Some(RateLimit::per_second(per_second).burst(5)),
+            ..SignalConfig::default()
+        };
+        assert_eq!(limited(2.0), limited(2.0));
+        assert_ne!(limited(2.0), limited(3.0));
+        assert_ne!(limited(2.0), SignalConfig::default());
+        // Reflexive even for a rate `validate` refuses.
+        assert_eq!(limited(f64::NAN), limited(f64::NAN));
+        assert_ne!(SignalConfig { strategy: Strategy::FailFast, ..SignalConfig::default() }, SignalConfig::default());
+        assert_ne!(
+            SignalConfig { breaker: BreakerConfig::disabled(), ..SignalConfig::default() },
+            SignalConfig::default()
+        );
     }
 
     #[test]
@@ -421,6 +584,7 @@ mod tests {
             queue_capacity: 21,
             transport: SignalTransport::LogicalDecoding,
             slot_name: "app_1".to_owned(),
+            ..SignalConfig::default()
         };
         assert_eq!(config, expected);
         assert_eq!(FIELDS.len(), 13);

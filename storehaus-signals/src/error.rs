@@ -1,6 +1,7 @@
 //! [`SignalError`]: what can go wrong in the signal layer.
 
 use crate::{ConfigError, EventType, SourceError};
+use std::time::Duration;
 
 /// An error of the signal layer.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +59,23 @@ pub enum SignalError {
     /// own, for one; the databases' sources do).
     #[error("this event source keeps no durable consumers")]
     NoConsumerLog,
+
+    /// The listener cannot reach its event source (its circuit breaker is open) and the strategy
+    /// is [`FailFast`](storehaus_resilience::Strategy::FailFast); see
+    /// [`SignalManager::check_available`](crate::SignalManager::check_available).
+    #[error("the signal layer is unavailable: {reason}")]
+    Unavailable {
+        /// What is unavailable, and why.
+        reason: String,
+    },
+
+    /// The budget of [`subscribe_limit`](crate::SignalConfig::subscribe_limit) that this
+    /// registration draws on is spent in this process; try again after `retry_after`.
+    #[error("too many subscriptions registered; retry after {} ms", .retry_after.as_millis())]
+    RateLimited {
+        /// When the budget admits the next registration.
+        retry_after: Duration,
+    },
 
     /// The manager was started outside a Tokio runtime, which runs its listener.
     #[error("a signal manager must be started inside a Tokio runtime")]

@@ -15,6 +15,7 @@
 //! | [`EventSource`], [`Doorbell`] | what a database backend implements |
 //! | [`MemorySource`] | an in-process event log, with fault injection for tests |
 //! | [`SignalConfig`], [`SignalTransport`] | the `[signal]` section of `storehaus.toml` |
+//! | [`SignalManager::listener_breaker`], [`SignalManager::check_available`] | the listener's circuit breaker and the fail-fast strategy ([`SignalConfig::breaker`], [`SignalConfig::strategy`]) |
 //!
 //! The crate does not depend on `storehaus` or `storehaus-cache`, so it can be used and tested
 //! on its own. [`Envelope`] comes from `storehaus-envelope`, which the shared store

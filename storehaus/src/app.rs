@@ -1,9 +1,11 @@
 //! [`StoreHaus`]: the application's entry point.
 
 use crate::backend::{DbPool, TransactionOptions};
+use crate::cache::CacheManager;
 use crate::config::DatabaseConfig;
 use crate::error::{Result, StoreError};
 use crate::model::Model;
+use crate::resilience::{BreakerState, LimiterStats, RateLimits, RetryPolicy, RetryStats, Transient};
 use crate::schema::{MigrateOptions, MigrationPlan};
 use crate::signals::{SignalConfig, SignalManager, SignalTransport};
 use crate::transaction::Transaction;
@@ -20,6 +22,8 @@ pub struct StoreHaus {
     /// Managers started by [`StoreHaus::signal_manager`], shut down by [`StoreHaus::close`]:
     /// each listener holds a pooled connection, which closing the pool would wait for forever.
     signal_managers: Mutex<Vec<Weak<SignalManager>>>,
+    /// The cache [`StoreHaus::attach_cache`] was given, reported by [`StoreHaus::health_check`].
+    cache: Mutex<Option<Arc<CacheManager>>>,
 }
 
 /// What [`StoreHaus::health_check`] found.
@@ -34,6 +38,26 @@ pub struct HealthStatus {
     pub connections: u32,
     /// Of those, idle.
     pub idle_connections: usize,
+    /// What retries of reads and transactions did so far.
+    pub retries: RetryStats,
+    /// The circuit breaker of the cache given to [`StoreHaus::attach_cache`], if any.
+    pub cache_breaker: Option<BreakerState>,
+    /// Whether that cache answered a ping within its timeout (`None` without a cache).
+    pub cache_reachable: Option<bool>,
+    /// The listener breaker of each signal manager started by [`StoreHaus::signal_manager`].
+    pub signal_breakers: Vec<BreakerState>,
+    /// What the pool's rate limits decided so far, when it has any.
+    pub rate_limits: Option<LimiterStats>,
+}
+
+impl HealthStatus {
+    /// Whether every layer is usable now: the database answered (it did, or there would be no
+    /// status), the cache answered, and no breaker is open.
+    pub fn is_healthy(&self) -> bool {
+        self.cache_reachable != Some(false)
+            && self.cache_breaker.is_none_or(|state| state == BreakerState::Closed)
+            && self.signal_breakers.iter().all(|state| *state == BreakerState::Closed)
+    }
 }
 
 impl StoreHaus {
@@ -62,7 +86,7 @@ impl StoreHaus {
 
     /// Uses a pool that is already open.
     pub fn with_pool(pool: DbPool) -> Self {
-        StoreHaus { pool, stores: HashMap::new(), signal_managers: Mutex::default() }
+        StoreHaus { pool, stores: HashMap::new(), signal_managers: Mutex::default(), cache: Mutex::default() }
     }
 
     /// The connection pool, to hand to stores.
@@ -121,17 +145,77 @@ impl StoreHaus {
         self.stores.keys().map(String::as_str)
     }
 
-    /// Checks that the database answers and reports the pool's state.
+    /// Checks that the database answers and reports the pool's state, the retries so far, and
+    /// the state of the other layers: the attached cache (pinged, and its breaker), the signal
+    /// listeners' breakers and the rate limits.
+    ///
+    /// Fails only when the database does not answer; see [`HealthStatus::is_healthy`] for the rest.
     pub async fn health_check(&self) -> Result<HealthStatus> {
         let started = Instant::now();
         self.pool.ping().await?;
+        let latency = started.elapsed();
         let (connections, idle_connections) = self.pool.connections();
+        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let (cache_breaker, cache_reachable) = match cache {
+            Some(cache) => {
+                let reachable = cache.ping().await.is_ok();
+                (Some(cache.breaker().state()), Some(reachable))
+            }
+            None => (None, None),
+        };
+        let signal_breakers = self
+            .signal_managers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|manager| manager.listener_breaker())
+            .collect();
         Ok(HealthStatus {
             backend: self.pool.backend_name(),
-            latency: started.elapsed(),
+            latency,
             connections,
             idle_connections,
+            retries: self.pool.retry_stats(),
+            cache_breaker,
+            cache_reachable,
+            signal_breakers,
+            rate_limits: self.pool.rate_limits().map(|limits| limits.stats()),
         })
+    }
+
+    /// Reports `cache` in [`StoreHaus::health_check`]. Stores still take their cache through
+    /// [`CacheParams`](crate::cache::CacheParams).
+    pub fn attach_cache(&self, cache: Arc<CacheManager>) {
+        *self.cache.lock().unwrap_or_else(PoisonError::into_inner) = Some(cache);
+    }
+
+    /// How store reads and [`StoreHaus::transaction_retrying`] retry after a transient error
+    /// (from [`DatabaseConfig::retry`], `[resilience.retry]` in `storehaus.toml`).
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.pool.retry_policy()
+    }
+
+    /// Sets the retry policy of every store on this pool that has none of its own;
+    /// `RetryPolicy::disabled()` turns retries off.
+    pub fn set_retry_policy(&self, policy: RetryPolicy) {
+        self.pool.set_retry_policy(policy);
+    }
+
+    /// Applies `limits` to every store on this pool that has none of its own (`None` removes
+    /// them). See [`RateLimits`] for the operation names, and
+    /// [`ResilienceConfig::rate_limits`](crate::config::ResilienceConfig::rate_limits) to build
+    /// them from `storehaus.toml`.
+    ///
+    /// The signal managers this `StoreHaus` started (and starts later) apply the same limits to
+    /// [`Channel::publish`](crate::signals::Channel::publish).
+    pub fn set_rate_limits(&self, limits: Option<RateLimits>) {
+        for manager in
+            self.signal_managers.lock().unwrap_or_else(PoisonError::into_inner).iter().filter_map(Weak::upgrade)
+        {
+            manager.set_rate_limits(limits.clone());
+        }
+        self.pool.set_rate_limits(limits);
     }
 
     /// Starts a [`SignalManager`] on this database: creates the event log if it is missing and a
@@ -151,6 +235,7 @@ impl StoreHaus {
             SignalTransport::LogicalDecoding => self.pool.logical_event_source(&config.slot_name).await?,
         };
         let manager = SignalManager::start(config, source).await.map_err(|e| StoreError::Signal(e.to_string()))?;
+        manager.set_rate_limits(self.pool.rate_limits().map(|limits| RateLimits::clone(&limits)));
         let mut managers = self.signal_managers.lock().unwrap_or_else(PoisonError::into_inner);
         managers.retain(|started| started.strong_count() > 0);
         managers.push(Arc::downgrade(&manager));
@@ -247,5 +332,59 @@ impl StoreHaus {
         E: From<StoreError>,
     {
         crate::transaction::run(self.begin_with(options).await?, work).await
+    }
+
+    /// Runs `work` in a transaction like [`StoreHaus::transaction`], and runs it again from the
+    /// start, in a new transaction, when it fails with a transient error (a lost connection, a
+    /// serialization failure, a deadlock), as the [retry policy](StoreHaus::retry_policy)
+    /// allows. `work` may therefore run several times: keep side effects outside the database
+    /// out of it, or make them idempotent.
+    ///
+    /// A commit is retried only when the database says it did not happen (serialization
+    /// failure `40001`, deadlock `40P01`); a commit whose answer was lost returns its error, as
+    /// the transaction may have committed.
+    ///
+    /// ```no_run
+    /// # use storehaus::prelude::*;
+    /// # use storehaus::IsolationLevel;
+    /// # use storehaus::TransactionOptions;
+    /// # #[model] #[table(name = "accounts")] pub struct Account { #[primary_key] pub id: Uuid, pub balance: i64 }
+    /// # async fn run(storehaus: StoreHaus, accounts: GenericStore<Account>, from: Uuid, to: Uuid) -> Result<(), StoreError> {
+    /// let serializable = TransactionOptions::new().isolation(IsolationLevel::Serializable);
+    /// storehaus
+    ///     .transaction_retrying_with(serializable, |tx| {
+    ///         let accounts = accounts.with_transaction(&tx);
+    ///         async move {
+    ///             let mut a = accounts.get_by_id(&from).await?.ok_or(StoreError::Validation { field: None, message: "no such account".into() })?;
+    ///             a.balance -= 10;
+    ///             accounts.save(&a).await?;
+    ///             Ok::<_, StoreError>(())
+    ///         }
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn transaction_retrying<F, Fut, R, E>(&self, work: F) -> std::result::Result<R, E>
+    where
+        F: FnMut(Transaction) -> Fut,
+        Fut: Future<Output = std::result::Result<R, E>>,
+        E: From<StoreError> + Transient,
+    {
+        self.transaction_retrying_with(TransactionOptions::default(), work).await
+    }
+
+    /// [`StoreHaus::transaction_retrying`] with `options` (isolation level, read-only).
+    pub async fn transaction_retrying_with<F, Fut, R, E>(
+        &self,
+        options: TransactionOptions,
+        work: F,
+    ) -> std::result::Result<R, E>
+    where
+        F: FnMut(Transaction) -> Fut,
+        Fut: Future<Output = std::result::Result<R, E>>,
+        E: From<StoreError> + Transient,
+    {
+        let policy = self.pool.retry_policy();
+        crate::transaction::run_retrying(&self.pool, options, &policy, work).await
     }
 }

@@ -8,9 +8,11 @@
 
 mod app;
 mod database;
+mod resilience;
 
 pub use app::AppConfig;
 pub use database::{DatabaseConfig, DatabaseConfigBuilder};
+pub use resilience::{LayerSettings, RateLimitSettings, ResilienceConfig, RetrySettings, RuleSettings};
 pub use storehaus_cache::CacheConfig;
 pub use storehaus_signals::SignalConfig;
 

@@ -214,6 +214,15 @@ pub enum StoreError {
         table: String,
     },
 
+    /// A rate limit refused the call; nothing ran. Try again after `retry_after`.
+    #[error("rate limited by rule `{rule}`; retry after {} ms", retry_after.as_millis())]
+    RateLimited {
+        /// The operation pattern of the rule that refused, such as `store.*`.
+        rule: String,
+        /// When the rule's bucket has a token again.
+        retry_after: std::time::Duration,
+    },
+
     /// The backend in use does not support this operation.
     #[error("unsupported by the {backend} backend: {operation}")]
     Unsupported {

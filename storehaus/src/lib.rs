@@ -59,6 +59,7 @@ pub mod model;
 mod owner;
 pub mod query;
 pub mod relation;
+pub mod resilience;
 pub mod schema;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -149,4 +150,5 @@ mod guide {
     doctest_file!(SharedStore, "../../docs/shared-store.md");
     doctest_file!(Backends, "../../docs/backends.md");
     doctest_file!(Performance, "../../docs/performance.md");
+    doctest_file!(Resilience, "../../docs/resilience.md");
 }

@@ -4,6 +4,7 @@ mod batch;
 mod cache;
 mod queries;
 mod related;
+mod resilience;
 mod scope;
 mod stream;
 mod upsert;
@@ -20,7 +21,6 @@ use crate::signals::SignalManager;
 use crate::transaction::Transaction;
 use std::fmt;
 use std::sync::Arc;
-use tracing::Instrument;
 
 /// The store of model `T`: every read and write of its table.
 ///
@@ -35,6 +35,7 @@ pub struct GenericStore<T: Model> {
     shared: Arc<Shared<T>>,
     tx: Option<Transaction>,
     access: scope::Access,
+    guard: resilience::StoreGuard,
 }
 
 struct Shared<T: Model> {
@@ -55,12 +56,12 @@ impl<T: Model> GenericStore<T> {
         let table = pool.table::<T>(signals.is_some());
         let cache = cache.map(|params| cache::StoreCache::new(params, T::TABLE.name, pool.db_system()));
         let shared = Arc::new(Shared { pool, table, signals, cache });
-        GenericStore { shared, tx: None, access: scope::Access::default() }
+        GenericStore { shared, tx: None, access: scope::Access::default(), guard: resilience::StoreGuard::default() }
     }
 
     /// The same store (with the same access scope), running its calls on `tx`.
     pub fn with_transaction(&self, tx: &Transaction) -> Self {
-        GenericStore { shared: Arc::clone(&self.shared), tx: Some(tx.clone()), access: self.access.clone() }
+        GenericStore { tx: Some(tx.clone()), ..self.clone() }
     }
 
     /// The pool the store uses.
@@ -88,17 +89,6 @@ impl<T: Model> GenericStore<T> {
         self.tx.as_ref().map(Transaction::handle)
     }
 
-    /// Runs `op` inside a span carrying the OpenTelemetry database attributes.
-    pub(crate) async fn traced<R>(&self, operation: &'static str, op: impl Future<Output = Result<R>>) -> Result<R> {
-        let span = tracing::debug_span!(
-            "storehaus",
-            db.system = self.shared.pool.db_system(),
-            db.operation = operation,
-            db.sql.table = T::TABLE.name,
-        );
-        op.instrument(span).await
-    }
-
     /// Inserts `data` with `tags`; returns the stored record with its system fields.
     pub async fn create(&self, data: T, tags: Option<Vec<String>>) -> Result<Record<T>> {
         let tags = checked_tags(tags.unwrap_or_default())?;
@@ -110,22 +100,22 @@ impl<T: Model> GenericStore<T> {
 
     /// The live record with key `id`, if any; read through the cache when the store has one.
     pub async fn get_by_id(&self, id: &T::Key) -> Result<Option<Record<T>>> {
-        self.traced("get_by_id", self.read_by_id(id)).await
+        self.read("get_by_id", || async move { self.read_by_id(id).await }).await
     }
 
     /// The record with key `id`, soft-deleted or not.
     pub async fn get_by_id_with_deleted(&self, id: &T::Key) -> Result<Option<Record<T>>> {
-        self.traced("get_by_id", self.table().get(self.cx()?, id, true)).await
+        self.read("get_by_id", || async move { self.table().get(self.cx()?, id, true).await }).await
     }
 
     /// Every live record, ordered by key. Prefer [`GenericStore::find`] with a limit on large tables.
     pub async fn list_all(&self) -> Result<Vec<Record<T>>> {
-        self.traced("list_all", self.table().list_all(self.cx()?)).await
+        self.read("list_all", || async move { self.table().list_all(self.cx()?).await }).await
     }
 
     /// How many live records there are.
     pub async fn count(&self) -> Result<u64> {
-        self.traced("count", self.table().count(self.cx()?)).await
+        self.read("count", || async move { self.table().count(self.cx()?).await }).await
     }
 
     /// Writes the update fields of `data` to the live row `id` (the key inside `data` is ignored).
@@ -303,7 +293,7 @@ impl<T: Model> GenericStore<T> {
     /// The principals that may see the live row `id` (`auth` models). Fails with
     /// [`StoreError::NotFound`] when the store's scope does not see the row.
     pub async fn principals(&self, id: &T::Key) -> Result<Vec<String>> {
-        self.traced("get_by_id", async {
+        self.read("get_by_id", || async move {
             let record = self.table().get(self.cx()?, id, false).await?;
             let record = record
                 .ok_or_else(|| StoreError::NotFound { table: T::TABLE.name.to_owned(), key: format!("{id:?}") })?;
@@ -362,7 +352,12 @@ fn no_soft_delete<T: Model>(operation: &'static str) -> StoreError {
 
 impl<T: Model> Clone for GenericStore<T> {
     fn clone(&self) -> Self {
-        GenericStore { shared: Arc::clone(&self.shared), tx: self.tx.clone(), access: self.access.clone() }
+        GenericStore {
+            shared: Arc::clone(&self.shared),
+            tx: self.tx.clone(),
+            access: self.access.clone(),
+            guard: self.guard.clone(),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::backend::{DbPool, TransactionOptions, TxHandle};
 use crate::error::{Result, StoreError};
+use crate::resilience::{RetryPolicy, Transient};
 use crate::signals::BoxFuture;
 use crate::signals::Channel;
 use std::fmt;
@@ -183,8 +184,97 @@ where
     }
 }
 
+/// Runs `work` in a new transaction on `pool`, as [`run`] does, and runs it again from the
+/// start (in a new transaction) after a transient failure, as `policy` allows.
+///
+/// A failure before the commit rolled the transaction back, so running it again is safe. A
+/// commit is retried only when the database guarantees it did not happen: a serialization
+/// failure or a deadlock (`40001`, `40P01`); a commit whose answer was lost may have committed.
+pub(crate) async fn run_retrying<F, Fut, R, E>(
+    pool: &DbPool,
+    options: TransactionOptions,
+    policy: &RetryPolicy,
+    mut work: F,
+) -> std::result::Result<R, E>
+where
+    F: FnMut(Transaction) -> Fut,
+    Fut: Future<Output = std::result::Result<R, E>>,
+    E: From<StoreError> + Transient,
+{
+    let counters = pool.retry_counters();
+    let mut retry = policy.start();
+    let mut attempt = async || -> std::result::Result<R, Failure<E>> {
+        let tx = Transaction::begin_with(pool, options).await.map_err(|e| Failure::Retryable(E::from(e)))?;
+        match work(tx.clone()).await {
+            Ok(value) => match tx.commit().await {
+                Ok(()) => Ok(value),
+                Err(error) if matches!(error.sqlstate(), Some("40001" | "40P01")) => {
+                    Err(Failure::Retryable(E::from(error)))
+                }
+                Err(error) => Err(Failure::Final(E::from(error))),
+            },
+            Err(error) => {
+                if let Err(rollback) = tx.rollback().await
+                    && !matches!(rollback, StoreError::Transaction(_))
+                {
+                    tracing::warn!(error = %rollback, "rollback failed");
+                }
+                Err(Failure::Retryable(error))
+            }
+        }
+    };
+    loop {
+        let error = match attempt().await {
+            Ok(value) => {
+                if retry.attempts() > 1 {
+                    counters.note_recovered();
+                }
+                return Ok(value);
+            }
+            Err(Failure::Retryable(error)) if error.is_transient() => error,
+            Err(Failure::Retryable(error) | Failure::Final(error)) => return Err(error),
+        };
+        let Some(delay) = retry.next_delay() else {
+            if policy.is_enabled() {
+                counters.note_exhausted();
+            }
+            return Err(error);
+        };
+        counters.note_retry();
+        tracing::debug!(
+            attempt = retry.attempts(),
+            delay_ms = delay.as_millis() as u64,
+            "running a transaction again after a transient failure"
+        );
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// How one attempt of [`run_retrying`] failed.
+enum Failure<E> {
+    /// Nothing committed: running again is safe if the error is transient.
+    Retryable(E),
+    /// The commit's outcome is unknown or the error is permanent.
+    Final(E),
+}
+
 impl fmt::Debug for Transaction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transaction").field("depth", &self.depth()).finish_non_exhaustive()
     }
+}
+
+/// Applications spawn transactions on multi-threaded runtimes: their futures must be `Send`.
+#[cfg(test)]
+#[allow(dead_code)]
+fn transaction_futures_are_send(storehaus: &crate::StoreHaus) {
+    fn send<T: Send>(_: T) {}
+    send(
+        storehaus.transaction(|tx| async move { tx.depth().checked_sub(1).ok_or(StoreError::Transaction("".into())) }),
+    );
+    send(
+        storehaus.transaction_retrying(|tx| async move {
+            tx.depth().checked_sub(1).ok_or(StoreError::Transaction("".into()))
+        }),
+    );
 }

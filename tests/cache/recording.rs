@@ -77,6 +77,11 @@ impl CacheBackend for Recording {
         self.inner.ttl(key)
     }
 
+    fn take_token<'a>(&'a self, key: &'a str, per_second: f64, burst: u32) -> BoxFuture<'a, Result<Option<Duration>>> {
+        self.key(key);
+        self.inner.take_token(key, per_second, burst)
+    }
+
     fn incr_by<'a>(&'a self, key: &'a str, by: i64, ttl: Option<Duration>) -> BoxFuture<'a, Result<i64>> {
         self.key(key);
         self.inner.incr_by(key, by, ttl)

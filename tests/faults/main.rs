@@ -5,6 +5,7 @@
 
 mod cancellation;
 mod listener;
+mod listener_breaker;
 mod postgres;
 mod proxy;
 mod redis;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use moka::Expiry;
 use moka::future::Cache;
+use storehaus_resilience::LocalBuckets;
 use tokio::sync::Mutex;
 
 mod buffers;
@@ -15,7 +16,7 @@ mod streams;
 
 use self::buffers::Buffers;
 use self::shared::SharedMemory;
-use super::{BoxFuture, BufferOp, BufferState, CacheBackend, EpochKey, GuardedRead};
+use super::{BoxFuture, BufferOp, BufferState, CacheBackend, EpochKey, GuardedRead, check_bucket};
 use crate::error::{CacheError, CacheResult};
 use crate::shared::SharedAdapter;
 use crate::util::random_epoch;
@@ -74,6 +75,8 @@ pub struct MemoryBackend {
     max_bytes: u64,
     writes: Mutex<()>,
     buffers: Buffers,
+    /// Token buckets, kept apart like the buffers; full ones are forgotten.
+    buckets: LocalBuckets,
     /// The state of shared stores built on this backend, made on first use.
     shared: OnceLock<Arc<SharedMemory>>,
 }
@@ -86,7 +89,14 @@ impl MemoryBackend {
             .weigher(|key: &String, slot: &Slot| weigh(key, slot))
             .expire_after(SlotExpiry)
             .build();
-        MemoryBackend { cache, max_bytes, writes: Mutex::new(()), buffers: Buffers::default(), shared: OnceLock::new() }
+        MemoryBackend {
+            cache,
+            max_bytes,
+            writes: Mutex::new(()),
+            buffers: Buffers::default(),
+            buckets: LocalBuckets::default(),
+            shared: OnceLock::new(),
+        }
     }
 
     /// A backend that never evicts: entries leave only when they expire or are removed.
@@ -97,6 +107,7 @@ impl MemoryBackend {
             max_bytes: u64::MAX,
             writes: Mutex::new(()),
             buffers: Buffers::default(),
+            buckets: LocalBuckets::default(),
             shared: OnceLock::new(),
         }
     }
@@ -398,6 +409,18 @@ impl CacheBackend for MemoryBackend {
         Box::pin(async move {
             self.buffers.acknowledge(acked);
             Ok(())
+        })
+    }
+
+    fn take_token<'a>(
+        &'a self,
+        key: &'a str,
+        per_second: f64,
+        burst: u32,
+    ) -> BoxFuture<'a, CacheResult<Option<Duration>>> {
+        Box::pin(async move {
+            let limit = check_bucket(per_second, burst)?;
+            Ok(self.buckets.take(key, &limit).err())
         })
     }
 

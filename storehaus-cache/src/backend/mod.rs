@@ -218,6 +218,21 @@ pub trait CacheBackend: Send + Sync + fmt::Debug + 'static {
         unsupported(self.name())
     }
 
+    /// Takes a token from the token bucket at `key`, which holds at most `burst` tokens and
+    /// gains `per_second` a second (a missing bucket is full): `Ok(None)` when a token was
+    /// taken, `Ok(Some(wait))` when none is left and one comes after `wait`. Atomic; the
+    /// bucket expires once it would be full again, so an idle bucket leaves no key behind.
+    fn take_token<'a>(
+        &'a self,
+        key: &'a str,
+        per_second: f64,
+        burst: u32,
+    ) -> BoxFuture<'a, CacheResult<Option<Duration>>> {
+        let _ = (key, per_second, burst);
+        let backend = self.name();
+        Box::pin(async move { Err(CacheError::Backend(format!("the {backend} backend has no token buckets"))) })
+    }
+
     /// How many times the backend has tried to connect, for [`CacheStats`](crate::CacheStats).
     fn connect_attempts(&self) -> u64 {
         0
@@ -233,6 +248,13 @@ pub trait CacheBackend: Send + Sync + fmt::Debug + 'static {
 /// The answer of an operation a backend does not implement.
 fn unsupported<'a, T: Send + 'a>(backend: &'static str) -> BoxFuture<'a, CacheResult<T>> {
     Box::pin(async move { Err(CacheError::Backend(format!("the {backend} backend has no counter buffers"))) })
+}
+
+/// Checks the settings of a token bucket before a backend applies them.
+pub(crate) fn check_bucket(per_second: f64, burst: u32) -> CacheResult<storehaus_resilience::RateLimit> {
+    let limit = storehaus_resilience::RateLimit::per_second(per_second).burst(burst);
+    limit.validate().map_err(|error| CacheError::Backend(error.to_string()))?;
+    Ok(limit)
 }
 
 /// Milliseconds of `ttl` for commands that take them, never 0 (which Redis rejects).

@@ -1,17 +1,20 @@
 //! [`CacheManager`]: one backend plus the timeouts, statistics and protocols on top of it.
 
 mod envelope;
+mod limiter;
 mod local;
 mod pending;
 pub(crate) mod read_through;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use storehaus_resilience::{BreakerOpen, BreakerState, CircuitBreaker, RateLimitError, RateLimits, Strategy};
 
+pub use self::limiter::CacheLimiter;
 use self::local::LocalEpochs;
 use self::pending::Pending;
 use crate::backend::{BoxFuture, CacheBackend, MemoryBackend, RedisBackend};
@@ -32,8 +35,15 @@ use crate::stats::{CacheStats, Counters};
 ///   answers, so a cache outage never fails a store call;
 /// - **explicit** (key-value, counters, claims) return [`CacheError`].
 ///
-/// Every backend call is bounded by `timeout_ms`, and the read-through calls keep no entry
-/// larger than `max_entry_bytes`.
+/// Every backend call is bounded by `timeout_ms` and goes through a [`CircuitBreaker`]
+/// ([`CacheConfig::breaker`]): after repeated unreachable or timed-out calls the breaker opens
+/// and calls fail at once with [`CacheError::Unavailable`] instead of waiting, until one call
+/// probes the backend and finds it healthy. While it is open, read-through calls go to the
+/// loader and invalidations are deferred exactly as when the backend fails, so the cache never
+/// serves a value older than a committed write. The read-through calls keep no entry larger
+/// than `max_entry_bytes`.
+///
+/// Explicit calls can be rate limited ([`set_rate_limits`](Self::set_rate_limits)).
 pub struct CacheManager {
     backend: Arc<dyn CacheBackend>,
     timeout: Duration,
@@ -44,6 +54,10 @@ pub struct CacheManager {
     flights: Flights,
     local: LocalEpochs,
     pending: Pending,
+    breaker: CircuitBreaker,
+    strategy: Strategy,
+    /// Rules on `cache.<operation>` for the explicit calls; `None` admits every call.
+    rate_limits: RwLock<Option<RateLimits>>,
 }
 
 impl CacheManager {
@@ -81,6 +95,9 @@ impl CacheManager {
             flights: Flights::default(),
             local: LocalEpochs::default(),
             pending: Pending::default(),
+            breaker: CircuitBreaker::new("cache", config.breaker),
+            strategy: config.strategy,
+            rate_limits: RwLock::new(None),
         }
     }
 
@@ -111,7 +128,45 @@ impl CacheManager {
 
     /// The counters so far.
     pub fn stats(&self) -> CacheStats {
-        self.counters.snapshot(self.flights.len() as u64, self.backend.connect_attempts())
+        self.counters.snapshot(self.flights.len() as u64, self.backend.connect_attempts(), self.breaker.stats())
+    }
+
+    /// The circuit breaker of the backend calls.
+    pub fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
+    }
+
+    /// What store reads do while the breaker is open.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    /// Whether a store read may go on: with [`Strategy::FailFast`], `Err` while the breaker
+    /// refuses calls (open, or another call probing), counted as short-circuited; once the open
+    /// period ends the read goes through and probes the backend. With [`Strategy::Fallback`]
+    /// always `Ok`: reads go to the loader while the breaker is open.
+    pub fn check_available(&self) -> CacheResult<()> {
+        if self.strategy == Strategy::Fallback {
+            return Ok(());
+        }
+        // A permit dropped unused lets the read's own first call take it again.
+        self.breaker.allow().map(drop).map_err(breaker_open)
+    }
+
+    /// Applies `limits` to the explicit calls from now on, or none with `None`. Each call checks
+    /// the operation `cache.<method>` (`cache.get`, `cache.set`, `cache.delete`,
+    /// `cache.get_many`, `cache.set_many`, `cache.ttl`, `cache.incr`, `cache.get_counter`,
+    /// `cache.claim`, `cache.release`, `cache.extend`, `cache.claim_owner`) without a principal:
+    /// a refusal is [`CacheError::RateLimited`], an unavailable limiter under
+    /// [`Strategy::FailFast`] is [`CacheError::Unavailable`]. Read-through calls are never
+    /// limited here: they serve store reads, which are limited at the store.
+    pub fn set_rate_limits(&self, limits: Option<RateLimits>) {
+        *self.rate_limits.write().unwrap_or_else(std::sync::PoisonError::into_inner) = limits;
+    }
+
+    /// The limits applied to the explicit calls.
+    pub fn rate_limits(&self) -> Option<RateLimits> {
+        self.rate_limits.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Checks that the backend answers within the timeout.
@@ -121,6 +176,7 @@ impl CacheManager {
 
     /// The value of `key`, decoded from JSON.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> CacheResult<Option<T>> {
+        self.admit("cache.get").await?;
         let raw = self.call(self.backend.get(key)).await?;
         self.count_lookup(raw.is_some());
         raw.map(|raw| serde_json::from_slice(&raw)).transpose().map_err(CacheError::from)
@@ -128,18 +184,21 @@ impl CacheManager {
 
     /// Stores `value` as JSON under `key`, expiring after `ttl` (never when `None`).
     pub async fn set<T: Serialize + ?Sized>(&self, key: &str, value: &T, ttl: Option<Duration>) -> CacheResult<()> {
+        self.admit("cache.set").await?;
         let raw = serde_json::to_vec(value)?;
         self.call(self.backend.set(key, &raw, ttl)).await
     }
 
     /// Removes `key`; returns whether it existed.
     pub async fn delete(&self, key: &str) -> CacheResult<bool> {
+        self.admit("cache.delete").await?;
         let keys = [key.to_owned()];
         Ok(self.call(self.backend.delete(&keys)).await? > 0)
     }
 
     /// The values of `keys`, in order, in one round trip.
     pub async fn get_many<T: DeserializeOwned>(&self, keys: &[String]) -> CacheResult<Vec<Option<T>>> {
+        self.admit("cache.get_many").await?;
         let raws = self.call(self.backend.get_many(keys)).await?;
         raws.into_iter()
             .map(|raw| {
@@ -151,6 +210,7 @@ impl CacheManager {
 
     /// Stores every `(key, value)` as JSON, each expiring after `ttl`, in one round trip.
     pub async fn set_many<T: Serialize>(&self, entries: &[(String, T)], ttl: Option<Duration>) -> CacheResult<()> {
+        self.admit("cache.set_many").await?;
         let raws = entries
             .iter()
             .map(|(key, value)| Ok((key.clone(), serde_json::to_vec(value)?)))
@@ -160,15 +220,37 @@ impl CacheManager {
 
     /// The time `key` has left; `None` when it is missing or never expires.
     pub async fn ttl(&self, key: &str) -> CacheResult<Option<Duration>> {
+        self.admit("cache.ttl").await?;
         self.call(self.backend.ttl(key)).await
     }
 
-    /// Runs one backend call under the timeout and counts its failure.
+    /// Checks the rate limits of the explicit call `operation`.
+    pub(crate) async fn admit(&self, operation: &'static str) -> CacheResult<()> {
+        let limits = match &*self.rate_limits.read().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            None => return Ok(()),
+            Some(limits) => limits.clone(),
+        };
+        // Boxed as `Send` here, where its lifetimes are concrete: the future of `check` holds
+        // an iterator over borrowed rules, which callers generic over lifetimes cannot prove
+        // `Send` through.
+        let check: BoxFuture<'_, Result<(), RateLimitError>> =
+            Box::pin(async move { limits.check(operation, None).await });
+        check.await.map_err(limiter::refusal)
+    }
+
+    /// Runs one backend call through the breaker and under the timeout, and counts its failure.
+    /// An open breaker refuses it at once; an unreachable or slow backend counts against the
+    /// breaker, any other outcome (an answer, even an error) for it.
     pub(crate) async fn call<T>(&self, call: BoxFuture<'_, CacheResult<T>>) -> CacheResult<T> {
+        let permit = self.breaker.allow().map_err(breaker_open)?;
         let result = match tokio::time::timeout(self.timeout, call).await {
             Ok(result) => result,
             Err(_) => Err(CacheError::Timeout(self.timeout)),
         };
+        match &result {
+            Err(error) if error.is_transient() => permit.failure(),
+            _ => permit.success(),
+        }
         if let Err(error) = &result {
             let counter = match error {
                 CacheError::Timeout(_) => &self.counters.timeouts,
@@ -193,6 +275,16 @@ impl fmt::Debug for CacheManager {
             .field("max_entry_bytes", &self.max_entry_bytes)
             .field("ttl_jitter_percent", &self.jitter_percent)
             .field("negative_ttl", &self.negative_ttl)
+            .field("breaker", &self.breaker)
+            .field("strategy", &self.strategy)
             .finish_non_exhaustive()
     }
+}
+
+/// The error of a call the breaker refused.
+fn breaker_open(open: BreakerOpen) -> CacheError {
+    CacheError::Unavailable(match open.state {
+        BreakerState::HalfOpen if open.retry_in.is_zero() => "circuit breaker open; a probe is running".to_owned(),
+        _ => format!("circuit breaker open; next probe in {} ms", open.retry_in.as_millis()),
+    })
 }

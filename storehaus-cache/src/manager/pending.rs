@@ -4,6 +4,11 @@
 //! table's epoch and generation, this process neither reads nor fills that table's entries, so
 //! it cannot serve what the write replaced. Retries ride on later calls (one at a time), which
 //! the backend refuses at once while it backs off, so they add no connection attempts.
+//!
+//! An open circuit breaker refuses an invalidation like an unreachable backend, so it lands
+//! here too; and since a table's reads retry its pending invalidation before anything else,
+//! the first of them after the breaker lets calls through again flushes it (as the probe, or
+//! after whichever call closed the breaker) before the table's entries are used.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

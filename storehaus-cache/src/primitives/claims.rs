@@ -39,6 +39,7 @@ impl CacheManager {
     /// The claim ends on [`release`](Self::release) or when `ttl` runs out, so a holder that
     /// dies cannot block the key for ever; [`extend`](Self::extend) keeps a long job's claim.
     pub async fn claim(&self, key: &str, owner: &str, ttl: Duration) -> CacheResult<Option<Claim>> {
+        self.admit("cache.claim").await?;
         let token = format!("{owner}{SEPARATOR}{:016x}", random_u64());
         let taken = self.call(self.backend().set_if_absent(key, token.as_bytes(), ttl)).await?;
         Ok(taken.then(|| Claim { key: key.to_owned(), owner: owner.to_owned(), token }))
@@ -46,16 +47,19 @@ impl CacheManager {
 
     /// Releases `claim` if it is still held; returns whether it was (`false` after it expired).
     pub async fn release(&self, claim: &Claim) -> CacheResult<bool> {
+        self.admit("cache.release").await?;
         self.call(self.backend().compare_and_delete(&claim.key, claim.token.as_bytes())).await
     }
 
     /// Makes `claim` last `ttl` from now if it is still held; returns whether it was.
     pub async fn extend(&self, claim: &Claim, ttl: Duration) -> CacheResult<bool> {
+        self.admit("cache.extend").await?;
         self.call(self.backend().compare_and_expire(&claim.key, claim.token.as_bytes(), ttl)).await
     }
 
     /// The owner holding `key`, if any.
     pub async fn claim_owner(&self, key: &str) -> CacheResult<Option<String>> {
+        self.admit("cache.claim_owner").await?;
         let raw = self.call(self.backend().get(key)).await?;
         Ok(raw.map(|raw| {
             let text = String::from_utf8_lossy(&raw);

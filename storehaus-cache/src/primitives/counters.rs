@@ -11,11 +11,13 @@ impl CacheManager {
     /// With `ttl`, a counter that has no expiry yet gets one `ttl` from now, so the counter
     /// covers a window that starts at its first increment (rate limits, daily quotas).
     pub async fn incr(&self, key: &str, by: i64, ttl: Option<Duration>) -> CacheResult<i64> {
+        self.admit("cache.incr").await?;
         self.call(self.backend().incr_by(key, by, ttl)).await
     }
 
     /// The counter at `key`; 0 when it does not exist (or expired).
     pub async fn get_counter(&self, key: &str) -> CacheResult<i64> {
+        self.admit("cache.get_counter").await?;
         let Some(raw) = self.call(self.backend().get(key)).await? else {
             return Ok(0);
         };

@@ -12,6 +12,7 @@ mod kv;
 mod limits;
 mod primitives;
 mod read_through;
+mod resilience;
 
 use std::sync::Arc;
 use std::time::Duration;

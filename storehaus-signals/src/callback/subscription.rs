@@ -122,6 +122,11 @@ impl Subscription {
         self
     }
 
+    /// The principals named by [`principal`](Self::principal), in order.
+    pub(crate) fn principals(&self) -> &[String] {
+        self.principals.as_deref().unwrap_or_default()
+    }
+
     /// Whether the callback is exempt from removal for inactivity.
     pub fn is_kept_when_idle(&self) -> bool {
         self.keep_when_idle

@@ -80,7 +80,11 @@ impl<T> Channel<T> {
 impl<T: Serialize> Channel<T> {
     /// Writes `data` to the log in an [`Envelope`] stamped now, with this channel's scope and
     /// actor. Works after the manager is shut down, since it only writes.
+    ///
+    /// Fails with [`SignalError::RateLimited`] when the manager's rate limits
+    /// ([`SignalManager::set_rate_limits`](crate::SignalManager::set_rate_limits)) refuse it.
     pub async fn publish(&self, data: &T) -> Result<(), SignalError> {
+        self.shared.admit_emit(self.actor.as_deref()).await?;
         let payload = self
             .envelope(data)
             .to_json()

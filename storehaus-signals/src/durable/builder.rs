@@ -133,9 +133,10 @@ impl ConsumerBuilder {
     /// in the background, one at a time per partition: the position moves past an event once
     /// `callback` returned `Ok` for it, or once it became a dead letter.
     ///
-    /// Fails when the settings are out of range ([`SignalError::InvalidConsumer`]), when the event
-    /// source keeps no consumers ([`SignalError::NoConsumerLog`]), or when the database cannot
-    /// register it.
+    /// Fails when the settings are out of range ([`SignalError::InvalidConsumer`]), when the
+    /// budget of [`subscribe_limit`](crate::SignalConfig::subscribe_limit) is spent in this process
+    /// ([`SignalError::RateLimited`]), when the event source keeps no consumers
+    /// ([`SignalError::NoConsumerLog`]), or when the database cannot register it.
     pub async fn start<F, Fut>(self, callback: F) -> Result<Consumer, SignalError>
     where
         F: Fn(DatabaseEvent) -> Fut + Send + Sync + 'static,
@@ -145,6 +146,7 @@ impl ConsumerBuilder {
         if self.shared.is_closed() {
             return Err(SignalError::ShutDown);
         }
+        self.shared.admit_subscription(&self.subscription)?;
         let log = self.shared.consumer_log()?;
         let partitions = log.register(&self.spec).await.map_err(SignalError::Source)?;
         let callback: Callback = Box::new(move |event| Box::pin(callback(event)));

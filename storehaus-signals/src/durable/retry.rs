@@ -1,7 +1,7 @@
 //! How a failing callback is retried: exponential backoff with full jitter.
 
-use crate::manager::random_fraction;
 use std::time::Duration;
+use storehaus_resilience::Backoff;
 
 /// Attempts per event and the delays between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +19,7 @@ impl RetryPolicy {
     /// `base · 2^(attempt-1)`, capped ("full jitter", so consumers that failed together do not
     /// retry together).
     pub(crate) fn delay(&self, attempt: u32) -> Duration {
-        let doubled = self.base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
-        doubled.min(self.cap).mul_f64(random_fraction())
+        Backoff::new(self.base, self.cap).delay(attempt)
     }
 }
 

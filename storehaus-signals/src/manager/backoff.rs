@@ -1,8 +1,7 @@
 //! Exponential backoff with jitter between reconnection attempts.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
+use storehaus_resilience::random_fraction;
 
 /// First delay after a failure.
 pub(crate) const MIN_DELAY: Duration = Duration::from_millis(50);
@@ -10,7 +9,9 @@ pub(crate) const MIN_DELAY: Duration = Duration::from_millis(50);
 pub(crate) const MAX_DELAY: Duration = Duration::from_secs(5);
 
 /// Doubling delays from `min` to `max`. Each delay is drawn from its upper half, so that the
-/// listeners of many processes that lost the database at once do not come back in lockstep.
+/// listeners of many processes that lost the database at once do not come back in lockstep,
+/// yet none comes back sooner than half its delay (unlike the full jitter of
+/// [`storehaus_resilience::Backoff`], which may retry at once).
 #[derive(Debug)]
 pub(crate) struct Backoff {
     min: Duration,
@@ -32,14 +33,6 @@ impl Backoff {
     pub(crate) fn reset(&mut self) {
         self.next = self.min;
     }
-}
-
-/// A number in `[0, 1)`; every `RandomState` is seeded afresh, which is all the randomness
-/// jitter needs.
-pub(crate) fn random_fraction() -> f64 {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u8(0);
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The listener: reads committed events from the source into the dispatch queue, reconnecting
-//! with backoff whenever the source fails; at shutdown, reads what was committed before it.
+//! with backoff whenever the source fails and leaving it alone while its circuit breaker is open;
+//! at shutdown, reads what was committed before it.
 
 use super::backoff::{Backoff, MAX_DELAY, MIN_DELAY};
 use super::{Phase, Shared};
@@ -9,6 +10,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use storehaus_resilience::{BreakerState, Permit};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -55,6 +57,11 @@ async fn bounded<T>(
 /// Runs until the dispatcher stops, or until `phase` turns to [`Phase::Draining`] and the events
 /// committed before are queued ([`drain`]). `position` is where reading starts.
 ///
+/// Every failed session counts against the circuit breaker. While it is closed, a failed session
+/// is followed by a jittered backoff; once it is open, no session starts until its open period
+/// has passed, and then one probes: the breaker closes once that session has caught up, and
+/// opens again if it fails first.
+///
 /// Returning drops the queue's sender, so the dispatcher ends once it has dispatched the rest.
 pub(crate) async fn listen(
     shared: Arc<Shared>,
@@ -64,13 +71,38 @@ pub(crate) async fn listen(
 ) {
     let mut backoff = Backoff::new(MIN_DELAY, MAX_DELAY);
     loop {
-        let error = match session(&shared, &mut position, &queue, &mut backoff, &mut phase).await {
+        let mut permit = match shared.breaker.allow() {
+            Ok(permit) => Some(permit),
+            Err(open) => {
+                tracing::debug!(
+                    retry_in_ms = open.retry_in.as_millis() as u64,
+                    "signal listener's circuit breaker is open"
+                );
+                // Zero only while another call probes, which the listener, the breaker's only
+                // caller, never leaves running.
+                let wait = open.retry_in.max(MIN_DELAY);
+                if unless_draining(&mut phase, tokio::time::sleep(wait)).await.is_none() {
+                    break;
+                }
+                continue;
+            }
+        };
+        let error = match session(&shared, &mut position, &queue, &mut backoff, &mut permit, &mut phase).await {
             Ok(Ended::Closed) => return,
             Ok(Ended::Draining) => break,
             Err(error) => error,
         };
         shared.counters.listener_connected.store(false, Ordering::Relaxed);
         shared.counters.listener_reconnects.fetch_add(1, Ordering::Relaxed);
+        // A session that caught up reported its success already; its failure is a new call's.
+        match permit.take().map_or_else(|| shared.breaker.allow().ok(), Some) {
+            Some(permit) => permit.failure(),
+            None => tracing::debug!("signal listener's circuit breaker opened meanwhile"),
+        }
+        if shared.breaker.state() != BreakerState::Closed {
+            tracing::warn!(%error, "signal listener lost its event source; circuit breaker open, retrying after its open period");
+            continue;
+        }
         let delay = backoff.next_delay();
         tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "signal listener lost its event source; reconnecting");
         if unless_draining(&mut phase, tokio::time::sleep(delay)).await.is_none() {
@@ -90,11 +122,15 @@ pub(crate) async fn listen(
 ///
 /// A connection that goes silent is noticed within one heartbeat interval, whatever the listener
 /// was doing: a read or a check gets half the interval, and so does a quiet wait for a ring.
-async fn session(
-    shared: &Shared,
+///
+/// The first catch-up reports success on the breaker's `permit` (taking it); a failure is left
+/// for the caller to report.
+async fn session<'b>(
+    shared: &'b Shared,
     position: &mut Position,
     queue: &mpsc::Sender<Item>,
     backoff: &mut Backoff,
+    permit: &mut Option<Permit<'b>>,
     phase: &mut watch::Receiver<Phase>,
 ) -> Result<Ended, SourceError> {
     let heartbeat = shared.config.heartbeat();
@@ -117,6 +153,9 @@ async fn session(
         if !caught_up {
             caught_up = true;
             backoff.reset();
+            if let Some(permit) = permit.take() {
+                permit.success();
+            }
             shared.counters.listener_connected.store(true, Ordering::Relaxed);
         }
         match unless_draining(phase, wait_for_news(doorbell.as_mut(), half)).await {

@@ -6,7 +6,7 @@ mod listener;
 mod maintenance;
 mod stats;
 
-pub(crate) use backoff::{Backoff, random_fraction};
+pub(crate) use backoff::Backoff;
 pub use stats::SignalStats;
 
 use crate::callback::{Callback, CallbackHandle, CallbackId, CallbackResult, Registry, Removal, Subscription};
@@ -20,8 +20,14 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
+use storehaus_resilience::{BreakerState, CircuitBreaker, LocalLimiter, Strategy};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+
+/// The key of the subscription budget, and the prefix of the per-principal ones.
+const SUBSCRIBE_KEY: &str = "signals.subscribe";
+/// The operation [`Channel::publish`](crate::Channel::publish) takes a token of.
+const EMIT_OPERATION: &str = "signals.emit";
 
 /// Where the manager is in its life; its background tasks watch it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +58,12 @@ pub(crate) struct Shared {
     pub(crate) news: watch::Sender<u64>,
     /// Durable consumers started on this manager, stopped by its shutdown.
     pub(crate) consumers: Mutex<Vec<Weak<crate::durable::Inner>>>,
+    /// The listener's circuit breaker, named `signals`.
+    pub(crate) breaker: CircuitBreaker,
+    /// The budgets of [`SignalConfig::subscribe_limit`].
+    subscribe_budgets: LocalLimiter,
+    /// The rate limits [`Channel::publish`](crate::Channel::publish) applies (`signals.emit`).
+    pub(crate) emit_limits: std::sync::RwLock<Option<storehaus_resilience::RateLimits>>,
     closed: AtomicBool,
 }
 
@@ -65,6 +77,39 @@ impl Shared {
         self.source.consumers().ok_or(SignalError::NoConsumerLog)
     }
 
+    /// Takes a token for one registration of `subscription` from the budget of
+    /// [`SignalConfig::subscribe_limit`]: the budget of registrations that name no principal
+    /// (key `signals.subscribe`), or that of each principal named (`signals.subscribe:<principal>`).
+    /// A registration refused by one principal's budget may have used a token of those before it.
+    /// Takes a token of `signals.emit` for a publish by `actor`, when rate limits are set.
+    pub(crate) async fn admit_emit(&self, actor: Option<&str>) -> Result<(), SignalError> {
+        let limits = self.emit_limits.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let Some(limits) = limits else { return Ok(()) };
+        match limits.check(EMIT_OPERATION, actor).await {
+            Ok(()) => Ok(()),
+            Err(storehaus_resilience::RateLimitError::Limited { retry_after, .. }) => {
+                Err(SignalError::RateLimited { retry_after })
+            }
+            Err(other) => Err(SignalError::Unavailable { reason: other.to_string() }),
+        }
+    }
+
+    pub(crate) fn admit_subscription(&self, subscription: &Subscription) -> Result<(), SignalError> {
+        let Some(limit) = &self.config.subscribe_limit else { return Ok(()) };
+        let principals = subscription.principals();
+        let refused = if principals.is_empty() {
+            self.subscribe_budgets.take_now(SUBSCRIBE_KEY, limit)
+        } else {
+            principals
+                .iter()
+                .find_map(|principal| self.subscribe_budgets.take_now(&format!("{SUBSCRIBE_KEY}:{principal}"), limit))
+        };
+        match refused {
+            None => Ok(()),
+            Some(retry_after) => Err(SignalError::RateLimited { retry_after }),
+        }
+    }
+
     pub(crate) fn register(
         &self,
         subscription: Subscription,
@@ -73,6 +118,7 @@ impl Shared {
         if self.closed.load(Ordering::Acquire) {
             return Err(SignalError::ShutDown);
         }
+        self.admit_subscription(&subscription)?;
         let id = self.registry.insert(subscription, callback)?;
         Ok(CallbackHandle::new(id, Arc::downgrade(&self.registry)))
     }
@@ -133,6 +179,7 @@ impl SignalManager {
         config.validate()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| SignalError::NoRuntime)?;
         let (queue_tx, queue_rx) = mpsc::channel(config.queue_capacity);
+        let config_breaker = config.breaker;
         let shared = Arc::new(Shared {
             registry: Arc::new(Registry::new(config.max_callbacks)),
             config,
@@ -141,6 +188,9 @@ impl SignalManager {
             in_flight: Arc::default(),
             news: watch::channel(0).0,
             consumers: Mutex::default(),
+            breaker: CircuitBreaker::new("signals", config_breaker),
+            subscribe_budgets: LocalLimiter::default(),
+            emit_limits: std::sync::RwLock::default(),
             closed: AtomicBool::new(false),
         });
         shared.counters.set_position(position);
@@ -189,8 +239,10 @@ impl SignalManager {
 
     /// Registers a callback for the events `subscription` matches.
     ///
-    /// Fails with [`SignalError::TooManyCallbacks`] when `max_callbacks` are registered, and with
-    /// [`SignalError::ShutDown`] after [`shutdown`](Self::shutdown).
+    /// Fails with [`SignalError::TooManyCallbacks`] when `max_callbacks` are registered, with
+    /// [`SignalError::RateLimited`] when the budget of
+    /// [`subscribe_limit`](SignalConfig::subscribe_limit) is spent (registrations are counted in
+    /// this process only), and with [`SignalError::ShutDown`] after [`shutdown`](Self::shutdown).
     pub fn add_callback_for<F, Fut>(
         &self,
         subscription: Subscription,
@@ -239,10 +291,56 @@ impl SignalManager {
         log.remove(name).await.map_err(SignalError::Source)
     }
 
+    /// Where the listener's circuit breaker stands: [`BreakerState::Open`] while the listener
+    /// leaves a failing event source alone, [`BreakerState::HalfOpen`] once it may try it again
+    /// (or is trying), [`BreakerState::Closed`] otherwise. See [`SignalConfig::breaker`].
+    pub fn listener_breaker(&self) -> BreakerState {
+        self.shared.breaker.state()
+    }
+
+    /// Whether writes that announce events should go ahead, as
+    /// [`SignalConfig::strategy`] says: with [`Strategy::FailFast`], fails with
+    /// [`SignalError::Unavailable`] while the listener's breaker is not closed; with
+    /// [`Strategy::Fallback`] (the default), always `Ok`, since events wait in the log until the
+    /// listener is back.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use storehaus_signals::{MemorySource, SignalConfig, SignalManager};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// # let manager = SignalManager::start(SignalConfig::default(), Arc::new(MemorySource::new())).await?;
+    /// manager.check_available()?;
+    /// // ... write, announcing the change ...
+    /// # Ok(()) }
+    /// ```
+    pub fn check_available(&self) -> Result<(), SignalError> {
+        if self.shared.config.strategy != Strategy::FailFast {
+            return Ok(());
+        }
+        match self.shared.breaker.state() {
+            BreakerState::Closed => Ok(()),
+            state => Err(SignalError::Unavailable {
+                reason: format!("the signal listener's circuit breaker is {state}: its event source keeps failing"),
+            }),
+        }
+    }
+
+    /// Applies `limits` (`None` removes them) to [`Channel::publish`](crate::Channel::publish):
+    /// each publish takes a token of the rules matching `signals.emit`, per principal by the
+    /// channel's actor, and fails with [`SignalError::RateLimited`] when a bucket is empty.
+    /// Writes through stores take their `signals.emit` token from the store's limits.
+    pub fn set_rate_limits(&self, limits: Option<storehaus_resilience::RateLimits>) {
+        *self.shared.emit_limits.write().unwrap_or_else(std::sync::PoisonError::into_inner) = limits;
+    }
+
     /// Counts of what the manager has done; see [`SignalStats`].
     pub fn get_stats(&self) -> SignalStats {
         let removals = &self.shared.registry.removals;
+        let breaker = self.shared.breaker.stats();
         SignalStats {
+            listener_breaker: breaker.state,
+            listener_breaker_opened: breaker.opened,
             callbacks_registered: self.shared.registry.len(),
             callbacks_removed_failing: removals.failing.load(Ordering::Relaxed),
             callbacks_removed_inactive: removals.inactive.load(Ordering::Relaxed),

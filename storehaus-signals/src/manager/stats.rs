@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+use storehaus_resilience::BreakerState;
 
 /// What a [`SignalManager`](crate::SignalManager) has done since it started.
 ///
 /// Counts are totals since start; `callbacks_registered`, `events_queued`, `listener_connected`,
-/// `position` and `lag` describe the moment of the call.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// `listener_breaker`, `position` and `lag` describe the moment of the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SignalStats {
     /// Events dispatched: every callback they matched has finished (or timed out). Events that
@@ -40,6 +41,11 @@ pub struct SignalStats {
     pub listener_reconnects: u64,
     /// Whether the listener is subscribed to the doorbell and has caught up at least once since.
     pub listener_connected: bool,
+    /// Where the listener's circuit breaker stands; see
+    /// [`SignalManager::listener_breaker`](crate::SignalManager::listener_breaker).
+    pub listener_breaker: BreakerState,
+    /// Times the listener's circuit breaker opened (a failed probe opens it again, and counts).
+    pub listener_breaker_opened: u64,
     /// Position in the log after the last event dispatched.
     pub position: Position,
     /// For the last event dispatched, how long after its commit (by the database's clock) the
@@ -49,6 +55,32 @@ pub struct SignalStats {
     pub events_pruned: u64,
     /// Pruning runs that failed (retried at the next cleanup interval).
     pub prune_failures: u64,
+}
+
+impl Default for SignalStats {
+    /// Nothing done yet, the breaker closed.
+    fn default() -> Self {
+        SignalStats {
+            events_delivered: 0,
+            events_queued: 0,
+            callbacks_registered: 0,
+            callbacks_run: 0,
+            callbacks_succeeded: 0,
+            callbacks_failed: 0,
+            callbacks_timed_out: 0,
+            callbacks_removed_failing: 0,
+            callbacks_removed_inactive: 0,
+            callbacks_unsubscribed: 0,
+            listener_reconnects: 0,
+            listener_connected: false,
+            listener_breaker: BreakerState::Closed,
+            listener_breaker_opened: 0,
+            position: Position::default(),
+            lag: Duration::ZERO,
+            events_pruned: 0,
+            prune_failures: 0,
+        }
+    }
 }
 
 impl SignalStats {

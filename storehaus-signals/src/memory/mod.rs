@@ -33,6 +33,7 @@ pub struct MemorySource {
     failing_subscribes: AtomicUsize,
     reads: AtomicU64,
     events_read: AtomicU64,
+    subscribes: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -119,6 +120,11 @@ impl MemorySource {
         self.reads.load(Ordering::SeqCst)
     }
 
+    /// Subscribes asked for so far, failed ones included: how often listeners tried to connect.
+    pub fn subscribes(&self) -> u64 {
+        self.subscribes.load(Ordering::SeqCst)
+    }
+
     /// Events handed out by reads so far; shows how far readers have read ahead.
     pub fn events_read(&self) -> u64 {
         self.events_read.load(Ordering::SeqCst)
@@ -183,6 +189,7 @@ impl EventSource for MemorySource {
 
     fn subscribe(&self) -> BoxFuture<'_, Result<Box<dyn Doorbell>, SourceError>> {
         Box::pin(async move {
+            self.subscribes.fetch_add(1, Ordering::SeqCst);
             if Self::take_failure(&self.failing_subscribes) {
                 return Err("injected subscribe failure".into());
             }

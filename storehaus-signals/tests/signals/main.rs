@@ -5,5 +5,6 @@ mod delivery;
 mod durable;
 mod failures;
 mod listener;
+mod resilience;
 mod shutdown;
 mod support;

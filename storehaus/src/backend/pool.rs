@@ -8,15 +8,33 @@ use super::{Backend, TransactionOptions, migrate};
 use crate::config::DatabaseConfig;
 use crate::error::StoreError;
 use crate::model::{Model, TableDef};
+use crate::resilience::{RateLimits, RetryCounters, RetryPolicy, RetryStats};
 use crate::schema::{MigrateOptions, MigrationPlan};
 use crate::signals::EventSource;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// A pool of database connections, cheap to clone: PostgreSQL or the embedded SQLite.
+///
+/// Clones share the pool and its resilience settings (retry policy, rate limits) and counts.
 #[derive(Clone)]
 pub struct DbPool {
     inner: Pool,
+    guard: Arc<Guard>,
+}
+
+/// The resilience settings every store on a pool starts from.
+#[derive(Debug)]
+struct Guard {
+    retry: RwLock<RetryPolicy>,
+    limits: RwLock<Option<Arc<RateLimits>>>,
+    retries: RetryCounters,
+}
+
+impl Guard {
+    fn new(retry: RetryPolicy) -> Arc<Self> {
+        Arc::new(Guard { retry: RwLock::new(retry), limits: RwLock::default(), retries: RetryCounters::default() })
+    }
 }
 
 #[derive(Clone)]
@@ -44,18 +62,18 @@ impl DbPool {
             Some(path) => Pool::Sqlite(Db::new(sqlite::connect(path, config).await?)),
             None => Pool::Postgres(Db::new(postgres::connect(config).await?)),
         };
-        Ok(DbPool { inner })
+        Ok(DbPool { inner, guard: Guard::new(config.retry) })
     }
 
     /// Wraps a PostgreSQL pool the application already has.
     pub fn from_postgres(pool: sqlx::PgPool) -> Self {
-        DbPool { inner: Pool::Postgres(Db::new(pool)) }
+        DbPool { inner: Pool::Postgres(Db::new(pool)), guard: Guard::new(RetryPolicy::default()) }
     }
 
     /// Wraps a SQLite pool the application already has. Change events of its stores are
     /// delivered in this process only.
     pub fn from_sqlite(pool: sqlx::SqlitePool) -> Self {
-        DbPool { inner: Pool::Sqlite(Db::new(pool)) }
+        DbPool { inner: Pool::Sqlite(Db::new(pool)), guard: Guard::new(RetryPolicy::default()) }
     }
 
     /// The underlying PostgreSQL pool, for queries StoreHaus does not cover.
@@ -97,6 +115,37 @@ impl DbPool {
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         with_db!(self, |db| db.ping().await)
+    }
+
+    /// How stores on this pool retry reads and [`transaction_retrying`](crate::StoreHaus::transaction_retrying)
+    /// retries transactions, unless a store has a policy of its own.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        *self.guard.retry.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets the retry policy of every store on this pool (and its clones) that has none of its own.
+    pub fn set_retry_policy(&self, policy: RetryPolicy) {
+        *self.guard.retry.write().unwrap_or_else(PoisonError::into_inner) = policy;
+    }
+
+    /// What retries on this pool did so far.
+    pub fn retry_stats(&self) -> RetryStats {
+        self.guard.retries.snapshot()
+    }
+
+    pub(crate) fn retry_counters(&self) -> &RetryCounters {
+        &self.guard.retries
+    }
+
+    /// The rate limits stores on this pool apply, unless a store has limits of its own.
+    pub fn rate_limits(&self) -> Option<Arc<RateLimits>> {
+        self.guard.limits.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Sets (or with `None`, removes) the rate limits of every store on this pool (and its
+    /// clones) that has none of its own.
+    pub fn set_rate_limits(&self, limits: Option<RateLimits>) {
+        *self.guard.limits.write().unwrap_or_else(PoisonError::into_inner) = limits.map(Arc::new);
     }
 
     /// Closes every connection; waits for checked-out ones to return.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{CacheConfig, DatabaseConfig, SignalConfig};
+use super::{CacheConfig, DatabaseConfig, ResilienceConfig, SignalConfig};
 use crate::error::{Result, StoreError};
 
 /// Names the file to load instead of `./storehaus.toml`.
@@ -26,14 +26,19 @@ enum Section {
     Database,
     Cache,
     Signal,
+    Resilience,
 }
 
 impl Section {
-    const ALL: [(&'static str, Section); 3] =
-        [("DATABASE_", Section::Database), ("CACHE_", Section::Cache), ("SIGNAL_", Section::Signal)];
+    const ALL: [(&'static str, Section); 4] = [
+        ("DATABASE_", Section::Database),
+        ("CACHE_", Section::Cache),
+        ("SIGNAL_", Section::Signal),
+        ("RESILIENCE_", Section::Resilience),
+    ];
 }
 
-/// The whole configuration of an application: database, cache and signals.
+/// The whole configuration of an application: database, cache, signals and resilience.
 ///
 /// [`AppConfig::load`] reads it in three steps:
 ///
@@ -47,7 +52,9 @@ impl Section {
 ///    - `REDIS_URL` sets `cache.redis_url`;
 ///    - `STOREHAUS_<SECTION>_<KEY>` sets one setting, such as `STOREHAUS_DATABASE_MAX_CONNECTIONS=20`,
 ///      `STOREHAUS_DATABASE_SQLITE=app.db`, `STOREHAUS_CACHE_TIMEOUT_MS=100` or
-///      `STOREHAUS_SIGNAL_REMOVE_FAILING_CALLBACKS=false`;
+///      `STOREHAUS_SIGNAL_REMOVE_FAILING_CALLBACKS=false`, or `STOREHAUS_RESILIENCE_RETRY_MAX_ATTEMPTS=1`
+///      (`[resilience]` takes its scalar settings flattened: `retry_*`, `cache_*`, `signals_*`,
+///      `rate_limits_strategy`, `rate_limits_shared`, `rate_limits_namespace`);
 ///
 ///    an empty `DATABASE_URL`, `REDIS_URL` or `STOREHAUS_CONFIG` counts as unset;
 /// 3. validation of every section.
@@ -74,6 +81,9 @@ pub struct AppConfig {
     pub cache: CacheConfig,
     /// The `[signal]` section.
     pub signal: SignalConfig,
+    /// The `[resilience]` section. Loading hands its retry policy to `database.retry` and its
+    /// breakers and strategies to `cache` and `signal`.
+    pub resilience: ResilienceConfig,
 }
 
 impl AppConfig {
@@ -91,17 +101,31 @@ impl AppConfig {
 
     /// Parses TOML text and validates it, without looking at the environment.
     pub fn from_toml_str(text: &str) -> Result<Self> {
-        let config = parse_toml(text, None)?;
+        let mut config = parse_toml(text, None)?;
+        config.hand_out_resilience();
         config.validate()?;
         Ok(config)
     }
 
     /// Checks every section; the error names the first setting that is wrong.
     pub fn validate(&self) -> Result<()> {
+        // First: the breakers and strategies of `cache` and `signal` come from `[resilience]`,
+        // and an error should name the setting the user wrote.
+        self.resilience.validate()?;
         self.database.validate()?;
         self.cache.validate()?;
         self.signal.validate()?;
         Ok(())
+    }
+
+    /// Copies the `[resilience]` settings into the sections whose components apply them.
+    fn hand_out_resilience(&mut self) {
+        let resilience = &self.resilience;
+        self.database.retry = resilience.retry.policy();
+        self.cache.breaker = resilience.cache.breaker();
+        self.cache.strategy = resilience.cache.strategy;
+        self.signal.breaker = resilience.signals.breaker();
+        self.signal.strategy = resilience.signals.strategy;
     }
 
     /// [`AppConfig::load`] with the environment given as pairs and the fallback file given as a
@@ -125,6 +149,7 @@ impl AppConfig {
             },
         };
         config.apply_env(env)?;
+        config.hand_out_resilience();
         config.validate()?;
         Ok(config)
     }
@@ -138,6 +163,7 @@ impl AppConfig {
     {
         let mut config = read_file(path).map_err(|err| err.into_store_error(path))?;
         config.apply_env(env)?;
+        config.hand_out_resilience();
         config.validate()?;
         Ok(config)
     }
@@ -191,6 +217,7 @@ impl AppConfig {
             Section::Database => self.database.set_field(&field, value),
             Section::Cache => self.cache.set_from_str(&field, value).map_err(|e| e.message),
             Section::Signal => self.signal.set_from_str(&field, value).map_err(|e| e.message),
+            Section::Resilience => self.resilience.set_from_str(&field, value),
         };
         outcome.map_err(|message| StoreError::config(name, message))
     }

@@ -99,6 +99,12 @@ pub struct DatabaseConfig {
     /// `sqlite://path` and `sqlite::memory:`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sqlite: Option<String>,
+    /// How store reads outside a transaction, and transactions run by
+    /// [`StoreHaus::transaction_retrying`](crate::StoreHaus::transaction_retrying), are retried
+    /// after a transient error. Set from `[resilience.retry]` by [`AppConfig`](crate::AppConfig);
+    /// `RetryPolicy::disabled()` turns retries off.
+    #[serde(skip)]
+    pub retry: crate::resilience::RetryPolicy,
 }
 
 impl Default for DatabaseConfig {
@@ -115,6 +121,7 @@ impl Default for DatabaseConfig {
             idle_timeout_seconds: 600,
             max_lifetime_seconds: 3600,
             sqlite: None,
+            retry: crate::resilience::RetryPolicy::default(),
         }
     }
 }
@@ -147,6 +154,7 @@ impl DatabaseConfig {
             idle_timeout_seconds,
             max_lifetime_seconds,
             sqlite: None,
+            retry: crate::resilience::RetryPolicy::default(),
         }
     }
 
@@ -466,6 +474,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("idle_timeout_seconds", &self.idle_timeout_seconds)
             .field("max_lifetime_seconds", &self.max_lifetime_seconds)
             .field("sqlite", &self.sqlite)
+            .field("retry", &self.retry)
             .finish()
     }
 }

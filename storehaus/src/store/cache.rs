@@ -69,6 +69,7 @@ impl<T: Model> GenericStore<T> {
         let Some((cache, text)) = cached.and_then(|cache| Some((cache, cache.key_text::<T>(id)?))) else {
             return self.table().get(cx, id, false).await;
         };
+        cache.params.manager().check_available().map_err(|error| StoreError::Cache(error.to_string()))?;
         let key = cache.table.row(&text);
         let load = || async {
             let values = self.table().get_values(self.unscoped_cx()?, id).await?;
@@ -122,17 +123,18 @@ impl<T: Model> GenericStore<T> {
     /// result larger than the cache's `max_entry_bytes` is returned but not kept. Without a
     /// cache, inside a transaction, or for a locking query, this is `find`.
     pub async fn find_cached(&self, query: QueryBuilder) -> Result<Vec<Record<T>>> {
-        let q = query.resolve(T::TABLE)?;
+        let q = &query.resolve(T::TABLE)?;
         let cx = self.cx()?;
         let cache = self.shared.cache.as_ref().filter(|_| self.tx.is_none() && q.lock.is_none());
-        self.traced("find", async {
+        self.read("find", || async move {
             match cache {
-                None => self.table().find(cx, &q).await,
+                None => self.table().find(cx, q).await,
                 Some(cache) => {
+                    cache.params.manager().check_available().map_err(|error| StoreError::Cache(error.to_string()))?;
                     // Streamed into the hash: the query's text, as large as its bound values, is
                     // never built. The scope is part of it: one scope's result never serves another.
-                    let digest = QueryDigest::of_debug(&QueryFingerprint(&cx.scope.restrict(&q)));
-                    let load = || async { self.table().find(cx, &q).await };
+                    let digest = QueryDigest::of_debug(&QueryFingerprint(&cx.scope.restrict(q)));
+                    let load = || async { self.table().find(cx, q).await };
                     cache.params.manager().get_or_load_query(&cache.table, digest, cache.params.ttl(), load).await
                 }
             }

@@ -34,14 +34,14 @@ pub struct Page<T> {
 impl<T: Model> GenericStore<T> {
     /// The live records matching `query`.
     pub async fn find(&self, query: QueryBuilder) -> Result<Vec<Record<T>>> {
-        let q = query.resolve(T::TABLE)?;
-        self.traced("find", self.table().find(self.cx()?, &q)).await
+        let q = &query.resolve(T::TABLE)?;
+        self.read("find", || async move { self.table().find(self.cx()?, q).await }).await
     }
 
     /// The first record matching `query` (in its order), if any.
     pub async fn find_one(&self, query: QueryBuilder) -> Result<Option<Record<T>>> {
-        let q = query.limit(1).resolve(T::TABLE)?;
-        self.traced("find", async { Ok(self.table().find(self.cx()?, &q).await?.into_iter().next()) }).await
+        let q = &query.limit(1).resolve(T::TABLE)?;
+        self.read("find", || async move { Ok(self.table().find(self.cx()?, q).await?.into_iter().next()) }).await
     }
 
     /// A page of at most `query`'s limit records, with cursors to the pages on either side.
@@ -53,7 +53,7 @@ impl<T: Model> GenericStore<T> {
     /// [`Page::has_next`] (or [`Page::has_previous`] when reading backwards); a page that starts
     /// from a position or an offset runs one more one-row query for the other side.
     pub async fn find_page(&self, query: QueryBuilder) -> Result<Page<T>> {
-        let q = query.resolve(T::TABLE)?;
+        let q = &query.resolve(T::TABLE)?;
         let Some(limit) = q.limit else {
             return Err(StoreError::Validation { field: None, message: "find_page needs a limit".into() });
         };
@@ -64,8 +64,8 @@ impl<T: Model> GenericStore<T> {
                 "find_page sorts only by NOT NULL columns; keyset pagination cannot resume after a NULL",
             ));
         }
-        self.traced("find", async {
-            let rows = self.table().find_page(self.cx()?, &q).await?;
+        self.read("find", || async move {
+            let rows = self.table().find_page(self.cx()?, q).await?;
             let full = u64::try_from(rows.records.len()).is_ok_and(|n| n >= limit);
             let cursor = |values: Option<Vec<_>>, wanted: bool| {
                 values.filter(|_| wanted).map(|values| Cursor::from_values(&q.order, values))
@@ -92,7 +92,7 @@ impl<T: Model> GenericStore<T> {
                     message: "find_stream reads forwards only; use find or find_page with last/before".into(),
                 }),
                 Ok(q) => match store.cx() {
-                    Ok(cx) => store.traced("find_stream", store.table().stream(cx, &q, &sender)).await,
+                    Ok(cx) => store.read_once("find_stream", store.table().stream(cx, &q, &sender)).await,
                     Err(error) => Err(error),
                 },
                 Err(error) => Err(error),
@@ -107,8 +107,8 @@ impl<T: Model> GenericStore<T> {
 
     /// How many live records match `query`.
     pub async fn count_where(&self, query: QueryBuilder) -> Result<u64> {
-        let q = query.resolve(T::TABLE)?;
-        self.traced("count", self.table().count_where(self.cx()?, &q)).await
+        let q = &query.resolve(T::TABLE)?;
+        self.read("count", || async move { self.table().count_where(self.cx()?, q).await }).await
     }
 
     /// Applies `set` to every live record matching `query`; returns the updated records.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use redis::{Cmd, FromRedisValue, RedisError, ScriptInvocation};
 
 use self::connector::Connector;
-use super::{BoxFuture, BufferOp, BufferState, CacheBackend, EpochKey, GuardedRead, millis};
+use super::{BoxFuture, BufferOp, BufferState, CacheBackend, EpochKey, GuardedRead, check_bucket, millis};
 use crate::config::{CacheConfig, ConfigError};
 use crate::error::{CacheError, CacheResult};
 use crate::util::random_epoch;
@@ -337,6 +337,19 @@ impl CacheBackend for RedisBackend {
                 invocation.key(key);
             }
             self.invoke::<i64>(&invocation).await.map(drop)
+        })
+    }
+
+    fn take_token<'a>(
+        &'a self,
+        key: &'a str,
+        per_second: f64,
+        burst: u32,
+    ) -> BoxFuture<'a, CacheResult<Option<Duration>>> {
+        Box::pin(async move {
+            check_bucket(per_second, burst)?;
+            let wait_us: i64 = self.invoke(scripts::TAKE_TOKEN.key(key).arg(per_second).arg(burst)).await?;
+            Ok(u64::try_from(wait_us).ok().filter(|us| *us > 0).map(Duration::from_micros))
         })
     }
 

@@ -113,3 +113,40 @@ return 1
 ",
     )
 });
+
+/// Takes a token from the bucket `KEYS[1]` (a hash: `t` tokens, `at` microseconds of Redis's
+/// clock when they were counted) of rate `ARGV[1]` tokens a second and size `ARGV[2]`. Time is
+/// Redis's own (`TIME`), so callers whose clocks disagree share one budget; a clock that steps
+/// back refills nothing. The bucket expires when it would be full again. Returns 0 when a token
+/// was taken, else the microseconds until one comes.
+pub(super) static TAKE_TOKEN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local state = redis.call('HMGET', KEYS[1], 't', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = burst
+  at = now
+end
+if now > at then
+  tokens = tokens + (now - at) * rate / 1000000
+  at = now
+end
+tokens = math.min(burst, tokens)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.max(1, math.ceil((1 - tokens) * 1000000 / rate))
+end
+redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'at', string.format('%.17g', at))
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((burst - tokens) * 1000 / rate)))
+return wait
+",
+    )
+});

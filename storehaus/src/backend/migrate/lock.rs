@@ -8,8 +8,8 @@
 
 use crate::backend::{Backend, Connection};
 use crate::error::StoreError;
+use crate::resilience::Backoff;
 use crate::schema::MigrateOptions;
-use std::hash::{BuildHasher, Hasher};
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
@@ -86,11 +86,7 @@ impl<B: Backend> LockRetry<B> {
 /// The delay after `failures` timed-out attempts: a random time up to `FIRST_BACKOFF · 2^(n-1)`,
 /// capped ("full jitter", so migrations that waited together do not queue together again).
 fn backoff(failures: u32) -> Duration {
-    let doubled = FIRST_BACKOFF.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u32(failures);
-    let fraction = (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64;
-    doubled.min(MAX_BACKOFF).mul_f64(fraction)
+    Backoff::new(FIRST_BACKOFF, MAX_BACKOFF).delay(failures)
 }
 
 #[cfg(test)]
