@@ -3,6 +3,7 @@
 //! reach callers are all transient. A store's own policy overrides its pool's; writes are never
 //! retried. On SQLite reads do not fail, so nothing is retried.
 
+use crate::{Entry, entries_labelled};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use storehaus::prelude::*;
@@ -300,22 +301,6 @@ async fn a_store_policy_overrides_the_pool_policy() {
 
     proxied.storehaus.close().await;
     admin.close().await;
-}
-
-#[model]
-#[table(name = "retry_entries", auto_increment)]
-pub struct Entry {
-    #[primary_key]
-    pub id: i64,
-    pub label: String,
-}
-
-async fn entries_labelled(admin: &StoreHaus, label: &str) -> i64 {
-    sqlx::query_scalar(r#"SELECT count(*) FROM "retry_entries" WHERE "label" = $1"#)
-        .bind(label)
-        .fetch_one(pg(admin))
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

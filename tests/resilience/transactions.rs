@@ -3,6 +3,7 @@
 //! from the start, in a new transaction, after a transient failure, and commits once; a
 //! permanent error, or a commit whose answer was lost, is returned after one run.
 
+use crate::{Entry, entries_labelled};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use storehaus::prelude::*;
@@ -10,7 +11,6 @@ use storehaus::resilience::RetryPolicy;
 use storehaus::testing::TestDatabase;
 use storehaus::{IsolationLevel, TransactionOptions};
 use storehaus_suite::fault_proxy::{self, FaultProxy};
-use storehaus_suite::pg;
 
 #[model]
 #[table(name = "retry_accounts")]
@@ -192,22 +192,6 @@ async fn concurrent_serializable_transfers_fail_with_40001_when_not_retried() {
     assert_eq!(storehaus.pool().retry_stats().retries, 0);
     assert_balances(&storehaus, &ids, &transfers).await;
     storehaus.close().await;
-}
-
-#[model]
-#[table(name = "retry_tx_entries", auto_increment)]
-pub struct Entry {
-    #[primary_key]
-    pub id: i64,
-    pub label: String,
-}
-
-async fn entries_labelled(admin: &StoreHaus, label: &str) -> i64 {
-    sqlx::query_scalar(r#"SELECT count(*) FROM "retry_tx_entries" WHERE "label" = $1"#)
-        .bind(label)
-        .fetch_one(pg(admin))
-        .await
-        .unwrap()
 }
 
 /// Resets every connection through `proxy` and waits until the proxy has closed them all, so
