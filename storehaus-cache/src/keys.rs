@@ -10,9 +10,10 @@
 //! does; a row key longer than [`MAX_ROW_SEGMENT`] bytes once encoded is replaced by `#` and
 //! its SHA-256 digest, so no key grows with its row key.
 //!
-//! Rate-limit buckets, shared by every application on the server, live outside any prefix:
-//! `storehaus:ratelimit:{bucket}` ([`rate_limit_key`]), the bucket name encoded (or digested)
-//! the same way.
+//! Rate-limit buckets live outside any key space, so that every process of an application
+//! shares them: `storehaus:ratelimit:{bucket}` ([`rate_limit_key`]), the bucket name encoded (or
+//! digested) the same way. Applications sharing one server keep their buckets apart with
+//! `RateLimits::namespace`, which starts every bucket name.
 
 use std::fmt::Write as _;
 
