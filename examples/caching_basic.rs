@@ -1,5 +1,6 @@
-//! Read-through caching: the same reads by primary key without a cache and through a warm one,
-//! timed, with every cached read checked against the database.
+//! Read-through caching: the same reads by primary key without a cache, through a warm Redis
+//! cache, and through a near cache in the process in front of it, timed, with every cached read
+//! checked against the database.
 //!
 //! ```text
 //! cargo run --example caching_basic
@@ -16,7 +17,7 @@
 
 use std::time::{Duration, Instant};
 
-use storehaus::cache::{CacheConfig, CacheManager};
+use storehaus::cache::{CacheConfig, CacheManager, NearCache};
 use storehaus::prelude::*;
 
 #[model]
@@ -55,11 +56,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A prefix of this run alone, so entries of earlier runs (or other applications) never mix in.
     let prefix = format!("caching_basic:{}", Uuid::new_v4().simple());
     let plain = GenericStore::<Product>::new(storehaus.pool().clone(), None, None);
-    let cached = GenericStore::<Product>::new(
-        storehaus.pool().clone(),
-        None,
-        Some(CacheParams::new(manager.clone(), 300, prefix)),
-    );
+    let params = CacheParams::new(manager.clone(), 300, prefix);
+    let cached = GenericStore::<Product>::new(storehaus.pool().clone(), None, Some(params.clone()));
+    // The same cache with rows also kept in this process: hits cost no network round trip.
+    let near =
+        GenericStore::<Product>::new(storehaus.pool().clone(), None, Some(params.near(NearCache::new(ROWS as u64))));
 
     let products: Vec<Product> = (0..ROWS)
         .map(|i| Product {
@@ -75,12 +76,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Warm the cache: one read of every row.
     for id in &ids {
         cached.get_by_id(id).await?;
+        near.get_by_id(id).await?;
     }
 
     // The two stores take turns, so that whatever else the machine does slows both alike.
     let before = manager.stats();
     let mut uncached_times = Vec::with_capacity(READS);
     let mut cached_times = Vec::with_capacity(READS);
+    let mut near_times = Vec::with_capacity(READS);
     let mut mismatches = 0;
     for i in 0..READS {
         let id = &ids[i % ROWS];
@@ -90,33 +93,50 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let started = Instant::now();
         let record = cached.get_by_id(id).await?;
         cached_times.push(started.elapsed());
-        if record.is_none() || record != expected {
-            mismatches += 1;
-            eprintln!("read {i}: the cache returned {record:?}, the database {expected:?}");
+        let started = Instant::now();
+        let near_record = near.get_by_id(id).await?;
+        near_times.push(started.elapsed());
+        for (what, record) in [("the cache", &record), ("the near cache", &near_record)] {
+            if record.is_none() || *record != expected {
+                mismatches += 1;
+                eprintln!("read {i}: {what} returned {record:?}, the database {expected:?}");
+            }
         }
     }
     let after = manager.stats();
     let (hits, misses) = (after.hits - before.hits, after.misses - before.misses);
+    let near_hits = after.near_hits - before.near_hits;
     let hit_ratio = hits as f64 / (hits + misses).max(1) as f64;
 
-    // A write through the cached store is read back at once.
+    // A write through the cached store is read back at once, through either cache: the write
+    // voids the rows it wrote in this process's near caches before it returns.
     let id = ids[0];
     let mut changed = cached.get_by_id(&id).await?.ok_or("the first product is missing")?.into_inner();
     changed.name = "renamed".to_string();
     cached.update(&id, changed, None).await?;
-    let read = cached.get_by_id(&id).await?;
-    if read.as_ref().map(|r| r.name.as_str()) != Some("renamed") || read != plain.get_by_id(&id).await? {
-        mismatches += 1;
-        eprintln!("after an update the cache returned {read:?}");
+    let truth = plain.get_by_id(&id).await?;
+    for (what, store) in [("the cache", &cached), ("the near cache", &near)] {
+        let read = store.get_by_id(&id).await?;
+        if read.as_ref().map(|r| r.name.as_str()) != Some("renamed") || read != truth {
+            mismatches += 1;
+            eprintln!("after an update {what} returned {read:?}");
+        }
     }
 
     let uncached_median = median(&mut uncached_times);
     let cached_median = median(&mut cached_times);
+    let near_median = median(&mut near_times);
     println!("{READS} reads of {ROWS} rows, median per call:");
-    println!("  without cache: {uncached_median:?}");
-    println!("  through cache: {cached_median:?} (hit ratio {:.1}%)", hit_ratio * 100.0);
+    println!("  without cache:      {uncached_median:?}");
+    println!("  through cache:      {cached_median:?} (hit ratio {:.1}%)", hit_ratio * 100.0);
+    println!("  through near cache: {near_median:?} ({near_hits} answered in the process)");
     if redis_up {
-        println!("  speed-up: {:.1}x", uncached_median.as_secs_f64() / cached_median.as_secs_f64().max(1e-9));
+        let speed_up = |median: Duration| uncached_median.as_secs_f64() / median.as_secs_f64().max(1e-9);
+        println!(
+            "  speed-up: {:.1}x through the cache, {:.1}x through the near cache",
+            speed_up(cached_median),
+            speed_up(near_median)
+        );
     }
     println!("cache stats: {:?}", manager.stats());
 
@@ -130,6 +150,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if redis_up && hits == 0 {
         return Err("Redis answers, yet no read was served from the cache".into());
+    }
+    if redis_up && near_hits == 0 {
+        return Err("Redis answers, yet no read was served from the near cache".into());
     }
     println!("every read through the cache matched the database");
     Ok(())

@@ -8,7 +8,8 @@
 //! |---|---|
 //! | [`CacheManager`] | the cache: backend, timeouts, stats, read-through, primitives |
 //! | [`CacheConfig`] | the `[cache]` section of `storehaus.toml` |
-//! | [`CacheParams`] | what a store needs: manager, TTL, key prefix |
+//! | [`CacheParams`] | what a store needs: manager, TTL, key prefix, near cache |
+//! | [`NearCache`] | rows kept in the process in front of the shared cache, voided by every process's writes |
 //! | [`KeySpace`], [`TableKeys`], [`RowKey`] | every key, built in one place |
 //! | [`QueryDigest`] | the fixed-size key of a cached query result |
 //! | [`CacheBackend`] | the storage: [`RedisBackend`] or [`MemoryBackend`] |
@@ -36,6 +37,7 @@ mod flight;
 mod glob;
 mod keys;
 mod manager;
+mod near;
 mod params;
 mod primitives;
 pub mod shared;
@@ -43,7 +45,8 @@ mod stats;
 mod util;
 
 pub use backend::{
-    BoxFuture, BufferOp, BufferPending, BufferState, CacheBackend, EpochKey, GuardedRead, MemoryBackend, RedisBackend,
+    BoxFuture, BufferOp, BufferPending, BufferState, CacheBackend, EpochKey, FeedEvent, GuardedRead, INVALIDATIONS_CHANNEL,
+    InvalidationFeed, MemoryBackend, RedisBackend,
 };
 pub use config::{CacheConfig, ConfigError, DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MEMORY_MAX_BYTES, redact_url};
 pub use digest::QueryDigest;
@@ -52,6 +55,7 @@ pub use glob::{glob_escape, glob_match};
 pub use keys::{KeySpace, MAX_ROW_SEGMENT, RowKey, TableKeys, rate_limit_key};
 pub use manager::read_through::{FillToken, Lookup};
 pub use manager::{CacheLimiter, CacheManager};
+pub use near::NearCache;
 pub use params::CacheParams;
 pub use primitives::Claim;
 pub use stats::CacheStats;

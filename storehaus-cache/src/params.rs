@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::keys::{KeySpace, TableKeys};
 use crate::manager::CacheManager;
+use crate::near::NearCache;
 
 /// The cache settings of one store: which cache, for how long, under which key prefix.
 ///
@@ -22,19 +23,33 @@ pub struct CacheParams {
     manager: Arc<CacheManager>,
     ttl_seconds: u64,
     keys: KeySpace,
+    near: Option<NearCache>,
 }
 
 impl CacheParams {
     /// Entries of the store live `ttl_seconds` (at least 1) under keys starting with `prefix`,
     /// percent-encoded like every part of a key (see [`KeySpace::new`]).
     pub fn new(manager: Arc<CacheManager>, ttl_seconds: u64, prefix: impl Into<String>) -> Self {
-        CacheParams { manager, ttl_seconds: ttl_seconds.max(1), keys: KeySpace::new(prefix) }
+        CacheParams { manager, ttl_seconds: ttl_seconds.max(1), keys: KeySpace::new(prefix), near: None }
     }
 
     /// The same parameters with every key further scoped by `name=value` (tenants, workspaces).
     pub fn with_scope(mut self, name: &str, value: &str) -> Self {
         self.keys = self.keys.scope(name, value);
         self
+    }
+
+    /// The same parameters with `near` in front of the shared cache for rows read by key
+    /// (`get_by_id`): see [`NearCache`] for what a reader can see and for how long. Stores that
+    /// clone these parameters share the near cache.
+    pub fn near(mut self, near: NearCache) -> Self {
+        self.near = Some(near);
+        self
+    }
+
+    /// The near cache, if any.
+    pub fn near_cache(&self) -> Option<&NearCache> {
+        self.near.as_ref()
     }
 
     /// The cache.
@@ -74,6 +89,7 @@ impl fmt::Debug for CacheParams {
             .field("backend", &self.manager.backend().name())
             .field("ttl_seconds", &self.ttl_seconds)
             .field("keys", &self.keys)
+            .field("near", &self.near)
             .finish()
     }
 }

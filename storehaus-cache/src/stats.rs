@@ -41,6 +41,17 @@ pub struct CacheStats {
     /// refused by [`check_available`](crate::CacheManager::check_available); counted neither as
     /// errors nor as timeouts.
     pub short_circuited: u64,
+    /// Reads answered by a [`NearCache`](crate::NearCache) of this manager, without a backend
+    /// call (not counted in `hits`).
+    pub near_hits: u64,
+    /// Reads a near cache could not answer (they went on to the backend).
+    pub near_misses: u64,
+    /// Keys announced invalidated by any process, as heard by this manager's invalidation feed.
+    pub near_invalidations_heard: u64,
+    /// Times the invalidation feed was lost; near caches are bypassed until it is back.
+    pub near_feed_lost: u64,
+    /// Whether the invalidation feed is in place now, so near caches are used (a gauge).
+    pub near_feed_live: bool,
 }
 
 impl Default for CacheStats {
@@ -62,6 +73,11 @@ impl Default for CacheStats {
             breaker: BreakerState::Closed,
             breaker_opened: 0,
             short_circuited: 0,
+            near_hits: 0,
+            near_misses: 0,
+            near_invalidations_heard: 0,
+            near_feed_lost: 0,
+            near_feed_live: false,
         }
     }
 }
@@ -78,6 +94,8 @@ pub(crate) struct Counters {
     pub(crate) invalidations: AtomicU64,
     pub(crate) invalidations_deferred: AtomicU64,
     pub(crate) single_flight_joins: AtomicU64,
+    pub(crate) near_hits: AtomicU64,
+    pub(crate) near_misses: AtomicU64,
 }
 
 impl Counters {
@@ -85,7 +103,13 @@ impl Counters {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub(crate) fn snapshot(&self, in_flight: u64, connect_attempts: u64, breaker: BreakerStats) -> CacheStats {
+    pub(crate) fn snapshot(
+        &self,
+        in_flight: u64,
+        connect_attempts: u64,
+        breaker: BreakerStats,
+        near_feed_live: bool,
+    ) -> CacheStats {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         CacheStats {
             hits: get(&self.hits),
@@ -103,6 +127,11 @@ impl Counters {
             breaker: breaker.state,
             breaker_opened: breaker.opened,
             short_circuited: breaker.short_circuited,
+            near_hits: get(&self.near_hits),
+            near_misses: get(&self.near_misses),
+            near_invalidations_heard: 0,
+            near_feed_lost: 0,
+            near_feed_live,
         }
     }
 }

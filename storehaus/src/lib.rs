@@ -89,7 +89,7 @@ pub use storehaus_cache as cache;
 
 /// The names most applications need: `use storehaus::prelude::*;`.
 pub mod prelude {
-    pub use crate::cache::{CacheConfig, CacheError, CacheManager, CacheParams};
+    pub use crate::cache::{CacheConfig, CacheError, CacheManager, CacheParams, NearCache};
     pub use crate::signals::{CallbackHandle, DatabaseEvent, EventType, SignalConfig, SignalManager, SignalStats};
     pub use crate::{
         AppConfig, Cursor, CursorKey, DatabaseConfig, DbPool, GenericStore, Json, Loaded, MigrateOptions, Model, Owner,

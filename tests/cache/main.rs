@@ -15,6 +15,8 @@
 //! Behaviours of the cache alone (claims) need no database: `on_redis::NAME` and
 //! `in_memory::NAME`.
 //!
+//! A store with a near cache ([`near`]) is read by two processes' worth of pools and managers.
+//!
 //! Every check of a write primes the cache first (a read, then a second read that must be a
 //! hit), so an invalidation that does not happen shows up as a stale read. The truth is always
 //! read through a store without cache on the same database.
@@ -29,6 +31,7 @@
 mod concurrency;
 mod keys;
 mod limits;
+mod near;
 mod reads;
 mod recording;
 mod redis_faults;
@@ -38,6 +41,7 @@ mod writes;
 use concurrency::*;
 use keys::*;
 use limits::*;
+use near::*;
 use reads::*;
 use transactions::*;
 use writes::*;
@@ -432,6 +436,7 @@ behaviours! {
         write_seen_by_another_pool_at_once,
         no_stale_reads_under_concurrent_writes,
         concurrent_misses_run_one_query,
+        near_cache_sees_own_writes_at_once_and_others_soon,
     ],
     on_both_databases: [
         find_cached_keeps_no_query_text,

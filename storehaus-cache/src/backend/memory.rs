@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use moka::Expiry;
 use moka::future::Cache;
 use storehaus_resilience::LocalBuckets;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, broadcast, mpsc};
 
 mod buffers;
 mod pubsub;
@@ -16,7 +16,9 @@ mod streams;
 
 use self::buffers::Buffers;
 use self::shared::SharedMemory;
-use super::{BoxFuture, BufferOp, BufferState, CacheBackend, EpochKey, GuardedRead, check_bucket};
+use super::{
+    BoxFuture, BufferOp, BufferState, CacheBackend, EpochKey, FeedEvent, GuardedRead, InvalidationFeed, check_bucket,
+};
 use crate::error::{CacheError, CacheResult};
 use crate::shared::SharedAdapter;
 use crate::util::random_epoch;
@@ -79,7 +81,12 @@ pub struct MemoryBackend {
     buckets: LocalBuckets,
     /// The state of shared stores built on this backend, made on first use.
     shared: OnceLock<Arc<SharedMemory>>,
+    /// What [`CacheBackend::bump_epochs`] announces to the invalidation feeds.
+    announcements: broadcast::Sender<Arc<[String]>>,
 }
+
+/// Announcements a slow feed may fall behind by before it counts as lost.
+const ANNOUNCEMENTS_BACKLOG: usize = 1024;
 
 impl MemoryBackend {
     /// A backend holding at most `max_bytes` bytes of keys and values.
@@ -96,6 +103,7 @@ impl MemoryBackend {
             buffers: Buffers::default(),
             buckets: LocalBuckets::default(),
             shared: OnceLock::new(),
+            announcements: broadcast::channel(ANNOUNCEMENTS_BACKLOG).0,
         }
     }
 
@@ -109,6 +117,7 @@ impl MemoryBackend {
             buffers: Buffers::default(),
             buckets: LocalBuckets::default(),
             shared: OnceLock::new(),
+            announcements: broadcast::channel(ANNOUNCEMENTS_BACKLOG).0,
         }
     }
 
@@ -359,7 +368,43 @@ impl CacheBackend for MemoryBackend {
             for key in delete {
                 self.cache.invalidate(key).await;
             }
+            let keys: Arc<[String]> = epochs.iter().chain(delete).cloned().collect();
+            if !keys.is_empty() {
+                // No feed listening is no error.
+                let _ = self.announcements.send(keys);
+            }
             Ok(())
+        })
+    }
+
+    fn invalidations(&self) -> BoxFuture<'_, CacheResult<InvalidationFeed>> {
+        let mut announcements = self.announcements.subscribe();
+        Box::pin(async move {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            let _ = sender.send(FeedEvent::Live);
+            tokio::spawn(async move {
+                loop {
+                    let event = tokio::select! {
+                        received = announcements.recv() => received,
+                        () = sender.closed() => return,
+                    };
+                    let sent = match event {
+                        Ok(keys) => sender.send(FeedEvent::Invalidated(keys.to_vec())),
+                        // Announcements were dropped: what they named is unknown.
+                        Err(broadcast::error::RecvError::Lagged(_)) => {
+                            sender.send(FeedEvent::Lost).and_then(|()| sender.send(FeedEvent::Live))
+                        }
+                        Err(broadcast::error::RecvError::Closed) => {
+                            let _ = sender.send(FeedEvent::Lost);
+                            return;
+                        }
+                    };
+                    if sent.is_err() {
+                        return;
+                    }
+                }
+            });
+            Ok(receiver)
         })
     }
 

@@ -5,6 +5,7 @@
 //! bytes; the manager does the encoding.
 
 mod buffer;
+mod feed;
 mod memory;
 mod redis;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::buffer::{BufferOp, BufferPending, BufferState};
+pub use self::feed::{FeedEvent, INVALIDATIONS_CHANNEL, InvalidationFeed};
 pub use self::memory::MemoryBackend;
 pub use self::redis::RedisBackend;
 use crate::error::{CacheError, CacheResult};
@@ -125,8 +127,9 @@ pub trait CacheBackend: Send + Sync + fmt::Debug + 'static {
         epochs: &'a [(EpochKey, i64)],
     ) -> BoxFuture<'a, CacheResult<bool>>;
 
-    /// Increments each existing epoch of `epochs` and removes `delete`, atomically. A missing
-    /// epoch stays missing: whoever reads it next gets a fresh random value.
+    /// Increments each existing epoch of `epochs` and removes `delete`, atomically, and
+    /// announces every key of both to the [`invalidations`](CacheBackend::invalidations)
+    /// feeds. A missing epoch stays missing: whoever reads it next gets a fresh random value.
     fn bump_epochs<'a>(&'a self, epochs: &'a [String], delete: &'a [String]) -> BoxFuture<'a, CacheResult<()>>;
 
     /// Adds `by` to the delta of the buffer at `key` and returns its state, as one atomic step
@@ -231,6 +234,16 @@ pub trait CacheBackend: Send + Sync + fmt::Debug + 'static {
         let _ = (key, per_second, burst);
         let backend = self.name();
         Box::pin(async move { Err(CacheError::Backend(format!("the {backend} backend has no token buckets"))) })
+    }
+
+    /// Follows the invalidations every manager on this storage makes ([`bump_epochs`]
+    /// announces the keys it touched), with a notice whenever the subscription is lost or in
+    /// place again. A backend without one fails, and near caches on it are never used.
+    ///
+    /// [`bump_epochs`]: CacheBackend::bump_epochs
+    fn invalidations(&self) -> BoxFuture<'_, CacheResult<InvalidationFeed>> {
+        let backend = self.name();
+        Box::pin(async move { Err(CacheError::Backend(format!("the {backend} backend announces no invalidations"))) })
     }
 
     /// How many times the backend has tried to connect, for [`CacheStats`](crate::CacheStats).

@@ -1,13 +1,15 @@
-//! Invalidations seen by this process, for single flight.
+//! Invalidations seen by this process, for single flight and near caches.
 //!
 //! A caller joins a load only if no invalidation of its key happened in this process since the
 //! load started; the count per key (striped, so it stays small) is part of the flight's key.
-//! This holds even when the backend is down and its epochs cannot be read.
+//! This holds even when the backend is down and its epochs cannot be read. A near entry is used
+//! only while the counts of its row and table are those it was read under.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-const STRIPES: usize = 64;
+/// Enough that a write seldom voids a near entry of another row sharing its stripe.
+const STRIPES: usize = 1024;
 
 #[derive(Debug)]
 pub(super) struct LocalEpochs {

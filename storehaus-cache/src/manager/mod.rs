@@ -3,11 +3,12 @@
 mod envelope;
 mod limiter;
 mod local;
+mod near;
 mod pending;
 pub(crate) mod read_through;
 
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -16,6 +17,7 @@ use storehaus_resilience::{BreakerOpen, BreakerState, CircuitBreaker, RateLimitE
 
 pub use self::limiter::CacheLimiter;
 use self::local::LocalEpochs;
+use self::near::{FeedState, FeedTask};
 use self::pending::Pending;
 use crate::backend::{BoxFuture, CacheBackend, MemoryBackend, RedisBackend};
 use crate::config::CacheConfig;
@@ -52,8 +54,11 @@ pub struct CacheManager {
     negative_ttl: Duration,
     counters: Counters,
     flights: Flights,
-    local: LocalEpochs,
+    local: Arc<LocalEpochs>,
     pending: Pending,
+    /// The invalidation feed near caches rely on, followed from their first read.
+    feed: Arc<FeedState>,
+    feed_task: Mutex<Option<FeedTask>>,
     breaker: CircuitBreaker,
     strategy: Strategy,
     /// Rules on `cache.<operation>` for the explicit calls; `None` admits every call.
@@ -93,8 +98,10 @@ impl CacheManager {
             negative_ttl: Duration::from_secs(config.negative_ttl_seconds),
             counters: Counters::default(),
             flights: Flights::default(),
-            local: LocalEpochs::default(),
+            local: Arc::default(),
             pending: Pending::default(),
+            feed: Arc::default(),
+            feed_task: Mutex::new(None),
             breaker: CircuitBreaker::new("cache", config.breaker),
             strategy: config.strategy,
             rate_limits: RwLock::new(None),
@@ -128,7 +135,15 @@ impl CacheManager {
 
     /// The counters so far.
     pub fn stats(&self) -> CacheStats {
-        self.counters.snapshot(self.flights.len() as u64, self.backend.connect_attempts(), self.breaker.stats())
+        let mut stats = self.counters.snapshot(
+            self.flights.len() as u64,
+            self.backend.connect_attempts(),
+            self.breaker.stats(),
+            self.feed.is_live(),
+        );
+        stats.near_invalidations_heard = self.feed.heard.load(std::sync::atomic::Ordering::Relaxed);
+        stats.near_feed_lost = self.feed.lost.load(std::sync::atomic::Ordering::Relaxed);
+        stats
     }
 
     /// The circuit breaker of the backend calls.

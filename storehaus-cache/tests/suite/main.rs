@@ -10,6 +10,7 @@ mod support;
 mod buffers;
 mod kv;
 mod limits;
+mod near;
 mod primitives;
 mod read_through;
 mod resilience;

@@ -56,7 +56,8 @@ impl StoreCache {
 
 impl<T: Model> GenericStore<T> {
     /// The live record `id`: from the cache when the store has one (outside transactions, whose
-    /// reads may see uncommitted rows), else from the database.
+    /// reads may see uncommitted rows), first from its near cache when it has one, else from
+    /// the database.
     ///
     /// The cache keeps the row's column values rather than the model's serde form, which cannot
     /// tell `Some(json!(null))` from `None` nor carry NaN.
@@ -75,7 +76,11 @@ impl<T: Model> GenericStore<T> {
             let values = self.table().get_values(self.unscoped_cx()?, id).await?;
             Ok::<_, StoreError>(values.map(|values| values.into_iter().map(Wire::from).collect::<Vec<_>>()))
         };
-        let row: Option<Vec<Wire>> = cache.params.manager().get_or_load(&key, cache.params.ttl(), load).await?;
+        let manager = cache.params.manager();
+        let row: Option<Vec<Wire>> = match cache.params.near_cache() {
+            Some(near) => manager.get_or_load_near(near, &key, cache.params.ttl(), load).await?,
+            None => manager.get_or_load(&key, cache.params.ttl(), load).await?,
+        };
         let row: Option<Vec<Value>> = row.map(|row| row.into_iter().map(Value::from).collect());
         row.filter(|row| cx.scope.admits(T::TABLE, row)).map(|row| read_record(&mut ValuesReader::new(row))).transpose()
     }

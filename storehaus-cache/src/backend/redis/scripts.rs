@@ -95,8 +95,9 @@ return 1
     )
 });
 
-/// Increments the first `ARGV[1]` keys that exist (a missing epoch stays missing) and deletes
-/// the rest.
+/// Increments the first `ARGV[1]` keys that exist (a missing epoch stays missing), deletes the
+/// rest, and publishes every key on the channel `ARGV[2]` for near caches, in the same atomic
+/// step, so no process can read the old entry after the announcement was made.
 pub(super) static BUMP_EPOCHS: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -108,6 +109,9 @@ for i = 1, n do
 end
 for i = n + 1, #KEYS do
   redis.call('DEL', KEYS[i])
+end
+if #KEYS > 0 then
+  redis.call('PUBLISH', ARGV[2], cjson.encode(KEYS))
 end
 return 1
 ",
