@@ -11,6 +11,7 @@ pub(crate) mod ddl;
 mod dialect;
 mod query;
 mod related;
+pub(crate) mod shape;
 mod statements;
 #[cfg(test)]
 mod tests;
@@ -91,8 +92,13 @@ pub(crate) trait Bind {
 }
 
 /// A statement being written for a table of dialect `D`: its text and the parameters bound so far.
+///
+/// The same writer binds the values of a read whose text is kept for its shape ([`shape`]):
+/// then it writes no text, so text and values can never disagree on the order.
 pub(crate) struct Sql<'a, D: Dialect> {
     text: String,
+    /// Whether text is written; `false` where only the values are bound.
+    writes_text: bool,
     /// `None` in statements kept for many calls, which have slots instead of values.
     args: Option<&'a mut dyn Bind>,
     params: usize,
@@ -119,8 +125,19 @@ pub(crate) struct Sql<'a, D: Dialect> {
 impl<'a, D: Dialect> Sql<'a, D> {
     /// A statement on `table` binding its values into `args`, with `now` as the clock of writes.
     pub(crate) fn new(table: &'static TableDef, args: &'a mut dyn Bind, now: DateTime<Utc>) -> Self {
+        Self::start(String::with_capacity(256), table, args, now)
+    }
+
+    /// The statement on `table` of a text already written, binding its values into `args` in the
+    /// order that text takes them, and writing nothing.
+    pub(crate) fn binding_only(table: &'static TableDef, args: &'a mut dyn Bind, now: DateTime<Utc>) -> Self {
+        Sql { writes_text: false, ..Self::start(String::new(), table, args, now) }
+    }
+
+    fn start(text: String, table: &'static TableDef, args: &'a mut dyn Bind, now: DateTime<Utc>) -> Self {
         Sql {
-            text: String::with_capacity(256),
+            text,
+            writes_text: true,
             args: Some(args),
             params: 0,
             table,
@@ -135,12 +152,16 @@ impl<'a, D: Dialect> Sql<'a, D> {
     }
 
     pub(crate) fn push(&mut self, text: &str) {
-        self.text.push_str(text);
+        if self.writes_text {
+            self.text.push_str(text);
+        }
     }
 
     /// A bare quoted name: a table, the target of an assignment, a column of an insert list.
     pub(crate) fn ident(&mut self, name: &str) {
-        quote_into(&mut self.text, name);
+        if self.writes_text {
+            quote_into(&mut self.text, name);
+        }
     }
 
     /// `"name" = `, the start of an assignment.
@@ -153,13 +174,16 @@ impl<'a, D: Dialect> Sql<'a, D> {
     pub(crate) fn column(&mut self, name: &str) {
         if self.qualified {
             self.qualifier();
-            self.text.push('.');
+            self.push(".");
         }
         self.ident(name);
     }
 
     /// What columns of the current table are qualified with: its alias, or its name.
     pub(crate) fn qualifier(&mut self) {
+        if !self.writes_text {
+            return;
+        }
         match &self.alias {
             Some(alias) => quote_into(&mut self.text, alias),
             None => quote_into(&mut self.text, self.table.name),
@@ -168,8 +192,8 @@ impl<'a, D: Dialect> Sql<'a, D> {
 
     /// `"outer"."name"`: a column of the table around the current subquery, always qualified.
     pub(crate) fn qualified_column(&mut self, qualifier: &str, name: &str) {
-        quote_into(&mut self.text, qualifier);
-        self.text.push('.');
+        self.ident(qualifier);
+        self.push(".");
         self.ident(name);
     }
 
@@ -222,6 +246,9 @@ impl<'a, D: Dialect> Sql<'a, D> {
 
     fn placeholder(&mut self) {
         self.params += 1;
+        if !self.writes_text {
+            return;
+        }
         if D::NUMBERED_PARAMS {
             let _ = write!(self.text, "${}", self.params);
         } else {
@@ -250,7 +277,7 @@ impl<'a, D: Dialect> Sql<'a, D> {
         match condition::condition(&mut fragment, condition) {
             Ok(()) => {
                 self.params = fragment.params;
-                self.text.push_str(&fragment.text);
+                self.push(&fragment.text);
             }
             Err(_) => self.push(D::FALSE),
         }
@@ -300,6 +327,9 @@ impl<'a, D: Dialect> Sql<'a, D> {
 
     /// The record columns of the table, as expressions: what every statement returns.
     pub(crate) fn record_columns(&mut self) {
+        if !self.writes_text {
+            return;
+        }
         for (i, name) in record_columns(self.table).enumerate() {
             if i > 0 {
                 self.push(", ");
@@ -330,6 +360,14 @@ impl<'a, D: Dialect> Sql<'a, D> {
             None => Ok(SqlText::assembled(self.text)),
         }
     }
+
+    /// How many placeholders the statement holds; `Err` when the clock could not be bound.
+    pub(crate) fn finish_binding(self) -> Result<usize, StoreError> {
+        match self.clock_error {
+            Some(error) => Err(error),
+            None => Ok(self.params),
+        }
+    }
 }
 
 impl<D: Dialect> Sql<'static, D> {
@@ -337,6 +375,7 @@ impl<D: Dialect> Sql<'static, D> {
     pub(crate) fn template(table: &'static TableDef) -> Self {
         Sql {
             text: String::with_capacity(256),
+            writes_text: true,
             args: None,
             params: 0,
             table,
@@ -362,7 +401,7 @@ pub(crate) fn bind_condition<D: Dialect>(
     args: &mut dyn Bind,
     condition: &crate::query::resolved::Condition,
 ) -> Result<(), StoreError> {
-    let mut sql = Sql::<D>::new(table, args, DateTime::<Utc>::MIN_UTC);
+    let mut sql = Sql::<D>::binding_only(table, args, DateTime::<Utc>::MIN_UTC);
     condition::condition(&mut sql, condition)
 }
 

@@ -17,6 +17,8 @@ impl Dialect for Postgres {
     const TRUE: &'static str = "TRUE";
     const FALSE: &'static str = "FALSE";
     const NULL_BIGINT: &'static str = "NULL::bigint";
+    const PAGING_IN_TEXT: bool = false;
+    const LIST_PER_VALUE: bool = false;
 
     fn like(sql: &mut Sql<'_, Self>, column: ColumnRef, pattern: &str, how: LikeMatch) -> Result<(), StoreError> {
         sql.column(column.name());

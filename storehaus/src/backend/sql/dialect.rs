@@ -23,6 +23,12 @@ pub(crate) trait Dialect: Sized {
     const FALSE: &'static str;
     /// A typed `NULL` of a `BIGINT` expression.
     const NULL_BIGINT: &'static str;
+    /// Whether [`Dialect::paging`] writes the limit and offset into the text rather than binding
+    /// them: then reads of one query shape with other numbers have other texts.
+    const PAGING_IN_TEXT: bool = true;
+    /// Whether [`Dialect::in_list`] may write a placeholder per value rather than one for the
+    /// list: then lists of other lengths have other texts.
+    const LIST_PER_VALUE: bool = true;
 
     /// Refuses sorting by, or comparing the order of, a column whose stored form does not sort
     /// like its values.

@@ -163,3 +163,4 @@ fn unfiltered_and_paged_bulk_writes_are_refused_on_both_dialects() {
 
 mod related;
 mod scope;
+mod shape;

@@ -1,9 +1,11 @@
-//! Query-driven reads and writes: statements written for each call from a resolved query.
+//! Query-driven reads and writes: statements written from a resolved query, reads' texts kept
+//! per query shape.
 
 use super::Result;
 use super::crud::{count_row, write_sql};
 use crate::backend::Backend;
 use crate::backend::executor::Executor;
+use crate::backend::sql::shape::Read;
 use crate::backend::sql::{self, Bind, EventKind, Sql, SqlText};
 use crate::error::StoreError;
 use crate::model::{Model, Record, TableDef};
@@ -43,8 +45,14 @@ fn statement<B: Backend>(
     write_statement(table, exec.now(), write)
 }
 
+/// The statement of `read` on `q` for a call on `exec`: the text kept for `q`'s shape, or written
+/// now, with `q`'s values bound.
+fn read<B: Backend>(exec: Executor<'_, B>, read: Read, q: &ResolvedQuery) -> Result<(SqlText, B::Arguments)> {
+    sql::shape::statement::<B, B::Arguments>(read, q, exec.now(), B::bind)
+}
+
 pub(super) async fn find<B: Backend, T: Model>(exec: Executor<'_, B>, q: &ResolvedQuery) -> Result<Vec<Record<T>>> {
-    let (text, args) = statement(exec, q.table, |s| sql::select(s, q))?;
+    let (text, args) = read(exec, Read::Rows, q)?;
     let mut records = exec.fetch_records(text, args).await?;
     if q.from_end {
         records.reverse();
@@ -60,7 +68,7 @@ pub(super) async fn find_page<B: Backend, T: Model>(
     let limit = q.limit.unwrap_or(u64::MAX);
     // A limit of i64::MAX has nothing past it, and one more would be refused as too large.
     let probe = ResolvedQuery { limit: q.limit.map(|n| if n < i64::MAX as u64 { n + 1 } else { n }), ..q.clone() };
-    let (text, args) = statement(exec, q.table, |s| sql::select(s, &probe))?;
+    let (text, args) = read(exec, Read::Rows, &probe)?;
     let mut rows = exec.fetch_all(text, args).await?;
     let more = u64::try_from(rows.len()).is_ok_and(|n| n > limit);
     if more {
@@ -112,7 +120,7 @@ async fn exists_beyond<B: Backend>(
         lock: None,
         ..q.clone()
     };
-    let (text, args) = statement(exec, q.table, |s| sql::select(s, &probe))?;
+    let (text, args) = read(exec, Read::Rows, &probe)?;
     Ok(exec.fetch_optional(text, args).await?.is_some())
 }
 
@@ -121,12 +129,12 @@ pub(super) async fn stream<B: Backend, T: Model>(
     q: &ResolvedQuery,
     sink: &tokio::sync::mpsc::Sender<Result<Record<T>>>,
 ) -> Result<()> {
-    let (text, args) = statement(exec, q.table, |s| sql::select(s, q))?;
+    let (text, args) = read(exec, Read::Rows, q)?;
     exec.stream(text, args, sink).await
 }
 
 pub(super) async fn count_where<B: Backend>(exec: Executor<'_, B>, q: &ResolvedQuery) -> Result<u64> {
-    let (text, args) = statement(exec, q.table, |s| sql::count(s, q))?;
+    let (text, args) = read(exec, Read::Count, q)?;
     count_row::<B>(&exec.fetch_one(text, args).await?)
 }
 
