@@ -1,6 +1,7 @@
 //! `storehaus-bench`: StoreHaus next to raw sqlx (the reference), tokio-postgres (the floor) and
 //! SeaORM, in one process on one tokio runtime, on the same tables. See `storehaus-bench/README.md`.
 
+mod chart;
 mod parity;
 mod runner;
 mod schema;
@@ -102,6 +103,9 @@ async fn run(args: Args) -> Result<()> {
     let path = stats::report_path();
     stats::write_json(&path, &summaries)?;
     println!("\nwrote {} ({} lines) in {:.0} s", path.display(), summaries.len(), started.elapsed().as_secs_f64());
+    for chart in chart::write_all(path.parent().unwrap_or(std::path::Path::new(".")), &summaries)? {
+        println!("wrote {}", chart.display());
+    }
     Ok(())
 }
 

@@ -45,8 +45,8 @@ mod stats;
 mod util;
 
 pub use backend::{
-    BoxFuture, BufferOp, BufferPending, BufferState, CacheBackend, EpochKey, FeedEvent, GuardedRead, INVALIDATIONS_CHANNEL,
-    InvalidationFeed, MemoryBackend, RedisBackend,
+    BoxFuture, BufferOp, BufferPending, BufferState, CacheBackend, EpochKey, FeedEvent, GuardedRead,
+    INVALIDATIONS_CHANNEL, InvalidationFeed, MemoryBackend, RedisBackend,
 };
 pub use config::{CacheConfig, ConfigError, DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MEMORY_MAX_BYTES, redact_url};
 pub use digest::QueryDigest;

@@ -4,6 +4,7 @@ pub mod associations;
 pub mod bulk;
 pub mod by_key;
 pub mod cached;
+pub mod concurrency;
 pub mod consumers;
 pub mod counters;
 pub mod data;
@@ -11,7 +12,9 @@ pub mod insert;
 pub mod medium;
 pub mod scoped;
 pub mod shared;
+pub mod signal_cost;
 pub mod signals;
+pub mod sqlite;
 pub mod trivial;
 mod write;
 
@@ -31,6 +34,7 @@ pub const ALL: &[&str] = &[
     bulk::NAME,
     cached::NAME,
     signals::NAME,
+    signal_cost::NAME,
     consumers::NAME,
     data::GET,
     data::SET,
@@ -39,6 +43,12 @@ pub const ALL: &[&str] = &[
     shared::GET,
     shared::SET,
     shared::STREAM,
+    sqlite::PK_LOOKUP,
+    sqlite::TRIVIAL,
+    sqlite::INSERT,
+    sqlite::BULK_INSERT,
+    concurrency::MIX,
+    concurrency::LOOKUP_16,
 ];
 
 pub async fn run(b: &Bench, workload: &str) -> Result<Vec<Summary>> {
@@ -53,6 +63,7 @@ pub async fn run(b: &Bench, workload: &str) -> Result<Vec<Summary>> {
         bulk::NAME => bulk::run(b).await,
         cached::NAME => cached::run(b).await,
         signals::NAME => signals::run(b).await,
+        signal_cost::NAME => signal_cost::run(b).await,
         consumers::NAME => consumers::run(b).await,
         data::GET => data::get(b).await,
         data::SET => data::set(b).await,
@@ -61,6 +72,12 @@ pub async fn run(b: &Bench, workload: &str) -> Result<Vec<Summary>> {
         shared::GET => shared::get(b).await,
         shared::SET => shared::set(b).await,
         shared::STREAM => shared::stream(b).await,
+        sqlite::PK_LOOKUP => sqlite::pk_lookup(b).await,
+        sqlite::TRIVIAL => sqlite::trivial(b).await,
+        sqlite::INSERT => sqlite::insert(b).await,
+        sqlite::BULK_INSERT => sqlite::bulk_insert(b).await,
+        concurrency::MIX => concurrency::mix(b).await,
+        concurrency::LOOKUP_16 => concurrency::lookup_16(b).await,
         other => Err(format!("unknown workload `{other}`").into()),
     }
 }
