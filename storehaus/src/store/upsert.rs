@@ -51,7 +51,10 @@ impl<T: Model> GenericStore<T> {
     /// Concurrent upserts of the same values end with one row: the insert waits for a
     /// concurrent insert of those values and then updates its row. The insert and the update
     /// run in one transaction (the store's, when it has one); an insert records a creation
-    /// event, an update an update event.
+    /// event, an update an update event. When the values also fill another unique constraint,
+    /// PostgreSQL can report the race as a violation of that constraint; outside a transaction
+    /// the upsert then runs once more and meets the committed row. Inside the store's
+    /// transaction that violation reaches the caller, since the transaction is aborted.
     pub async fn upsert_with(&self, data: T, tags: Option<Vec<String>>, how: Upsert) -> Result<Record<T>> {
         let tags = tags.map(checked_tags).transpose()?;
         let how = how.resolve(T::TABLE)?;

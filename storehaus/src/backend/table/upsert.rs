@@ -75,6 +75,36 @@ pub(super) async fn upsert<B: Backend, T: Model>(
             })
             .into_owned()
     };
+    // PostgreSQL arbitrates `ON CONFLICT` on the target's index alone: an insert that passed that
+    // check before a concurrent insert of the same values committed can then wait on another
+    // unique index for it, and fail there. In a transaction of its own, the upsert runs once
+    // more: the concurrent row is committed by then, so the insert meets it on the target and
+    // the update follows; a true conflict on the other constraint fails again, as it should.
+    let own_transaction = matches!(exec, Executor::Pool(_));
+    let mut retried = false;
+    loop {
+        let attempt = attempt(exec, s, scope, data, tags, &insert, &target_values, &set, by_generated_key, &holder);
+        match attempt.await {
+            Err(StoreError::UniqueViolation { .. }) if own_transaction && !retried => retried = true,
+            outcome => return outcome,
+        }
+    }
+}
+
+/// One run of [`upsert`], in one transaction (the caller's, or one of its own).
+#[allow(clippy::too_many_arguments)]
+async fn attempt<B: Backend, T: Model>(
+    exec: Executor<'_, B>,
+    s: &Statements,
+    scope: &Scope,
+    data: &T,
+    tags: Option<&[String]>,
+    insert: &sql::Statement,
+    target_values: &[(ColumnRef, Value)],
+    set: &[crate::query::resolved::Assignment],
+    by_generated_key: bool,
+    holder: &impl Fn(Visibility) -> ResolvedQuery,
+) -> Result<Record<T>> {
     exec.atomically(async |exec| {
         for _ in 0..ATTEMPTS {
             if !by_generated_key {
@@ -82,15 +112,15 @@ pub(super) async fn upsert<B: Backend, T: Model>(
                     .values(data, Write::Create, scope)?
                     .tags(tags.unwrap_or_default())?
                     .owner::<T>(scope)?
-                    .clocks(&insert, exec.now())?;
-                if let Some(record) = write_rows(exec, s.emit, EventKind::Create, &insert, params).await?.pop() {
+                    .clocks(insert, exec.now())?;
+                if let Some(record) = write_rows(exec, s.emit, EventKind::Create, insert, params).await?.pop() {
                     return Ok(record);
                 }
             }
             // A row holds the target values. A NULL among them never conflicts, so none is here.
             let live = holder(Visibility::Live);
             let (text, args) =
-                write_statement::<B>(T::TABLE, exec.now(), |sql| sql::upsert_update(sql, &live, &set, tags))?;
+                write_statement::<B>(T::TABLE, exec.now(), |sql| sql::upsert_update(sql, &live, set, tags))?;
             let text = events::<B>(s.emit, text, T::TABLE, EventKind::Update);
             if let Some(record) = write_sql(exec, s.emit, EventKind::Update, text, args).await?.pop() {
                 return Ok(record);
@@ -98,10 +128,7 @@ pub(super) async fn upsert<B: Backend, T: Model>(
             let deleted = ResolvedQuery { limit: Some(1), ..holder(Visibility::OnlyDeleted) };
             let (text, args) = write_statement::<B>(T::TABLE, exec.now(), |sql| sql::select(sql, &deleted))?;
             if exec.fetch_optional(text, args).await?.is_some() {
-                return Err(StoreError::Deleted {
-                    table: T::TABLE.name.to_owned(),
-                    key: held_by(data, &target_values),
-                });
+                return Err(StoreError::Deleted { table: T::TABLE.name.to_owned(), key: held_by(data, target_values) });
             }
             if by_generated_key {
                 return Err(StoreError::NotFound { table: T::TABLE.name.to_owned(), key: format!("{:?}", data.key()) });
@@ -114,7 +141,7 @@ pub(super) async fn upsert<B: Backend, T: Model>(
             }
             // The row went away between the two statements: insert again.
         }
-        Err(StoreError::Conflict { table: T::TABLE.name.to_owned(), key: held_by(data, &target_values) })
+        Err(StoreError::Conflict { table: T::TABLE.name.to_owned(), key: held_by(data, target_values) })
     })
     .await
 }
