@@ -145,11 +145,17 @@ impl Connector {
     async fn attempt(&self, attempt: u64) {
         // The client applies the connect timeout per address; this bounds the whole attempt.
         let limit = self.connect_timeout + self.connect_timeout / 2;
-        let result =
-            tokio::time::timeout(limit, self.client.get_multiplexed_async_connection_with_config(&self.config))
-                .await
-                .map_err(|_| format!("connecting timed out after {} ms", limit.as_millis()))
-                .and_then(|result| result.map_err(|e| e.to_string()));
+        let connecting = async {
+            let conn = self.client.get_multiplexed_async_connection_with_config(&self.config).await?;
+            if let Err(error) = super::scripts::preload(&conn).await {
+                tracing::debug!(%error, "loading the cache scripts failed; each loads on its first use");
+            }
+            Ok::<_, redis::RedisError>(conn)
+        };
+        let result = tokio::time::timeout(limit, connecting)
+            .await
+            .map_err(|_| format!("connecting timed out after {} ms", limit.as_millis()))
+            .and_then(|result| result.map_err(|e| e.to_string()));
         let mut state = self.lock();
         if !matches!(&*state, State::Connecting { attempt: current, .. } if *current == attempt) {
             return;

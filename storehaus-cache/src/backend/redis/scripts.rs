@@ -154,3 +154,16 @@ return wait
 ",
     )
 });
+
+/// Loads the read-through scripts on a new connection, so that the first read, fill or
+/// invalidation after connecting (or after a Redis restart forgot them) does not spend a
+/// refused `EVALSHA` and a `SCRIPT LOAD` inside its own timeout.
+pub(super) async fn preload(conn: &redis::aio::MultiplexedConnection) -> redis::RedisResult<()> {
+    let (mut read, mut fill, mut bump) = (conn.clone(), conn.clone(), conn.clone());
+    futures_util::try_join!(
+        READ_WITH_EPOCHS.load_async(&mut read),
+        SET_IF_EPOCHS.load_async(&mut fill),
+        BUMP_EPOCHS.load_async(&mut bump),
+    )?;
+    Ok(())
+}
